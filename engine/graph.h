@@ -1,0 +1,80 @@
+#ifndef BATOU_GRAPH_H
+#define BATOU_GRAPH_H
+
+/* The deployment graph of one environment: per host, its root components,
+ * and the rule instances (nodes) configuring them produced, with the edges
+ * between them (DESIGN.md §4). The graph owns every string in it; the whole
+ * graph is freed at once by graph_release. */
+
+#include <stddef.h>
+
+struct rule_kind;
+
+enum edge_kind {
+    EDGE_ORDER,    /* node -> next node added in the same root component */
+    EDGE_RESOURCE, /* provider root component -> requirer root component */
+    EDGE_WATCH,    /* watched node -> watcher node */
+    EDGE_AFTER,    /* `after = {...}`: the named node -> the node that waits */
+};
+
+/* One parameter, canonical: value is the exact text hashed and exported. */
+struct node_param {
+    char *name;
+    char *value;
+};
+
+struct node {
+    char *key;  /* "<env>/<host>/<path>" */
+    char *path; /* "tick/File(tick.sh)": root component, then each level */
+    const struct rule_kind *kind;
+    size_t component;          /* index into graph.components */
+    struct node_param *params; /* sorted by name, lists/maps in canonical text */
+    size_t nparams;
+    char *content; /* rendered content (File and friends), or NULL */
+    size_t content_len;
+    char **sources; /* local source files it reads, relative to the project */
+    size_t nsources;
+    char *defined_at; /* "components/tick/component.lua:7": where it was made */
+    int sensitive;
+};
+
+/* A root component instance on one host. */
+struct graph_component {
+    char *key;  /* "<env>/<host>/<name>" */
+    char *host;
+    char *name;
+    int ignore; /* ignored host or component: configured, never deployed */
+};
+
+struct edge {
+    size_t from; /* node index; component index for EDGE_RESOURCE */
+    size_t to;
+    enum edge_kind kind;
+};
+
+struct graph {
+    char *env;
+    struct graph_component *components;
+    size_t ncomponents, components_cap;
+    struct node *nodes;
+    size_t nnodes, nodes_cap;
+    struct edge *edges;
+    size_t nedges, edges_cap;
+};
+
+void graph_init(struct graph *g, const char *env);
+/* Add a root component; returns its index. Strings are copied. */
+size_t graph_add_component(struct graph *g, const char *host, const char *name, int ignore);
+/* Add a node, taking ownership of every pointer in *node except kind;
+ * node->key is computed from g->env, the component's host and node->path.
+ * Returns its index. */
+size_t graph_add_node(struct graph *g, struct node *node);
+/* Add an edge unless the same one exists. */
+void graph_add_edge(struct graph *g, size_t from, size_t to, enum edge_kind kind);
+/* Index of the node with key, or (size_t)-1. */
+size_t graph_find_node(const struct graph *g, const char *key);
+/* "order", "resource", "watch", "after". */
+const char *edge_kind_name(enum edge_kind kind);
+void graph_release(struct graph *g);
+
+#endif

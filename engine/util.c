@@ -1,0 +1,290 @@
+#include "engine/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fatal(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("batou-ng: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+void warn(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("batou-ng: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void out_of_memory(void)
+{
+    fputs("batou-ng: error: out of memory\n", stderr);
+    abort();
+}
+
+void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void *xcalloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void xgrow(void *ptr, size_t *cap, size_t need, size_t size)
+{
+    void **array = ptr;
+    size_t n = *cap ? *cap : 8;
+    if (need <= *cap)
+        return;
+    while (n < need)
+        n *= 2;
+    *array = xrealloc(*array, n * size);
+    *cap = n;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0)
+        out_of_memory();
+    char *p = xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = xvasprintf(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void buf_init(struct buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+static void buf_reserve(struct buf *b, size_t extra)
+{
+    xgrow(&b->data, &b->cap, b->len + extra + 1, 1);
+}
+
+void buf_add(struct buf *b, const void *data, size_t len)
+{
+    buf_reserve(b, len);
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void buf_adds(struct buf *b, const char *s)
+{
+    buf_add(b, s, strlen(s));
+}
+
+void buf_addc(struct buf *b, char c)
+{
+    buf_add(b, &c, 1);
+}
+
+void buf_addf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = xvasprintf(fmt, ap);
+    va_end(ap);
+    buf_adds(b, s);
+    free(s);
+}
+
+void buf_clear(struct buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+char *buf_detach(struct buf *b)
+{
+    char *data = b->data ? b->data : xstrdup("");
+    buf_init(b);
+    return data;
+}
+
+void buf_release(struct buf *b)
+{
+    free(b->data);
+    buf_init(b);
+}
+
+int read_file(const char *path, struct buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_add(out, chunk, n);
+    int failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed) {
+        errno = saved;
+        return -1;
+    }
+    if (!out->data)
+        buf_add(out, "", 0);
+    return 0;
+}
+
+int line_of_offset(const char *text, size_t offset)
+{
+    int line = 1;
+    for (size_t i = 0; i < offset && text[i]; i++)
+        if (text[i] == '\n')
+            line++;
+    return line;
+}
+
+char *line_of_text(const char *text, size_t len, int line)
+{
+    size_t start = 0;
+    for (int current = 1; current < line; current++) {
+        const char *nl = memchr(text + start, '\n', len - start);
+        if (!nl)
+            return NULL;
+        start = (size_t)(nl - text) + 1;
+    }
+    if (start > len || (start == len && line > 1))
+        return NULL;
+    const char *nl = memchr(text + start, '\n', len - start);
+    size_t end = nl ? (size_t)(nl - text) : len;
+    if (end > start && text[end - 1] == '\r')
+        end--;
+    return xstrndup(text + start, end - start);
+}
+
+char *line_of_file(const char *path, int line)
+{
+    struct buf b;
+    buf_init(&b);
+    if (read_file(path, &b) < 0) {
+        buf_release(&b);
+        return NULL;
+    }
+    char *result = line_of_text(b.data, b.len, line);
+    buf_release(&b);
+    return result;
+}
+
+size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t *row = xmalloc((lb + 1) * sizeof *row);
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t above = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diagonal + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diagonal = above;
+        }
+    }
+    size_t d = row[lb];
+    free(row);
+    return d;
+}
+
+const char *suggest(const char *word, const char *const *candidates, size_t count)
+{
+    const char *best = NULL;
+    size_t best_distance = (size_t)-1;
+    /* Like git's "did you mean": only suggest what is plausibly a typo. */
+    size_t limit = strlen(word) / 3 + 1;
+    for (size_t i = 0; i < count; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_distance) {
+            best = candidates[i];
+            best_distance = d;
+        }
+    }
+    return best_distance <= limit && best_distance > 0 ? best : NULL;
+}
+
+char *strip(char *s)
+{
+    char *start = s;
+    while (*start && isspace((unsigned char)*start))
+        start++;
+    size_t n = strlen(start);
+    while (n > 0 && isspace((unsigned char)start[n - 1]))
+        n--;
+    memmove(s, start, n);
+    s[n] = '\0';
+    return s;
+}
+
+char *xstrlower(const char *s)
+{
+    char *p = xstrdup(s);
+    for (char *q = p; *q; q++)
+        *q = (char)tolower((unsigned char)*q);
+    return p;
+}

@@ -1,0 +1,62 @@
+#ifndef BATOU_UTIL_H
+#define BATOU_UTIL_H
+
+/* Memory, strings and files: the small helpers every module uses.
+ * The x* allocators never return NULL: out of memory is fatal. */
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Print "batou-ng: error: ..." to stderr and exit 2. Only the CLI and OOM use it. */
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "batou-ng: warning: ..." to stderr. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *ptr, size_t size);
+/* Grow *ptr (an array of *cap elements of size) to hold at least need elements. */
+void xgrow(void *ptr, size_t *cap, size_t need, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap);
+
+/* A growable byte buffer; data is always NUL-terminated, len excludes the NUL.
+ * The buffer owns data until buf_detach hands it to the caller. */
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_clear(struct buf *b);
+/* Return the data (caller frees) and leave b empty. */
+char *buf_detach(struct buf *b);
+void buf_release(struct buf *b);
+
+/* Read a whole file into out (appending). Returns 0, or -1 with errno set. */
+int read_file(const char *path, struct buf *out);
+/* Line number (from 1) of the line that holds the byte at offset in text. */
+int line_of_offset(const char *text, size_t offset);
+/* Copy of line number `line` (from 1) of text, without the newline; NULL if none. */
+char *line_of_text(const char *text, size_t len, int line);
+/* Copy of line number `line` of the file at path; NULL if it cannot be read. */
+char *line_of_file(const char *path, int line);
+
+/* Levenshtein distance between a and b (case-sensitive). */
+size_t edit_distance(const char *a, const char *b);
+/* The candidate closest to word, if close enough to be a likely typo; else NULL. */
+const char *suggest(const char *word, const char *const *candidates, size_t count);
+
+/* Strip leading and trailing whitespace in place; returns s. */
+char *strip(char *s);
+/* Lower-case copy of s. */
+char *xstrlower(const char *s);
+
+#endif

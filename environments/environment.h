@@ -1,0 +1,97 @@
+#ifndef BATOU_ENVIRONMENT_H
+#define BATOU_ENVIRONMENT_H
+
+/* environments/<name>/environment.cfg: batou 2.3's environment format,
+ * loaded and validated. All paths are relative to the project directory,
+ * which is the current directory while batou-ng runs. */
+
+#include <stddef.h>
+
+struct diags;
+
+enum address_requirement {
+    ADDRESS_REQUIRED, /* the family must resolve ("True") */
+    ADDRESS_OPTIONAL, /* resolve if possible ("optional") */
+    ADDRESS_SKIPPED,  /* do not resolve ("False") */
+};
+
+struct env_component {
+    char *name; /* lower-cased, without the '!' */
+    int ignore; /* written as "!name": configured, never deployed */
+    int line;   /* where the host lists it */
+};
+
+struct env_data {
+    char *key; /* without the "data-" prefix */
+    char *value;
+    int line;
+};
+
+struct env_host {
+    char *name;         /* as in the file */
+    char *fqdn;         /* name + "." + host_domain when host_domain is set */
+    char *platform;     /* NULL: the environment's */
+    char *service_user; /* NULL: the environment's */
+    int ignore;         /* "!host" or ignore = true: configured, never deployed */
+    struct env_component *components;
+    size_t ncomponents;
+    struct env_data *data;
+    size_t ndata;
+    char *file; /* the file that defines the host */
+    int line;
+};
+
+/* One "[component:x] key = value" line. */
+struct env_override {
+    char *component; /* lower-cased */
+    char *attribute;
+    char *value; /* raw text: templated and converted by the model */
+    char *file;
+    int line;
+    int col;     /* where the value starts */
+    int secret;  /* from secrets.cfg.gpg: never print the value */
+};
+
+struct env_resolve {
+    char *name;
+    char **addresses;
+    size_t count;
+    int line;
+};
+
+struct environment {
+    char *name;
+    char *file; /* "environments/<name>/environment.cfg" */
+    char *connect_method;   /* "local", "ssh" (default) or "vagrant" */
+    char *host_domain;      /* NULL when unset */
+    char *service_user;     /* NULL: the login user */
+    char *target_directory; /* default "~/deployment" */
+    char *platform;         /* NULL when unset */
+    char *branch;           /* NULL when unset */
+    char *host_key_policy;  /* NULL (refuse unknown keys) or "accept-new" */
+    int timeout;            /* seconds, default 30 */
+    int jobs;               /* 0: unset */
+    enum address_requirement require_v4; /* default ADDRESS_REQUIRED */
+    enum address_requirement require_v6; /* default ADDRESS_SKIPPED */
+    struct env_host *hosts;
+    size_t nhosts;
+    struct env_override *overrides;
+    size_t noverrides;
+    struct env_resolve *resolver;
+    size_t nresolver;
+};
+
+/* Load environments/<name>/environment.cfg. Every mistake goes to d as one
+ * error with file:line (unknown section or key with "did you mean", duplicate
+ * host, bad value, unsupported [vfs] or [provisioner:*]); batou keys that
+ * batou-ng does not need print a one-line notice to stderr. Returns 0 when no
+ * error was found, -1 otherwise; env holds what could be read either way. */
+int environment_load(struct environment *env, const char *name, struct diags *d);
+void environment_release(struct environment *env);
+/* The environments of the project (directories under environments/ holding an
+ * environment.cfg), sorted; the caller frees the array and the strings. */
+char **environment_names(size_t *count);
+/* The addresses [resolver] gives for name, or NULL (then: the system resolver). */
+const struct env_resolve *environment_resolve(const struct environment *env, const char *name);
+
+#endif
