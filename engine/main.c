@@ -1,0 +1,340 @@
+/* The command line: parse options, dispatch to a command, map results to
+ * exit codes (0 ok, 1 runtime failure, 2 usage or configuration error). */
+
+#include "engine/export.h"
+#include "engine/init.h"
+#include "engine/project.h"
+#include "engine/util.h"
+#include "engine/version.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum exit_status {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+};
+
+struct options {
+    const char *directory; /* -C */
+    const char *platform;  /* -p */
+    int verbose;
+    int quiet;
+    int debug;
+    int no_color;
+    int check;             /* -c */
+    const char *format;    /* graph --format */
+    const char *output;    /* graph -o */
+    const char *host;      /* graph --host */
+    const char *args[3];   /* positional arguments: command and its operands */
+    int nargs;
+};
+
+static const char usage_text[] =
+    "usage: batou-ng [options] ENV                 deploy ENV\n"
+    "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
+    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST]\n"
+    "       batou-ng init [DIR]                    create a project skeleton\n"
+    "\n"
+    "options:\n"
+    "  -c, --check          load and configure every host of ENV, report all errors\n"
+    "  -C DIR               run in DIR (the project directory)\n"
+    "  -p PLATFORM          override every host's platform\n"
+    "  -v, -q, -d           more output (self:log lines) / less output / debug\n"
+    "  --no-color           no colours (also NO_COLOR=1)\n"
+    "  --format FORMAT      graph: dot (default), json or svg\n"
+    "  -o FILE              graph: write to FILE instead of stdout\n"
+    "  --host HOST          graph: only HOST's part\n"
+    "  --version            print the version\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "exit status: 0 ok, 1 failed, 2 usage or configuration error\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("batou-ng: error: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see 'batou-ng --help')\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Options taking a value accept "-o FILE", "-oFILE" (short) and "--format=X". */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) == 0 && arg[n] == '=' && name[1] == '-')
+        return arg + n + 1;
+    if (strcmp(arg, name) == 0) {
+        if (*i + 1 >= argc)
+            return NULL;
+        return argv[++*i];
+    }
+    if (name[1] != '-' && strncmp(arg, name, 2) == 0 && arg[2])
+        return arg + 2;
+    return NULL;
+}
+
+static int matches_value_option(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0)
+        return 0;
+    if (arg[n] == '\0')
+        return 1;
+    return name[1] == '-' ? arg[n] == '=' : 1;
+}
+
+struct value_option {
+    const char *name;
+    size_t offset;
+};
+
+static const struct value_option value_options[] = {
+    {"-C", offsetof(struct options, directory)},
+    {"-p", offsetof(struct options, platform)},
+    {"--format", offsetof(struct options, format)},
+    {"-o", offsetof(struct options, output)},
+    {"--host", offsetof(struct options, host)},
+};
+
+struct flag_option {
+    const char *name;
+    size_t offset;
+};
+
+static const struct flag_option flag_options[] = {
+    {"-c", offsetof(struct options, check)},     {"--check", offsetof(struct options, check)},
+    {"-v", offsetof(struct options, verbose)},   {"--verbose", offsetof(struct options, verbose)},
+    {"-q", offsetof(struct options, quiet)},     {"--quiet", offsetof(struct options, quiet)},
+    {"-d", offsetof(struct options, debug)},     {"--debug", offsetof(struct options, debug)},
+    {"--no-color", offsetof(struct options, no_color)},
+};
+
+/* 1 when argv[*i] was a known option (consumed), 0 when it is not one,
+ * -1 on a usage error (already reported). */
+static int parse_option(int argc, char **argv, int *i, struct options *o)
+{
+    const char *arg = argv[*i];
+    for (size_t k = 0; k < sizeof flag_options / sizeof *flag_options; k++) {
+        if (strcmp(arg, flag_options[k].name) == 0) {
+            *(int *)((char *)o + flag_options[k].offset) = 1;
+            return 1;
+        }
+    }
+    for (size_t k = 0; k < sizeof value_options / sizeof *value_options; k++) {
+        if (!matches_value_option(arg, value_options[k].name))
+            continue;
+        const char *value = option_value(argc, argv, i, value_options[k].name);
+        if (!value) {
+            usage_error("option '%s' needs a value", value_options[k].name);
+            return -1;
+        }
+        *(const char **)((char *)o + value_options[k].offset) = value;
+        return 1;
+    }
+    return 0;
+}
+
+/* EXIT_OK to go on, or the status to exit with (help and version exit 0). */
+static int parse_args(int argc, char **argv, struct options *o, int *done)
+{
+    *done = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(usage_text, stdout);
+            *done = 1;
+            return EXIT_OK;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("batou-ng %s\n", BATOU_NG_VERSION);
+            *done = 1;
+            return EXIT_OK;
+        }
+        int parsed = parse_option(argc, argv, &i, o);
+        if (parsed < 0)
+            return EXIT_USAGE;
+        if (parsed > 0)
+            continue;
+        if (arg[0] == '-' && arg[1] != '\0')
+            return usage_error("unknown option '%s'", arg);
+        if (o->nargs == (int)(sizeof o->args / sizeof *o->args))
+            return usage_error("unexpected argument '%s'", arg);
+        o->args[o->nargs++] = arg;
+    }
+    return EXIT_OK;
+}
+
+static int report_configuration(struct project *p)
+{
+    diags_report(&p->diags, stderr);
+    return EXIT_USAGE;
+}
+
+/* Open the project and environment; EXIT_OK with p loaded, or an exit status
+ * (p released). */
+static int open_project(struct project *p, const char *env_name, const struct options *o)
+{
+    if (!project_exists()) {
+        fprintf(stderr,
+                "batou-ng: error: '%s' is not a batou-ng project: no environments/ directory "
+                "(see 'batou-ng init')\n",
+                o->directory ? o->directory : ".");
+        return EXIT_USAGE;
+    }
+    struct project_options options = {.platform = o->platform, .verbose = o->verbose};
+    if (project_load(p, env_name, &options) < 0) {
+        int status = report_configuration(p);
+        project_release(p);
+        return status;
+    }
+    return EXIT_OK;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+static int command_check(const char *env_name, const struct options *o)
+{
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    size_t hosts = p.env.nhosts;
+    printf("configuration ok: environment '%s', %zu %s, %zu %s, %zu %s\n", env_name, hosts,
+           plural(hosts, "host", "hosts"), p.graph.ncomponents,
+           plural(p.graph.ncomponents, "component", "components"), p.graph.nnodes,
+           plural(p.graph.nnodes, "node", "nodes"));
+    project_release(&p);
+    return EXIT_OK;
+}
+
+static int host_in_environment(const struct environment *env, const char *host)
+{
+    const char **names = xmalloc((env->nhosts + 1) * sizeof *names);
+    for (size_t i = 0; i < env->nhosts; i++) {
+        if (strcmp(env->hosts[i].name, host) == 0) {
+            free(names);
+            return 1;
+        }
+        names[i] = env->hosts[i].name;
+    }
+    const char *close = suggest(host, names, env->nhosts);
+    fprintf(stderr, "batou-ng: error: host '%s' is not in environment '%s'", host, env->name);
+    if (close)
+        fprintf(stderr, " (did you mean '%s'?)", close);
+    fputc('\n', stderr);
+    free(names);
+    return 0;
+}
+
+static int write_output(const char *path, const struct buf *data)
+{
+    if (!path) {
+        fwrite(data->data, 1, data->len, stdout);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "batou-ng: error: cannot write '%s': %s\n", path, strerror(errno));
+        return EXIT_FAILED;
+    }
+    size_t written = fwrite(data->data, 1, data->len, f);
+    if (fclose(f) != 0 || written != data->len) {
+        fprintf(stderr, "batou-ng: error: cannot write '%s'\n", path);
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
+static int command_graph(const char *env_name, const struct options *o)
+{
+    enum export_format format = EXPORT_DOT;
+    if (o->format && export_format_parse(o->format, &format) < 0)
+        return usage_error("unknown graph format '%s': use dot, json or svg", o->format);
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    if (o->host && !host_in_environment(&p.env, o->host)) {
+        project_release(&p);
+        return EXIT_USAGE;
+    }
+    struct buf out;
+    buf_init(&out);
+    char *error = NULL;
+    if (export_graph(&p.graph, format, o->host, &out, &error) < 0) {
+        fprintf(stderr, "batou-ng: error: %s\n", error);
+        free(error);
+        status = EXIT_FAILED;
+    } else {
+        status = write_output(o->output, &out);
+    }
+    buf_release(&out);
+    project_release(&p);
+    return status;
+}
+
+static int command_init(const struct options *o)
+{
+    const char *dir = o->nargs > 1 ? o->args[1] : ".";
+    char *error = NULL;
+    if (init_project(dir, &error) < 0) {
+        fprintf(stderr, "batou-ng: error: %s\n", error);
+        free(error);
+        return EXIT_USAGE;
+    }
+    printf("initialised batou-ng project in '%s'\n", dir);
+    return EXIT_OK;
+}
+
+static int need_env(const struct options *o, int index, const char *command)
+{
+    if (o->nargs > index)
+        return 1;
+    usage_error("%s needs an environment name", command);
+    return 0;
+}
+
+static int dispatch(const struct options *o)
+{
+    if (o->nargs == 0)
+        return usage_error("%s", "no environment given");
+    const char *command = o->args[0];
+    if (strcmp(command, "init") == 0)
+        return command_init(o);
+    if (strcmp(command, "graph") == 0) {
+        if (!need_env(o, 1, "'graph'"))
+            return EXIT_USAGE;
+        return command_graph(o->args[1], o);
+    }
+    if (o->nargs > 1)
+        return usage_error("unexpected argument '%s'", o->args[1]);
+    if (o->check)
+        return command_check(command, o);
+    fputs("batou-ng: error: deploying is not available yet; use -c ENV or graph ENV\n", stderr);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    int done;
+    int status = parse_args(argc, argv, &o, &done);
+    if (status != EXIT_OK || done)
+        return status;
+    if (o.directory && chdir(o.directory) < 0) {
+        fprintf(stderr, "batou-ng: error: cannot change to directory '%s': %s\n", o.directory,
+                strerror(errno));
+        return EXIT_USAGE;
+    }
+    return dispatch(&o);
+}
