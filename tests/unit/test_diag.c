@@ -1,0 +1,93 @@
+/* link: engine/diag.c engine/util.c */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "engine/diag.h"
+#include "engine/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *report(const struct diags *d)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    diags_report(d, out);
+    fclose(out);
+    return text;
+}
+
+static void test_single_error_with_caret(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/batou-diag-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chdir(dir), 0);
+    FILE *f = fopen("env.cfg", "w");
+    fputs("[environment]\nplatfrom = debian\n", f);
+    fclose(f);
+
+    struct diags d;
+    diags_init(&d);
+    diag_add(&d, "env.cfg", 2, 1, "unknown key '%s' (did you mean '%s'?)", "platfrom", "platform");
+    char *text = report(&d);
+    assert_string_equal(text, "batou-ng: error: env.cfg:2:1: unknown key 'platfrom' "
+                              "(did you mean 'platform'?)\n"
+                              "    platfrom = debian\n"
+                              "    ^\n");
+    free(text);
+    diags_release(&d);
+    unlink("env.cfg");
+    rmdir(dir);
+}
+
+static void test_grouped_by_host_then_component_and_counted(void **state)
+{
+    (void)state;
+    struct diags d;
+    diags_init(&d);
+    diag_add_in(&d, "web02", "app", "a.cfg", 9, 0, "second host");
+    diag_add_in(&d, "web01", "proxy", "a.cfg", 3, 0, "proxy error");
+    diag_add_in(&d, "web01", "app", "a.cfg", 7, 0, "app error");
+    diag_add(&d, NULL, 0, 0, "global error");
+    diag_add_in(&d, "web01", "app", "a.cfg", 7, 0, "app error"); /* duplicate: dropped */
+    assert_int_equal(d.count, 4);
+    char *text = report(&d);
+    assert_string_equal(text, "batou-ng: error: global error\n"
+                              "batou-ng: error: a.cfg:7: host 'web01': component 'app': app error\n"
+                              "batou-ng: error: a.cfg:3: host 'web01': component 'proxy': "
+                              "proxy error\n"
+                              "batou-ng: error: a.cfg:9: host 'web02': component 'app': "
+                              "second host\n"
+                              "batou-ng: 4 errors: configuration failed\n");
+    free(text);
+    diags_release(&d);
+}
+
+static void test_missing_source_file_prints_no_caret(void **state)
+{
+    (void)state;
+    struct diags d;
+    diags_init(&d);
+    diag_add(&d, "/nonexistent/file.lua", 4, 2, "oops");
+    char *text = report(&d);
+    assert_string_equal(text, "batou-ng: error: /nonexistent/file.lua:4:2: oops\n");
+    free(text);
+    diags_release(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_single_error_with_caret),
+        cmocka_unit_test(test_grouped_by_host_then_component_and_counted),
+        cmocka_unit_test(test_missing_source_file_prints_no_caret),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
