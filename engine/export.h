@@ -5,6 +5,8 @@
  * (DOT run through Graphviz's `dot`). Sensitive parameters and content are
  * never exported, only their presence. */
 
+#include <stddef.h>
+
 struct buf;
 struct graph;
 
@@ -17,8 +19,26 @@ enum export_format {
 /* Parse "dot" | "json" | "svg"; -1 when unknown. */
 int export_format_parse(const char *name, enum export_format *format);
 /* Append the graph in format to out, only host's part when host is not NULL.
- * 0, or -1 with *error set (caller frees): e.g. `dot` not installed. */
+ * 0, or -1 with *error set (caller frees): e.g. `dot` not installed, or a
+ * host the graph does not have. */
 int export_graph(const struct graph *g, enum export_format format, const char *host,
                  struct buf *out, char **error);
+
+/* Shared by engine/export*.c. */
+
+/* The hosts of g in order of first appearance (only host when not NULL):
+ * *hosts points into g (caller frees the array). comp_host[i] is the index in
+ * *hosts of component i's host, or -1 when filtered out (caller frees). */
+size_t export_hosts(const struct graph *g, const char *host, const char ***hosts, long **comp_host);
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
+ * byte at s does not start one (overlong, surrogate, beyond U+10FFFF). */
+size_t export_utf8_length(const unsigned char *s, size_t n);
+/* Append DOT / JSON of g (host's part when not NULL); kept in export_dot.c
+ * and export_json.c. */
+void export_dot(const struct graph *g, const char *host, struct buf *out);
+void export_json(const struct graph *g, const char *host, struct buf *out);
+/* Run Graphviz `dot -Tsvg` over the DOT text; append its output to out.
+ * 0, or -1 with *error set (caller frees). */
+int export_run_dot(const char *dot, size_t len, struct buf *out, char **error);
 
 #endif

@@ -40,7 +40,7 @@ struct node {
 
 /* A root component instance on one host. */
 struct graph_component {
-    char *key;  /* "<env>/<host>/<name>" */
+    char *key; /* "<env>/<host>/<name>" */
     char *host;
     char *name;
     int ignore; /* ignored host or component: configured, never deployed */
@@ -60,16 +60,26 @@ struct graph {
     size_t nnodes, nodes_cap;
     struct edge *edges;
     size_t nedges, edges_cap;
+    /* Hash indexes (XXH3, open addressing; slot = index + 1, 0 = empty;
+     * capacities are powers of two): node key -> node, and the edge set. */
+    size_t *node_slots;
+    size_t node_slots_cap;
+    size_t *edge_slots;
+    size_t edge_slots_cap;
 };
 
 void graph_init(struct graph *g, const char *env);
 /* Add a root component; returns its index. Strings are copied. */
 size_t graph_add_component(struct graph *g, const char *host, const char *name, int ignore);
+/* Index of the root component name on host, or (size_t)-1. */
+size_t graph_find_component(const struct graph *g, const char *host, const char *name);
 /* Add a node, taking ownership of every pointer in *node except kind;
- * node->key is computed from g->env, the component's host and node->path.
- * Returns its index. */
+ * node->key is computed from g->env, the component's host and node->path
+ * (a key set by the caller is freed). Returns its index. Keys should be
+ * unique (check with graph_find_node first): with a duplicate,
+ * graph_find_node keeps finding the first. */
 size_t graph_add_node(struct graph *g, struct node *node);
-/* Add an edge unless the same one exists. */
+/* Add an edge unless the same one (from, to, kind) exists. */
 void graph_add_edge(struct graph *g, size_t from, size_t to, enum edge_kind kind);
 /* Index of the node with key, or (size_t)-1. */
 size_t graph_find_node(const struct graph *g, const char *key);
