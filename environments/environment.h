@@ -19,16 +19,18 @@ struct env_component {
     char *name; /* lower-cased, without the '!' */
     int ignore; /* written as "!name": configured, never deployed */
     int line;   /* where the host lists it */
+    int col;
 };
 
 struct env_data {
     char *key; /* without the "data-" prefix */
     char *value;
-    int line;
+    int line; /* of the key */
+    int col;  /* where the value starts */
 };
 
 struct env_host {
-    char *name;         /* as in the file */
+    char *name;         /* as in the file ([hosts] keys are lower-cased, like all keys) */
     char *fqdn;         /* name + "." + host_domain when host_domain is set */
     char *platform;     /* NULL: the environment's */
     char *service_user; /* NULL: the environment's */
@@ -38,7 +40,8 @@ struct env_host {
     struct env_data *data;
     size_t ndata;
     char *file; /* the file that defines the host */
-    int line;
+    int line;   /* of its [hosts] entry or [host:x] header */
+    int col;
 };
 
 /* One "[component:x] key = value" line. */
@@ -48,8 +51,8 @@ struct env_override {
     char *value; /* raw text: templated and converted by the model */
     char *file;
     int line;
-    int col;     /* where the value starts */
-    int secret;  /* from secrets.cfg.gpg: never print the value */
+    int col;    /* where the value starts */
+    int secret; /* from secrets.cfg.gpg: never print the value */
 };
 
 struct env_resolve {
@@ -61,16 +64,16 @@ struct env_resolve {
 
 struct environment {
     char *name;
-    char *file; /* "environments/<name>/environment.cfg" */
-    char *connect_method;   /* "local", "ssh" (default) or "vagrant" */
-    char *host_domain;      /* NULL when unset */
-    char *service_user;     /* NULL: the login user */
-    char *target_directory; /* default "~/deployment" */
-    char *platform;         /* NULL when unset */
-    char *branch;           /* NULL when unset */
-    char *host_key_policy;  /* NULL (refuse unknown keys) or "accept-new" */
-    int timeout;            /* seconds, default 30 */
-    int jobs;               /* 0: unset */
+    char *file;                          /* "environments/<name>/environment.cfg" */
+    char *connect_method;                /* "local", "ssh" (default) or "vagrant" */
+    char *host_domain;                   /* NULL when unset */
+    char *service_user;                  /* NULL: the login user */
+    char *target_directory;              /* default "~/deployment" */
+    char *platform;                      /* NULL when unset */
+    char *branch;                        /* NULL when unset */
+    char *host_key_policy;               /* NULL (refuse unknown keys) or "accept-new" */
+    int timeout;                         /* seconds, default 30 */
+    int jobs;                            /* 0: unset */
     enum address_requirement require_v4; /* default ADDRESS_REQUIRED */
     enum address_requirement require_v6; /* default ADDRESS_SKIPPED */
     struct env_host *hosts;
@@ -79,19 +82,43 @@ struct environment {
     size_t noverrides;
     struct env_resolve *resolver;
     size_t nresolver;
+    /* One line each, "FILE:LINE: notice: ...", for batou keys that batou-ng
+     * accepts but does not need; the CLI prints them. */
+    char **notices;
+    size_t nnotices;
 };
 
 /* Load environments/<name>/environment.cfg. Every mistake goes to d as one
  * error with file:line (unknown section or key with "did you mean", duplicate
  * host, bad value, unsupported [vfs] or [provisioner:*]); batou keys that
- * batou-ng does not need print a one-line notice to stderr. Returns 0 when no
- * error was found, -1 otherwise; env holds what could be read either way. */
+ * batou-ng does not need add a line to env->notices. An environment that does
+ * not exist is one error without file ("did you mean" another). Returns 0 when
+ * no error was found, -1 otherwise; env holds what could be read either way
+ * and must be released in both cases. */
 int environment_load(struct environment *env, const char *name, struct diags *d);
+/* Parse the [environment], [hosts], [host:x], [component:x] and [resolver]
+ * sections of text (named path in errors) into env, which must be fresh from
+ * environment_init. environment_load uses it; tests and fuzzers call it
+ * directly. Returns 0, or -1 if an error went to d. */
+int environment_parse(struct environment *env, const char *path, const char *text, size_t len,
+                      struct diags *d);
+/* Set env to the defaults of an environment called name with no hosts. */
+void environment_init(struct environment *env, const char *name);
+/* Merge the [component:x] sections of a decrypted secrets file (named path)
+ * into env's overrides, marked secret; an override that is also set in
+ * environment.cfg is an error; [batou] is the secrets' own section. Returns 0,
+ * or -1 if an error went to d. */
+int environment_add_secrets(struct environment *env, const char *path, const char *text, size_t len,
+                            struct diags *d);
 void environment_release(struct environment *env);
 /* The environments of the project (directories under environments/ holding an
  * environment.cfg), sorted; the caller frees the array and the strings. */
 char **environment_names(size_t *count);
-/* The addresses [resolver] gives for name, or NULL (then: the system resolver). */
+/* Read "True"/"False"/"optional" (any case; also yes/no/on/off/1/0) into *out.
+ * Returns 0, or -1 when text is none of them. */
+int environment_parse_requirement(const char *text, enum address_requirement *out);
+/* The addresses [resolver] gives for name (any case), or NULL (then: the
+ * system resolver). */
 const struct env_resolve *environment_resolve(const struct environment *env, const char *name);
 
 #endif
