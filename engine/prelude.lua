@@ -447,6 +447,9 @@ end
 
 -- Set up inst (made by a constructor or for a root) under parent/root and
 -- resolve all its attributes; every failure is recorded in the root.
+-- How deep sub-components may nest below a root component.
+local MAX_NESTING = 50
+
 local function instantiate(inst, root, parent, seg)
   local st = instance_state[inst]
   local cls = st.class
@@ -546,6 +549,13 @@ function Base:add(c)
   end
   local cs = instance_state[c]
   if cs.added then raise("add: this component was already added") end
+  -- A component that adds itself (directly or not) would recurse forever.
+  local depth = (st.depth or 1) + 1
+  if depth > MAX_NESTING then
+    raise(format("components nested deeper than %d levels (does a component add itself?)",
+                 MAX_NESTING))
+  end
+  cs.depth = depth
   local cls = cs.class
   local namevar = rawget(cls, "namevar")
   local name = namevar and cs.args[namevar]

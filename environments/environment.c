@@ -499,6 +499,17 @@ void environment_release(struct environment *env)
         free(env->resolver[i].addresses);
     }
     free(env->resolver);
+    for (size_t i = 0; i < env->nsecret_files; i++) {
+        free(env->secret_files[i].name);
+        explicit_bzero(env->secret_files[i].content, env->secret_files[i].len);
+        free(env->secret_files[i].content);
+    }
+    free(env->secret_files);
+    for (size_t i = 0; i < env->nsecret_values; i++) {
+        explicit_bzero(env->secret_values[i].data, env->secret_values[i].len);
+        free(env->secret_values[i].data);
+    }
+    free(env->secret_values);
     for (size_t i = 0; i < env->nnotices; i++)
         free(env->notices[i]);
     free(env->notices);

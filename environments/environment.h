@@ -55,6 +55,20 @@ struct env_override {
     int secret; /* from secrets.cfg.gpg: never print the value */
 };
 
+/* A decrypted environments/<env>/secret-<name>.gpg (secrets_load). */
+struct env_secret_file {
+    char *name;    /* <name> */
+    char *content; /* the bytes, NUL-terminated (may hold NULs: use len) */
+    size_t len;
+};
+
+/* A value that came from secrets (override, host data or secret file): the
+ * model treats a file whose content includes one as sensitive. */
+struct env_secret_value {
+    char *data;
+    size_t len;
+};
+
 struct env_resolve {
     char *name;
     char **addresses;
@@ -82,6 +96,10 @@ struct environment {
     size_t noverrides;
     struct env_resolve *resolver;
     size_t nresolver;
+    struct env_secret_file *secret_files; /* sorted by name; filled by secrets_load */
+    size_t nsecret_files;
+    struct env_secret_value *secret_values; /* non-empty values; filled by secrets_load */
+    size_t nsecret_values;
     /* One line each, "FILE:LINE: notice: ...", for batou keys that batou-ng
      * accepts but does not need; the CLI prints them. */
     char **notices;
