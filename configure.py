@@ -6,9 +6,9 @@ and with one build statement per source file found under engine/, rules/,
 hosts/ and environments/. Every tests/unit/test_*.c becomes a test program; its
 first line names the sources it links, e.g.
 
-    /* link: engine/template.c engine/util.c */
+    /* link: engine/template_*.c engine/util.c */
 
-so a unit test builds even while an unrelated module is broken.
+(globs allowed), so a unit test builds even while an unrelated module is broken.
 
     ./configure.py [--install-deps] [--asan] [--debug] [--prefix DIR]
                    [--builddir DIR]
@@ -117,7 +117,9 @@ def unit_tests():
             first = f.readline()
         links = []
         if "link:" in first:
-            links = first.split("link:", 1)[1].replace("*/", "").split()
+            for pattern in first.split("link:", 1)[1].replace("*/", "").split():
+                matches = sorted(glob.glob(os.path.join(SRCDIR, pattern)))
+                links += [os.path.relpath(m, SRCDIR) for m in matches] or [pattern]
         tests.append((os.path.relpath(path, SRCDIR), links))
     return tests
 

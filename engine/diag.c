@@ -104,12 +104,22 @@ static void sort_diags(struct diag *items, size_t count)
     }
 }
 
+/* Source lines go to a terminal: control bytes (ESC, CR) are shown as '?'. */
+static void print_source_line(FILE *out, const char *source)
+{
+    fputs("    ", out);
+    for (const char *p = source; *p; p++)
+        fputc((unsigned char)*p < 0x20 && *p != '\t' ? '?' : *p, out);
+    fputc('\n', out);
+}
+
 static void print_caret(FILE *out, const struct diag *item)
 {
     char *source = line_of_file(item->file, item->line);
     if (!source)
         return;
-    fprintf(out, "    %s\n    ", source);
+    print_source_line(out, source);
+    fputs("    ", out);
     for (int i = 1; i < item->col && source[i - 1]; i++)
         fputc(source[i - 1] == '\t' ? '\t' : ' ', out);
     fputs("^\n", out);

@@ -87,6 +87,10 @@ local function handler(e)
   return failure(file, line, 0, to_record(e).message)
 end
 
+local function first_line(message)
+  return (message:match("^[^\n]*"):gsub(":%s*$", ""))
+end
+
 -- Any raised value as {file, line, col, message}; never raises.
 to_record = function(e)
   local mt = getmetatable(e)
@@ -94,11 +98,14 @@ to_record = function(e)
     return {file = e.file, line = e.line, col = e.col, message = e.message}
   end
   if type(e) == "string" then
+    -- One line per error: Lua's multi-line messages (require's search list)
+    -- keep their first line.
     local file, line, message = e:match("^([^\n]-):(%d+): (.*)$")
     if file and not file:find(" ", 1, true) then
-      return {file = clean_source(file), line = tonumber(line), col = 0, message = message}
+      return {file = clean_source(file), line = tonumber(line), col = 0,
+              message = first_line(message)}
     end
-    return {line = 0, col = 0, message = e}
+    return {line = 0, col = 0, message = first_line(e)}
   end
   if mt and mt.__tostring then
     local ok, s = pcall(tostring, e)
@@ -982,8 +989,8 @@ local function check_overrides(env, errors)
   for _, o in ipairs(env.overrides) do
     local cls = classes[o.component]
     if cls and not class_attribute(cls, o.attribute) then
-      errors[#errors + 1] = {file = o.file, line = o.line, col = 0,
-        message = format("component '%s' has no attribute '%s'%s", o.component, o.attribute,
+      errors[#errors + 1] = {file = o.file, line = o.line, col = 0, component = o.component,
+        message = format("attribute '%s' does not exist%s", o.attribute,
                          did_you_mean(o.attribute, attribute_names(cls)))}
     end
   end

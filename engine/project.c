@@ -14,7 +14,7 @@ int project_exists(void)
 static void print_notices(const struct environment *env)
 {
     for (size_t i = 0; i < env->nnotices; i++)
-        fprintf(stderr, "batou-ng: %s\n", env->notices[i]);
+        fprintf(stderr, "batou-ng: notice: %s\n", env->notices[i]);
 }
 
 int project_load(struct project *p, const char *env_name, const struct project_options *options)

@@ -158,7 +158,7 @@ static void add_notice(struct env_loader *ld, const struct ini_entry *entry)
     struct environment *env = ld->env;
     env->notices = xrealloc(env->notices, (env->nnotices + 1) * sizeof *env->notices);
     env->notices[env->nnotices++] =
-        xasprintf("%s:%d: notice: '%s' is not needed by batou-ng (it ships no repository to "
+        xasprintf("%s:%d: '%s' is not needed by batou-ng (it ships no repository to "
                   "the target); ignored",
                   ld->path, entry->line, entry->key);
 }

@@ -183,10 +183,10 @@ static void test_notices(void **state)
     assert_int_equal(l.result, 0);
     assert_int_equal(l.d.count, 0);
     assert_int_equal(l.env.nnotices, 3);
-    assert_string_equal(l.env.notices[0], CFG ":3: notice: 'update_method' is not needed by "
+    assert_string_equal(l.env.notices[0], CFG ":3: 'update_method' is not needed by "
                                               "batou-ng (it ships no repository to the target); "
                                               "ignored");
-    assert_string_equal(l.env.notices[2], CFG ":5: notice: 'repository_root' is not needed by "
+    assert_string_equal(l.env.notices[2], CFG ":5: 'repository_root' is not needed by "
                                               "batou-ng (it ships no repository to the target); "
                                               "ignored");
     release(&l);

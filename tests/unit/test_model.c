@@ -1,4 +1,4 @@
-/* link: engine/model.c engine/model_configure.c engine/model_graph.c engine/model_node.c engine/template_arith.c engine/template_eval.c engine/template_expr.c engine/template_filter.c engine/template_json.c engine/template_lex.c engine/template_parse.c engine/template_render.c engine/template_value.c engine/literal.c engine/address.c engine/graph.c engine/diag.c engine/util.c environments/environment.c environments/environment_hosts.c environments/ini.c rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c */
+/* link: engine/model*.c engine/template_*.c engine/literal.c engine/address.c engine/graph.c engine/diag.c engine/util.c environments/environment*.c environments/ini.c rules/*.c */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -334,7 +334,7 @@ static void test_attribute_errors(void **state)
     assert_reported(&r, CFG ":6:");
     assert_reported(&r, "host 'web01': component 'tick': attribute 'lit': cannot parse literal "
                         "'[1, 2':");
-    assert_reported(&r, CFG ":7: component 'tick' has no attribute 'slep' (did you mean "
+    assert_reported(&r, CFG ":7: component 'tick': attribute 'slep' does not exist (did you mean "
                         "'sleep'?)");
     assert_reported(&r, CFG ":10: [component:tack]: no component 'tack' (did you mean "
                         "'tick'?)");

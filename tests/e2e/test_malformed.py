@@ -1,0 +1,605 @@
+"""The malformed-input corpus: every case is one mistake a user makes.
+
+Each case must fail -c with exit status 2, nothing on stdout, and a first
+stderr line "batou-ng: error: FILE:LINE:..." naming where the mistake is and
+saying what it is (a distinctive fragment, not the whole wording) — and must
+never crash. When the error has a column, the source line and a caret follow
+(checked by conftest.check_context_lines).
+"""
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+
+import pytest
+
+from conftest import check_context_lines, check_error_lines, stderr_lines
+
+E = "environments/local/environment.cfg"
+L = "components/hello/component.lua"
+T = "components/hello/hello.txt"
+
+BASE_LUA = """\
+Hello = Component {
+  greeting = Attribute("str", "hi"),
+  count = Attribute("int", 1),
+  ratio = Attribute("float", 1.0),
+  flag = Attribute("bool", false),
+  names = Attribute("list", ""),
+  settings = Attribute("literal", "{}"),
+  address = Attribute("Address", "127.0.0.1:8080"),
+}
+
+function Hello:configure()
+  self:add(File { "hello.txt" })
+end
+"""
+
+# Lines 1-5; what a case appends starts at line 7.
+ENV_HEAD = """\
+[environment]
+connect_method = local
+
+[hosts]
+localhost = hello
+"""
+
+BASE = {
+    L: BASE_LUA,
+    T: "Hello {{ component.greeting }}\n",
+    E: ENV_HEAD,
+}
+
+HELLO = "host 'localhost': component 'hello': "
+
+
+@dataclass
+class Case:
+    id: str
+    files: dict
+    loc: str          # the first line starts with it: "FILE:LINE:" (a tuple: any of them;
+                      # None: not fixed)
+    match: str        # regex, searched case-insensitively in the first line
+    about: str = ""   # "host '...': component '...': " expected in the first line
+    args: tuple = ("-c", "local")
+    extra: list = field(default_factory=list)  # more regexes for the first line
+    timeout: int = 10  # seconds: a mistake is reported at once, not after a long search
+
+
+def env(text):
+    return {E: textwrap.dedent(text).lstrip("\n")}
+
+
+def env_more(text):
+    """ENV_HEAD, a blank line, then text (from line 7)."""
+    return {E: ENV_HEAD + "\n" + textwrap.dedent(text).lstrip("\n")}
+
+
+def lua(text, path=L):
+    return {path: textwrap.dedent(text).lstrip("\n")}
+
+
+def template(text):
+    return {T: text}
+
+
+def configure(body):
+    """component.lua whose configure is body: body's first line is line 3."""
+    return lua("Hello = Component { greeting = Attribute(\"str\", \"hi\") }\n"
+               "function Hello:configure()\n" + textwrap.dedent(body).lstrip("\n") + "end\n")
+
+
+ENV_CASES = [
+    Case("env-unknown-section", env_more("""
+        [hostz]
+        other = hello
+        """), f"{E}:7:", r"unknown section '\[hostz\]'.*did you mean '\[?hosts\]?'"),
+    Case("env-unknown-key-environment", env("""
+        [environment]
+        conect_method = local
+        [hosts]
+        localhost = hello
+        """), f"{E}:2:", r"'conect_method'.*did you mean 'connect_method'"),
+    Case("env-unknown-key-host", env("""
+        [environment]
+        connect_method = local
+
+        [host:localhost]
+        componets = hello
+        """), f"{E}:5:", r"'componets'.*did you mean 'components'"),
+    Case("env-duplicate-host", env_more("""
+        [host:localhost]
+        components = hello
+        """), f"{E}:7:", r"'localhost'.*(twice|duplicate|already)"),
+    Case("env-duplicate-host-in-hosts", env("""
+        [environment]
+        connect_method = local
+        [hosts]
+        localhost = hello
+        localhost = hello
+        """), f"{E}:5:", r"'localhost'"),
+    Case("env-duplicate-key", env("""
+        [environment]
+        timeout = 3
+        timeout = 4
+        connect_method = local
+        [hosts]
+        localhost = hello
+        """), f"{E}:3:", r"duplicate key 'timeout'|'timeout'.*(twice|duplicate)"),
+    Case("env-duplicate-section", env("""
+        [environment]
+        connect_method = local
+
+        [environment]
+        timeout = 3
+
+        [hosts]
+        localhost = hello
+        """), f"{E}:4:", r"duplicate section '\[environment\]'|'\[?environment\]?'.*twice"),
+    Case("env-duplicate-component-on-host", env("""
+        [environment]
+        connect_method = local
+        [hosts]
+        localhost = hello, hello
+        """), f"{E}:4:", r"'hello'.*twice"),
+    Case("env-bad-int-timeout", env("""
+        [environment]
+        connect_method = local
+        timeout = soon
+        [hosts]
+        localhost = hello
+        """), f"{E}:3:11:", r"'timeout'.*'soon'"),
+    Case("env-bad-int-jobs", env("""
+        [environment]
+        connect_method = local
+        jobs = 4x
+        [hosts]
+        localhost = hello
+        """), f"{E}:3:", r"'jobs'.*'4x'"),
+    Case("env-bad-bool-ignore", env("""
+        [environment]
+        connect_method = local
+
+        [host:localhost]
+        components = hello
+        ignore = maybe
+        """), f"{E}:6:", r"'maybe'"),
+    Case("env-bad-require-v4", env("""
+        [environment]
+        connect_method = local
+        require_v4 = perhaps
+        [hosts]
+        localhost = hello
+        """), f"{E}:3:", r"'perhaps'"),
+    Case("env-bad-connect-method", env("""
+        [environment]
+        connect_method = telnet
+        [hosts]
+        localhost = hello
+        """), f"{E}:2:", r"'telnet'"),
+    Case("env-bad-host-key-policy", env("""
+        [environment]
+        connect_method = local
+        host_key_policy = yes
+        [hosts]
+        localhost = hello
+        """), f"{E}:3:", r"'yes'"),
+    Case("env-vfs", env_more("""
+        [vfs]
+        sandbox = archive
+        """), f"{E}:7:", r"'\[?vfs\]?'.*not supported"),
+    Case("env-provisioner", env_more("""
+        [provisioner:default]
+        method = fc-nixos-dev-vm
+        """), f"{E}:7:", r"provisioner.*not supported"),
+    Case("env-junk-line", env("""
+        [environment]
+        connect_method = local
+        this is not ini
+        [hosts]
+        localhost = hello
+        """), f"{E}:3:", r"."),
+    Case("env-key-before-section", env("""
+        connect_method = local
+        [environment]
+        [hosts]
+        localhost = hello
+        """), f"{E}:1:", r"section"),
+    Case("env-unterminated-section", env("""
+        [environment
+        connect_method = local
+        [hosts]
+        localhost = hello
+        """), f"{E}:1:", r"."),
+    Case("env-empty-section-name", env_more("""
+        []
+        x = 1
+        """), f"{E}:7:", r"."),
+    Case("env-bad-resolver-address", env_more("""
+        [resolver]
+        www.example.com = 999.1.2.3
+        """), f"{E}:8:", r"'999\.1\.2\.3'"),
+    Case("env-empty-resolver-entry", env_more("""
+        [resolver]
+        www.example.com =
+        """), f"{E}:8:", r"'www\.example\.com'"),
+    Case("env-unknown-component", env("""
+        [environment]
+        connect_method = local
+        [hosts]
+        localhost = helo
+        """), f"{E}:4:", r"'helo'.*did you mean 'hello'"),
+    Case("env-unknown-component-host-section", env("""
+        [environment]
+        connect_method = local
+        [host:localhost]
+        components = hello, wrld
+        """), f"{E}:4:", r"'wrld'"),
+    Case("env-missing-name-after-bang", env("""
+        [environment]
+        connect_method = local
+        [hosts]
+        localhost = hello, !
+        """), f"{E}:4:", r"'!'"),
+    Case("env-empty-data-key", env("""
+        [environment]
+        connect_method = local
+        [host:localhost]
+        components = hello
+        data- = x
+        """), f"{E}:5:", r"data-"),
+    Case("env-nul-byte", {E: b"[environment]\nconnect_method = lo\0cal\n[hosts]\nlocalhost = hello\n"},
+         f"{E}:2:", r"nul|\\0|byte"),
+    Case("env-override-unknown-attribute", env_more("""
+        [component:hello]
+        greting = x
+        """), f"{E}:8:", r"'greting'.*did you mean 'greeting'", extra=[r"'hello'"]),
+    Case("env-override-unknown-component", env_more("""
+        [component:helo]
+        greeting = x
+        """), (f"{E}:7:", f"{E}:8:"), r"'helo'.*did you mean 'hello'"),
+    Case("env-override-bad-int", env_more("""
+        [component:hello]
+        count = many
+        """), f"{E}:8:9:", r"'count'.*'many'", HELLO),
+    Case("env-override-int-with-fraction", env_more("""
+        [component:hello]
+        count = 1.5
+        """), f"{E}:8:9:", r"'count'.*'1\.5'", HELLO),
+    Case("env-override-bad-float", env_more("""
+        [component:hello]
+        ratio = fast
+        """), f"{E}:8:9:", r"'ratio'.*'fast'", HELLO),
+    Case("env-override-bad-bool", env_more("""
+        [component:hello]
+        flag = maybe
+        """), f"{E}:8:", r"'flag'.*'maybe'", HELLO),
+    Case("env-override-bad-literal", env_more("""
+        [component:hello]
+        settings = {'a': [1, 2}
+        """), f"{E}:8:", r"'settings'", HELLO),
+    Case("env-override-unterminated-literal-string", env_more("""
+        [component:hello]
+        settings = 'abc
+        """), f"{E}:8:", r"'settings'", HELLO),
+    Case("env-override-address-without-port", env_more("""
+        [component:hello]
+        address = 127.0.0.1
+        """), f"{E}:8:", r"'address'", HELLO),
+    Case("env-override-address-bad-port", env_more("""
+        [component:hello]
+        address = 127.0.0.1:http-ish
+        """), f"{E}:8:", r"'address'", HELLO),
+    Case("env-override-bad-template", env_more("""
+        [component:hello]
+        greeting = {{ host.name
+        """), f"{E}:8:", r".", HELLO),
+    Case("env-override-undefined-name", env_more("""
+        [component:hello]
+        greeting = {{ hots.name }}
+        """), f"{E}:8:", r"'hots' is undefined", HELLO),
+    Case("env-override-in-two-sections", env_more("""
+        [component:hello]
+        count = 2
+
+        [component:Hello]
+        count = 3
+        """), f"{E}:11:", r"'count'"),
+]
+
+LUA_CASES = [
+    Case("lua-syntax-error", lua("""
+        Hello = Component {
+          greeting = Attribute("str", "hi")
+          count = Attribute("int", 1),
+        }
+        """), f"{L}:3:", r"'}' expected"),
+    Case("lua-syntax-error-unfinished-string", lua("""
+        Hello = Component {}
+        local s = "never closed
+        """), f"{L}:2:", r"unfinished string"),
+    Case("lua-nul-byte", {L: b"Hello = Component {}\nlocal x = 1 \0 2\n"}, f"{L}:2:", r"."),
+    Case("lua-toplevel-runtime-error", lua("""
+        Hello = Component {}
+        local x = nil + 1
+        """), f"{L}:2:", r"arithmetic"),
+    Case("lua-runtime-error-in-configure", configure("""
+        local t = nil
+        t.x = 1
+        """), f"{L}:4:", r"attempt to index", HELLO),
+    Case("lua-error-call", configure("""
+        error("this deployment is not configured")
+        """), f"{L}:3:", r"this deployment is not configured", HELLO),
+    Case("lua-error-table-value", configure("""
+        error({ code = 42 })
+        """), f"{L}:", r"table", HELLO),
+    Case("lua-error-nil-value", configure("""
+        error()
+        """), f"{L}:", r"nil", HELLO),
+    Case("lua-error-in-platform-function", lua("""
+        Hello = Component {}
+        function Hello:configure() end
+        Hello:platform("debian", function(self)
+          error("platform step broke")
+        end)
+        """) | env("""
+        [environment]
+        connect_method = local
+        platform = debian
+        [hosts]
+        localhost = hello
+        """), f"{L}:4:", r"platform step broke", HELLO),
+    Case("lua-unknown-attribute-type", lua("""
+        Hello = Component {
+          count = Attribute("integer", 1),
+        }
+        """), f"{L}:2:", r"'integer'"),
+    Case("lua-attribute-default-does-not-convert", lua("""
+        Hello = Component {
+          count = Attribute("int", "many"),
+        }
+        """), f"{L}:2:", r"'count'.*'many'|'many'.*'count'"),
+    Case("lua-missing-required-attribute", lua("""
+        Hello = Component {
+          name = Attribute("str", nil),
+        }
+        function Hello:configure()
+          self:add(File { "x", content = self.name })
+        end
+        """), f"{L}:", r"'name'", HELLO),
+    Case("lua-component-not-a-table", lua("""
+        Hello = Component("hello")
+        """), f"{L}:1:", r"."),
+    Case("lua-unknown-rule-parameter", configure("""
+        self:add(File { "hello.txt", contnet = "x" })
+        """), f"{L}:3:", r"'contnet'.*did you mean 'content'", HELLO),
+    Case("lua-bad-mode", configure("""
+        self:add(File { "x", content = "x", mode = "rwxq" })
+        """), f"{L}:3:", r"mode", HELLO),
+    Case("lua-bad-mode-octal-number", configure("""
+        self:add(File { "x", content = "x", mode = 644 })
+        """), f"{L}:3:", r"mode", HELLO),
+    Case("lua-missing-required-parameter", configure("""
+        self:add(Symlink { "link" })
+        """), f"{L}:3:", r"missing parameter 'source'", HELLO),
+    Case("lua-missing-namevar", configure("""
+        self:add(Purge {})
+        """), f"{L}:3:", r"'pattern'", HELLO),
+    Case("lua-wrong-parameter-type", configure("""
+        self:add(File { "x", content = {} })
+        """), f"{L}:3:", r"'content'", HELLO),
+    Case("lua-content-and-source", configure("""
+        self:add(File { "x", content = "a", source = "hello.txt" })
+        """), f"{L}:3:", r"'content' and 'source'", HELLO),
+    Case("lua-exclude-without-source", configure("""
+        self:add(Directory { "d", exclude = { "*.pyc" } })
+        """), f"{L}:3:", r"'exclude'", HELLO),
+    Case("lua-after-not-a-rule", configure("""
+        self:add(Command { "x", run = "true", after = { "first" } })
+        """), f"{L}:3:", r"'after'", HELLO),
+    Case("lua-watch-not-a-rule", configure("""
+        self:add(Command { "x", run = "true", watch = 5 })
+        """), f"{L}:3:", r"'watch'", HELLO),
+    Case("lua-add-not-a-component", configure("""
+        self:add(42)
+        """), f"{L}:3:", r".", HELLO),
+    Case("lua-missing-template-source", configure("""
+        self:add(File { "missing.txt" })
+        """), f"{L}:3:", r"missing\.txt", HELLO),
+    Case("lua-missing-source-file", configure("""
+        self:add(File { "out.txt", source = "nope.txt" })
+        """), f"{L}:3:", r"nope\.txt", HELLO),
+    Case("lua-template-method-missing-file", configure("""
+        local text = self:template("nope.tpl")
+        """), f"{L}:3:", r"nope\.tpl", HELLO),
+    Case("lua-unsatisfied-require", configure("""
+        self.db = self:require("database")
+        """), f"{L}:3:", r"'database'", HELLO),
+    Case("lua-unused-provide", configure("""
+        self:provide("spare", "x")
+        """), f"{L}:3:", r"'spare'", HELLO),
+    Case("lua-require-one-two-results", lua("""
+        Hello = Component {}
+        function Hello:configure()
+          self:provide("db", self.host.name)
+        end
+        Client = Component {}
+        function Client:configure()
+          self.db = self:require_one("db")
+        end
+        """) | env("""
+        [environment]
+        connect_method = local
+        [hosts]
+        a = hello
+        b = hello, client
+        """), f"{L}:7:", r"'db'", "host 'b': component 'client': "),
+    Case("lua-cycle", lua("""
+        Alpha = Component {}
+        function Alpha:configure()
+          self:provide("a", 1)
+          self:require("b")
+        end
+        Beta = Component {}
+        function Beta:configure()
+          self:provide("b", 1)
+          self:require("a")
+        end
+        """, path="components/alpha/component.lua") | {L: "Hello = Component {}\n"} | env("""
+        [environment]
+        connect_method = local
+        [hosts]
+        localhost = alpha, beta
+        """), None, r"cycle", extra=[r"alpha", r"beta"]),
+    Case("lua-duplicate-class-name", lua("""
+        Hello = Component {}
+        """, path="components/other/component.lua"), "components/other/component.lua:1:",
+         r"'?hello'?"),
+    Case("lua-infinite-recursion", lua("""
+        Hello = Component {}
+        local function deeper(n) return deeper(n + 1) + 1 end
+        function Hello:configure()
+          deeper(1)
+        end
+        """), f"{L}:2:", r"stack overflow", HELLO),
+    Case("lua-infinite-model", lua("""
+        Hello = Component {}
+        function Hello:configure()
+          self:add(Hello {})
+        end
+        """), f"{L}:3:", r"deep|depth|recurs|nest|stack|level"),
+    Case("lua-require-missing-module", lua("""
+        local helpers = require("nope.helpers")
+        Hello = Component {}
+        """), f"{L}:1:", r"module 'nope\.helpers' not found"),
+    Case("lua-error-in-sub-component", lua("""
+        Part = Component { namevar = "name" }
+        function Part:configure()
+          error("part " .. self.name .. " is broken")
+        end
+        Hello = Component {}
+        function Hello:configure()
+          self:add(Part { "p1" })
+        end
+        """), f"{L}:3:", r"part p1 is broken", HELLO),
+    Case("lua-expand-bad-template", configure("""
+        local s = self:expand("{{ x")
+        """), None, r".", HELLO),
+]
+
+TEMPLATE_CASES = [
+    Case("tpl-undefined-name", template("line one\nHello {{ nope }}\n"), f"{T}:2:",
+         r"'nope' is undefined", HELLO),
+    Case("tpl-undefined-attribute", template("{{ component.nope }}\n"), f"{T}:1:",
+         r"nope", HELLO),
+    Case("tpl-undefined-args", template("port = {{ args.port }}\n"), f"{T}:1:", r"port|args",
+         HELLO),
+    Case("tpl-undefined-in-loop", template("{% for x in [1, 2] %}\n{{ y }}\n{% endfor %}\n"),
+         f"{T}:2:", r"'y' is undefined", HELLO),
+    Case("tpl-unknown-filter", template('{{ "a" | shout }}\n'), f"{T}:1:", r"'shout'"),
+    Case("tpl-unterminated-if", template("{% if true %}x"), f"{T}:1:", r"if"),
+    Case("tpl-unterminated-for", template("{% for x in [1] %}x"), f"{T}:1:", r"for"),
+    Case("tpl-unterminated-expression", template("a {{ b"), f"{T}:1:", r"."),
+    Case("tpl-unterminated-comment", template("a {# b"), f"{T}:1:", r"."),
+    Case("tpl-unknown-tag", template("{% frobnicate %}\n"), f"{T}:1:", r"frobnicate"),
+    Case("tpl-endif-without-if", template("x{% endif %}\n"), f"{T}:1:", r"endif"),
+    Case("tpl-mismatched-end", template("{% for x in [1] %}{% endif %}\n"), f"{T}:1:",
+         r"endif|endfor"),
+    Case("tpl-bad-expression", template("ok\n{{ 1 + }}\n"), f"{T}:2:", r"."),
+    Case("tpl-attribute-default-bad-syntax", lua("""
+        Hello = Component {
+          greeting = Attribute("str", "{{ host.name"),
+        }
+        """), None, r".", HELLO),
+    Case("tpl-attribute-default-undefined", lua("""
+        Hello = Component {
+          greeting = Attribute("str", "{{ nobody }}"),
+        }
+        """), None, r"'nobody' is undefined", HELLO),
+]
+
+CASES = ENV_CASES + LUA_CASES + TEMPLATE_CASES
+
+
+def test_corpus_is_large_enough():
+    assert len(CASES) >= 45
+    assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_malformed(batou, make_project, case):
+    files = dict(BASE)
+    files.update(case.files)
+    project = make_project(files)
+    result = batou(*case.args, timeout=case.timeout)
+    assert result.returncode == 2, f"exit {result.returncode}\n{result.stdout}{result.stderr}"
+    assert result.stdout == ""
+    lines = stderr_lines(result.stderr)
+    assert lines, "no error message"
+    first = lines[0]
+    assert first.startswith("batou-ng: error: "), result.stderr
+    if case.loc:
+        locs = case.loc if isinstance(case.loc, tuple) else (case.loc,)
+        assert any(first.startswith("batou-ng: error: " + loc) for loc in locs), (
+            f"expected location {' or '.join(locs)}\n{result.stderr}")
+    assert case.about in first, result.stderr
+    for pattern in [case.match, *case.extra]:
+        assert re.search(pattern, first, re.IGNORECASE), (
+            f"{pattern!r} not in the first line\n{result.stderr}")
+    check_context_lines(result, project)
+    check_error_lines(result.stderr)
+
+
+def garbage(size, seed=7):
+    """Deterministic bytes that are neither text nor INI."""
+    out = bytearray()
+    x = seed
+    for _ in range(size):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        out.append(x >> 16 & 0xFF)
+    return bytes(out)
+
+
+# Inputs that are extreme rather than wrong: whatever batou-ng says about them
+# (it may accept some), it must say it without crashing or hanging.
+ROBUST = {
+    "empty-environment": {E: ""},
+    "garbage-environment": {E: garbage(4096)},
+    "garbage-component": {L: garbage(4096)},
+    "garbage-template": {T: garbage(4096)},
+    "empty-component-file": {L: ""},
+    "huge-key": {E: ENV_HEAD + "\n[environment]\n" + "k" * 1_000_000 + " = 1\n"},
+    "huge-value": env_more("[component:hello]\ngreeting = " + "v" * 1_000_000 + "\n"),
+    "many-continuation-lines": env_more("[component:hello]\nnames =\n" + "    x\n" * 100_000),
+    "deep-literal": env_more("[component:hello]\nsettings = " + "[" * 100_000 + "\n"),
+    "deep-literal-closed": env_more("[component:hello]\nsettings = " + "[" * 5_000 +
+                                    "]" * 5_000 + "\n"),
+    "deep-lua-table": {L: "Hello = Component {}\nlocal t = " + "{" * 100_000 + "\n"},
+    "deep-template-if": template("{% if true %}" * 5_000 + "x" + "{% endif %}" * 5_000),
+    "deep-template-parens": template("{{ " + "(" * 100_000 + "1" + ")" * 100_000 + " }}"),
+    "deep-template-not": template("{{ " + "not " * 100_000 + "true }}"),
+    "huge-template-line": template("x" * 2_000_000 + "{{ component.greeting }}\n"),
+    "template-nul-byte": template("a\0b {{ component.greeting }}\n"),
+    "override-nul-byte": {E: ENV_HEAD.encode() + b"\n[component:hello]\ngreeting = a\0b\n"},
+    "many-errors": env_more("[component:hello]\n" + "".join(
+        f"unknown{i} = 1\n" for i in range(5_000))),
+    "crlf-line-endings": {E: ENV_HEAD.replace("\n", "\r\n")},
+    "no-trailing-newline": {E: ENV_HEAD.rstrip("\n")},
+    "utf8-bom": {E: b"\xef\xbb\xbf" + ENV_HEAD.encode()},
+    "invalid-utf8-in-names": {E: ENV_HEAD.encode() + b"[host:h\xff\xfe]\ncomponents = hello\n"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROBUST))
+def test_extreme_input_does_not_crash(batou, make_project, name):
+    files = dict(BASE)
+    files.update(ROBUST[name])
+    make_project(files)
+    result = batou("-c", "local")
+    assert result.returncode in (0, 2), result.stderr[-2000:]
+    if result.returncode == 0:
+        assert result.stdout.startswith("configuration ok: ")
+    else:
+        assert result.stdout == ""
+        assert result.stderr.startswith("batou-ng: error: "), result.stderr[:2000]
+        check_error_lines(result.stderr)
