@@ -330,7 +330,7 @@ def test_reference_example_error(batou, make_project):
     assert result.returncode == 2
     assert result.stderr == (
         "batou-ng: error: environments/local/environment.cfg:9:9: host 'localhost': "
-        "component 'tick': attribute 'sleep': 'often' is not an int\n"
+        "component 'tick': attribute 'sleep': cannot convert 'often' to int\n"
         "    sleep = often\n"
         "            ^\n")
 
