@@ -1,0 +1,710 @@
+/* The session protocol, version 1 ("protocol 1").
+ *
+ * batou-ng talks to a host through one long-lived POSIX `sh` that reads its
+ * script from stdin. Everything the session writes is shell text; everything
+ * the shell writes back on stdout is framed, so any bytes (NULs, no trailing
+ * newline, megabytes) come back intact and many requests can be in flight.
+ *
+ * Start. The session sends the preamble:
+ *
+ *   set +e
+ *   unset T     (never an inherited T: the trap below removes $T)
+ *   trap '[ -z "${T-}" ] || rm -rf "$T"' EXIT; trap 'exit 143' TERM (HUP, INT too)
+ *   T=$(umask 077 && mktemp -d) || exit 97
+ *   _bR() { ...print one reply, below... }
+ *   printf 'BATOU-NG 1 %s\n' "$(uname -s)"
+ *
+ * $T (mode 0700) is private to the session; $T/o and $T/e hold the output of
+ * the running request. The umask applies to mktemp only: fragments run with
+ * the login umask. The session is open when "BATOU-NG 1 <uname -s>" is read;
+ * any other stdout first (a banner, a prompt) fails it with those bytes
+ * quoted. The shell's own stderr is kept and quoted if the shell dies.
+ *
+ * Requests. Request <id> (1, 2, ...) with fragment F is written as
+ *
+ *   ( eval 'F'
+ *   ) >"$T/o" 2>"$T/e" </dev/null; _bR <id> $?
+ *
+ * with F single-quoted (' becomes '\''). The subshell contains `exit`,
+ * `set -e` and even a syntax error in F (eval parses F only inside it), so no
+ * fragment ends the session, and cd or variables do not leak into later
+ * requests. F must not read stdin (the shell's script), hence </dev/null;
+ * data travels inside F as base64 in a quoted here-document (hosts/shell.h).
+ *
+ * Replies. _bR prints, for exit status <rc>:
+ *
+ *   \036R <id> <rc>\n
+ *   <outlen> <name>\n     (the output of wc -c "$T/o" "$T/e": leading blanks,
+ *   <errlen> <name>\n      padding and the localised word "total" are ignored;
+ *   <total> <name>\n       $T holds no newline, the preamble checks)
+ *   <outlen bytes of stdout><errlen bytes of stderr>
+ *   \036E <id>\n
+ *
+ * wc and cat run only when there is output (two execs, the least a length
+ * prefix allows); an empty reply costs only the subshell's fork. The trailer
+ * catches a reply whose files changed between wc and cat (a background
+ * process that kept the fragment's stdout): the session fails rather than
+ * hand out wrong bytes. If $T vanished (a tmp
+ * cleaner), the reply is status 125 with a message on stderr.
+ *
+ * Replies come in request order, each naming the oldest pending id. The end
+ * of stdout with requests pending fails all of them, once, saying how the
+ * shell ended. session_close ends stdin: the shell runs what it read, its
+ * EXIT trap removes $T, it exits. Killing uses SIGTERM first, so the trap
+ * cleans up then too; only SIGKILL leaves $T behind. Another version in the
+ * handshake is unexpected output: the session fails, it never guesses. */
+
+#include "hosts/session.h"
+
+#include "engine/util.h"
+#include "hosts/loop.h"
+#include "hosts/transport.h"
+
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELLO "BATOU-NG 1 "
+#define GONE "batou-ng: the temporary directory of this session is gone"
+#define MAX_HEADER 16384 /* three wc lines name $T: allow a long TMPDIR */
+#define MAX_SHELL_ERR 4096
+#define READ_CHUNK 65536
+#define MAX_READ_PER_SERVICE (4 * 1024 * 1024)
+#define MAX_REPLY_PART ((size_t)1 << 40)
+
+struct request {
+    uint64_t id;
+    void (*done)(const struct session_reply *reply, void *ctx);
+    void *ctx;
+};
+
+struct session {
+    struct transport *t;
+    struct loop *loop; /* the loop driving s, if any */
+    enum session_state state;
+    int handshaken;
+    int timeout_ms;
+    int64_t last_progress;
+    char *error;
+    char system[64];
+
+    struct buf out; /* bytes for the shell's stdin; written up to out_pos */
+    size_t out_pos;
+    int closing;    /* end stdin once out is written */
+    int write_dead; /* a write failed: wait for stdout to end, it says why */
+
+    struct buf in; /* bytes from the shell's stdout; parsed up to in_pos */
+    size_t in_pos;
+    struct buf shell_err; /* the last bytes of the shell's own stderr */
+
+    struct request *pending; /* oldest first, from pend_head to pend_len */
+    size_t pend_head, pend_len, pend_cap;
+    uint64_t next_id;
+
+    int batch_open;
+    struct session_stats stats;
+};
+
+static void fail(struct session *s, const char *message);
+
+static size_t pending_count(const struct session *s)
+{
+    return s->pend_len - s->pend_head;
+}
+
+static void push_request(struct session *s, struct request r)
+{
+    if (s->pend_head > 0 && s->pend_len == s->pend_cap) {
+        memmove(s->pending, s->pending + s->pend_head, pending_count(s) * sizeof r);
+        s->pend_len -= s->pend_head;
+        s->pend_head = 0;
+    }
+    xgrow(&s->pending, &s->pend_cap, s->pend_len + 1, sizeof r);
+    s->pending[s->pend_len++] = r;
+}
+
+static struct request pop_request(struct session *s)
+{
+    struct request r = s->pending[s->pend_head++];
+    if (s->pend_head == s->pend_len)
+        s->pend_head = s->pend_len = 0;
+    return r;
+}
+
+static void progress(struct session *s)
+{
+    s->last_progress = loop_now_ms();
+}
+
+/* Up to max bytes of p for a message: printable ASCII as is, the rest escaped. */
+static void add_excerpt(struct buf *b, const char *p, size_t n, size_t max)
+{
+    buf_addc(b, '\'');
+    for (size_t i = 0; i < n && i < max; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\n')
+            buf_adds(b, "\\n");
+        else if (c == '\\' || c == '\'')
+            buf_addf(b, "\\%c", c);
+        else if (c >= 0x20 && c < 0x7f)
+            buf_addc(b, (char)c);
+        else
+            buf_addf(b, "\\x%02x", c);
+    }
+    if (n > max)
+        buf_adds(b, "...");
+    buf_addc(b, '\'');
+}
+
+/* Fail s with a formatted message; returns -1 for the parsers. */
+static int failf(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int failf(struct session *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    char *message = xvasprintf(fmt, ap);
+    va_end(ap);
+    fail(s, message);
+    free(message);
+    return -1;
+}
+
+static int fail_unexpected(struct session *s, const char *where)
+{
+    struct buf b;
+
+    buf_init(&b);
+    buf_addf(&b, "unexpected output from the shell%s: ", where);
+    add_excerpt(&b, s->in.data + s->in_pos, s->in.len - s->in_pos, 80);
+    fail(s, b.data);
+    buf_release(&b);
+    return -1;
+}
+
+/* "the shell exited with status 1 before the handshake; its stderr: '...'" */
+static void fail_ended(struct session *s, int have_code, int code)
+{
+    struct buf b;
+
+    buf_init(&b);
+    if (!have_code)
+        buf_adds(&b, "the shell closed its output");
+    else if (code < 0)
+        buf_addf(&b, "the shell was killed by signal %d", -code);
+    else
+        buf_addf(&b, "the shell exited with status %d", code);
+    if (!s->handshaken)
+        buf_adds(&b, " before the handshake");
+    else if (s->in.len > s->in_pos)
+        buf_adds(&b, " in the middle of a reply");
+    buf_addc(&s->shell_err, '\0'); /* data is never NULL from here on */
+    char *text = strip(s->shell_err.data);
+    if (*text) {
+        buf_adds(&b, "; its stderr: ");
+        add_excerpt(&b, text, strlen(text), 300);
+    }
+    fail(s, b.data);
+    buf_release(&b);
+}
+
+static void fail(struct session *s, const char *message)
+{
+    if (s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
+        return;
+    s->state = SESSION_FAILED;
+    s->error = xstrdup(message);
+    s->t->ops->kill(s->t);
+    /* Callbacks may submit (refused now) or kill (a no-op now): both safe. */
+    while (pending_count(s) > 0) {
+        struct request r = pop_request(s);
+        struct session_reply reply = {.id = r.id, .status = -1, .error = s->error};
+        r.done(&reply, r.ctx);
+    }
+}
+
+static void add_preamble(struct buf *b)
+{
+    buf_adds(b, "set +e\n"
+                "unset T\n"
+                "trap '[ -z \"${T-}\" ] || rm -rf \"$T\"' EXIT\n"
+                "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM\n"
+                "T=$(umask 077 && mktemp -d) || exit 97\n"
+                "case $T in *'\n'*) exit 97;; esac\n"
+                "_bR() {\n"
+                "if [ -s \"$T/o\" ] || [ -s \"$T/e\" ]; then\n"
+                "printf '\\036R %s %s\\n' \"$1\" \"$2\"; wc -c \"$T/o\" \"$T/e\";"
+                " cat \"$T/o\" \"$T/e\"\n"
+                "elif [ -d \"$T\" ]; then\n"
+                "printf '\\036R %s %s\\n0 o\\n0 e\\n0 total\\n' \"$1\" \"$2\"\n");
+    buf_addf(b, "else printf '\\036R %%s 125\\n0 o\\n%zu e\\n%zu total\\n%%s\\n' \"$1\" '%s'\n",
+             strlen(GONE) + 1, strlen(GONE) + 1, GONE);
+    buf_adds(b, "fi\n"
+                "printf '\\036E %s\\n' \"$1\"\n"
+                "}\n"
+                "printf '" HELLO "%s\\n' \"$(uname -s)\"\n");
+}
+
+struct session *session_new(struct transport *t, int timeout_ms)
+{
+    struct session *s = xcalloc(1, sizeof *s);
+
+    s->t = t;
+    s->state = SESSION_NEW;
+    s->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+    buf_init(&s->out);
+    buf_init(&s->in);
+    buf_init(&s->shell_err);
+    return s;
+}
+
+void session_free(struct session *s)
+{
+    if (!s)
+        return;
+    if (s->loop)
+        loop_remove(s->loop, s);
+    s->t->ops->free(s->t);
+    free(s->error);
+    free(s->pending);
+    buf_release(&s->out);
+    buf_release(&s->in);
+    buf_release(&s->shell_err);
+    free(s);
+}
+
+static void open_batch(struct session *s)
+{
+    if (!s->batch_open)
+        s->stats.batches++;
+    s->batch_open = 1;
+}
+
+int session_start(struct session *s, char **err)
+{
+    if (s->state != SESSION_NEW) {
+        *err = xstrdup("the session was already started");
+        return -1;
+    }
+    if (s->t->ops->start(s->t, err) < 0) {
+        fail(s, *err);
+        return -1;
+    }
+    /* Requests submitted before the start go after the preamble. */
+    struct buf b;
+    buf_init(&b);
+    add_preamble(&b);
+    buf_add(&b, s->out.data + s->out_pos, s->out.len - s->out_pos);
+    buf_release(&s->out);
+    s->out = b;
+    s->out_pos = 0;
+    s->state = SESSION_OPENING;
+    open_batch(s);
+    progress(s);
+    return 0;
+}
+
+int session_open(struct session *s, struct loop *loop, char **err)
+{
+    if (s->state == SESSION_NEW && session_start(s, err) < 0)
+        return -1;
+    loop_add(loop, s);
+    while (!s->handshaken && s->state != SESSION_FAILED && s->state != SESSION_CLOSED) {
+        if (loop_step(loop, -1, err) < 0)
+            return -1;
+    }
+    if (s->state == SESSION_FAILED) {
+        *err = xstrdup(s->error);
+        return -1;
+    }
+    return 0;
+}
+
+/* The fragment always single-quoted and ending in a newline, so a
+ * here-document at its very end is terminated. */
+static void add_fragment(struct buf *b, const char *fragment, size_t len)
+{
+    const char *p = fragment, *end = fragment + len;
+
+    buf_addc(b, '\'');
+    while (p < end) {
+        const char *q = memchr(p, '\'', (size_t)(end - p));
+        if (!q) {
+            buf_add(b, p, (size_t)(end - p));
+            break;
+        }
+        buf_add(b, p, (size_t)(q - p));
+        buf_adds(b, "'\\''");
+        p = q + 1;
+    }
+    if (len == 0 || fragment[len - 1] != '\n')
+        buf_addc(b, '\n');
+    buf_addc(b, '\'');
+}
+
+uint64_t session_submit(struct session *s, const char *fragment, size_t len,
+                        void (*done)(const struct session_reply *reply, void *ctx), void *ctx)
+{
+    if (s->closing || s->state == SESSION_CLOSED || s->state == SESSION_FAILED)
+        return 0;
+    if (memchr(fragment, '\0', len))
+        return 0;
+    if (pending_count(s) == 0)
+        progress(s);
+    struct request r = {.id = ++s->next_id, .done = done, .ctx = ctx};
+    buf_adds(&s->out, "( eval ");
+    add_fragment(&s->out, fragment, len);
+    buf_addf(&s->out, "\n) >\"$T/o\" 2>\"$T/e\" </dev/null; _bR %llu $?\n",
+             (unsigned long long)r.id);
+    push_request(s, r);
+    s->stats.requests++;
+    open_batch(s);
+    return r.id;
+}
+
+static void write_out(struct session *s)
+{
+    while (s->out_pos < s->out.len && !s->write_dead) {
+        char *err = NULL;
+        ssize_t n = s->t->ops->write(s->t, s->out.data + s->out_pos, s->out.len - s->out_pos, &err);
+        if (n == TRANSPORT_AGAIN)
+            return;
+        if (n < 0) {
+            /* The replies already on their way still count: let stdout end
+             * and say how the shell ended. */
+            free(err);
+            s->write_dead = 1;
+            return;
+        }
+        s->out_pos += (size_t)n;
+        s->stats.bytes_sent += (uint64_t)n;
+        progress(s);
+    }
+    if (s->out_pos < s->out.len)
+        return;
+    if (s->out.cap > (1 << 20))
+        buf_release(&s->out);
+    buf_clear(&s->out);
+    s->out_pos = 0;
+    if (s->closing)
+        s->t->ops->close_write(s->t);
+}
+
+void session_close(struct session *s)
+{
+    if (s->state == SESSION_NEW) {
+        fail(s, "the session was closed before it started");
+        return;
+    }
+    if (s->state != SESSION_OPENING && s->state != SESSION_READY)
+        return;
+    s->closing = 1;
+    s->state = SESSION_CLOSING;
+    write_out(s);
+}
+
+void session_kill(struct session *s, const char *why)
+{
+    fail(s, why);
+}
+
+/* 1 and the number in *v for "<blanks><digits><stop>" at *p, advancing *p
+ * past stop. */
+static int parse_number(const char **p, const char *end, char stop, unsigned long long *v)
+{
+    const char *q = *p;
+    int digits = 0;
+
+    *v = 0;
+    while (q < end && (*q == ' ' || *q == '\t'))
+        q++;
+    while (q < end && *q >= '0' && *q <= '9' && digits < 18) {
+        *v = *v * 10 + (unsigned long long)(*q++ - '0');
+        digits++;
+    }
+    if (!digits || q >= end || *q != stop)
+        return 0;
+    *p = q + 1;
+    return 1;
+}
+
+/* 1 and the count in *v for a line of `wc -c` output, "<blanks><digits> <name>\n". */
+static int parse_wc_line(const char **p, const char *end, unsigned long long *v)
+{
+    if (!parse_number(p, end, ' ', v))
+        return 0;
+    const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+    if (!nl)
+        return 0;
+    *p = nl + 1;
+    return 1;
+}
+
+/* 1 when the handshake was read, 0 when more bytes are needed, -1 failed. */
+static int parse_handshake(struct session *s)
+{
+    const char *p = s->in.data + s->in_pos;
+    size_t n = s->in.len - s->in_pos;
+    size_t hello = strlen(HELLO);
+
+    const char *nl = memchr(p, '\n', n);
+    size_t len = nl ? (size_t)(nl - p) : n;
+
+    if (memcmp(p, HELLO, n < hello ? n : hello) != 0 || len >= hello + sizeof s->system)
+        return fail_unexpected(s, " before the handshake");
+    if (!nl)
+        return 0;
+    len -= hello;
+    memcpy(s->system, p + hello, len);
+    s->system[len] = '\0';
+    s->in_pos += (size_t)(nl - p) + 1;
+    s->handshaken = 1;
+    if (s->state == SESSION_OPENING)
+        s->state = SESSION_READY;
+    return 1;
+}
+
+/* 1 when p..end starts with a whole reply header "\036R id rc\n" and three
+ * lines of wc output (stdout, stderr, total); *body then points past it. */
+static int parse_header(const char *p, const char *end, unsigned long long *id,
+                        unsigned long long *rc, unsigned long long *outlen,
+                        unsigned long long *errlen, const char **body)
+{
+    unsigned long long total;
+
+    if (end - p < 3 || p[0] != '\036' || p[1] != 'R' || p[2] != ' ')
+        return 0;
+    p += 3;
+    if (!parse_number(&p, end, ' ', id) || !parse_number(&p, end, '\n', rc) ||
+        !parse_wc_line(&p, end, outlen) || !parse_wc_line(&p, end, errlen) ||
+        !parse_wc_line(&p, end, &total))
+        return 0;
+    *body = p;
+    return 1;
+}
+
+/* 1 when a reply was delivered, 0 when more bytes are needed, -1 failed. */
+static int parse_reply(struct session *s)
+{
+    const char *start = s->in.data + s->in_pos, *end = s->in.data + s->in.len;
+    const char *p = start;
+    unsigned long long id, rc, outlen, errlen;
+    size_t avail = (size_t)(end - start);
+
+    if (avail == 0)
+        return 0;
+    if (p[0] != '\036' || pending_count(s) == 0)
+        return fail_unexpected(s, pending_count(s) ? "" : " with no request pending");
+    const char *hend = start + (avail < MAX_HEADER ? avail : MAX_HEADER);
+    int lines = 0;
+    for (const char *q = start; q < hend && lines < 4; q++)
+        lines += *q == '\n';
+    if (lines < 4 && avail < MAX_HEADER)
+        return 0;
+    if (!parse_header(start, hend, &id, &rc, &outlen, &errlen, &p) || rc > 255 ||
+        outlen > MAX_REPLY_PART || errlen > MAX_REPLY_PART)
+        return fail_unexpected(s, " (a malformed reply)");
+    uint64_t expected = s->pending[s->pend_head].id;
+    if (id != expected)
+        return failf(s, "the shell replied to request %llu, expected %llu", id,
+                     (unsigned long long)expected);
+    char trailer[32];
+    int tlen = snprintf(trailer, sizeof trailer, "\036E %llu\n", id);
+    size_t body = (size_t)(p - start) + (size_t)outlen + (size_t)errlen;
+    if (avail < body + (size_t)tlen)
+        return 0;
+    if (memcmp(start + body, trailer, (size_t)tlen) != 0)
+        return failf(s,
+                     "the reply to request %llu is garbled (did a background process keep"
+                     " its stdout?)",
+                     id);
+    struct request r = pop_request(s);
+    struct session_reply reply = {
+        .id = r.id,
+        .status = (int)rc,
+        .out = p,
+        .outlen = (size_t)outlen,
+        .err = p + outlen,
+        .errlen = (size_t)errlen,
+    };
+    s->in_pos += body + (size_t)tlen;
+    r.done(&reply, r.ctx);
+    return 1;
+}
+
+static void parse(struct session *s)
+{
+    while (s->state != SESSION_FAILED && s->state != SESSION_CLOSED && s->in_pos < s->in.len) {
+        int r = s->handshaken ? parse_reply(s) : parse_handshake(s);
+        if (r <= 0)
+            return;
+    }
+}
+
+/* Keep the tail of the shell's own stderr for messages. */
+static void keep_shell_err(struct session *s, const char *p, size_t n)
+{
+    struct buf *b = &s->shell_err;
+
+    buf_add(b, p, n);
+    if (b->len > MAX_SHELL_ERR) {
+        memmove(b->data, b->data + b->len - MAX_SHELL_ERR, MAX_SHELL_ERR + 1);
+        b->len = MAX_SHELL_ERR;
+    }
+}
+
+/* Read a stream until it would block: 1 while open, 0 at its end, -1 failed. */
+static int read_stream(struct session *s, enum transport_stream stream)
+{
+    char chunk[READ_CHUNK];
+    size_t total = 0;
+
+    while (total < MAX_READ_PER_SERVICE) {
+        char *err = NULL;
+        ssize_t n = s->t->ops->read(s->t, stream, chunk, sizeof chunk, &err);
+        if (n == TRANSPORT_AGAIN)
+            return 1;
+        if (n == TRANSPORT_ERROR) {
+            fail(s, err ? err : "cannot read from the shell");
+            free(err);
+            return -1;
+        }
+        if (n == 0)
+            return 0;
+        total += (size_t)n;
+        s->stats.bytes_received += (uint64_t)n;
+        progress(s);
+        if (stream == TRANSPORT_STDERR) {
+            keep_shell_err(s, chunk, (size_t)n);
+            continue;
+        }
+        if (s->in_pos == s->in.len) {
+            buf_clear(&s->in);
+            s->in_pos = 0;
+        } else if (s->in_pos > s->in.len / 2) {
+            memmove(s->in.data, s->in.data + s->in_pos, s->in.len - s->in_pos);
+            s->in.len -= s->in_pos;
+            s->in_pos = 0;
+        }
+        buf_add(&s->in, chunk, (size_t)n);
+    }
+    return 1;
+}
+
+static void stdout_ended(struct session *s)
+{
+    int code = 0;
+
+    read_stream(s, TRANSPORT_STDERR);
+    if (s->state == SESSION_FAILED)
+        return;
+    int have_code = s->t->ops->reap(s->t, &code);
+    if (s->state == SESSION_CLOSING && s->handshaken && pending_count(s) == 0 &&
+        s->in_pos == s->in.len) {
+        s->t->ops->kill(s->t);
+        s->state = SESSION_CLOSED;
+        return;
+    }
+    fail_ended(s, have_code, code);
+}
+
+void session_service(struct session *s)
+{
+    if (s->state == SESSION_NEW || s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
+        return;
+    write_out(s);
+    int open = read_stream(s, TRANSPORT_STDOUT);
+    if (open < 0)
+        return;
+    parse(s);
+    if (s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
+        return;
+    if (open == 0) {
+        stdout_ended(s);
+        return;
+    }
+    if (read_stream(s, TRANSPORT_STDERR) < 0)
+        return;
+    /* Callbacks may have queued more: send it without waiting for a poll. */
+    write_out(s);
+}
+
+int session_busy(const struct session *s)
+{
+    switch (s->state) {
+    case SESSION_NEW:
+        return pending_count(s) > 0;
+    case SESSION_OPENING:
+    case SESSION_CLOSING:
+        return 1;
+    case SESSION_READY:
+        return pending_count(s) > 0 || s->out_pos < s->out.len;
+    default:
+        return 0;
+    }
+}
+
+int session_poll_fds(struct session *s, struct pollfd *fds, int max)
+{
+    if (s->state == SESSION_NEW || s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
+        return 0;
+    int want_write = s->out_pos < s->out.len && !s->write_dead;
+    return s->t->ops->poll_fds(s->t, want_write, fds, max);
+}
+
+int64_t session_deadline(const struct session *s)
+{
+    if (s->timeout_ms <= 0 || s->state == SESSION_NEW || !session_busy(s))
+        return -1;
+    return s->last_progress + s->timeout_ms;
+}
+
+void session_check_timeout(struct session *s, int64_t now)
+{
+    int64_t deadline = session_deadline(s);
+
+    if (deadline >= 0 && now >= deadline)
+        failf(s, "timed out after %g s", s->timeout_ms / 1000.0);
+}
+
+void session_set_loop(struct session *s, struct loop *loop)
+{
+    s->loop = loop;
+}
+
+void session_end_batch(struct session *s)
+{
+    s->batch_open = 0;
+}
+
+enum session_state session_state(const struct session *s)
+{
+    return s->state;
+}
+
+const char *session_error(const struct session *s)
+{
+    return s->state == SESSION_FAILED ? s->error : NULL;
+}
+
+const char *session_system(const struct session *s)
+{
+    return s->handshaken ? s->system : NULL;
+}
+
+const char *session_describe(const struct session *s)
+{
+    return s->t->ops->describe(s->t);
+}
+
+const struct session_stats *session_stats(const struct session *s)
+{
+    return &s->stats;
+}
+
+struct transport *session_transport(const struct session *s)
+{
+    return s->t;
+}

@@ -1,0 +1,196 @@
+#include "hosts/shell.h"
+
+#include "engine/util.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int is_safe(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("_@%+:,./-", c) != NULL;
+}
+
+int shell_quote_n(struct buf *out, const char *s, size_t len)
+{
+    int safe = len > 0;
+
+    if (memchr(s, '\0', len))
+        return -1;
+    for (size_t i = 0; i < len && safe; i++)
+        safe = is_safe((unsigned char)s[i]);
+    if (safe) {
+        buf_add(out, s, len);
+        return 0;
+    }
+    /* Inside single quotes every byte is literal except ' itself, which
+     * closes the quote, adds an escaped quote and reopens: '\'' */
+    buf_addc(out, '\'');
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\'')
+            buf_adds(out, "'\\''");
+        else
+            buf_addc(out, s[i]);
+    }
+    buf_addc(out, '\'');
+    return 0;
+}
+
+void shell_quote(struct buf *out, const char *s)
+{
+    shell_quote_n(out, s, strlen(s));
+}
+
+/* 64 random bits for here-document terminators; they need not be secret,
+ * only unlikely to repeat, so a clock fallback is fine. */
+static uint64_t random_bits(void)
+{
+    static uint64_t counter;
+    uint64_t r;
+
+    if (getentropy(&r, sizeof r) == 0)
+        return r;
+    r = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (++counter * 0x9e3779b97f4a7c15u);
+    return r;
+}
+
+static void add_base64_lines(struct buf *out, const unsigned char *p, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char line[80];
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i += 3) {
+        size_t left = len - i;
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (left > 1)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (left > 2)
+            v |= p[i + 2];
+        line[n++] = alphabet[(v >> 18) & 63];
+        line[n++] = alphabet[(v >> 12) & 63];
+        line[n++] = left > 1 ? alphabet[(v >> 6) & 63] : '=';
+        line[n++] = left > 2 ? alphabet[v & 63] : '=';
+        if (n == 76) {
+            line[n++] = '\n';
+            buf_add(out, line, n);
+            n = 0;
+        }
+    }
+    if (n) {
+        line[n++] = '\n';
+        buf_add(out, line, n);
+    }
+}
+
+void shell_heredoc_base64(struct buf *out, const void *data, size_t len)
+{
+    char term[32];
+
+    /* '_' is not in the base64 alphabet: no data line can equal term. */
+    snprintf(term, sizeof term, "BATOU_NG_%016llx", (unsigned long long)random_bits());
+    buf_addf(out, " <<'%s'\n", term);
+    add_base64_lines(out, data, len);
+    buf_addf(out, "%s\n", term);
+}
+
+/* A path as the shell should see it: relative ones get "./" so that no
+ * tool takes a leading '-' for an option. */
+static void add_path(struct buf *out, const char *path, size_t len)
+{
+    struct buf b;
+
+    buf_init(&b);
+    if (path[0] != '/')
+        buf_adds(&b, "./");
+    buf_add(&b, path, len);
+    shell_quote_n(out, b.data, b.len);
+    buf_release(&b);
+}
+
+static int check_write(const struct shell_write *w, char **err)
+{
+    const char *path = w->path ? w->path : "";
+    size_t len = strlen(path);
+    const char *base = strrchr(path, '/');
+
+    base = base ? base + 1 : path;
+    if (len == 0) {
+        *err = xstrdup("cannot write a file with an empty path");
+        return -1;
+    }
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        *err = xasprintf("cannot write '%s': it names a directory", path);
+        return -1;
+    }
+    if (w->mode < -1 || w->mode > 07777) {
+        *err = xasprintf("cannot write '%s': invalid mode %o", path, (unsigned)w->mode);
+        return -1;
+    }
+    if ((w->owner && (!*w->owner || w->owner[0] == '-')) ||
+        (w->group && (!*w->group || w->group[0] == '-'))) {
+        *err = xasprintf("cannot write '%s': invalid owner or group '%s'", path,
+                         w->owner && (!*w->owner || w->owner[0] == '-') ? w->owner : w->group);
+        return -1;
+    }
+    return 0;
+}
+
+/* The fragment, for path /srv/app.ini, mode 0640, owner www:
+ *
+ *   d='/srv' p='/srv/app.ini'
+ *   [ -d "$p" ] && { echo "batou-ng: '$p' is a directory" >&2; exit 1; }
+ *   t=$(mktemp "$d/.batou-ng.XXXXXX") || exit 1
+ *   { base64 -d >"$t" <<'BATOU_NG_...'
+ *   ...base64 lines...
+ *   BATOU_NG_...
+ *   } && chown www "$t" && chmod 0640 "$t" && { sync "$t" || sync; } &&
+ *   mv -f "$t" "$p" || { rm -f "$t"; exit 1; }
+ *
+ * mv onto an existing directory would move the file into it, hence the -d
+ * check; `sync FILE` needs coreutils 8.24, older ones sync everything. */
+int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
+{
+    if (check_write(w, err))
+        return -1;
+    const char *slash = strrchr(w->path, '/');
+
+    buf_adds(out, "d=");
+    if (!slash)
+        buf_adds(out, ".");
+    else if (slash == w->path)
+        buf_adds(out, "/");
+    else
+        add_path(out, w->path, (size_t)(slash - w->path));
+    buf_adds(out, " p=");
+    add_path(out, w->path, strlen(w->path));
+    buf_adds(out, "\n[ -d \"$p\" ] && { echo \"batou-ng: '$p' is a directory\" >&2; exit 1; }\n");
+    if (w->leading)
+        buf_adds(out, "mkdir -p \"$d\" || exit 1\n");
+    buf_adds(out, "t=$(mktemp \"$d/.batou-ng.XXXXXX\") || exit 1\n");
+    buf_adds(out, "{ base64 -d >\"$t\"");
+    shell_heredoc_base64(out, w->data, w->len);
+    buf_adds(out, "} && ");
+    if (w->owner) {
+        buf_adds(out, "chown ");
+        shell_quote(out, w->owner);
+        buf_adds(out, " \"$t\" && ");
+    }
+    if (w->group) {
+        buf_adds(out, "chgrp ");
+        shell_quote(out, w->group);
+        buf_adds(out, " \"$t\" && ");
+    }
+    if (w->mode >= 0)
+        buf_addf(out, "chmod %04o \"$t\" && ", (unsigned)w->mode);
+    else
+        buf_adds(out, "{ [ -e \"$p\" ] && chmod --reference=\"$p\" \"$t\" 2>/dev/null ||"
+                      " chmod =rw \"$t\"; } && ");
+    buf_adds(out, "{ sync \"$t\" 2>/dev/null || sync; } &&\n"
+                  "mv -f \"$t\" \"$p\" || { rm -f \"$t\"; exit 1; }\n");
+    return 0;
+}

@@ -1,0 +1,44 @@
+#ifndef BATOU_SHELL_H
+#define BATOU_SHELL_H
+
+/* Building POSIX shell fragments for the target's `sh`: quoting, data in
+ * here-documents, and the atomic file write. Everything appends to a
+ * struct buf; a fragment is plain text (it never holds a NUL byte). */
+
+#include <stddef.h>
+
+struct buf;
+
+/* Append s as one shell word: as is when it only holds safe characters
+ * ([A-Za-z0-9_@%+:,./-], not empty), else single-quoted. */
+void shell_quote(struct buf *out, const char *s);
+/* The same for len bytes; returns -1 (and appends nothing) when they hold a
+ * NUL byte, which no shell word can carry. */
+int shell_quote_n(struct buf *out, const char *s, size_t len);
+
+/* Append " <<'TERM'\n", data as base64 lines, "TERM\n": a here-document that
+ * `base64 -d` decodes to exactly data. TERM is random and cannot occur in
+ * base64, so the data never ends the document early. Put the command before. */
+void shell_heredoc_base64(struct buf *out, const void *data, size_t len);
+
+/* What shell_write_file writes. */
+struct shell_write {
+    const char *path; /* absolute, or relative to the shell's working directory */
+    const void *data; /* the new content, any bytes */
+    size_t len;
+    int mode;          /* 0..07777, or -1: keep an existing file's mode (GNU chmod
+                          --reference), a new file gets 0666 minus the umask */
+    const char *owner; /* chown the file to this user first; NULL leaves it */
+    const char *group; /* chgrp likewise; NULL leaves it */
+    int leading;       /* create missing parent directories (mkdir -p) */
+};
+
+/* Append a fragment that replaces w->path atomically: a temp file in the same
+ * directory gets the data, owner, group and mode, is synced, then renamed onto
+ * the path. On any failure it removes the temp file, leaves the old file as it
+ * was and exits non-zero (the tools' messages go to stderr). It sets the shell
+ * variables d, p and t.
+ * Returns 0, or -1 with *err (allocated) for a path or mode it cannot write. */
+int shell_write_file(struct buf *out, const struct shell_write *w, char **err);
+
+#endif
