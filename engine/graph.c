@@ -163,7 +163,7 @@ const char *edge_kind_name(enum edge_kind kind)
     return "unknown";
 }
 
-static void node_release(struct node *n)
+void graph_node_release(struct node *n)
 {
     free(n->key);
     free(n->path);
@@ -182,7 +182,7 @@ static void node_release(struct node *n)
 void graph_release(struct graph *g)
 {
     for (size_t i = 0; i < g->nnodes; i++)
-        node_release(&g->nodes[i]);
+        graph_node_release(&g->nodes[i]);
     for (size_t i = 0; i < g->ncomponents; i++) {
         free(g->components[i].key);
         free(g->components[i].host);

@@ -83,6 +83,8 @@ size_t graph_add_node(struct graph *g, struct node *node);
 void graph_add_edge(struct graph *g, size_t from, size_t to, enum edge_kind kind);
 /* Index of the node with key, or (size_t)-1. */
 size_t graph_find_node(const struct graph *g, const char *key);
+/* Free what n owns (for a node that never made it into a graph). */
+void graph_node_release(struct node *n);
 /* "order", "resource", "watch", "after". */
 const char *edge_kind_name(enum edge_kind kind);
 void graph_release(struct graph *g);

@@ -174,7 +174,7 @@ int model_call(struct model *m, int nargs, int nresults, struct diags *d)
     return -1;
 }
 
-static char *string_field(lua_State *L, int index, const char *name)
+char *model_string_field(lua_State *L, int index, const char *name)
 {
     char *s = NULL;
     lua_getfield(L, index, name);
@@ -199,10 +199,10 @@ size_t model_report(lua_State *L, int index, struct diags *d)
     for (size_t i = 1; i <= n; i++) {
         lua_rawgeti(L, index, (lua_Integer)i);
         int e = lua_gettop(L);
-        char *file = string_field(L, e, "file");
-        char *host = string_field(L, e, "host");
-        char *component = string_field(L, e, "component");
-        char *message = string_field(L, e, "message");
+        char *file = model_string_field(L, e, "file");
+        char *host = model_string_field(L, e, "host");
+        char *component = model_string_field(L, e, "component");
+        char *message = model_string_field(L, e, "message");
         diag_add_in(d, host, component, file, int_field(L, e, "line"), int_field(L, e, "col"),
                     "%s", message ? message : "error");
         free(file);

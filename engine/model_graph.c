@@ -49,16 +49,6 @@ struct build {
     int errors;
 };
 
-static char *field_string(lua_State *L, int index, const char *name)
-{
-    char *s = NULL;
-    lua_getfield(L, index, name);
-    if (lua_type(L, -1) == LUA_TSTRING)
-        s = xstrdup(lua_tostring(L, -1));
-    lua_pop(L, 1);
-    return s;
-}
-
 static int field_bool(lua_State *L, int index, const char *name, int fallback)
 {
     lua_getfield(L, index, name);
@@ -72,7 +62,7 @@ static void node_error(struct build *b, int node, const char *file, int line, in
                        const char *message)
 {
     lua_State *L = b->L;
-    char *host = field_string(L, node, "host");
+    char *host = model_string_field(L, node, "host");
     lua_getfield(L, node, "root");
     size_t root = b->roots[lua_tointeger(L, -1)];
     lua_pop(L, 1);
@@ -84,7 +74,7 @@ static void node_error(struct build *b, int node, const char *file, int line, in
 /* Report at the line that made the rule ("components/x/component.lua:7"). */
 static void defined_error(struct build *b, int node, const char *message)
 {
-    char *at = field_string(b->L, node, "defined_at");
+    char *at = model_string_field(b->L, node, "defined_at");
     char *colon = at ? strrchr(at, ':') : NULL;
     int line = 0;
     if (colon) {
@@ -136,7 +126,7 @@ static void plan_directory(struct build *b, int node, int rule, int pos, size_t 
                            const char *path, const char *host)
 {
     lua_State *L = b->L;
-    char *source = field_string(L, rule, "source");
+    char *source = model_string_field(L, rule, "source");
     if (!source)
         return;
     char **exclude = NULL;
@@ -185,9 +175,9 @@ static void plan_nodes(struct build *b)
     for (int pos = 1; pos <= b->nnodes; pos++) {
         lua_rawgeti(L, b->nodes, pos);
         int node = lua_gettop(L);
-        char *path = field_string(L, node, "path");
-        char *host = field_string(L, node, "host");
-        char *kind = field_string(L, node, "kind");
+        char *path = model_string_field(L, node, "path");
+        char *host = model_string_field(L, node, "host");
+        char *kind = model_string_field(L, node, "kind");
         lua_getfield(L, node, "root");
         size_t root = b->roots[lua_tointeger(L, -1)];
         lua_pop(L, 1);
@@ -343,7 +333,7 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
                          struct node *out)
 {
     lua_State *L = b->L;
-    char *source = field_string(L, rule, "source");
+    char *source = model_string_field(L, rule, "source");
     struct buf raw, rendered;
     buf_init(&raw);
     buf_init(&rendered);
@@ -362,7 +352,7 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
     }
     int templated = kind == &rule_file && field_bool(L, rule, "is_template", 1);
     if (ok && templated) {
-        char *at = field_string(L, node, "defined_at");
+        char *at = model_string_field(L, node, "defined_at");
         char *colon = at ? strrchr(at, ':') : NULL;
         int line = colon ? atoi(colon + 1) : 0;
         if (colon)
@@ -389,22 +379,6 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
     buf_release(&raw);
     buf_release(&rendered);
     free(source);
-}
-
-static void node_release(struct node *n)
-{
-    free(n->key);
-    free(n->path);
-    for (size_t i = 0; i < n->nparams; i++) {
-        free(n->params[i].name);
-        free(n->params[i].value);
-    }
-    free(n->params);
-    free(n->content);
-    for (size_t i = 0; i < n->nsources; i++)
-        free(n->sources[i]);
-    free(n->sources);
-    free(n->defined_at);
 }
 
 /* Whether text contains the value of a secret override. */
@@ -439,7 +413,7 @@ static void directory_file(struct build *b, int rule, const struct pending *pd,
 {
     lua_State *L = b->L;
     struct params ps = {0};
-    char *dir = field_string(L, rule, "path");
+    char *dir = model_string_field(L, rule, "path");
     char *base = target_path(workdir, dir ? dir : ".");
     param_add(&ps, "is_template", xstrdup("false"));
     param_add(&ps, "leading", xstrdup("true"));
@@ -448,7 +422,7 @@ static void directory_file(struct build *b, int rule, const struct pending *pd,
     param_add(&ps, "source", xstrdup(pd->local_file));
     const char *inherited[] = {"group", "owner"};
     for (size_t i = 0; i < 2; i++) {
-        char *v = field_string(L, rule, inherited[i]);
+        char *v = model_string_field(L, rule, inherited[i]);
         if (v)
             param_add(&ps, inherited[i], v);
     }
@@ -480,14 +454,14 @@ static void add_node(struct build *b, struct pending *pd)
     int node = lua_gettop(L);
     lua_getfield(L, node, "rule");
     int rule = lua_gettop(L);
-    char *kind_name = field_string(L, node, "kind");
-    char *workdir = field_string(L, node, "workdir");
+    char *kind_name = model_string_field(L, node, "kind");
+    char *workdir = model_string_field(L, node, "workdir");
     const struct rule_kind *kind = rule_find(kind_name ? kind_name : "");
     struct node n = {0};
     n.path = pd->path;
     pd->path = NULL;
     n.component = pd->root;
-    n.defined_at = field_string(L, node, "defined_at");
+    n.defined_at = model_string_field(L, node, "defined_at");
     if (pd->local_file) {
         directory_file(b, rule, pd, workdir, &n);
     } else {
@@ -502,7 +476,7 @@ static void add_node(struct build *b, struct pending *pd)
         char *message = xasprintf("two rules make the same node '%s'", pd->key);
         defined_error(b, node, message);
         free(message);
-        node_release(&n);
+        graph_node_release(&n);
     } else {
         pd->index = graph_add_node(b->g, &n);
     }
@@ -570,8 +544,8 @@ static void add_components(struct build *b, int roots)
     b->roots = xcalloc(n + 1, sizeof *b->roots);
     for (size_t i = 1; i <= n; i++) {
         lua_rawgeti(L, roots, (lua_Integer)i);
-        char *host = field_string(L, -1, "host");
-        char *name = field_string(L, -1, "name");
+        char *host = model_string_field(L, -1, "host");
+        char *name = model_string_field(L, -1, "name");
         b->roots[i] = graph_add_component(b->g, host ? host : "", name ? name : "",
                                           field_bool(L, -1, "ignore", 0));
         free(host);

@@ -28,6 +28,10 @@ int model_call(struct model *m, int nargs, int nresults, struct diags *d);
  * Lua sequence at index to d; returns how many there were. */
 size_t model_report(struct lua_State *L, int index, struct diags *d);
 
+/* Copy of the string field name of the table at index, or NULL when it is
+ * not a string. */
+char *model_string_field(struct lua_State *L, int index, const char *name);
+
 struct buf;
 /* Append the canonical JSON of the Lua value at index: object keys sorted,
  * integers in decimal, tables with a __tostring as their text, nesting
