@@ -4,6 +4,7 @@
 #include "engine/export.h"
 #include "engine/init.h"
 #include "engine/project.h"
+#include "engine/secrets_command.h"
 #include "engine/util.h"
 #include "engine/version.h"
 
@@ -33,6 +34,8 @@ struct options {
     const char *host;      /* graph --host */
     const char *args[3];   /* positional arguments: command and its operands */
     int nargs;
+    char **secrets_argv;   /* the words after "secrets": that command parses them */
+    int secrets_argc;
 };
 
 static const char usage_text[] =
@@ -40,6 +43,8 @@ static const char usage_text[] =
     "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
     "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST]\n"
     "       batou-ng init [DIR]                    create a project skeleton\n"
+    "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
+    "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
     "\n"
     "options:\n"
     "  -c, --check          load and configure every host of ENV, report all errors\n"
@@ -164,6 +169,12 @@ static int parse_args(int argc, char **argv, struct options *o, int *done)
             continue;
         if (arg[0] == '-' && arg[1] != '\0')
             return usage_error("unknown option '%s'", arg);
+        if (o->nargs == 0 && strcmp(arg, "secrets") == 0) {
+            o->secrets_argv = argv + i + 1;
+            o->secrets_argc = argc - i - 1;
+            o->args[o->nargs++] = arg;
+            return EXIT_OK;
+        }
         if (o->nargs == (int)(sizeof o->args / sizeof *o->args))
             return usage_error("unexpected argument '%s'", arg);
         o->args[o->nargs++] = arg;
@@ -309,6 +320,8 @@ static int dispatch(const struct options *o)
     if (o->nargs == 0)
         return usage_error("%s", "no environment given");
     const char *command = o->args[0];
+    if (o->secrets_argv)
+        return secrets_command(o->secrets_argc, o->secrets_argv);
     if (strcmp(command, "init") == 0)
         return command_init(o);
     if (strcmp(command, "graph") == 0) {

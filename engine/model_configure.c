@@ -124,6 +124,13 @@ static void push_environment(struct model *m)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "overrides");
+    lua_createtable(L, 0, (int)env->nsecret_files);
+    for (size_t i = 0; i < env->nsecret_files; i++) {
+        const struct env_secret_file *f = &env->secret_files[i];
+        lua_pushlstring(L, f->content, f->len); /* may hold NUL bytes */
+        lua_setfield(L, -2, f->name);
+    }
+    lua_setfield(L, -2, "secret_files");
 }
 
 /* self:log() lines, "host component: message", in root order. */

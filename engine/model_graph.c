@@ -1,3 +1,5 @@
+/* memmem */
+#define _GNU_SOURCE
 /* From the configured model to the graph (DESIGN.md §4): every rule instance
  * becomes a node with canonical parameters and rendered content; a Directory
  * with a source also becomes one File node per file below it; then the order,
@@ -381,17 +383,14 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
     free(source);
 }
 
-/* Whether text contains the value of a secret override. */
+/* Whether text contains a value that came from secrets (an override, host
+ * data or a secret file): such a node is sensitive. */
 static int has_secret(const struct environment *env, const char *text, size_t len)
 {
-    for (size_t i = 0; i < env->noverrides; i++) {
-        const struct env_override *o = &env->overrides[i];
-        if (!o->secret || !o->value || !o->value[0])
-            continue;
-        size_t n = strlen(o->value);
-        for (size_t k = 0; k + n <= len; k++)
-            if (memcmp(text + k, o->value, n) == 0)
-                return 1;
+    for (size_t i = 0; i < env->nsecret_values; i++) {
+        const struct env_secret_value *v = &env->secret_values[i];
+        if (v->len > 0 && memmem(text, len, v->data, v->len))
+            return 1;
     }
     return 0;
 }

@@ -999,7 +999,7 @@ end
 
 local function make_roots(env, overrides, errors)
   local names = B.class_names()
-  environment_info = {name = env.name, secret_files = {}}
+  environment_info = {name = env.name, secret_files = env.secret_files or {}}
   for i, h in ipairs(env.hosts) do
     host_index[h.name] = i
     local host = host_table(h)

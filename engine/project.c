@@ -1,6 +1,7 @@
 #include "engine/project.h"
 
 #include "engine/model.h"
+#include "environments/secrets.h"
 
 #include <stdio.h>
 #include <sys/stat.h>
@@ -23,6 +24,8 @@ int project_load(struct project *p, const char *env_name, const struct project_o
     graph_init(&p->graph, env_name);
     diags_init(&p->diags);
     if (environment_load(&p->env, env_name, &p->diags) < 0)
+        return -1;
+    if (secrets_load(&p->env, &p->diags) < 0)
         return -1;
     print_notices(&p->env);
 
