@@ -220,10 +220,11 @@ static int command_check(const char *env_name, const struct options *o)
     if (status != EXIT_OK)
         return status;
     size_t hosts = p.env.nhosts;
-    printf("configuration ok: environment '%s', %zu %s, %zu %s, %zu %s\n", env_name, hosts,
-           plural(hosts, "host", "hosts"), p.graph.ncomponents,
-           plural(p.graph.ncomponents, "component", "components"), p.graph.nnodes,
-           plural(p.graph.nnodes, "node", "nodes"));
+    if (!o->quiet)
+            printf("configuration ok: environment '%s', %zu %s, %zu %s, %zu %s\n", env_name, hosts,
+               plural(hosts, "host", "hosts"), p.graph.ncomponents,
+               plural(p.graph.ncomponents, "component", "components"), p.graph.nnodes,
+               plural(p.graph.nnodes, "node", "nodes"));
     project_release(&p);
     return EXIT_OK;
 }

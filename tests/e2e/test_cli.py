@@ -179,11 +179,25 @@ def test_verbose_shows_log_lines(batou, simple_project):
     assert SIMPLE_OK in verbose.stdout
 
 
-@pytest.mark.parametrize("option", ["-q", "-d", "--no-color"])
+@pytest.mark.parametrize("option", ["-d", "--no-color"])
 def test_global_options_accepted(batou, simple_project, option):
     result = batou(option, "-c", "local")
     assert result.returncode == 0, result.stderr
     assert SIMPLE_OK in result.stdout
+
+
+def test_quiet_check_prints_nothing_on_success(batou, simple_project):
+    result = batou("-q", "-c", "local")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+
+
+def test_quiet_check_still_reports_errors(batou, make_project):
+    make_project({**SIMPLE, "environments/local/environment.cfg": "[environment]\nbogus = 1\n"
+                  "[hosts]\nlocalhost = tick\n"})
+    result = batou("-q", "-c", "local")
+    assert result.returncode == 2
+    assert result.stderr.startswith("batou-ng: error: environments/local/environment.cfg:2:")
 
 
 def test_no_color_means_no_escape_sequences(batou, make_project):
