@@ -427,7 +427,11 @@ resolve_attribute = function(inst, name, attr)
                  name, class_name(st.class)))
   end
   if st.resolved[name] then return nil end
-  if st.failed[name] then error(st.failed[name], 0) end
+  if st.failed[name] then
+    -- Whoever uses a failed attribute reports that failure, not an echo.
+    st.failures, st.last_failure = st.failures + 1, st.failed[name]
+    error(st.failed[name], 0)
+  end
   if st.resolving[name] then
     local chain = {}
     for i = st.resolving[name], #st.chain do chain[#chain + 1] = st.chain[i] end

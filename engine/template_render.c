@@ -244,6 +244,29 @@ static int render_protected(lua_State *L)
     return 0;
 }
 
+static int tostring_in_lua(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* The message of an error object with a __tostring (the model's failures),
+ * called protected since __tostring may raise too. 0, or -1 when there is
+ * none. */
+static int protected_tostring(lua_State *L, char **message)
+{
+    if (luaL_getmetafield(L, -1, "__tostring") == LUA_TNIL)
+        return -1;
+    lua_pop(L, 1);
+    lua_pushcfunction(L, tostring_in_lua);
+    lua_pushvalue(L, -2);
+    int ok = lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING;
+    if (ok)
+        *message = xstrdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return ok ? 0 : -1;
+}
+
 static void fill_error(struct tpl_render *st, int rc, struct template_error *err)
 {
     lua_State *L = st->L;
@@ -254,6 +277,8 @@ static void fill_error(struct tpl_render *st, int rc, struct template_error *err
         err->message = xstrdup(lua_tostring(L, -1));
     else if (rc == LUA_ERRMEM)
         err->message = xstrdup("not enough memory");
+    else if (protected_tostring(L, &err->message) == 0)
+        ;
     else
         err->message = xasprintf("error object is a %s value", luaL_typename(L, -1));
 }

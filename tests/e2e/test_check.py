@@ -417,3 +417,27 @@ def test_unknown_attribute_override_names_component(batou, make_project):
     assert error_lines(result.stderr) == [
         "batou-ng: error: environments/local/environment.cfg:8: component 'tick': "
         "attribute 'slep' does not exist (did you mean 'sleep'?)"]
+
+
+def test_attribute_using_a_failed_attribute_reports_the_cause_once(batou, make_project):
+    make_project({
+        "components/app/component.lua": """\
+            App = Component {
+              address = Attribute("Address", "v6only:80"),
+              url = Attribute("str", "http://{{component.address}}/"),
+            }
+            """,
+        "environments/local/environment.cfg": """\
+            [environment]
+            connect_method = local
+            [hosts]
+            localhost = app
+            [resolver]
+            v6only = ::1
+            """,
+    })
+    result = batou("-c", "local")
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [
+        "batou-ng: error: components/app/component.lua:2: host 'localhost': component 'app': "
+        "attribute 'address': address 'v6only:80': cannot resolve 'v6only' to an IPv4 address"]
