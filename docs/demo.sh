@@ -16,7 +16,8 @@ step batou-ng -c production
 step batou-ng graph local --format json
 "$batou" graph local --format json
 if command -v dot >/dev/null 2>&1; then
-    step batou-ng graph production -o tutorial-graph.svg --format svg
-    "$batou" graph production --format svg -o "${TMPDIR:-/tmp}/batou-ng-tutorial.svg"
-    echo "wrote ${TMPDIR:-/tmp}/batou-ng-tutorial.svg"
+    svg="${TMPDIR:-/tmp}/batou-ng-tutorial.svg"
+    step batou-ng graph production --format svg -o "$svg"
+    "$batou" graph production --format svg -o "$svg"
+    echo "wrote $svg"
 fi
