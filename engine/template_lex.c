@@ -358,9 +358,12 @@ static int lex_token(struct lexer *lx, size_t off, size_t *used)
     unsigned char c = (unsigned char)lx->src[off];
     if (is_digit((char)c))
         return lex_number(lx, off, used);
-    if (is_name_start(c)) {
-        *used = name_len(lx, off);
-        emit(lx, TK_NAME, off, *used)->s = tpl_strndup(lx->arena, lx->src + off, *used);
+    /* A byte >= 0x80 may start a name, or be a space (U+00A0) or stray byte
+     * that makes none: then it is an unexpected character. */
+    size_t n = is_name_start(c) ? name_len(lx, off) : 0;
+    if (n > 0) {
+        *used = n;
+        emit(lx, TK_NAME, off, n)->s = tpl_strndup(lx->arena, lx->src + off, n);
         return 0;
     }
     if (c == '"' || c == '\'')
@@ -409,6 +412,8 @@ static int lex_tag(struct lexer *lx, char kind, size_t open)
         }
         if (lex_token(lx, off, &used) < 0)
             return -1;
+        if (used == 0) /* never loop without progress, whatever the input */
+            return lex_error(lx, off, "unexpected character");
         lx->pos += used;
     }
 }

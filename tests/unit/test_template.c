@@ -824,6 +824,14 @@ static void test_robustness(void **state)
     got = outcome(L, "{{ n \0 }}", 9);
     assert_string_equal(got, "1:6: unexpected character '\\x00'");
     free(got);
+    /* Found by fuzzing: a lone byte 0xa0 (U+00A0 read as Latin-1, a space)
+     * made no token and the lexer looped forever. */
+    got = outcome(L, "{{\xa0", 3);
+    assert_string_equal(got, "1:3: unexpected character '\xa0'");
+    free(got);
+    got = outcome(L, "{{ n \xa0\xa0 }}", 10);
+    assert_string_equal(got, "1:6: unexpected character '\xa0'");
+    free(got);
 
     struct buf out;
     struct template_error err;
