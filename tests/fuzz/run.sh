@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-fuzzers=${*:-"ini literal template"}
+fuzzers=${*:-"ini literal template manifest"}
 out=${FUZZ_OUT:-/tmp/batou-ng-fuzz}
 mkdir -p "$out"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -16,6 +16,7 @@ libs="$(pkg-config --libs lua5.4 libxxhash) -lm"
 sources_ini="environments/ini.c engine/diag.c engine/util.c"
 sources_literal="engine/literal.c engine/util.c"
 sources_template="$(ls engine/template*.c) engine/util.c"
+sources_manifest="$(ls engine/manifest*.c) hosts/shell.c engine/util.c"
 
 for name in $fuzzers; do
     eval "sources=\$sources_$name"
