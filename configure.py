@@ -32,6 +32,7 @@ LIBRARIES = {
     "libgit2": "libgit2-dev",
     "gpgme": "libgpgme-dev",
     "libxxhash": "libxxhash-dev",
+    "libcrypto": "libssl-dev",  # SHA-256, the digest coreutils' sha256sum gives on targets
 }
 TEST_LIBRARIES = {"cmocka": "libcmocka-dev"}
 

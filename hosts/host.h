@@ -1,0 +1,128 @@
+#ifndef BATOU_HOST_H
+#define BATOU_HOST_H
+
+/* What the engine asks of a target, whatever the way there (DESIGN.md §5,
+ * STYLE.md rule 9): read-only queries ("what is at this path?", "does this
+ * command succeed?") and ops ("write these bytes there atomically").
+ *
+ * Rules (rules/) turn a node into queries (its check) and ops (its apply and
+ * remove); they never build shell text themselves. Two hosts implement this
+ * interface:
+ *   hosts/shell_host.c  compiles queries and ops into shell fragments for a
+ *                       session (hosts/session.h): the local transport and the
+ *                       SSH one run the same bytes. A batch of queries is ONE
+ *                       request (one round trip); a batch of ops is one
+ *                       request too, pipelined behind the others.
+ *   hosts/memory_host.c executes them on an in-memory file tree, so rules and
+ *                       the dirty computation are unit-tested without a shell.
+ *
+ * Asynchronous: query/apply queue work and call done() once when it is
+ * finished (a memory host calls it before returning). Results and their
+ * strings belong to the host until host_results_release. */
+
+#include <stddef.h>
+
+struct buf;
+struct host;
+
+enum file_type {
+    FILE_NONE,      /* nothing there */
+    FILE_REGULAR,
+    FILE_DIRECTORY,
+    FILE_SYMLINK,   /* never followed: the link itself */
+    FILE_OTHER,     /* device, fifo, socket */
+};
+
+enum query_kind {
+    QUERY_PATH,    /* stat (lstat) of path; with digest, the SHA-256 of a regular file */
+    QUERY_COMMAND, /* run command (sh -c) in cwd with env; only its exit status matters */
+};
+
+struct query {
+    enum query_kind kind;
+    const char *path;    /* QUERY_PATH */
+    int digest;          /* QUERY_PATH: also hash a regular file's content */
+    const char *command; /* QUERY_COMMAND */
+    const char *cwd;     /* QUERY_COMMAND: NULL = the login directory */
+    const char *const *env; /* QUERY_COMMAND: "NAME=value" strings */
+    size_t nenv;
+};
+
+struct query_result {
+    /* QUERY_PATH */
+    enum file_type type;
+    unsigned mode;      /* permission bits, 07777 */
+    char *owner;        /* user name (or numeric id when it has none) */
+    char *group;
+    long long size;
+    char *link_target;  /* FILE_SYMLINK */
+    unsigned char digest[32];
+    int has_digest;
+    /* QUERY_COMMAND */
+    int status;         /* exit status; -1 when it could not run */
+    /* Both: a message when the query itself failed (permission denied on the
+     * parent, ...); NULL otherwise. */
+    char *error;
+};
+
+enum op_kind {
+    OP_WRITE,   /* write data to path atomically (temp in the same dir, fsync, rename) */
+    OP_MKDIR,   /* make directory path (exists already: only mode/owner/group) */
+    OP_SYMLINK, /* make path a symlink to target, atomically replacing what is there */
+    OP_REMOVE,  /* remove path (a directory with everything below it); absent is fine */
+    OP_PURGE,   /* remove everything matching the glob path; none matching is fine */
+    OP_RUN,     /* run command (sh -c) in cwd with env; non-zero exit fails the op */
+};
+
+struct op {
+    enum op_kind kind;
+    const char *path;
+    const char *data;    /* OP_WRITE: the bytes (binary-safe) */
+    size_t len;
+    int mode;            /* OP_WRITE, OP_MKDIR: permission bits, or -1 (keep / default) */
+    const char *owner;   /* NULL: leave as is */
+    const char *group;
+    int leading;         /* OP_WRITE, OP_MKDIR, OP_SYMLINK: create missing parents */
+    const char *target;  /* OP_SYMLINK: what the link points to */
+    const char *command; /* OP_RUN */
+    const char *cwd;
+    const char *const *env;
+    size_t nenv;
+};
+
+/* The outcome of applying a list of ops: they run in order and stop at the
+ * first that fails. */
+struct apply_result {
+    size_t done;     /* ops that succeeded */
+    int status;      /* 0, or the failing op's exit status */
+    char *out;       /* stdout and stderr of OP_RUN ops, for the node's log */
+    size_t outlen;
+    char *error;     /* one line saying what failed, NULL on success */
+};
+
+typedef void host_done_fn(void *ctx);
+
+struct host_ops {
+    /* Answer queries[0..n) into results[0..n) (zeroed by the caller), then
+     * call done. 0, or -1 with *error when nothing could be queued. */
+    int (*query)(struct host *h, const struct query *queries, size_t n,
+                 struct query_result *results, host_done_fn *done, void *ctx, char **error);
+    /* Apply ops[0..n) in order as one unit (one node), then call done. */
+    int (*apply)(struct host *h, const struct op *ops, size_t n, struct apply_result *result,
+                 host_done_fn *done, void *ctx, char **error);
+    /* "local", "ssh app@web01", ... for messages. */
+    const char *(*describe)(const struct host *h);
+    void (*free)(struct host *h);
+};
+
+struct host {
+    const struct host_ops *ops;
+};
+
+/* Free the strings of results[0..n) and zero them. */
+void host_results_release(struct query_result *results, size_t n);
+void host_apply_result_release(struct apply_result *result);
+/* The SHA-256 of len bytes of data (the digest a QUERY_PATH reports). */
+void host_digest(const void *data, size_t len, unsigned char digest[32]);
+
+#endif
