@@ -96,17 +96,6 @@ static int unexpected(struct reader *r, const char *wanted)
 
 /* ---- strings ---- */
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void add_utf8(struct buf *b, uint32_t cp)
 {
     static const unsigned char lead[] = {0, 0, 0xc0, 0xe0, 0xf0};
@@ -127,7 +116,7 @@ static int hex_escape(struct reader *r, struct buf *b, int digits, int bytes)
     char letter = r->s[r->at];
     uint32_t cp = 0;
     for (int i = 1; i <= digits; i++) {
-        int h = r->at + i < r->len ? hex_value((unsigned char)r->s[r->at + i]) : -1;
+        int h = r->at + i < r->len ? hex_digit((unsigned char)r->s[r->at + i]) : -1;
         if (h < 0)
             return fail(r, start, "truncated \\%c escape: it needs %d hex digits", letter, digits);
         cp = cp * 16 + (uint32_t)h;
@@ -309,7 +298,7 @@ static int is_dec(int c)
 
 static int is_hex(int c)
 {
-    return hex_value(c) >= 0;
+    return hex_digit(c) >= 0;
 }
 
 static int is_oct(int c)

@@ -70,17 +70,6 @@ static const char *field(const struct fields *f, size_t i)
     return f->text.data + f->offsets[i];
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int is_hex32(const char *s)
 {
     size_t i;
@@ -341,9 +330,9 @@ static int decode_field(struct fields *f, const char *s, size_t n)
             buf_addc(&f->text, c == '\\' ? '\\' : c == 's' ? ' ' : c == 'n' ? '\n' : '\t');
             continue;
         }
-        if (c != 'x' || n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+        if (c != 'x' || n - i < 3 || hex_digit(s[i + 1]) < 0 || hex_digit(s[i + 2]) < 0)
             return -1;
-        int v = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+        int v = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
         if (v == 0)
             return -1; /* fields are C strings */
         buf_addc(&f->text, (char)v);
@@ -384,7 +373,7 @@ static int checksum_ok(const char *p, size_t n, size_t *body)
     if (c[0] != ' ' || c[1] != '#')
         return 0;
     for (int i = 2; i < CHECKSUM_LEN; i++) {
-        int v = hexval(c[i]);
+        int v = hex_digit(c[i]);
         if (v < 0 || (c[i] >= 'A' && c[i] <= 'F'))
             return 0;
         want = want << 4 | (uint64_t)v;

@@ -268,6 +268,17 @@ const char *suggest(const char *word, const char *const *candidates, size_t coun
     return best_distance <= limit && best_distance > 0 ? best : NULL;
 }
 
+int hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 char *strip(char *s)
 {
     char *start = s;

@@ -54,6 +54,8 @@ size_t edit_distance(const char *a, const char *b);
 /* The candidate closest to word, if close enough to be a likely typo; else NULL. */
 const char *suggest(const char *word, const char *const *candidates, size_t count);
 
+/* The value of the hex digit c (either case), or -1. */
+int hex_digit(int c);
 /* Strip leading and trailing whitespace in place; returns s. */
 char *strip(char *s);
 /* Lower-case copy of s. */
