@@ -36,6 +36,7 @@ struct node {
     size_t nsources;
     char *defined_at; /* "components/tick/component.lua:7": where it was made */
     int sensitive;
+    unsigned char hash[16]; /* input hash, filled by hash_graph (engine/hash.h) */
 };
 
 /* A root component instance on one host. */
