@@ -121,6 +121,7 @@ def unit_tests():
             for pattern in first.split("link:", 1)[1].replace("*/", "").split():
                 matches = sorted(glob.glob(os.path.join(SRCDIR, pattern)))
                 links += [os.path.relpath(m, SRCDIR) for m in matches] or [pattern]
+        links = list(dict.fromkeys(links))  # a glob may repeat a file named explicitly
         tests.append((os.path.relpath(path, SRCDIR), links))
     return tests
 

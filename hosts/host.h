@@ -125,4 +125,26 @@ void host_apply_result_release(struct apply_result *result);
 /* The SHA-256 of len bytes of data (the digest a QUERY_PATH reports). */
 void host_digest(const void *data, size_t len, unsigned char digest[32]);
 
+/* Shared by both hosts, so they accept the same ops and word failures alike. */
+/* 0 if op can be applied; else -1 with *error (allocated): an empty path, a
+ * path ending in "/", "." or ".." (but for OP_MKDIR: never "rm -rf /"), a mode outside 0..07777, an owner or
+ * group that is empty or starts with '-', an empty OP_SYMLINK target or OP_RUN
+ * command, an env entry that is not NAME=value. */
+int host_op_check(const struct op *op, char **error);
+/* 0 if q can be asked; else -1 with *error (allocated): a QUERY_PATH without
+ * a path, a QUERY_COMMAND with an empty command or cwd, or an env entry that
+ * is not NAME=value. */
+int host_query_check(const struct query *q, char **error);
+/* Append what op is in messages: "write '/srv/x'", "mkdir '/srv'",
+ * "symlink '/srv/l'", "remove '/srv/x'", "purge '/srv/app/x*'", or
+ * "run 'make install'" (the command's first line, cut at 60 bytes). */
+void host_op_describe(struct buf *out, const struct op *op);
+/* The apply_result.error for op failing because of reason:
+ * "<host_op_describe>: <reason>" (allocated). */
+char *host_op_error(const struct op *op, const char *reason);
+/* The query_result.error for q failing because of reason (allocated):
+ * "stat '/srv/x': <reason>", with reading "read '/srv/x': <reason>" (the
+ * digest), or "command 'test -f x': <reason>". */
+char *host_query_error(const struct query *q, int reading, const char *reason);
+
 #endif

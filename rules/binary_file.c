@@ -20,4 +20,10 @@ const struct rule_kind rule_binary_file = {
     .params = binary_file_params,
     .nparams = sizeof binary_file_params / sizeof binary_file_params[0],
     .validate = binary_file_validate,
+    /* The same effects as File: only how the model makes content differs. */
+    .plan_check = rule_file_plan_check,
+    .decide = rule_file_decide,
+    .plan_apply = rule_file_plan_apply,
+    .owned_paths = rule_owned_namevar,
+    .plan_remove = rule_remove_paths,
 };

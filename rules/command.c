@@ -1,5 +1,10 @@
 #include "rules/rule.h"
 
+#include "engine/graph.h"
+#include "engine/util.h"
+#include "hosts/host.h"
+#include "rules/plan.h"
+
 #include <lua.h>
 
 /* Command: a shell command on the target, the escape hatch for custom
@@ -23,10 +28,123 @@ static int command_validate(lua_State *L, int index, struct buf *err)
     return 0;
 }
 
+/* Effects. A Command is satisfied when `unless` exits 0 or `creates`
+ * exists (either suffices, as with puppet's exec); with neither, the target
+ * cannot tell: it runs when its inputs change (the engine compares its
+ * input hash with the manifest), and whenever it is checked. */
+
+/* creates, relative to cwd unless absolute or under ~ (the shell's cd). */
+static const char *creates_path(const struct node *n, struct plan *p)
+{
+    const char *creates = rule_node_param(n, "creates");
+    const char *cwd = rule_node_param(n, "cwd");
+    if (!creates || !cwd || creates[0] == '/' || creates[0] == '~')
+        return creates;
+    struct buf joined;
+    buf_init(&joined);
+    buf_adds(&joined, cwd);
+    if (joined.len && joined.data[joined.len - 1] != '/')
+        buf_addc(&joined, '/');
+    buf_adds(&joined, creates);
+    const char *path = plan_strdup(p, joined.data);
+    buf_release(&joined);
+    return path;
+}
+
+static int command_plan_check(const struct node *n, enum check_level level, struct plan *out,
+                              struct buf *err)
+{
+    (void)level;
+    const char *unless = rule_node_param(n, "unless");
+    const char *creates = creates_path(n, out);
+    if (unless) {
+        const char *const *env;
+        size_t nenv;
+        if (rule_node_env(n, "env", out, &env, &nenv, err) < 0)
+            return -1;
+        plan_query(out, &(struct query){.kind = QUERY_COMMAND,
+                                        .command = unless,
+                                        .cwd = rule_node_param(n, "cwd"),
+                                        .env = env,
+                                        .nenv = nenv});
+    }
+    if (creates)
+        plan_query(out, &(struct query){.kind = QUERY_PATH, .path = creates});
+    return 0;
+}
+
+static int command_decide(const struct node *n, enum check_level level,
+                          const struct query_result *results, size_t nresults, struct buf *reason)
+{
+    (void)level;
+    int unless = rule_node_param(n, "unless") != NULL;
+    int creates = rule_node_param(n, "creates") != NULL;
+    if (!unless && !creates) {
+        buf_adds(reason, "no unless/creates: runs when its inputs change");
+        return 0;
+    }
+    size_t need = (size_t)(unless + creates);
+    if (nresults < need) {
+        buf_addf(reason, "internal error: %zu query results, want %zu", nresults, need);
+        return -1;
+    }
+    const struct query_result *test = unless ? &results[0] : NULL;
+    const struct query_result *made = creates ? &results[unless] : NULL;
+    if (made && made->error) {
+        buf_adds(reason, made->error);
+        return -1;
+    }
+    if (test && !test->error && test->status == 0)
+        return 1;
+    if (made && made->type != FILE_NONE)
+        return 1;
+    /* An unless that cannot run (its cwd does not exist yet: an earlier
+     * node makes it) is not satisfied, not an error: the apply will tell. */
+    if (test && test->error && !n->sensitive) /* the error quotes the command */
+        buf_addf(reason, "'unless' could not run: %s", test->error);
+    else if (test && (test->error || test->status < 0))
+        buf_adds(reason, "'unless' could not run");
+    else if (test)
+        buf_addf(reason, "'unless' exited with %d", test->status);
+    if (made) {
+        struct plan scratch;
+        plan_init(&scratch);
+        buf_adds(reason, unless ? "; " : "");
+        rule_quote(reason, creates_path(n, &scratch));
+        buf_adds(reason, " does not exist");
+        plan_release(&scratch);
+    }
+    return 0;
+}
+
+static int command_plan_apply(const struct node *n, struct plan *out, struct buf *err)
+{
+    const char *run = rule_node_param(n, "run");
+    if (!run)
+        run = rule_node_required(n, "name", err);
+    const char *const *env;
+    size_t nenv;
+    if (!run || rule_node_env(n, "env", out, &env, &nenv, err) < 0)
+        return -1;
+    plan_op(out, &(struct op){.kind = OP_RUN,
+                              .command = run,
+                              .cwd = rule_node_param(n, "cwd"),
+                              .env = env,
+                              .nenv = nenv,
+                              .mode = -1});
+    return 0;
+}
+
 const struct rule_kind rule_command = {
     .name = "Command",
     .namevar = "name",
     .params = command_params,
     .nparams = sizeof command_params / sizeof command_params[0],
     .validate = command_validate,
+    .plan_check = command_plan_check,
+    .decide = command_decide,
+    .plan_apply = command_plan_apply,
+    /* What a command makes is its own business: --prune leaves it. */
+    .owned_paths = rule_owned_none,
+    .plan_remove = rule_remove_none,
 };

@@ -2,14 +2,31 @@
 #define BATOU_RULE_H
 
 /* A rule is a kind of leaf in the component model (File, Directory, Command,
- * ...): what its parameters are, and (engine issue) how it checks, applies
- * and removes itself on a host. One rules/<name>.c per rule defines its
- * `const struct rule_kind rule_<name>`; rules/rules.c lists them all. */
+ * ...): what its parameters are, and how it checks, applies and removes
+ * itself on a host. One rules/<name>.c per rule defines its
+ * `const struct rule_kind rule_<name>`; rules/rules.c lists them all.
+ *
+ * Effects (DESIGN.md §4, §6) are plans, never shell text: a rule turns a
+ * graph node (engine/graph.h: canonical parameters, rendered content) into
+ * the queries of its check and the ops of its apply or remove
+ * (hosts/host.h, rules/plan.h); the engine runs them on a host. Strings a
+ * plan holds point into the node or are plan_strdup'd copies. */
 
 #include <stddef.h>
 
 struct buf;
 struct lua_State;
+struct node;
+struct plan;
+struct query_result;
+
+/* How closely a check looks: file type, size, mode and owner only (cheap,
+ * `--verify`), or also the SHA-256 of file content (`--verify=content`, and
+ * whenever the host's state is unknown). */
+enum check_level { CHECK_STAT, CHECK_CONTENT };
+
+/* The most remote paths one node owns (rule_kind.owned_paths). */
+#define RULE_MAX_OWNED 4
 
 enum rule_param_type {
     PARAM_STRING, /* a string; numbers are accepted and turned into strings */
@@ -39,6 +56,34 @@ struct rule_kind {
      * "content and source exclude each other"); may fill in defaults in the
      * table at index. NULL, or 0 / -1 with a message appended to err. */
     int (*validate)(struct lua_State *L, int index, struct buf *err);
+
+    /* Effects. The node's kind is this kind (a Directory's files are File
+     * nodes). Every function is set for every kind. */
+    /* Append the queries whose answers decide whether the target already
+     * matches n. 0, or -1 with a message in err (a missing or malformed
+     * parameter). May append none (Purge). */
+    int (*plan_check)(const struct node *n, enum check_level level, struct plan *out,
+                      struct buf *err);
+    /* Whether the answers to plan_check's queries (results[0..nresults), in
+     * the same order, at the same level) show the target matches n: 1; 0
+     * with a one-line reason for `-d explain` ("mode is 0644, want 0755");
+     * -1 when a query failed or results are missing, the reason saying why
+     * (a Command whose `unless` cannot run is 0: not satisfied). Reasons
+     * never show content, nor digests or commands of sensitive nodes. A
+     * check without queries decides with results NULL, nresults 0. */
+    int (*decide)(const struct node *n, enum check_level level, const struct query_result *results,
+                  size_t nresults, struct buf *reason);
+    /* Append the ops that make the target match n. 0, or -1 with err. */
+    int (*plan_apply)(const struct node *n, struct plan *out, struct buf *err);
+    /* The remote paths n owns, recorded in the target manifest and removed by
+     * --prune: fills paths[0..count), count <= RULE_MAX_OWNED, each pointing
+     * into n or plan_strdup'd into strings. Returns count (0: owns nothing),
+     * or -1 when n lacks the parameter naming its path. */
+    int (*owned_paths)(const struct node *n, struct plan *strings,
+                       const char *paths[RULE_MAX_OWNED]);
+    /* Append the ops that remove what an orphan of this kind owned (its
+     * owned_paths, from the manifest). Never fails; may append none. */
+    void (*plan_remove)(const char *const *paths, size_t npaths, struct plan *out);
 };
 
 /* Every rule kind, NULL-terminated, in the order the docs list them. */
@@ -63,5 +108,60 @@ int rule_param_given(struct lua_State *L, int index, const char *name);
 /* -1 with "parameters 'a' and 'b' of Kind exclude each other" when both are given. */
 int rule_exclusive(struct lua_State *L, int index, const char *kind, const char *a, const char *b,
                    struct buf *err);
+
+/* Helpers for the effects of rules/<name>.c (rules/rule_effects.c). */
+/* The canonical value of n's parameter name, or NULL when it is not set. */
+const char *rule_node_param(const struct node *n, const char *name);
+/* A parameter the node needs (its namevar, ...): its value, or NULL with
+ * "KIND 'NODE PATH' has no parameter 'NAME'" appended to err. */
+const char *rule_node_required(const struct node *n, const char *name, struct buf *err);
+/* A boolean parameter ("true"/"false"); fallback when it is not set. */
+int rule_node_bool(const struct node *n, const char *name, int fallback);
+/* The "mode" parameter as permission bits in *mode, -1 when not set.
+ * 0, or -1 with err when it is not 3 or 4 octal digits. */
+int rule_node_mode(const struct node *n, int *mode, struct buf *err);
+/* A list parameter (canonical JSON: a list of strings) as an array of
+ * strings living as long as plan p; not set is an empty list.
+ * 0, or -1 with err when the text is not a list of strings. */
+int rule_node_list(const struct node *n, const char *name, struct plan *p,
+                   const char *const **items, size_t *nitems, struct buf *err);
+/* A map parameter (canonical JSON: an object of strings, numbers and
+ * booleans) as "NAME=value" strings living as long as plan p, in key order;
+ * not set is an empty map. 0, or -1 with err when the text is not such an
+ * object, a key is not a variable name or a value holds a NUL byte. */
+int rule_node_env(const struct node *n, const char *name, struct plan *p, const char *const **items,
+                  size_t *nitems, struct buf *err);
+/* Append s to out in single quotes, control bytes escaped (\n, \x01), so a
+ * reason stays one line whatever the path holds. */
+void rule_quote(struct buf *out, const char *s);
+/* Append what r found at path that is not a want ("file", "directory",
+ * "symlink"): "'PATH' does not exist", "'PATH' is a directory, want a file". */
+void rule_describe_type(struct buf *out, const char *path, const struct query_result *r,
+                        const char *want);
+/* Compare r's mode, owner and group with n's "mode", "owner" and "group"
+ * (each only when set), appending "; "-separated mismatches ("mode is 0644,
+ * want 0755") to reason. 1 when all match, 0 when not, -1 with reason when
+ * n's mode is malformed. */
+int rule_match_attrs(const struct node *n, const struct query_result *r, struct buf *reason);
+/* For decide: -1 with a reason when fewer than need results came or one of
+ * the first need failed (its error), else 0. */
+int rule_results_usable(const struct query_result *results, size_t nresults, size_t need,
+                        struct buf *reason);
+
+/* Effects several kinds share. */
+/* File and BinaryFile (rules/file.c): a regular file with n's content. */
+int rule_file_plan_check(const struct node *n, enum check_level level, struct plan *out,
+                         struct buf *err);
+int rule_file_decide(const struct node *n, enum check_level level,
+                     const struct query_result *results, size_t nresults, struct buf *reason);
+int rule_file_plan_apply(const struct node *n, struct plan *out, struct buf *err);
+/* Owns its namevar's value (path, target). */
+int rule_owned_namevar(const struct node *n, struct plan *strings,
+                       const char *paths[RULE_MAX_OWNED]);
+/* OP_REMOVE of each path. */
+void rule_remove_paths(const char *const *paths, size_t npaths, struct plan *out);
+/* Owns nothing, removes nothing (Purge, Command). */
+int rule_owned_none(const struct node *n, struct plan *strings, const char *paths[RULE_MAX_OWNED]);
+void rule_remove_none(const char *const *paths, size_t npaths, struct plan *out);
 
 #endif

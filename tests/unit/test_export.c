@@ -1,4 +1,4 @@
-/* link: engine/export.c engine/export_dot.c engine/export_json.c engine/graph.c engine/util.c rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c */
+/* link: engine/export.c engine/export_dot.c engine/export_json.c engine/graph.c engine/util.c rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c rules/rule_effects.c rules/plan.c hosts/host.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

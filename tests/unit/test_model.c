@@ -1,4 +1,4 @@
-/* link: engine/model*.c engine/template_*.c engine/literal.c engine/address.c engine/graph.c engine/diag.c engine/util.c environments/environment*.c environments/secrets*.c environments/ini.c rules/?*.c */
+/* link: engine/model*.c engine/template_*.c engine/literal.c engine/address.c engine/graph.c engine/diag.c engine/util.c environments/environment*.c environments/secrets*.c environments/ini.c rules/?*.c hosts/host.c */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>

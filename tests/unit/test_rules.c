@@ -1,4 +1,4 @@
-/* link: rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c engine/util.c */
+/* link: rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c engine/util.c rules/rule_effects.c rules/plan.c hosts/host.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,0 +1,357 @@
+/* Ops on a shell host: the ops of one node are one fragment, one request.
+ *
+ * The fragment runs the ops in order, each announced on stderr, and stops at
+ * the first that fails, naming it:
+ *
+ *   _bf() { printf '\036F %s %s\n' "$1" "$2" >&2; exit "$2"; }
+ *   printf '\036B %s\n' 0 >&2
+ *   <op 0> || _bf 0 $?
+ *   printf '\036B %s\n' 1 >&2
+ *   <op 1> || _bf 1 $?
+ *
+ * so stderr reads "\036B 0\n<tool messages>\036B 1\n<tool messages>\036F 1 2\n"
+ * and the reply's status is the failing op's. apply_result.done is the index
+ * of the failing op (all of them without one), and its error is the op (see
+ * host_op_describe) with the reason from the last line its tools printed
+ * (shell_host_reason), "exit status N" when they printed none. Tools run
+ * with LC_ALL=C so their messages can be read; commands of OP_RUN run in the
+ * user's locale, with stdout and stderr both going to the fragment's stdout:
+ * apply_result.out. The other ops print nothing on stdout.
+ *
+ * The ops (P the quoted path):
+ *   OP_WRITE    shell_write_file (hosts/shell.h) in a subshell, after
+ *               [ -d P ] fails it with "Is a directory"
+ *   OP_MKDIR    { [ -d P ] || mkdir [-p] -- P; } && chown -- O P && chgrp -- G P
+ *               && chmod -- MODE P
+ *   OP_SYMLINK  an empty directory in the way is removed (rmdir), then the
+ *               link is made under a temp name and renamed over the path:
+ *               t=$(mktemp -u "$d/.batou-ng.XXXXXX") && ln -s -- TARGET "$t"
+ *               && mv -fT -- "$t" "$p" (GNU mv -T: never into a directory)
+ *   OP_REMOVE   rm -rf -- P
+ *   OP_PURGE    for f in DIR/PATTERN; do ... rm -rf -- "$f"; done, the pattern's
+ *               * ? [ ] ! ^ left to the shell and every other byte quoted
+ *   OP_RUN      ( cd -- CWD || ...; exec env NAME=value... sh -c COMMAND 2>&1 ) */
+
+#include "engine/util.h"
+#include "hosts/session.h"
+#include "hosts/shell.h"
+#include "hosts/shell_host_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MARK '\036'
+
+struct apply_request {
+    struct op *ops; /* kind, path and command copied, for messages */
+    size_t n;
+    struct apply_result *result;
+    host_done_fn *done;
+    void *ctx;
+};
+
+static void request_free(struct apply_request *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free((char *)r->ops[i].path);
+        free((char *)r->ops[i].command);
+    }
+    free(r->ops);
+    free(r);
+}
+
+/* The directory part of path as a shell word: "/" for "/x", "." for "x". */
+static void add_dir(struct buf *f, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        buf_adds(f, ".");
+    } else if (slash == path) {
+        buf_adds(f, "/");
+    } else {
+        char *dir = xstrndup(path, (size_t)(slash - path));
+        shell_host_quote_path(f, dir);
+        free(dir);
+    }
+}
+
+static int add_write(struct buf *f, const struct op *op, char **error)
+{
+    struct shell_write w = {
+        .path = op->path,
+        .data = op->data ? op->data : "",
+        .len = op->len,
+        .mode = op->mode,
+        .owner = op->owner,
+        .group = op->group,
+        .leading = op->leading,
+    };
+    char *why = NULL;
+
+    buf_adds(f, "( LC_ALL=C; export LC_ALL\n[ -d ");
+    shell_host_quote_path(f, op->path);
+    buf_adds(f, " ] && { echo 'batou-ng: Is a directory' >&2; exit 1; }\n");
+    if (shell_write_file(f, &w, &why)) {
+        *error = host_op_error(op, why);
+        free(why);
+        return -1;
+    }
+    buf_adds(f, ") >/dev/null");
+    return 0;
+}
+
+static void add_mkdir(struct buf *f, const struct op *op)
+{
+    buf_adds(f, "{ [ -d ");
+    shell_host_quote_path(f, op->path);
+    buf_adds(f, op->leading ? " ] || LC_ALL=C mkdir -p -- " : " ] || LC_ALL=C mkdir -- ");
+    shell_host_quote_path(f, op->path);
+    buf_adds(f, "; }");
+    if (op->owner) {
+        buf_adds(f, " && LC_ALL=C chown -- ");
+        shell_quote(f, op->owner);
+        buf_addc(f, ' ');
+        shell_host_quote_path(f, op->path);
+    }
+    if (op->group) {
+        buf_adds(f, " && LC_ALL=C chgrp -- ");
+        shell_quote(f, op->group);
+        buf_addc(f, ' ');
+        shell_host_quote_path(f, op->path);
+    }
+    if (op->mode >= 0) {
+        buf_addf(f, " && LC_ALL=C chmod -- %04o ", (unsigned)op->mode);
+        shell_host_quote_path(f, op->path);
+    }
+}
+
+static void add_symlink(struct buf *f, const struct op *op)
+{
+    buf_adds(f, "( LC_ALL=C; export LC_ALL\nd=");
+    add_dir(f, op->path);
+    buf_adds(f, " p=");
+    shell_host_quote_path(f, op->path);
+    buf_addc(f, '\n');
+    if (op->leading)
+        buf_adds(f, "mkdir -p -- \"$d\" || exit\n");
+    buf_adds(f, "if [ -d \"$p\" ] && ! [ -h \"$p\" ]; then rmdir -- \"$p\" || exit; fi\n"
+                "t=$(mktemp -u \"$d/.batou-ng.XXXXXX\") && ln -s -- ");
+    shell_quote(f, op->target);
+    buf_adds(f, " \"$t\" || exit\n"
+                "mv -fT -- \"$t\" \"$p\" || { rm -f -- \"$t\"; exit 1; }\n) >/dev/null");
+}
+
+static int glob_special(char c)
+{
+    return c == '*' || c == '?' || c == '[' || c == ']' || c == '!' || c == '^';
+}
+
+/* DIR/PATTERN: the directory quoted whole, the pattern's literal runs quoted
+ * and its glob characters bare. */
+static void add_glob(struct buf *f, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *pattern = slash ? slash + 1 : path;
+
+    if (slash && slash != path) {
+        char *dir = xstrndup(path, (size_t)(slash - path));
+        shell_host_quote_path(f, dir);
+        free(dir);
+    } else if (!slash) {
+        buf_addc(f, '.');
+    }
+    buf_addc(f, '/');
+    for (const char *p = pattern; *p;) {
+        size_t run = 0;
+        while (p[run] && !glob_special(p[run]))
+            run++;
+        if (run) {
+            shell_quote_n(f, p, run);
+            p += run;
+        } else {
+            buf_addc(f, *p++);
+        }
+    }
+}
+
+static void add_purge(struct buf *f, const struct op *op)
+{
+    buf_adds(f, "( LC_ALL=C; export LC_ALL\nfor f in ");
+    add_glob(f, op->path);
+    buf_adds(f, "; do\ncase ${f##*/} in .|..) continue ;; esac\n"
+                "[ -e \"$f\" ] || [ -h \"$f\" ] || continue\n"
+                "rm -rf -- \"$f\" || exit\ndone ) >/dev/null");
+}
+
+static void add_run(struct buf *f, const struct op *op)
+{
+    buf_adds(f, "( ");
+    if (op->cwd) {
+        char *message = xasprintf("batou-ng: cannot change to directory '%s'", op->cwd);
+        buf_adds(f, "cd -- ");
+        shell_host_quote_path(f, op->cwd);
+        buf_adds(f, " 2>/dev/null || { printf '%s\\n' ");
+        shell_quote(f, message);
+        buf_adds(f, " >&2; exit 1; }\n");
+        free(message);
+    }
+    buf_adds(f, "exec ");
+    if (op->nenv) {
+        buf_adds(f, "env");
+        for (size_t k = 0; k < op->nenv; k++) {
+            buf_addc(f, ' ');
+            shell_quote(f, op->env[k]);
+        }
+        buf_addc(f, ' ');
+    }
+    buf_adds(f, "sh -c ");
+    if (op->command[0] == '-')
+        buf_adds(f, "' '");
+    shell_quote(f, op->command);
+    buf_adds(f, " 2>&1 )");
+}
+
+static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
+{
+    buf_adds(f, "_bf() { printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; exit \"$2\"; }\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct op *op = &ops[i];
+        if (host_op_check(op, error))
+            return -1;
+        buf_addf(f, "printf '\\036B %%s\\n' %zu >&2\n", i);
+        switch (op->kind) {
+        case OP_WRITE:
+            if (add_write(f, op, error))
+                return -1;
+            break;
+        case OP_MKDIR:
+            add_mkdir(f, op);
+            break;
+        case OP_SYMLINK:
+            add_symlink(f, op);
+            break;
+        case OP_REMOVE:
+            buf_adds(f, "LC_ALL=C rm -rf -- ");
+            shell_host_quote_path(f, op->path);
+            break;
+        case OP_PURGE:
+            add_purge(f, op);
+            break;
+        case OP_RUN:
+            add_run(f, op);
+            break;
+        default:
+            *error = xasprintf("unknown op kind %d", (int)op->kind);
+            return -1;
+        }
+        buf_addf(f, " || _bf %zu $?\n", i);
+    }
+    return 0;
+}
+
+/* Reading the reply. */
+
+/* The start of the last line in err[0..end) that begins with MARK and tag,
+ * or NULL. */
+static const char *last_mark(const char *err, const char *end, char tag)
+{
+    for (const char *p = end; p > err;) {
+        p--;
+        if ((p == err || p[-1] == '\n') && p[0] == MARK && p + 1 < end && p[1] == tag)
+            return p;
+    }
+    return NULL;
+}
+
+/* The reason from the tool messages in [from, to): its last non-empty line. */
+static char *reason_in(const char *from, const char *to, int status)
+{
+    while (to > from && (to[-1] == '\n' || to[-1] == '\r'))
+        to--;
+    const char *line = to;
+    while (line > from && line[-1] != '\n')
+        line--;
+    if (line == to)
+        return xasprintf("exit status %d", status);
+    return shell_host_reason(line, (size_t)(to - line));
+}
+
+static void take_failure(struct apply_request *r, const struct session_reply *reply)
+{
+    struct apply_result *res = r->result;
+    const char *err = reply->err, *end = reply->err + reply->errlen;
+    const char *fail = last_mark(err, end, 'F');
+    const char *begin = last_mark(err, fail ? fail : end, 'B');
+    unsigned long index = r->n;
+
+    res->status = reply->status;
+    if (begin)
+        index = strtoul(begin + 3, NULL, 10);
+    if (!begin || index >= r->n) {
+        /* the fragment ended before the first op: say how */
+        char *reason = reason_in(err, end, reply->status);
+        res->done = 0;
+        res->error = xasprintf("%s: %s", r->n ? "apply failed" : "apply", reason);
+        free(reason);
+        return;
+    }
+    const char *from = memchr(begin, '\n', (size_t)(end - begin));
+    from = from ? from + 1 : end;
+    char *reason = reason_in(from, fail ? fail : end, reply->status);
+    res->done = index;
+    res->error = host_op_error(&r->ops[index], reason);
+    free(reason);
+}
+
+static void on_reply(const struct session_reply *reply, void *ctx)
+{
+    struct apply_request *r = ctx;
+    struct apply_result *res = r->result;
+
+    if (reply->error) {
+        res->status = -1;
+        res->done = 0;
+        res->error = xstrdup(reply->error);
+    } else {
+        res->out = xmalloc(reply->outlen + 1);
+        memcpy(res->out, reply->out, reply->outlen);
+        res->out[reply->outlen] = '\0';
+        res->outlen = reply->outlen;
+        if (reply->status == 0) {
+            res->status = 0;
+            res->done = r->n;
+        } else {
+            take_failure(r, reply);
+        }
+    }
+    r->done(r->ctx);
+    request_free(r);
+}
+
+int shell_host_apply(struct host *h, const struct op *ops, size_t n, struct apply_result *result,
+                     host_done_fn *done, void *ctx, char **error)
+{
+    struct buf f;
+
+    buf_init(&f);
+    if (compile(&f, ops, n, error)) {
+        buf_release(&f);
+        return -1;
+    }
+    struct apply_request *r = xcalloc(1, sizeof *r);
+    r->ops = xcalloc(n ? n : 1, sizeof *r->ops);
+    r->n = n;
+    r->result = result;
+    r->done = done;
+    r->ctx = ctx;
+    for (size_t i = 0; i < n; i++) {
+        r->ops[i].kind = ops[i].kind;
+        r->ops[i].path = shell_host_strdup(ops[i].path);
+        r->ops[i].command = shell_host_strdup(ops[i].command);
+    }
+    int rc = shell_host_submit((struct shell_host *)h, &f, on_reply, r, error);
+    buf_release(&f);
+    if (rc)
+        request_free(r);
+    return rc;
+}
