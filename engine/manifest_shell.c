@@ -23,20 +23,6 @@ char *manifest_path(const char *target_directory)
                      target_directory[n - 1] == '/' ? "" : "/");
 }
 
-/* A path as the shell should see it: relative ones get "./" so that no
- * tool takes a leading '-' for an option. */
-static void add_path(struct buf *out, const char *path, size_t len)
-{
-    struct buf b;
-
-    buf_init(&b);
-    if (path[0] != '/')
-        buf_adds(&b, "./");
-    buf_add(&b, path, len);
-    shell_quote_n(out, b.data, b.len);
-    buf_release(&b);
-}
-
 /* "f=<path>\n", or with mkdir "d=<dir> f=<path>\n" and a line creating d. */
 static void set_vars(struct buf *out, const char *path, int mkdir)
 {
@@ -49,11 +35,11 @@ static void set_vars(struct buf *out, const char *path, int mkdir)
         else if (slash == path)
             buf_adds(out, "/");
         else
-            add_path(out, path, (size_t)(slash - path));
+            shell_quote_path(out, path, (size_t)(slash - path));
         buf_addc(out, ' ');
     }
     buf_adds(out, "f=");
-    add_path(out, path, strlen(path));
+    shell_quote_path(out, path, strlen(path));
     buf_addc(out, '\n');
     /* -m applies to d only; missing parents get the usual mode */
     if (mkdir)

@@ -98,9 +98,7 @@ void shell_heredoc_base64(struct buf *out, const void *data, size_t len)
     buf_addf(out, "%s\n", term);
 }
 
-/* A path as the shell should see it: relative ones get "./" so that no
- * tool takes a leading '-' for an option. */
-static void add_path(struct buf *out, const char *path, size_t len)
+void shell_quote_path(struct buf *out, const char *path, size_t len)
 {
     struct buf b;
 
@@ -165,9 +163,9 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
     else if (slash == w->path)
         buf_adds(out, "/");
     else
-        add_path(out, w->path, (size_t)(slash - w->path));
+        shell_quote_path(out, w->path, (size_t)(slash - w->path));
     buf_adds(out, " p=");
-    add_path(out, w->path, strlen(w->path));
+    shell_quote_path(out, w->path, strlen(w->path));
     buf_adds(out, "\n[ -d \"$p\" ] && { echo \"batou-ng: '$p' is a directory\" >&2; exit 1; }\n");
     if (w->leading)
         buf_adds(out, "mkdir -p \"$d\" || exit 1\n");

@@ -15,6 +15,9 @@ void shell_quote(struct buf *out, const char *s);
 /* The same for len bytes; returns -1 (and appends nothing) when they hold a
  * NUL byte, which no shell word can carry. */
 int shell_quote_n(struct buf *out, const char *s, size_t len);
+/* Append path (len bytes) quoted for the shell, relative ones prefixed with
+ * "./" so that no tool takes a leading '-' for an option. */
+void shell_quote_path(struct buf *out, const char *path, size_t len);
 
 /* Append " <<'TERM'\n", data as base64 lines, "TERM\n": a here-document that
  * `base64 -d` decodes to exactly data. TERM is random and cannot occur in

@@ -100,22 +100,11 @@ static int json_eat(struct json *j, char c)
     return 1;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static long json_hex4(struct json *j)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hex_value(j->s[j->pos]);
+        int h = hex_digit(j->s[j->pos]);
         if (h < 0)
             return -1;
         v = v * 16 + h;
