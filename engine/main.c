@@ -1,6 +1,7 @@
 /* The command line: parse options, dispatch to a command, map results to
  * exit codes (0 ok, 1 runtime failure, 2 usage or configuration error). */
 
+#include "engine/deploy.h"
 #include "engine/export.h"
 #include "engine/init.h"
 #include "engine/project.h"
@@ -29,6 +30,10 @@ struct options {
     int debug;
     int no_color;
     int check;             /* -c */
+    int predict;           /* -n */
+    int break_lock;        /* --break-lock */
+    int prune;             /* --prune */
+    const char *verify;    /* --verify[=content]: "" or the level */
     const char *format;    /* graph --format */
     const char *output;    /* graph -o */
     const char *host;      /* graph --host */
@@ -47,6 +52,10 @@ static const char usage_text[] =
     "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
     "\n"
     "options:\n"
+    "  -n, --predict        deploy: what would change and why; touches nothing\n"
+    "  --verify[=content]   deploy: check every node on the target (stat, or content)\n"
+    "  --break-lock         deploy: remove a lock another run left on the targets\n"
+    "  --prune              deploy: remove what orphans (nodes gone from the model) owned\n"
     "  -c, --check          load and configure every host of ENV, report all errors\n"
     "  -C DIR               run in DIR (the project directory)\n"
     "  -p PLATFORM          override every host's platform\n"
@@ -119,6 +128,9 @@ static const struct flag_option flag_options[] = {
     {"-q", offsetof(struct options, quiet)},     {"--quiet", offsetof(struct options, quiet)},
     {"-d", offsetof(struct options, debug)},     {"--debug", offsetof(struct options, debug)},
     {"--no-color", offsetof(struct options, no_color)},
+    {"-n", offsetof(struct options, predict)},   {"--predict", offsetof(struct options, predict)},
+    {"--break-lock", offsetof(struct options, break_lock)},
+    {"--prune", offsetof(struct options, prune)},
 };
 
 /* 1 when argv[*i] was a known option (consumed), 0 when it is not one,
@@ -126,6 +138,10 @@ static const struct flag_option flag_options[] = {
 static int parse_option(int argc, char **argv, int *i, struct options *o)
 {
     const char *arg = argv[*i];
+    if (strcmp(arg, "--verify") == 0 || strncmp(arg, "--verify=", 9) == 0) {
+        o->verify = arg[8] ? arg + 9 : "";
+        return 1;
+    }
     for (size_t k = 0; k < sizeof flag_options / sizeof *flag_options; k++) {
         if (strcmp(arg, flag_options[k].name) == 0) {
             *(int *)((char *)o + flag_options[k].offset) = 1;
@@ -308,6 +324,30 @@ static int command_init(const struct options *o)
     return EXIT_OK;
 }
 
+static int command_deploy(const char *env_name, const struct options *o)
+{
+    struct deploy_options d = {.predict = o->predict,
+                               .break_lock = o->break_lock,
+                               .prune = o->prune,
+                               .quiet = o->quiet,
+                               .verify_level = CHECK_STAT};
+    if (o->verify) {
+        d.verify = 1;
+        if (strcmp(o->verify, "content") == 0)
+            d.verify_level = CHECK_CONTENT;
+        else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
+            return usage_error("unknown --verify level '%s': use --verify or --verify=content",
+                               o->verify);
+    }
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    status = deploy_run(&p, &d);
+    project_release(&p);
+    return status;
+}
+
 static int need_env(const struct options *o, int index, const char *command)
 {
     if (o->nargs > index)
@@ -334,8 +374,7 @@ static int dispatch(const struct options *o)
         return usage_error("unexpected argument '%s'", o->args[1]);
     if (o->check)
         return command_check(command, o);
-    fputs("batou-ng: error: deploying is not available yet; use -c ENV or graph ENV\n", stderr);
-    return EXIT_USAGE;
+    return command_deploy(command, o);
 }
 
 int main(int argc, char **argv)

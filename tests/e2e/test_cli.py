@@ -161,13 +161,13 @@ def test_environment_directory_without_cfg(batou, simple_project):
     assert "'empty'" in result.stderr
 
 
-def test_deploy_not_available(batou, simple_project):
+def test_deploy_deploys(batou, simple_project):
+    # `batou-ng ENV` deploys (tests/e2e/test_deploy.py tests it in depth).
     result = batou("local")
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr == (
-        "batou-ng: error: deploying is not available yet; use -c ENV or graph ENV\n")
-    assert not (simple_project / "work").exists()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "batou-ng 0.1.0: deploying 'local' (1 host, 3 nodes)")
+    assert (simple_project / "work" / "tick" / "tick.sh").is_file()
 
 
 def test_verbose_shows_log_lines(batou, simple_project):

@@ -1,0 +1,504 @@
+/* The deploy run (engine/deploy.h): connect every host, take its lock and
+ * read its manifest (one request), hash the graph, run the checks that are
+ * needed, apply the dirty nodes in order, release the locks, report.
+ *
+ * Requests per host: 1. lock + read manifest; 2. the R record (start of a
+ * run; a rewrite when the manifest needs compaction) and the check batch;
+ * 3. the records of nodes found clean by their check; 4. one request per
+ * dirty node (its ops and its N record); 5. the lock's removal. */
+
+#define _POSIX_C_SOURCE 200809L
+
+#include "engine/deploy_internal.h"
+
+#include "engine/diag.h"
+#include "engine/graph.h"
+#include "engine/hash.h"
+#include "engine/project.h"
+#include "engine/state.h"
+#include "environments/environment.h"
+#include "hosts/local.h"
+#include "hosts/loop.h"
+#include "hosts/session.h"
+#include "hosts/shell.h"
+#include "hosts/shell_host.h"
+
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The lock fragment's exit status when another run holds the lock. */
+#define LOCKED_STATUS 75
+#define LOCKED_MARK "batou-ng-locked\n"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+int deploy_interrupted(void)
+{
+    return interrupted;
+}
+
+/* SIGINT/SIGTERM only stop new work: the running node finishes and the locks
+ * are released (the target shells run in their own process group). */
+static void catch_signals(struct sigaction old[2])
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_signals(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
+static char *who_am_i(void)
+{
+    const char *user = getenv("USER");
+    struct passwd *pw = getpwuid(getuid());
+    if (pw && pw->pw_name)
+        user = pw->pw_name;
+    char host[256] = "localhost";
+    if (gethostname(host, sizeof host) != 0)
+        strcpy(host, "localhost");
+    host[sizeof host - 1] = '\0';
+    return xasprintf("%s@%s", user ? user : "unknown", host);
+}
+
+static void fail_host(struct deploy *d, struct dhost *h, const char *message)
+{
+    if (h->failed)
+        return;
+    h->failed = 1;
+    d->host_failures++;
+    output_host_error(d, h->index, message);
+}
+
+/* Step the loop until no session has work in flight. */
+static void drive(struct deploy *d)
+{
+    for (;;) {
+        int busy = 0;
+        for (size_t i = 0; i < d->nhosts; i++)
+            if (d->hosts[i].session && session_busy(d->hosts[i].session))
+                busy = 1;
+        if (!busy)
+            return;
+        char *err = NULL;
+        if (loop_step(d->loop, 250, &err) < 0) {
+            for (size_t i = 0; i < d->nhosts; i++)
+                if (d->hosts[i].session)
+                    session_kill(d->hosts[i].session, err);
+            free(err);
+        }
+    }
+}
+
+/* <project>/work, as the model's work_base (engine/model_configure.c). */
+static char *local_work(void)
+{
+    char *cwd = getcwd(NULL, 0);
+    char *work = xasprintf("%s/work", cwd && strcmp(cwd, "/") != 0 ? cwd : "");
+    free(cwd);
+    return work;
+}
+
+static char *local_statedir(const char *work, size_t nhosts, const char *host)
+{
+    return nhosts > 1 ? xasprintf("%s/.batou-ng/%s", work, host) : xasprintf("%s/.batou-ng", work);
+}
+
+static size_t find_host(const struct deploy *d, const char *name)
+{
+    for (size_t i = 0; i < d->nhosts; i++)
+        if (strcmp(d->hosts[i].name, name) == 0)
+            return i;
+    return (size_t)-1;
+}
+
+/* Hosts not ignored, and which host each node deploys to. */
+static void setup_hosts(struct deploy *d)
+{
+    const struct environment *env = &d->project->env;
+    d->work = local_work();
+    d->hosts = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *d->hosts);
+    for (size_t i = 0; i < env->nhosts; i++) {
+        if (env->hosts[i].ignore)
+            continue;
+        struct dhost *h = &d->hosts[d->nhosts];
+        h->d = d;
+        h->index = d->nhosts++;
+        h->name = env->hosts[i].name;
+        /* Counting ignored hosts too: un-ignoring one moves no state. */
+        h->statedir = local_statedir(d->work, env->nhosts, h->name);
+        h->manifest_path = xasprintf("%s/manifest", h->statedir);
+        manifest_init(&h->manifest);
+        plan_init(&h->checks);
+        plan_init(&h->apply);
+        buf_init(&h->record);
+    }
+    d->nodes = xcalloc(d->g->nnodes ? d->g->nnodes : 1, sizeof *d->nodes);
+    d->comps = xcalloc(d->g->ncomponents ? d->g->ncomponents : 1, sizeof *d->comps);
+    for (size_t i = 0; i < d->g->nnodes; i++) {
+        const struct graph_component *c = &d->g->components[d->g->nodes[i].component];
+        size_t h = c->ignore ? (size_t)-1 : find_host(d, c->host);
+        d->nodes[i].status = h == (size_t)-1 ? DN_IGNORED : DN_PENDING;
+        d->nodes[i].host = h;
+        d->ndeploy += h != (size_t)-1;
+    }
+}
+
+static void first_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    struct deploy *d = h->d;
+    if (reply->error) {
+        char *msg = xasprintf("cannot reach host: %s", reply->error);
+        fail_host(d, h, msg);
+        free(msg);
+        return;
+    }
+    size_t mark = strlen(LOCKED_MARK);
+    if (reply->status == LOCKED_STATUS && reply->outlen >= mark &&
+        memcmp(reply->out, LOCKED_MARK, mark) == 0) {
+        char *holder = xstrndup(reply->out + mark, reply->outlen - mark);
+        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
+        fail_host(d, h, msg);
+        free(msg);
+        free(holder);
+        return;
+    }
+    if (reply->status != 0) {
+        char *text = xstrndup(reply->err, reply->errlen);
+        char *msg = xasprintf("cannot read the manifest in '%s': %s", h->statedir,
+                              *strip(text) ? text : "failed");
+        fail_host(d, h, msg);
+        free(msg);
+        free(text);
+        return;
+    }
+    h->locked = !d->o->predict;
+    manifest_parse(&h->manifest, reply->out, reply->outlen);
+    h->unknown = !h->manifest.valid;
+}
+
+/* Take the lock (unless predicting) and print the manifest, in one request. */
+static void submit_first(struct deploy *d, struct dhost *h)
+{
+    struct buf f;
+    buf_init(&f);
+    if (!d->o->predict) {
+        buf_adds(&f, "d=");
+        shell_quote(&f, h->statedir);
+        buf_adds(&f, "\nmkdir -p \"$d\" || exit 1\n");
+        if (d->o->break_lock)
+            buf_adds(&f, "rm -f \"$d/lock\"\n");
+        char *holder = xasprintf("%s pid %ld at %ld", d->who, (long)getpid(), (long)time(NULL));
+        buf_adds(&f, "if ! (set -C; printf '%s\\n' ");
+        shell_quote(&f, holder);
+        buf_addf(&f,
+                 " >\"$d/lock\") 2>/dev/null; then printf '%%s' '%s'; cat \"$d/lock\"; "
+                 "exit %d; fi\n",
+                 LOCKED_MARK "", LOCKED_STATUS);
+        free(holder);
+    }
+    manifest_read_fragment(&f, h->manifest_path);
+    if (!session_submit(h->session, f.data, f.len, first_reply, h))
+        fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
+    buf_release(&f);
+}
+
+static void connect_hosts(struct deploy *d)
+{
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        h->session = session_new(local_new(NULL), 0);
+        char *err = NULL;
+        if (session_start(h->session, &err) < 0) {
+            char *msg = xasprintf("cannot reach host: %s", err);
+            fail_host(d, h, msg);
+            free(msg);
+            free(err);
+            continue;
+        }
+        h->host = shell_host_new(h->session, d->loop);
+        submit_first(d, h);
+    }
+    drive(d);
+}
+
+static void write_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    if (!reply->error && reply->status == 0)
+        return;
+    char *text = reply->error ? xstrdup(reply->error) : xstrndup(reply->err, reply->errlen);
+    char *msg = xasprintf("cannot write the manifest '%s': %s", h->manifest_path,
+                          *strip(text) ? text : "failed");
+    fail_host(h->d, h, msg);
+    free(msg);
+    free(text);
+}
+
+/* Append lines to the manifest (or rewrite it first when it needs compaction). */
+static void submit_records(struct dhost *h, const char *lines, size_t len)
+{
+    struct buf f, file;
+    buf_init(&f);
+    buf_init(&file);
+    char *err = NULL;
+    int rc;
+    if (manifest_needs_compaction(&h->manifest)) {
+        manifest_serialize(&h->manifest, &file);
+        buf_add(&file, lines, len);
+        rc = manifest_rewrite_fragment(&f, h->manifest_path, file.data, file.len, &err);
+    } else {
+        rc = manifest_append_fragment(&f, h->manifest_path, lines, len, &err);
+    }
+    if (rc == 0) {
+        manifest_apply(&h->manifest, lines, len);
+        if (!session_submit(h->session, f.data, f.len, write_reply, h))
+            fail_host(h->d, h, "cannot write the manifest: session closed");
+    } else {
+        fail_host(h->d, h, err);
+        free(err);
+    }
+    buf_release(&f);
+    buf_release(&file);
+}
+
+static void write_start(struct deploy *d, struct dhost *h)
+{
+    char id[MANIFEST_HEX];
+    manifest_new_generation(id);
+    struct buf line;
+    buf_init(&line);
+    manifest_run_line(&line, id, d->g->env, NULL, d->who, (int64_t)time(NULL));
+    submit_records(h, line.data, line.len);
+    buf_release(&line);
+}
+
+static void record_clean_nodes(struct deploy *d)
+{
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        if (h->failed)
+            continue;
+        struct buf lines;
+        buf_init(&lines);
+        dirty_clean_records(d, i, &lines);
+        if (lines.len)
+            submit_records(h, lines.data, lines.len);
+        buf_release(&lines);
+    }
+}
+
+static void release_hosts(struct deploy *d)
+{
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        if (!h->session)
+            continue;
+        if (h->locked) {
+            struct buf f;
+            buf_init(&f);
+            buf_adds(&f, "rm -f ");
+            shell_quote(&f, h->statedir);
+            buf_adds(&f, "/lock\n");
+            session_submit(h->session, f.data, f.len, write_reply, h);
+            buf_release(&f);
+        }
+        session_close(h->session);
+    }
+    drive(d);
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        if (h->host)
+            h->host->ops->free(h->host);
+        if (h->session)
+            session_free(h->session);
+        manifest_release(&h->manifest);
+        if (h->results)
+            host_results_release(h->results, h->checks.nqueries);
+        free(h->results);
+        plan_release(&h->checks);
+        plan_release(&h->apply);
+        buf_release(&h->record);
+        free(h->ready);
+        free(h->statedir);
+        free(h->manifest_path);
+    }
+}
+
+static void record_history(struct deploy *d)
+{
+    if (!d->state || d->o->predict)
+        return;
+    struct run_node *nodes = xcalloc(d->g->nnodes ? d->g->nnodes : 1, sizeof *nodes);
+    size_t n = 0;
+    for (size_t i = 0; i < d->g->nnodes; i++) {
+        const struct dnode *dn = &d->nodes[i];
+        enum run_outcome outcome;
+        switch (dn->status) {
+        case DN_CHANGED:
+            outcome = RUN_CHANGED;
+            break;
+        case DN_CLEAN:
+            outcome = RUN_CLEAN;
+            break;
+        case DN_FAILED:
+            outcome = RUN_FAILED;
+            break;
+        case DN_SKIPPED:
+            outcome = RUN_SKIPPED;
+            break;
+        default:
+            continue;
+        }
+        nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, dn->reason};
+    }
+    char *err = NULL;
+    struct run_record r = {(int64_t)time(NULL), d->g->env, NULL, d->who, n, nodes};
+    if (state_run_add(d->state, &r, &err) < 0) {
+        warn("cannot record the run in '.batou-ng': %s", err);
+        free(err);
+    }
+    free(nodes);
+}
+
+static int open_state(struct deploy *d)
+{
+    char *err = NULL;
+    if (state_open(&d->state, ".batou-ng", d->o->predict, &err) < 0) {
+        /* Only a cache: go on without it. */
+        warn("cannot open the state cache '.batou-ng': %s", err);
+        free(err);
+        d->state = NULL;
+    }
+    struct hash_options ho = {.key = NULL, .key_len = 0, .state = d->state};
+    if (hash_graph(d->g, &d->project->env, &ho, &d->project->diags) < 0) {
+        diags_report(&d->project->diags, stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_connect_method(const struct environment *env)
+{
+    if (env->connect_method && strcmp(env->connect_method, "local") == 0)
+        return 0;
+    fprintf(stderr,
+            "batou-ng: error: %s: connect_method '%s' cannot deploy yet: only 'local' can\n",
+            env->file, env->connect_method ? env->connect_method : "ssh");
+    return -1;
+}
+
+static void deploy_release(struct deploy *d)
+{
+    prune_release(d);
+    schedule_release(d);
+    for (size_t i = 0; i < d->g->nnodes; i++)
+        free(d->nodes[i].reason);
+    free(d->nodes);
+    free(d->comps);
+    free(d->hosts);
+    free(d->who);
+    free(d->work);
+    loop_free(d->loop);
+    state_free(d->state);
+}
+
+/* Everything after the hosts answered: checks, dirty set, applies. */
+static void deploy_hosts(struct deploy *d)
+{
+    for (size_t i = 0; i < d->nhosts; i++)
+        if (!d->hosts[i].failed && !d->o->predict)
+            write_start(d, &d->hosts[i]);
+    char *err = NULL;
+    if (dirty_submit_checks(d, &err) < 0) {
+        fprintf(stderr, "batou-ng: error: %s\n", err);
+        free(err);
+        d->host_failures++;
+        return;
+    }
+    drive(d);
+    dirty_decide(d);
+    if (d->o->predict) {
+        for (size_t i = 0; i < d->g->nnodes; i++) {
+            struct dnode *dn = &d->nodes[i];
+            if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
+                continue;
+            if (dn->dirty) {
+                output_predict(d, i);
+            } else {
+                d->clean++;
+            }
+        }
+        return;
+    }
+    record_clean_nodes(d);
+    schedule_build(d);
+    for (size_t i = 0; i < d->nhosts; i++)
+        if (d->hosts[i].failed)
+            schedule_fail_host(d, i);
+    schedule_pump(d);
+    drive(d);
+    schedule_finish(d);
+}
+
+int deploy_run(struct project *p, const struct deploy_options *o)
+{
+    if (check_connect_method(&p->env) < 0)
+        return 2;
+    struct deploy d;
+    memset(&d, 0, sizeof d);
+    d.project = p;
+    d.g = &p->graph;
+    d.o = o;
+    d.start_ms = loop_now_ms();
+    d.who = who_am_i();
+    d.loop = loop_new();
+    setup_hosts(&d);
+    if (open_state(&d) < 0) {
+        release_hosts(&d);
+        deploy_release(&d);
+        return 2;
+    }
+    interrupted = 0;
+    struct sigaction old[2];
+    catch_signals(old);
+    output_header(&d);
+    connect_hosts(&d);
+    deploy_hosts(&d);
+    if (o->prune && !o->predict) {
+        prune_submit(&d);
+        drive(&d);
+    } else {
+        for (size_t i = 0; i < d.nhosts; i++)
+            if (!d.hosts[i].failed)
+                output_orphans(&d, i);
+    }
+    release_hosts(&d);
+    restore_signals(old);
+    record_history(&d);
+    output_summary(&d);
+    int status = d.failed || d.host_failures || interrupted ? 1 : 0;
+    if (interrupted)
+        fputs("batou-ng: error: interrupted\n", stderr);
+    deploy_release(&d);
+    return status;
+}

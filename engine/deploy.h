@@ -1,0 +1,52 @@
+#ifndef BATOU_DEPLOY_H
+#define BATOU_DEPLOY_H
+
+/* `batou-ng ENV`: deploy a loaded project (DESIGN.md §4, §7).
+ *
+ * Per host (not ignored) one session (hosts/session.h) on one loop; hosts run
+ * in parallel, one node at a time per host. The first request takes the
+ * target's lock (<statedir>/lock, created with `set -C`, holding
+ * "user@host pid time") and reads the target manifest (engine/manifest.h);
+ * the lock is released at the end, on failure and on SIGINT/SIGTERM too.
+ *
+ * State directories: the controller cache is <project>/.batou-ng/ (LMDB,
+ * engine/state.h: source stat cache, run history). The target state directory
+ * is <target_directory>/.batou-ng/; with connect_method = local it is
+ * <project>/work/.batou-ng/ (when the environment lists several hosts,
+ * ignored ones too: <project>/work/.batou-ng/<host>/, since they share the
+ * directory). Deleting the project's .batou-ng/
+ * costs speed only: the target manifest is the truth.
+ *
+ * Dirty: a node is clean when the manifest has its key with the same input
+ * hash. Without a valid manifest (state unknown) every node's check runs
+ * (CHECK_CONTENT, one query batch per host) and decide() says: clean nodes
+ * are recorded in the manifest without being applied. So a Command without
+ * unless/creates runs again then: nothing on the target can say it ran.
+ * --verify runs every node's check even when the record matches.
+ *
+ * Apply: the node's ops, then, as the last op of the same request, the
+ * append of its N record to the manifest: ops stop at the first failure, so
+ * a node is recorded only when it succeeded, in one round trip. A failed node
+ * stops its root component and everything depending on it; independent work
+ * goes on. Orphans (recorded nodes the graph lacks) are reported, or with
+ * --prune removed (engine/prune.c) after everything else. Exit status 0,
+ * 1 (a node failed, a host unreachable or locked, interrupted),
+ * 2 (configuration). */
+
+#include "rules/rule.h"
+
+struct project;
+
+struct deploy_options {
+    int predict;                   /* -n: read-only: what would change, and why */
+    int verify;                    /* --verify: check every node on the target */
+    enum check_level verify_level; /* CHECK_STAT, or CHECK_CONTENT (--verify=content) */
+    int break_lock;                /* --break-lock: remove a lock left by another run */
+    int prune;                     /* --prune: remove what orphans owned */
+    int quiet;                     /* -q: errors and the summary only */
+};
+
+/* Deploy project p (loaded); prints its progress. Returns the exit status. */
+int deploy_run(struct project *p, const struct deploy_options *o);
+
+#endif

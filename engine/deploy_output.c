@@ -1,0 +1,142 @@
+/* What a deploy prints (DESIGN.md §7 "Output"): a header line, one plain
+ * line per node applied ("[i/n] HOST PATH", n = the dirty nodes), errors on
+ * stderr as "batou-ng: error: HOST PATH: message", orphans, and one summary
+ * line. -q keeps only the errors and the summary. A progress line that
+ * rewrites itself on a terminal, colours and diffs come later. */
+
+#include "engine/deploy_internal.h"
+
+#include "engine/graph.h"
+#include "engine/version.h"
+#include "hosts/loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+void output_header(const struct deploy *d)
+{
+    if (d->o->quiet)
+        return;
+    printf("batou-ng %s: %s '%s' (%zu %s, %zu %s)\n", BATOU_NG_VERSION,
+           d->o->predict ? "predicting" : "deploying", d->g->env, d->nhosts,
+           plural(d->nhosts, "host", "hosts"), d->ndeploy, plural(d->ndeploy, "node", "nodes"));
+    fflush(stdout);
+}
+
+static const char *host_of(const struct deploy *d, size_t node)
+{
+    return d->hosts[d->nodes[node].host].name;
+}
+
+void output_progress(const struct deploy *d, size_t node)
+{
+    if (d->o->quiet)
+        return;
+    printf("[%zu/%zu] %s %s\n", d->nstarted, d->ndirty, host_of(d, node), d->g->nodes[node].path);
+    fflush(stdout);
+}
+
+/* One line: control bytes of a command's output would break it. */
+static void put_line(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
+}
+
+void output_node_error(const struct deploy *d, size_t node, const char *message)
+{
+    fflush(stdout);
+    fprintf(stderr, "batou-ng: error: %s %s: ", host_of(d, node), d->g->nodes[node].path);
+    put_line(stderr, message);
+    fputc('\n', stderr);
+}
+
+void output_node_output(const char *out, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && out[i] != '\n')
+            continue;
+        if (i > start) {
+            fputs("    ", stderr);
+            for (size_t k = start; k < i; k++)
+                fputc((unsigned char)out[k] < 0x20 && out[k] != '\t' ? ' ' : out[k], stderr);
+            fputc('\n', stderr);
+        }
+        start = i + 1;
+    }
+}
+
+void output_host_error(const struct deploy *d, size_t h, const char *message)
+{
+    fflush(stdout);
+    fprintf(stderr, "batou-ng: error: %s: ", d->hosts[h].name);
+    put_line(stderr, message);
+    fputc('\n', stderr);
+}
+
+void output_predict(const struct deploy *d, size_t node)
+{
+    if (d->o->quiet)
+        return;
+    printf("would change: %s %s (", host_of(d, node), d->g->nodes[node].path);
+    put_line(stdout, d->nodes[node].reason ? d->nodes[node].reason : "dirty");
+    fputs(")\n", stdout);
+}
+
+void output_orphans(const struct deploy *d, size_t h)
+{
+    if (d->o->quiet)
+        return;
+    const struct dhost *host = &d->hosts[h];
+    const struct manifest_node **nodes = manifest_sorted_nodes(&host->manifest);
+    for (size_t i = 0; i < host->manifest.count; i++) {
+        if (graph_find_node(d->g, nodes[i]->key) != (size_t)-1)
+            continue;
+        fputs("orphan: ", stdout);
+        put_line(stdout, nodes[i]->key);
+        fputs(" (remove with --prune)\n", stdout);
+    }
+    free(nodes);
+}
+
+void output_summary(const struct deploy *d)
+{
+    double seconds = (double)(loop_now_ms() - d->start_ms) / 1000.0;
+    if (d->o->predict) {
+        printf("%zu would change, %zu clean (nothing applied) in %.1f s\n", d->ndirty, d->clean,
+               seconds);
+    } else if (d->skipped) {
+        printf("%zu changed, %zu clean, %zu failed, %zu skipped in %.1f s\n", d->changed, d->clean,
+               d->failed, d->skipped, seconds);
+    } else {
+        printf("%zu changed, %zu clean, %zu failed in %.1f s\n", d->changed, d->clean, d->failed,
+               seconds);
+    }
+    fflush(stdout);
+}
+
+void output_pruned(const struct deploy *d, size_t h, const char *key)
+{
+    if (d->o->quiet)
+        return;
+    printf("removed orphan: %s ", d->hosts[h].name);
+    put_line(stdout, key);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+void output_prune_error(const struct deploy *d, size_t h, const char *key, const char *message)
+{
+    fflush(stdout);
+    fprintf(stderr, "batou-ng: error: %s orphan ", d->hosts[h].name);
+    put_line(stderr, key);
+    fputs(": ", stderr);
+    put_line(stderr, message);
+    fputc('\n', stderr);
+}
