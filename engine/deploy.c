@@ -14,6 +14,7 @@
 #include "engine/diag.h"
 #include "engine/graph.h"
 #include "engine/hash.h"
+#include "engine/lock.h"
 #include "engine/project.h"
 #include "engine/state.h"
 #include "environments/environment.h"
@@ -30,10 +31,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The lock fragment's exit status when another run holds the lock. */
-#define LOCKED_STATUS 75
-#define LOCKED_MARK "batou-ng-locked\n"
 
 static volatile sig_atomic_t interrupted;
 
@@ -162,6 +159,8 @@ static void setup_hosts(struct deploy *d)
     }
 }
 
+static void submit_first(struct deploy *d, struct dhost *h);
+
 static void first_reply(const struct session_reply *reply, void *ctx)
 {
     struct dhost *h = ctx;
@@ -172,11 +171,19 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         free(msg);
         return;
     }
-    size_t mark = strlen(LOCKED_MARK);
-    if (reply->status == LOCKED_STATUS && reply->outlen >= mark &&
-        memcmp(reply->out, LOCKED_MARK, mark) == 0) {
+    size_t mark = strlen(LOCK_HELD_MARK);
+    if (reply->status == LOCK_HELD_STATUS && reply->outlen >= mark &&
+        memcmp(reply->out, LOCK_HELD_MARK, mark) == 0) {
         char *holder = xstrndup(reply->out + mark, reply->outlen - mark);
-        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
+        strip(holder);
+        if (!h->stale_holder && lock_holder_is_gone(holder, d->who)) {
+            output_host_notice(d, h->index, "taking over the lock of a run that is gone",
+                               holder);
+            h->stale_holder = holder;
+            submit_first(d, h);
+            return;
+        }
+        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", holder);
         fail_host(d, h, msg);
         free(msg);
         free(holder);
@@ -204,16 +211,9 @@ static void submit_first(struct deploy *d, struct dhost *h)
     if (!d->o->predict) {
         buf_adds(&f, "d=");
         shell_quote(&f, h->statedir);
-        buf_adds(&f, "\nmkdir -p \"$d\" || exit 1\n");
-        if (d->o->break_lock)
-            buf_adds(&f, "rm -f \"$d/lock\"\n");
-        char *holder = xasprintf("%s pid %ld at %ld", d->who, (long)getpid(), (long)time(NULL));
-        buf_adds(&f, "if ! (set -C; printf '%s\\n' ");
-        shell_quote(&f, holder);
-        buf_addf(&f,
-                 " >\"$d/lock\") 2>/dev/null; then printf '%%s' '%s'; cat \"$d/lock\"; "
-                 "exit %d; fi\n",
-                 LOCKED_MARK "", LOCKED_STATUS);
+        buf_adds(&f, "\n");
+        char *holder = lock_holder_line(d->who);
+        lock_take_fragment(&f, holder, d->o->break_lock, h->stale_holder);
         free(holder);
     }
     manifest_read_fragment(&f, h->manifest_path);
@@ -340,6 +340,7 @@ static void release_hosts(struct deploy *d)
         buf_release(&h->record);
         free(h->ready);
         free(h->statedir);
+        free(h->stale_holder);
         free(h->manifest_path);
     }
 }

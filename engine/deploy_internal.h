@@ -66,6 +66,7 @@ struct dhost {
     char *statedir;
     char *manifest_path;
     int locked;  /* this run holds the lock */
+    char *stale_holder; /* the lock line of a gone run this run takes over */
     int failed;  /* unreachable or locked: none of its nodes run */
     int unknown; /* no valid manifest: the target's state is unknown */
     struct manifest manifest;
@@ -139,6 +140,8 @@ void output_node_error(const struct deploy *d, size_t node, const char *message)
 /* The output of a failed node's commands, indented, after its error. */
 void output_node_output(const char *out, size_t len);
 void output_host_error(const struct deploy *d, size_t h, const char *message);
+/* "batou-ng: notice: HOST: MESSAGE (DETAIL)" on stderr. */
+void output_host_notice(const struct deploy *d, size_t h, const char *message, const char *detail);
 void output_predict(const struct deploy *d, size_t node);
 void output_orphans(const struct deploy *d, size_t h);
 void output_pruned(const struct deploy *d, size_t h, const char *key);

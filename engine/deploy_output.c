@@ -80,6 +80,16 @@ void output_host_error(const struct deploy *d, size_t h, const char *message)
     fputc('\n', stderr);
 }
 
+void output_host_notice(const struct deploy *d, size_t h, const char *message, const char *detail)
+{
+    if (d->o->quiet)
+        return;
+    fflush(stdout);
+    fprintf(stderr, "batou-ng: notice: %s: %s (", d->hosts[h].name, message);
+    put_line(stderr, detail);
+    fputs(")\n", stderr);
+}
+
 void output_predict(const struct deploy *d, size_t node)
 {
     if (d->o->quiet)
