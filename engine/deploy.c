@@ -146,6 +146,7 @@ static void setup_hosts(struct deploy *d)
         manifest_init(&h->manifest);
         plan_init(&h->checks);
         plan_init(&h->apply);
+        plan_init(&h->guard);
         buf_init(&h->record);
     }
     d->nodes = xcalloc(d->g->nnodes ? d->g->nnodes : 1, sizeof *d->nodes);
@@ -337,6 +338,10 @@ static void release_hosts(struct deploy *d)
         free(h->results);
         plan_release(&h->checks);
         plan_release(&h->apply);
+        plan_release(&h->guard);
+        if (h->guard_results)
+            host_results_release(h->guard_results, h->guard.nqueries);
+        free(h->guard_results);
         buf_release(&h->record);
         free(h->ready);
         free(h->statedir);

@@ -79,6 +79,9 @@ struct dhost {
     struct plan apply;
     struct apply_result result;
     struct buf record;
+    struct plan guard;                  /* a guarded node's check, asked before its apply */
+    struct query_result *guard_results;
+    int record_only;                    /* the guard found the target right: record it only */
     /* nodes ready to run, FIFO */
     size_t *ready;
     size_t nready, ready_cap, ready_head;

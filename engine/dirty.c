@@ -57,10 +57,12 @@ int dirty_submit_checks(struct deploy *d, char **err)
             continue;
         int same;
         record_of(d, i, &same);
-        dn->check = h->unknown || d->o->verify;
+        const struct node *n = &d->g->nodes[i];
+        /* -n asks a dirty node's guard now: the prediction says whether it
+         * would run (a deploy asks right before applying it). */
+        dn->check = h->unknown || d->o->verify || (d->o->predict && n->kind->guarded && !same);
         if (!dn->check)
             continue;
-        const struct node *n = &d->g->nodes[i];
         struct buf e;
         buf_init(&e);
         dn->check_from = h->checks.nqueries;
@@ -70,6 +72,8 @@ int dirty_submit_checks(struct deploy *d, char **err)
             set_reason(dn, xasprintf("cannot check: %s", e.data ? e.data : "failed"));
         }
         dn->nchecks = h->checks.nqueries - dn->check_from;
+        if (dn->nchecks == 0 && !h->unknown && !d->o->verify)
+            dn->check = 0; /* a guarded node without a guard: its record decides */
         buf_release(&e);
     }
     for (size_t i = 0; i < d->nhosts; i++) {
@@ -134,7 +138,7 @@ static void decide_node(struct deploy *d, size_t i)
         verdict =
             n->kind->decide(n, (enum check_level)check_level(d, h),
                             dn->nchecks ? h->results + dn->check_from : NULL, dn->nchecks, &why);
-    if (verdict == 1 && (!by_record || h->unknown)) {
+    if (verdict == 1 && (!by_record || h->unknown || n->kind->guarded)) {
         /* Right on the target: clean (recorded later when the record is missing). */
         dn->dirty = 0;
         free(by_record);

@@ -151,20 +151,31 @@ static void apply_done(void *ctx)
         output_node_output(h->result.out, h->result.outlen);
     } else {
         manifest_apply(&h->manifest, h->record.data, h->record.len);
-        resolve(d, i, DN_CHANGED);
+        resolve(d, i, h->record_only ? DN_CLEAN : DN_CHANGED);
     }
     host_apply_result_release(&h->result);
     schedule_pump(d);
 }
 
-/* The node's ops, then the append of its record: recorded only on success. */
-static int plan_node(struct deploy *d, struct dhost *h, size_t i, char **err)
+static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err);
+static int plan_record_op(struct dhost *h, const struct node *n, char **err);
+
+/* The node's ops (none when record_only), then the append of its record:
+ * recorded only on success. */
+static int plan_node(struct deploy *d, struct dhost *h, size_t i, int record_only, char **err)
 {
     const struct node *n = &d->g->nodes[i];
     plan_release(&h->apply);
     plan_init(&h->apply);
     buf_clear(&h->record);
-    /* The root component's workdir exists before its nodes apply, as in batou. */
+    if (!record_only && plan_rule_ops(d, h, n, err) < 0)
+        return -1;
+    return plan_record_op(h, n, err);
+}
+
+/* The root component's workdir (made first, as in batou), then the rule's ops. */
+static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err)
+{
     const struct graph_component *c = &d->g->components[n->component];
     char *workdir = xasprintf("%s/%s", d->work, c->name);
     struct op mkdir = {
@@ -178,6 +189,12 @@ static int plan_node(struct deploy *d, struct dhost *h, size_t i, char **err)
         return -1;
     }
     buf_release(&e);
+    return 0;
+}
+
+/* The append of n's N record to the manifest, as the plan's last op. */
+static int plan_record_op(struct dhost *h, const struct node *n, char **err)
+{
     const char *paths[RULE_MAX_OWNED];
     int count = n->kind->owned_paths(n, &h->apply, paths);
     char hex[33];
@@ -199,23 +216,78 @@ static int plan_node(struct deploy *d, struct dhost *h, size_t i, char **err)
     return 0;
 }
 
-static void start(struct deploy *d, struct dhost *h, size_t i)
+static void start_apply(struct deploy *d, struct dhost *h, size_t i, int record_only)
 {
     char *err = NULL;
-    if (plan_node(d, h, i, &err) < 0) {
+    if (plan_node(d, h, i, record_only, &err) < 0) {
+        h->busy = 0;
         fail_node(d, i, err);
         return;
     }
-    d->nstarted++;
-    output_progress(d, i);
+    if (!record_only) {
+        d->nstarted++;
+        output_progress(d, i);
+    }
     h->busy = 1;
     h->current = i;
+    h->record_only = record_only;
     d->nodes[i].status = DN_RUNNING;
     d->nodes[i].start_ms = loop_now_ms();
     memset(&h->result, 0, sizeof h->result);
     if (h->host->ops->apply(h->host, h->apply.ops, h->apply.nops, &h->result, apply_done, h, &err) <
         0) {
         h->busy = 0;
+        fail_node(d, i, err);
+    }
+}
+
+static void guard_done(void *ctx)
+{
+    struct dhost *h = ctx;
+    struct deploy *d = h->d;
+    size_t i = h->current;
+    const struct node *n = &d->g->nodes[i];
+    struct buf why;
+    buf_init(&why);
+    int verdict = n->kind->decide(n, CHECK_CONTENT, h->guard_results, h->guard.nqueries, &why);
+    if (verdict != 1 && why.len) {
+        free(d->nodes[i].reason);
+        d->nodes[i].reason = buf_detach(&why);
+    }
+    buf_release(&why);
+    host_results_release(h->guard_results, h->guard.nqueries);
+    free(h->guard_results);
+    h->guard_results = NULL;
+    start_apply(d, h, i, verdict == 1);
+    schedule_pump(d);
+}
+
+/* A guarded node asks its guard first (one request), then applies or only
+ * records itself: the guard sees what the nodes before it did. */
+static void start(struct deploy *d, struct dhost *h, size_t i)
+{
+    const struct node *n = &d->g->nodes[i];
+    plan_release(&h->guard);
+    plan_init(&h->guard);
+    struct buf e;
+    buf_init(&e);
+    if (!n->kind->guarded || n->kind->plan_check(n, CHECK_CONTENT, &h->guard, &e) < 0 ||
+        h->guard.nqueries == 0) {
+        buf_release(&e);
+        start_apply(d, h, i, 0);
+        return;
+    }
+    buf_release(&e);
+    h->busy = 1;
+    h->current = i;
+    d->nodes[i].status = DN_RUNNING;
+    h->guard_results = xcalloc(h->guard.nqueries, sizeof *h->guard_results);
+    char *err = NULL;
+    if (h->host->ops->query(h->host, h->guard.queries, h->guard.nqueries, h->guard_results,
+                            guard_done, h, &err) < 0) {
+        h->busy = 0;
+        free(h->guard_results);
+        h->guard_results = NULL;
         fail_node(d, i, err);
     }
 }
