@@ -16,6 +16,7 @@
 #include "engine/hash.h"
 #include "engine/lock.h"
 #include "engine/project.h"
+#include "engine/selection.h"
 #include "engine/state.h"
 #include "environments/environment.h"
 #include "hosts/local.h"
@@ -134,7 +135,7 @@ static void setup_hosts(struct deploy *d)
     d->work = local_work();
     d->hosts = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *d->hosts);
     for (size_t i = 0; i < env->nhosts; i++) {
-        if (env->hosts[i].ignore)
+        if (env->hosts[i].ignore || !selection_has(d->o->limit, env->hosts[i].name))
             continue;
         struct dhost *h = &d->hosts[d->nhosts];
         h->d = d;
@@ -153,7 +154,8 @@ static void setup_hosts(struct deploy *d)
     d->comps = xcalloc(d->g->ncomponents ? d->g->ncomponents : 1, sizeof *d->comps);
     for (size_t i = 0; i < d->g->nnodes; i++) {
         const struct graph_component *c = &d->g->components[d->g->nodes[i].component];
-        size_t h = c->ignore ? (size_t)-1 : find_host(d, c->host);
+        size_t h = c->ignore || !selection_has(d->o->only, c->name) ? (size_t)-1
+                                                                    : find_host(d, c->host);
         d->nodes[i].status = h == (size_t)-1 ? DN_IGNORED : DN_PENDING;
         d->nodes[i].host = h;
         d->ndeploy += h != (size_t)-1;
@@ -470,6 +472,12 @@ int deploy_run(struct project *p, const struct deploy_options *o)
 {
     if (check_connect_method(&p->env) < 0)
         return 2;
+    char *err = NULL;
+    if (selection_check(&p->env, &p->graph, o->limit, o->only, &err) < 0) {
+        fprintf(stderr, "batou-ng: error: %s\n", err);
+        free(err);
+        return 2;
+    }
     struct deploy d;
     memset(&d, 0, sizeof d);
     d.project = p;

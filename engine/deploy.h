@@ -44,6 +44,8 @@ struct deploy_options {
     int break_lock;                /* --break-lock: remove a lock left by another run */
     int prune;                     /* --prune: remove what orphans owned */
     int quiet;                     /* -q: errors and the summary only */
+    const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */
+    const char *only;              /* --only COMPONENT,...: only these root components */
 };
 
 /* Deploy project p (loaded); prints its progress. Returns the exit status. */

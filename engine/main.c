@@ -34,6 +34,8 @@ struct options {
     int break_lock;        /* --break-lock */
     int prune;             /* --prune */
     const char *verify;    /* --verify[=content]: "" or the level */
+    const char *limit;     /* --limit HOST,... */
+    const char *only;      /* --only COMPONENT,... */
     const char *format;    /* graph --format */
     const char *output;    /* graph -o */
     const char *host;      /* graph --host */
@@ -56,6 +58,8 @@ static const char usage_text[] =
     "  --verify[=content]   deploy: check every node on the target (stat, or content)\n"
     "  --break-lock         deploy: remove a lock another run left on the targets\n"
     "  --prune              deploy: remove what orphans (nodes gone from the model) owned\n"
+    "  --limit HOST,...     deploy: only these hosts\n"
+    "  --only COMPONENT,... deploy: only these root components\n"
     "  -c, --check          load and configure every host of ENV, report all errors\n"
     "  -C DIR               run in DIR (the project directory)\n"
     "  -p PLATFORM          override every host's platform\n"
@@ -115,6 +119,8 @@ static const struct value_option value_options[] = {
     {"--format", offsetof(struct options, format)},
     {"-o", offsetof(struct options, output)},
     {"--host", offsetof(struct options, host)},
+    {"--limit", offsetof(struct options, limit)},
+    {"--only", offsetof(struct options, only)},
 };
 
 struct flag_option {
@@ -329,6 +335,8 @@ static int command_deploy(const char *env_name, const struct options *o)
     struct deploy_options d = {.predict = o->predict,
                                .break_lock = o->break_lock,
                                .prune = o->prune,
+                               .limit = o->limit,
+                               .only = o->only,
                                .quiet = o->quiet,
                                .verify_level = CHECK_STAT};
     if (o->verify) {
