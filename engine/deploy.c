@@ -487,6 +487,11 @@ int deploy_run(struct project *p, const struct deploy_options *o)
     d.who = who_am_i();
     d.loop = loop_new();
     setup_hosts(&d);
+    d.jobs = (size_t)(o->jobs ? o->jobs : p->env.jobs);
+    if (d.jobs == 0)
+        d.jobs = d.nhosts < 32 ? d.nhosts : 32;
+    if (d.jobs == 0)
+        d.jobs = 1;
     if (open_state(&d) < 0) {
         release_hosts(&d);
         deploy_release(&d);

@@ -46,6 +46,8 @@ struct deploy_options {
     int quiet;                     /* -q: errors and the summary only */
     const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */
     const char *only;              /* --only COMPONENT,...: only these root components */
+    int jobs;                      /* -j: hosts applying at once; 0: the environment's
+                                    * `jobs`, else every host, capped at 32 */
 };
 
 /* Deploy project p (loaded); prints its progress. Returns the exit status. */

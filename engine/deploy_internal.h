@@ -101,6 +101,7 @@ struct deploy {
     size_t *readyq;      /* nodes whose predecessors are all resolved */
     size_t nreadyq, readyq_cap, readyq_head;
     size_t ndirty, nstarted;
+    size_t jobs, nbusy; /* hosts allowed to apply at once, and applying now */
     size_t changed, clean, failed, skipped;
     int host_failures;
     int64_t start_ms;

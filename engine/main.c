@@ -36,6 +36,7 @@ struct options {
     const char *verify;    /* --verify[=content]: "" or the level */
     const char *limit;     /* --limit HOST,... */
     const char *only;      /* --only COMPONENT,... */
+    const char *jobs;      /* -j N */
     const char *format;    /* graph --format */
     const char *output;    /* graph -o */
     const char *host;      /* graph --host */
@@ -60,6 +61,7 @@ static const char usage_text[] =
     "  --prune              deploy: remove what orphans (nodes gone from the model) owned\n"
     "  --limit HOST,...     deploy: only these hosts\n"
     "  --only COMPONENT,... deploy: only these root components\n"
+    "  -j N                 deploy: at most N hosts at once (default: jobs, else all, max 32)\n"
     "  -c, --check          load and configure every host of ENV, report all errors\n"
     "  -C DIR               run in DIR (the project directory)\n"
     "  -p PLATFORM          override every host's platform\n"
@@ -121,6 +123,7 @@ static const struct value_option value_options[] = {
     {"--host", offsetof(struct options, host)},
     {"--limit", offsetof(struct options, limit)},
     {"--only", offsetof(struct options, only)},
+    {"-j", offsetof(struct options, jobs)},
 };
 
 struct flag_option {
@@ -339,6 +342,13 @@ static int command_deploy(const char *env_name, const struct options *o)
                                .only = o->only,
                                .quiet = o->quiet,
                                .verify_level = CHECK_STAT};
+    if (o->jobs) {
+        char *end;
+        long n = strtol(o->jobs, &end, 10);
+        if (*end || end == o->jobs || n < 1 || n > 1024)
+            return usage_error("-j needs a number from 1 to 1024, got '%s'", o->jobs);
+        d.jobs = (int)n;
+    }
     if (o->verify) {
         d.verify = 1;
         if (strcmp(o->verify, "content") == 0)

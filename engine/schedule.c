@@ -139,12 +139,24 @@ static void fail_node(struct deploy *d, size_t i, char *message)
     resolve(d, i, DN_FAILED);
 }
 
+/* -j: a host holds one of d->jobs slots while a node of it is under way. */
+static void set_busy(struct deploy *d, struct dhost *h, int busy)
+{
+    if (h->busy == busy)
+        return;
+    h->busy = busy;
+    if (busy)
+        d->nbusy++;
+    else
+        d->nbusy--;
+}
+
 static void apply_done(void *ctx)
 {
     struct dhost *h = ctx;
     struct deploy *d = h->d;
     size_t i = h->current;
-    h->busy = 0;
+    set_busy(d, h, 0);
     d->nodes[i].duration_us = (uint64_t)(loop_now_ms() - d->nodes[i].start_ms) * 1000;
     if (h->result.error) {
         fail_node(d, i, xstrdup(h->result.error));
@@ -220,7 +232,7 @@ static void start_apply(struct deploy *d, struct dhost *h, size_t i, int record_
 {
     char *err = NULL;
     if (plan_node(d, h, i, record_only, &err) < 0) {
-        h->busy = 0;
+        set_busy(d, h, 0);
         fail_node(d, i, err);
         return;
     }
@@ -228,7 +240,7 @@ static void start_apply(struct deploy *d, struct dhost *h, size_t i, int record_
         d->nstarted++;
         output_progress(d, i);
     }
-    h->busy = 1;
+    set_busy(d, h, 1);
     h->current = i;
     h->record_only = record_only;
     d->nodes[i].status = DN_RUNNING;
@@ -236,7 +248,7 @@ static void start_apply(struct deploy *d, struct dhost *h, size_t i, int record_
     memset(&h->result, 0, sizeof h->result);
     if (h->host->ops->apply(h->host, h->apply.ops, h->apply.nops, &h->result, apply_done, h, &err) <
         0) {
-        h->busy = 0;
+        set_busy(d, h, 0);
         fail_node(d, i, err);
     }
 }
@@ -278,14 +290,14 @@ static void start(struct deploy *d, struct dhost *h, size_t i)
         return;
     }
     buf_release(&e);
-    h->busy = 1;
+    set_busy(d, h, 1);
     h->current = i;
     d->nodes[i].status = DN_RUNNING;
     h->guard_results = xcalloc(h->guard.nqueries, sizeof *h->guard_results);
     char *err = NULL;
     if (h->host->ops->query(h->host, h->guard.queries, h->guard.nqueries, h->guard_results,
                             guard_done, h, &err) < 0) {
-        h->busy = 0;
+        set_busy(d, h, 0);
         free(h->guard_results);
         h->guard_results = NULL;
         fail_node(d, i, err);
@@ -296,7 +308,8 @@ static void start(struct deploy *d, struct dhost *h, size_t i)
 static int pump_host(struct deploy *d, struct dhost *h)
 {
     int moved = 0;
-    while (!h->busy && !h->failed && h->ready_head < h->nready && !deploy_interrupted()) {
+    while (!h->busy && !h->failed && h->ready_head < h->nready && !deploy_interrupted() &&
+           d->nbusy < d->jobs) {
         size_t i = h->ready[h->ready_head++];
         moved = 1;
         if (d->nodes[i].status != DN_PENDING)

@@ -1,6 +1,8 @@
 """--limit and --only: a run touches exactly the hosts and root components
 named, and names nothing that does not exist."""
 
+import textwrap
+
 import pytest
 
 from test_deploy import applied, summary
@@ -65,3 +67,51 @@ def test_unknown_names_are_usage_errors(batou, project, args, message):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [message]
     assert not (project / "work").exists()
+
+
+PARALLEL = {
+    "components/slow/component.lua": """\
+        Slow = Component { log = Attribute("str") }
+        function Slow:configure()
+          self:add(Command { "work", run = "echo start >> " .. self.log ..
+                             "; sleep 0.4; echo end >> " .. self.log })
+        end
+        """,
+    "environments/local/environment.cfg": """\
+        [environment]
+        connect_method = local
+
+        [hosts]
+        a = slow
+        b = slow
+        c = slow
+        """,
+}
+
+
+def events(project, jobs):
+    cfg = project / "environments" / "local" / "environment.cfg"
+    log = project / f"events-{jobs}"
+    cfg.write_text(textwrap.dedent(PARALLEL["environments/local/environment.cfg"])
+                   + f"\n[component:slow]\nlog = {log}\n")
+    args = ("-j", jobs, "local") if jobs else ("local",)
+    return log, args
+
+
+def test_jobs_bounds_the_hosts_deploying_at_once(batou, make_project):
+    project = make_project(PARALLEL)
+    log, args = events(project, "1")
+    result = batou(*args)
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().split() == ["start", "end"] * 3
+    log, args = events(project, None)
+    result = batou(*args)
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().split() == ["start"] * 3 + ["end"] * 3
+
+
+def test_jobs_must_be_a_positive_number(batou, make_project):
+    make_project(PARALLEL)
+    result = batou("-j", "0", "local")
+    assert result.returncode == 2
+    assert result.stderr.startswith("batou-ng: error: -j needs a number from 1 to 1024, got '0'")
