@@ -131,6 +131,11 @@ void schedule_pump(struct deploy *d);
 /* Resolve every node left (a dependency cycle, or an interrupted run) as skipped. */
 void schedule_finish(struct deploy *d);
 void schedule_release(struct deploy *d);
+/* Append to p the op that appends lines (manifest records) to the manifest
+ * at manifest_path: the last op of a node's request, so that a node is
+ * recorded only when everything before it succeeded. 0, or -1 with *err. */
+int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,
+                       char **err);
 
 /* engine/prune.c */
 /* --prune: queue the removal of every orphan of every host still usable. */

@@ -216,14 +216,20 @@ static int plan_record_op(struct dhost *h, const struct node *n, char **err)
         *err = xstrdup("cannot make its manifest record");
         return -1;
     }
+    return schedule_record_op(&h->apply, h->manifest_path, &h->record, err);
+}
+
+int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,
+                       char **err)
+{
     struct buf f;
     buf_init(&f);
-    if (manifest_append_fragment(&f, h->manifest_path, h->record.data, h->record.len, err) < 0) {
+    if (manifest_append_fragment(&f, manifest_path, lines->data, lines->len, err) < 0) {
         buf_release(&f);
         return -1;
     }
-    struct op record = {.kind = OP_RUN, .mode = -1, .command = plan_strdup(&h->apply, f.data)};
-    plan_op(&h->apply, &record);
+    struct op record = {.kind = OP_RUN, .mode = -1, .command = plan_strdup(p, f.data)};
+    plan_op(p, &record);
     buf_release(&f);
     return 0;
 }
