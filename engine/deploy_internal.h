@@ -55,6 +55,9 @@ struct dcomp {
     size_t nnodes, nodes_cap;
     size_t *requirers; /* components waiting for this one (resource edges) */
     size_t nrequirers, requirers_cap;
+    size_t changed;    /* its nodes applied (not clean) */
+    size_t *next;      /* rolling: the next batch's instances, waiting for this one */
+    size_t nnext, next_cap;
 };
 
 struct dhost {
@@ -137,6 +140,17 @@ void schedule_release(struct deploy *d);
 int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,
                        char **err);
 
+/* Release every node of component comp from one wait (a rolling batch
+ * gate); blocked: they are to be skipped. */
+void schedule_release_component(struct deploy *d, size_t comp, int blocked);
+
+/* engine/rolling.c */
+/* Gate each rolling component's later batches behind the earlier ones. */
+void rolling_build(struct deploy *d);
+/* Component comp has no node left to resolve: check its health when it
+ * changed and has a health command, then release (or stop) its next batch. */
+void rolling_done(struct deploy *d, size_t comp);
+
 /* engine/prune.c */
 /* --prune: queue the removal of every orphan of every host still usable. */
 void prune_submit(struct deploy *d);
@@ -156,6 +170,10 @@ void output_orphans(const struct deploy *d, size_t h);
 void output_pruned(const struct deploy *d, size_t h, const char *key);
 void output_prune_error(const struct deploy *d, size_t h, const char *key, const char *message);
 void output_summary(const struct deploy *d);
+/* "batou-ng: error: HOST COMPONENT: health check failed: WHY" */
+void output_health_error(const struct deploy *d, size_t comp, const char *why);
+/* The rollout of comp's class stops after comp's batch: say which hosts stay untouched. */
+void output_rollout_stopped(const struct deploy *d, size_t comp);
 
 /* engine/deploy.c */
 /* 1 once SIGINT or SIGTERM came: start nothing new. */

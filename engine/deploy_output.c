@@ -150,3 +150,23 @@ void output_prune_error(const struct deploy *d, size_t h, const char *key, const
     put_line(stderr, message);
     fputc('\n', stderr);
 }
+
+void output_health_error(const struct deploy *d, size_t comp, const char *why)
+{
+    const struct graph_component *c = &d->g->components[comp];
+    fflush(stdout);
+    fprintf(stderr, "batou-ng: error: %s %s: health check failed: ", c->host, c->name);
+    put_line(stderr, why);
+    fputc('\n', stderr);
+}
+
+void output_rollout_stopped(const struct deploy *d, size_t comp)
+{
+    const struct graph_component *c = &d->g->components[comp];
+    const struct dcomp *dc = &d->comps[comp];
+    fflush(stdout);
+    fprintf(stderr, "batou-ng: error: %s %s: rollout stopped; not deployed on:", c->host, c->name);
+    for (size_t k = 0; k < dc->nnext; k++)
+        fprintf(stderr, " %s", d->g->components[dc->next[k]].host);
+    fputs(" and any later batch\n", stderr);
+}

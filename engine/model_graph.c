@@ -547,6 +547,12 @@ static void add_components(struct build *b, int roots)
         char *name = model_string_field(L, -1, "name");
         b->roots[i] = graph_add_component(b->g, host ? host : "", name ? name : "",
                                           field_bool(L, -1, "ignore", 0));
+        struct graph_component *c = &b->g->components[b->roots[i]];
+        lua_getfield(L, -1, "rolling");
+        c->rolling = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        c->rolling_percent = field_bool(L, -1, "rolling_percent", 0);
+        c->health = model_string_field(L, -1, "health");
         free(host);
         free(name);
         lua_pop(L, 1);

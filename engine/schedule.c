@@ -65,6 +65,7 @@ void schedule_build(struct deploy *d)
         else
             add_node_edge(d, edge->from, edge->to);
     }
+    rolling_build(d);
     for (size_t i = 0; i < d->g->nnodes; i++)
         if (d->nodes[i].status == DN_PENDING && d->nodes[i].waiting == 0)
             push(&d->readyq, &d->nreadyq, &d->readyq_cap, i);
@@ -93,16 +94,26 @@ static void resolve(struct deploy *d, size_t i, enum dnode_status st)
     d->skipped += st == DN_SKIPPED;
     for (size_t k = 0; k < dn->nsucc; k++)
         release_one(d, dn->succ[k], bad);
-    struct dcomp *c = &d->comps[d->g->nodes[i].component];
+    size_t comp = d->g->nodes[i].component;
+    struct dcomp *c = &d->comps[comp];
     if (bad)
         c->broken = 1;
+    c->changed += st == DN_CHANGED;
     if (c->pending == 0 || --c->pending > 0)
         return;
+    rolling_done(d, comp);
     for (size_t r = 0; r < c->nrequirers; r++) {
         const struct dcomp *req = &d->comps[c->requirers[r]];
         for (size_t k = 0; k < req->nnodes; k++)
             release_one(d, req->nodes[k], c->broken);
     }
+}
+
+void schedule_release_component(struct deploy *d, size_t comp, int blocked)
+{
+    const struct dcomp *c = &d->comps[comp];
+    for (size_t k = 0; k < c->nnodes; k++)
+        release_one(d, c->nodes[k], blocked);
 }
 
 static int must_skip(const struct deploy *d, size_t i)
@@ -371,6 +382,7 @@ void schedule_release(struct deploy *d)
         for (size_t c = 0; c < d->g->ncomponents; c++) {
             free(d->comps[c].nodes);
             free(d->comps[c].requirers);
+            free(d->comps[c].next);
         }
     free(d->readyq);
 }
