@@ -19,6 +19,7 @@
 #include "engine/selection.h"
 #include "engine/state.h"
 #include "environments/environment.h"
+#include "environments/secrets.h"
 #include "hosts/local.h"
 #include "hosts/loop.h"
 #include "hosts/session.h"
@@ -377,7 +378,11 @@ static void record_history(struct deploy *d)
         default:
             continue;
         }
-        nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, dn->reason};
+        /* A reason may quote a host's error message, which may quote a secret. */
+        char *reason = dn->reason
+                           ? secrets_mask(&d->project->env, dn->reason, strlen(dn->reason), NULL)
+                           : NULL;
+        nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, reason};
     }
     char *err = NULL;
     struct run_record r = {(int64_t)time(NULL), d->g->env, NULL, d->who, n, nodes};
@@ -385,6 +390,8 @@ static void record_history(struct deploy *d)
         warn("cannot record the run in '.batou-ng': %s", err);
         free(err);
     }
+    for (size_t i = 0; i < n; i++)
+        free((char *)nodes[i].reason);
     free(nodes);
 }
 

@@ -161,7 +161,7 @@ void output_header(const struct deploy *d);
 void output_progress(const struct deploy *d, size_t node);
 void output_node_error(const struct deploy *d, size_t node, const char *message);
 /* The output of a failed node's commands, indented, after its error. */
-void output_node_output(const char *out, size_t len);
+void output_node_output(const struct deploy *d, const char *out, size_t len);
 void output_host_error(const struct deploy *d, size_t h, const char *message);
 /* "batou-ng: notice: HOST: MESSAGE (DETAIL)" on stderr. */
 void output_host_notice(const struct deploy *d, size_t h, const char *message, const char *detail);

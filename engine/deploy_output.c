@@ -7,11 +7,14 @@
 #include "engine/deploy_internal.h"
 
 #include "engine/graph.h"
+#include "engine/project.h"
 #include "engine/version.h"
+#include "environments/secrets.h"
 #include "hosts/loop.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *plural(size_t n, const char *one, const char *many)
 {
@@ -48,35 +51,47 @@ static void put_line(FILE *f, const char *s)
         fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
 }
 
+/* put_line for text from a host (errors, command output): it may quote a
+ * secret value, whatever the node's sensitivity. */
+static void put_masked_line(const struct deploy *d, FILE *f, const char *s)
+{
+    char *masked = secrets_mask(&d->project->env, s, strlen(s), NULL);
+    put_line(f, masked);
+    free(masked);
+}
+
 void output_node_error(const struct deploy *d, size_t node, const char *message)
 {
     fflush(stdout);
     fprintf(stderr, "batou-ng: error: %s %s: ", host_of(d, node), d->g->nodes[node].path);
-    put_line(stderr, message);
+    put_masked_line(d, stderr, message);
     fputc('\n', stderr);
 }
 
-void output_node_output(const char *out, size_t len)
+void output_node_output(const struct deploy *d, const char *out, size_t len)
 {
     size_t start = 0;
+    char *masked = secrets_mask(&d->project->env, out ? out : "", out ? len : 0, &len);
     for (size_t i = 0; i <= len; i++) {
-        if (i < len && out[i] != '\n')
+        if (i < len && masked[i] != '\n')
             continue;
         if (i > start) {
             fputs("    ", stderr);
             for (size_t k = start; k < i; k++)
-                fputc((unsigned char)out[k] < 0x20 && out[k] != '\t' ? ' ' : out[k], stderr);
+                fputc((unsigned char)masked[k] < 0x20 && masked[k] != '\t' ? ' ' : masked[k],
+                      stderr);
             fputc('\n', stderr);
         }
         start = i + 1;
     }
+    free(masked);
 }
 
 void output_host_error(const struct deploy *d, size_t h, const char *message)
 {
     fflush(stdout);
     fprintf(stderr, "batou-ng: error: %s: ", d->hosts[h].name);
-    put_line(stderr, message);
+    put_masked_line(d, stderr, message);
     fputc('\n', stderr);
 }
 
@@ -95,7 +110,10 @@ void output_predict(const struct deploy *d, size_t node)
     if (d->o->quiet)
         return;
     printf("would change: %s %s (", host_of(d, node), d->g->nodes[node].path);
-    put_line(stdout, d->nodes[node].reason ? d->nodes[node].reason : "dirty");
+    put_masked_line(d, stdout, d->nodes[node].reason ? d->nodes[node].reason : "dirty");
+    /* Where a diff would follow: say why there is none. */
+    if (d->g->nodes[node].sensitive && d->g->nodes[node].content)
+        fputs("; content is sensitive: no diff", stdout);
     fputs(")\n", stdout);
 }
 
@@ -147,7 +165,7 @@ void output_prune_error(const struct deploy *d, size_t h, const char *key, const
     fprintf(stderr, "batou-ng: error: %s orphan ", d->hosts[h].name);
     put_line(stderr, key);
     fputs(": ", stderr);
-    put_line(stderr, message);
+    put_masked_line(d, stderr, message);
     fputc('\n', stderr);
 }
 

@@ -27,7 +27,7 @@ static void prune_done(void *ctx)
     struct deploy *d = it->host->d;
     if (it->result.error) {
         output_prune_error(d, it->host->index, it->key, it->result.error);
-        output_node_output(it->result.out, it->result.outlen);
+        output_node_output(d, it->result.out, it->result.outlen);
         d->failed++;
     } else {
         manifest_apply(&it->host->manifest, it->record.data, it->record.len);

@@ -171,7 +171,7 @@ static void apply_done(void *ctx)
     d->nodes[i].duration_us = (uint64_t)(loop_now_ms() - d->nodes[i].start_ms) * 1000;
     if (h->result.error) {
         fail_node(d, i, xstrdup(h->result.error));
-        output_node_output(h->result.out, h->result.outlen);
+        output_node_output(d, h->result.out, h->result.outlen);
     } else {
         manifest_apply(&h->manifest, h->record.data, h->record.len);
         resolve(d, i, h->record_only ? DN_CLEAN : DN_CHANGED);
