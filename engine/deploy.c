@@ -17,7 +17,6 @@
 #include "engine/project.h"
 #include "engine/state.h"
 #include "environments/environment.h"
-#include "hosts/local.h"
 #include "hosts/loop.h"
 #include "hosts/session.h"
 #include "hosts/shell.h"
@@ -134,7 +133,8 @@ static size_t find_host(const struct deploy *d, const char *name)
 static void setup_hosts(struct deploy *d)
 {
     const struct environment *env = &d->project->env;
-    d->work = local_work();
+    int ssh = connect_is_ssh(env);
+    d->work = ssh ? connect_work(env) : local_work();
     d->hosts = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *d->hosts);
     for (size_t i = 0; i < env->nhosts; i++) {
         if (env->hosts[i].ignore)
@@ -144,7 +144,7 @@ static void setup_hosts(struct deploy *d)
         h->index = d->nhosts++;
         h->name = env->hosts[i].name;
         /* Counting ignored hosts too: un-ignoring one moves no state. */
-        h->statedir = local_statedir(d->work, env->nhosts, h->name);
+        h->statedir = ssh ? connect_statedir(env) : local_statedir(d->work, env->nhosts, h->name);
         h->manifest_path = xasprintf("%s/manifest", h->statedir);
         manifest_init(&h->manifest);
         plan_init(&h->checks);
@@ -172,10 +172,15 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         free(msg);
         return;
     }
+    const char *out = reply->out;
+    size_t outlen = reply->outlen;
+    if (connect_first_reply(d, h, &out, &outlen) < 0) {
+        fail_host(d, h, "cannot read the home directory of the login on the target");
+        return;
+    }
     size_t mark = strlen(LOCKED_MARK);
-    if (reply->status == LOCKED_STATUS && reply->outlen >= mark &&
-        memcmp(reply->out, LOCKED_MARK, mark) == 0) {
-        char *holder = xstrndup(reply->out + mark, reply->outlen - mark);
+    if (reply->status == LOCKED_STATUS && outlen >= mark && memcmp(out, LOCKED_MARK, mark) == 0) {
+        char *holder = xstrndup(out + mark, outlen - mark);
         char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
         fail_host(d, h, msg);
         free(msg);
@@ -192,31 +197,42 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         return;
     }
     h->locked = !d->o->predict;
-    manifest_parse(&h->manifest, reply->out, reply->outlen);
+    manifest_parse(&h->manifest, out, outlen);
     h->unknown = !h->manifest.valid;
 }
+
+/* A lock whose target shell is gone (the connection dropped, batou-ng was
+ * killed) is stale: the shell's pid is in the lock, and a new run takes over. */
+#define STALE_LOCK                                                                            \
+    "p=$(sed -n 's/.*, shell \\([0-9][0-9]*\\)$/\\1/p' \"$d/lock\" 2>/dev/null)\n"            \
+    "if [ -n \"$p\" ] && ! kill -0 \"$p\" 2>/dev/null && [ ! -d \"/proc/$p\" ]; then rm -f "     \
+    "\"$d/lock\"; fi\n"
 
 /* Take the lock (unless predicting) and print the manifest, in one request. */
 static void submit_first(struct deploy *d, struct dhost *h)
 {
     struct buf f;
     buf_init(&f);
+    const char *statedir, *manifest;
+    connect_first_prefix(d, h, &f, &statedir, &manifest);
     if (!d->o->predict) {
         buf_adds(&f, "d=");
-        shell_quote(&f, h->statedir);
+        shell_quote_path(&f, statedir, strlen(statedir));
         buf_adds(&f, "\nmkdir -p \"$d\" || exit 1\n");
         if (d->o->break_lock)
             buf_adds(&f, "rm -f \"$d/lock\"\n");
+        buf_adds(&f, STALE_LOCK);
         char *holder = xasprintf("%s pid %ld at %ld", d->who, (long)getpid(), (long)time(NULL));
-        buf_adds(&f, "if ! (set -C; printf '%s\\n' ");
+        buf_adds(&f, "if ! (set -C; printf '%s, shell %s\\n' ");
         shell_quote(&f, holder);
+        buf_adds(&f, " \"$$\"");
         buf_addf(&f,
                  " >\"$d/lock\") 2>/dev/null; then printf '%%s' '%s'; cat \"$d/lock\"; "
                  "exit %d; fi\n",
                  LOCKED_MARK "", LOCKED_STATUS);
         free(holder);
     }
-    manifest_read_fragment(&f, h->manifest_path);
+    manifest_read_fragment(&f, manifest);
     if (!session_submit(h->session, f.data, f.len, first_reply, h))
         fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
     buf_release(&f);
@@ -226,8 +242,14 @@ static void connect_hosts(struct deploy *d)
 {
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
-        h->session = session_new(local_new(NULL), 0);
         char *err = NULL;
+        struct transport *t = connect_transport(d, h, &err);
+        if (!t) {
+            fail_host(d, h, err);
+            free(err);
+            continue;
+        }
+        h->session = session_new(t, 0);
         if (session_start(h->session, &err) < 0) {
             char *msg = xasprintf("cannot reach host: %s", err);
             fail_host(d, h, msg);
@@ -399,7 +421,7 @@ static int open_state(struct deploy *d)
 
 static int check_connect_method(const struct environment *env)
 {
-    if (env->connect_method && strcmp(env->connect_method, "local") == 0)
+    if (connect_is_ssh(env) || strcmp(env->connect_method, "local") == 0)
         return 0;
     fprintf(stderr,
             "batou-ng: error: %s: connect_method '%s' cannot deploy yet: only 'local' can\n",
