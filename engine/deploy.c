@@ -202,11 +202,13 @@ static void first_reply(const struct session_reply *reply, void *ctx)
 }
 
 /* A lock whose target shell is gone (the connection dropped, batou-ng was
- * killed) is stale: the shell's pid is in the lock, and a new run takes over. */
+ * killed) is stale: the shell's pid is in the lock, and a new run takes over.
+ * A zombie counts as gone (it never runs again). */
 #define STALE_LOCK                                                                            \
     "p=$(sed -n 's/.*, shell \\([0-9][0-9]*\\)$/\\1/p' \"$d/lock\" 2>/dev/null)\n"            \
-    "if [ -n \"$p\" ] && ! kill -0 \"$p\" 2>/dev/null && [ ! -d \"/proc/$p\" ]; then rm -f "     \
-    "\"$d/lock\"; fi\n"
+    "if [ -n \"$p\" ]; then s=$(sed 's/.*) \\(.\\).*/\\1/' \"/proc/$p/stat\" 2>/dev/null)\n"   \
+    "if [ \"$s\" = Z ] || { [ -z \"$s\" ] && ! kill -0 \"$p\" 2>/dev/null; }; then "        \
+    "rm -f \"$d/lock\"; fi; fi\n"
 
 /* Take the lock (unless predicting) and print the manifest, in one request. */
 static void submit_first(struct deploy *d, struct dhost *h)
