@@ -122,22 +122,21 @@ static void finish_options(struct ssh_options *o, const char *host)
     }
 }
 
-/* ssh expands ~ with the password database; we mean $HOME: re-root the
- * default known_hosts files (nothing else) when the two differ. */
-static void reroot_default(struct ssh_options *o)
+/* ssh -G expands ~ in UserKnownHostsFile with the password database's home;
+ * we mean $HOME: when the two differ, re-root paths below the former. */
+static void reroot_known_hosts(struct ssh_options *o)
 {
     const char *pw = pw_home(), *h = home();
-    if (!*pw || strcmp(pw, h) == 0 || o->nknown_hosts_files != 2)
+    size_t n = strlen(pw);
+    if (!*pw || strcmp(pw, h) == 0 || strcmp(pw, "/") == 0)
         return;
-    char *a = xasprintf("%s/.ssh/known_hosts", pw), *b = xasprintf("%s/.ssh/known_hosts2", pw);
-    if (strcmp(o->known_hosts_files[0], a) == 0 && strcmp(o->known_hosts_files[1], b) == 0) {
-        free(o->known_hosts_files[0]);
-        free(o->known_hosts_files[1]);
-        o->known_hosts_files[0] = xasprintf("%s/.ssh/known_hosts", h);
-        o->known_hosts_files[1] = xasprintf("%s/.ssh/known_hosts2", h);
+    for (size_t i = 0; i < o->nknown_hosts_files; i++) {
+        char *f = o->known_hosts_files[i];
+        if (strncmp(f, pw, n) == 0 && f[n] == '/') {
+            o->known_hosts_files[i] = xasprintf("%s%s", h, f + n);
+            free(f);
+        }
     }
-    free(a);
-    free(b);
 }
 
 static void parse_g_output(struct ssh_options *o, char *text)
@@ -250,7 +249,7 @@ int ssh_config_resolve(const char *host, const char *config_file, struct ssh_opt
     buf_addc(&out, '\0');
     parse_g_output(o, out.data);
     buf_release(&out);
-    reroot_default(o);
+    reroot_known_hosts(o);
     finish_options(o, host);
     return 0;
 }
