@@ -210,6 +210,36 @@ static void start_attempt(struct ssh *s)
     s->attempt_deadline = s->o.connect_timeout_ms > 0 ? now + s->o.connect_timeout_ms : -1;
 }
 
+/* OpenSSH's order of host key types, so the key recorded by ssh matches;
+ * only the ones this libssh2 supports (1.10 overlaps memcpy when it drops
+ * an unsupported name). */
+static void set_hostkey_order(LIBSSH2_SESSION *session)
+{
+    static const char *const order[] = {"ssh-ed25519",       "ecdsa-sha2-nistp256",
+                                        "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                                        "rsa-sha2-512",      "rsa-sha2-256",
+                                        "ssh-rsa"};
+    const char **algs = NULL;
+    int n = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs);
+    if (n <= 0)
+        return;
+    struct buf pref;
+    buf_init(&pref);
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        for (int k = 0; k < n; k++) {
+            if (strcmp(order[i], algs[k]) != 0)
+                continue;
+            if (pref.len)
+                buf_addc(&pref, ',');
+            buf_adds(&pref, order[i]);
+        }
+    }
+    if (pref.len)
+        libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, pref.data);
+    buf_release(&pref);
+    libssh2_free(session, (void *)algs);
+}
+
 static void connected(struct ssh *s)
 {
     int one = 1;
@@ -220,10 +250,7 @@ static void connected(struct ssh *s)
         return;
     }
     libssh2_session_set_blocking(s->session, 0);
-    /* OpenSSH's order of host key types, so the key recorded by ssh matches. */
-    libssh2_session_method_pref(s->session, LIBSSH2_METHOD_HOSTKEY,
-                                "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
-                                "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa");
+    set_hostkey_order(s->session);
     s->step = STEP_HANDSHAKE;
 }
 
