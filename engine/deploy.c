@@ -20,7 +20,6 @@
 #include "engine/state.h"
 #include "environments/environment.h"
 #include "environments/secrets.h"
-#include "hosts/local.h"
 #include "hosts/loop.h"
 #include "hosts/session.h"
 #include "hosts/shell.h"
@@ -133,7 +132,8 @@ static size_t find_host(const struct deploy *d, const char *name)
 static void setup_hosts(struct deploy *d)
 {
     const struct environment *env = &d->project->env;
-    d->work = local_work();
+    int ssh = connect_is_ssh(env);
+    d->work = ssh ? connect_work(env) : local_work();
     d->hosts = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *d->hosts);
     for (size_t i = 0; i < env->nhosts; i++) {
         if (env->hosts[i].ignore || !selection_has(d->o->limit, env->hosts[i].name))
@@ -143,7 +143,7 @@ static void setup_hosts(struct deploy *d)
         h->index = d->nhosts++;
         h->name = env->hosts[i].name;
         /* Counting ignored hosts too: un-ignoring one moves no state. */
-        h->statedir = local_statedir(d->work, env->nhosts, h->name);
+        h->statedir = ssh ? connect_statedir(env) : local_statedir(d->work, env->nhosts, h->name);
         h->manifest_path = xasprintf("%s/manifest", h->statedir);
         manifest_init(&h->manifest);
         plan_init(&h->checks);
@@ -163,8 +163,6 @@ static void setup_hosts(struct deploy *d)
     }
 }
 
-static void submit_first(struct deploy *d, struct dhost *h);
-
 static void first_reply(const struct session_reply *reply, void *ctx)
 {
     struct dhost *h = ctx;
@@ -175,19 +173,22 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         free(msg);
         return;
     }
+    const char *out = reply->out;
+    size_t outlen = reply->outlen;
+    if (connect_first_reply(d, h, &out, &outlen) < 0) {
+        fail_host(d, h, "cannot read the home directory of the login on the target");
+        return;
+    }
+    char *stale = lock_stale_holder(reply->err, reply->errlen);
+    if (stale) {
+        output_host_notice(d, h->index, "took over the lock of a run that is gone", stale);
+        free(stale);
+    }
     size_t mark = strlen(LOCK_HELD_MARK);
-    if (reply->status == LOCK_HELD_STATUS && reply->outlen >= mark &&
-        memcmp(reply->out, LOCK_HELD_MARK, mark) == 0) {
-        char *holder = xstrndup(reply->out + mark, reply->outlen - mark);
-        strip(holder);
-        if (!h->stale_holder && lock_holder_is_gone(holder, d->who)) {
-            output_host_notice(d, h->index, "taking over the lock of a run that is gone",
-                               holder);
-            h->stale_holder = holder;
-            submit_first(d, h);
-            return;
-        }
-        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", holder);
+    if (reply->status == LOCK_HELD_STATUS && outlen >= mark &&
+        memcmp(out, LOCK_HELD_MARK, mark) == 0) {
+        char *holder = xstrndup(out + mark, outlen - mark);
+        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
         fail_host(d, h, msg);
         free(msg);
         free(holder);
@@ -203,7 +204,7 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         return;
     }
     h->locked = !d->o->predict;
-    manifest_parse(&h->manifest, reply->out, reply->outlen);
+    manifest_parse(&h->manifest, out, outlen);
     h->unknown = !h->manifest.valid;
 }
 
@@ -212,15 +213,17 @@ static void submit_first(struct deploy *d, struct dhost *h)
 {
     struct buf f;
     buf_init(&f);
+    const char *statedir, *manifest;
+    connect_first_prefix(d, h, &f, &statedir, &manifest);
     if (!d->o->predict) {
         buf_adds(&f, "d=");
-        shell_quote(&f, h->statedir);
+        shell_quote_path(&f, statedir, strlen(statedir));
         buf_adds(&f, "\n");
         char *holder = lock_holder_line(d->who);
-        lock_take_fragment(&f, holder, d->o->break_lock, h->stale_holder);
+        lock_take_fragment(&f, holder, d->o->break_lock);
         free(holder);
     }
-    manifest_read_fragment(&f, h->manifest_path);
+    manifest_read_fragment(&f, manifest);
     if (!session_submit(h->session, f.data, f.len, first_reply, h))
         fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
     buf_release(&f);
@@ -230,8 +233,14 @@ static void connect_hosts(struct deploy *d)
 {
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
-        h->session = session_new(local_new(NULL), 0);
         char *err = NULL;
+        struct transport *t = connect_transport(d, h, &err);
+        if (!t) {
+            fail_host(d, h, err);
+            free(err);
+            continue;
+        }
+        h->session = session_new(t, 0);
         if (session_start(h->session, &err) < 0) {
             char *msg = xasprintf("cannot reach host: %s", err);
             fail_host(d, h, msg);
@@ -348,7 +357,6 @@ static void release_hosts(struct deploy *d)
         buf_release(&h->record);
         free(h->ready);
         free(h->statedir);
-        free(h->stale_holder);
         free(h->manifest_path);
     }
 }
@@ -414,7 +422,7 @@ static int open_state(struct deploy *d)
 
 static int check_connect_method(const struct environment *env)
 {
-    if (env->connect_method && strcmp(env->connect_method, "local") == 0)
+    if (connect_is_ssh(env) || strcmp(env->connect_method, "local") == 0)
         return 0;
     fprintf(stderr,
             "batou-ng: error: %s: connect_method '%s' cannot deploy yet: only 'local' can\n",

@@ -21,6 +21,7 @@ struct prune_item;
 struct project;
 struct session;
 struct state;
+struct transport;
 
 enum dnode_status {
     DN_IGNORED, /* ignored host or component: never applied, not counted */
@@ -69,7 +70,6 @@ struct dhost {
     char *statedir;
     char *manifest_path;
     int locked;  /* this run holds the lock */
-    char *stale_holder; /* the lock line of a gone run this run takes over */
     int failed;  /* unreachable or locked: none of its nodes run */
     int unknown; /* no valid manifest: the target's state is unknown */
     struct manifest manifest;
@@ -174,6 +174,22 @@ void output_summary(const struct deploy *d);
 void output_health_error(const struct deploy *d, size_t comp, const char *why);
 /* The rollout of comp's class stops after comp's batch: say which hosts stay untouched. */
 void output_rollout_stopped(const struct deploy *d, size_t comp);
+
+/* engine/connect.c */
+/* 1 when the environment deploys over SSH (connect_method ssh, the default). */
+int connect_is_ssh(const struct environment *env);
+/* Over SSH: <target_directory>/work and <target_directory>/.batou-ng (allocated). */
+char *connect_work(const struct environment *env);
+char *connect_statedir(const struct environment *env);
+/* The transport to host h (local sh, or SSH as ssh_config says), or NULL with *err. */
+struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err);
+/* Start h's first fragment: over SSH it prints $HOME and changes to it, and
+ * *statedir and *manifest are the paths to use in it (relative to $HOME). */
+void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,
+                          const char **manifest);
+/* Take $HOME off the first reply's output (SSH): h's paths become absolute
+ * and its host expands "~". 0, or -1 when the output does not start with it. */
+int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len);
 
 /* engine/deploy.c */
 /* 1 once SIGINT or SIGTERM came: start nothing new. */

@@ -146,6 +146,15 @@ void output_summary(const struct deploy *d)
         printf("%zu changed, %zu clean, %zu failed in %.1f s\n", d->changed, d->clean, d->failed,
                seconds);
     }
+    const char *sep = "hosts that failed: ";
+    for (size_t i = 0; i < d->nhosts; i++) {
+        if (!d->hosts[i].failed)
+            continue;
+        printf("%s%s", sep, d->hosts[i].name);
+        sep = ", ";
+    }
+    if (*sep == ',')
+        putchar('\n');
     fflush(stdout);
 }
 

@@ -291,16 +291,6 @@ def test_bad_verify_level_is_a_usage_error(batou, simple_project):
     assert not (simple_project / "work").exists()
 
 
-def test_ssh_environments_cannot_deploy_yet(batou, make_project):
-    files = dict(SIMPLE)
-    files["environments/local/environment.cfg"] = "[hosts]\nlocalhost = tick\n"
-    project = make_project(files)
-    result = batou("local")
-    assert result.returncode == 2
-    assert "connect_method 'ssh' cannot deploy yet" in result.stderr
-    assert not (project / "work").exists()
-
-
 def test_interrupt_finishes_the_node_and_releases_the_lock(make_project):
     project = make_project({
         "components/s/component.lua": """\

@@ -146,8 +146,8 @@ def test_killed_after_k_of_n_nodes_resumes_with_the_rest(batou, make_project, ga
     (work / "release").touch()
     rerun = batou("local")
     assert rerun.returncode == 0, rerun.stderr
-    assert re.search(r"^batou-ng: notice: localhost: taking over the lock of a run that is gone "
-                     r"\(\S+@\S+ pid \d+ at \d+\)$", rerun.stderr, re.M), rerun.stderr
+    assert re.search(r"^batou-ng: notice: localhost: took over the lock of a run that is gone "
+                     r"\(\S+@\S+ pid \d+ at \d+, shell \d+\)$", rerun.stderr, re.M), rerun.stderr
     # The gate's guard holds now: it is recorded, not run.
     assert applied(rerun) == [f"localhost {n}" for n in rest]
     assert summary(rerun) == (count - gate, gate + 1, 0, 0)
