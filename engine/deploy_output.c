@@ -6,12 +6,15 @@
 
 #include "engine/deploy_internal.h"
 
+#include "engine/diff.h"
 #include "engine/graph.h"
 #include "engine/version.h"
 #include "hosts/loop.h"
+#include "rules/rule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static const char *plural(size_t n, const char *one, const char *many)
 {
@@ -139,4 +142,85 @@ void output_prune_error(const struct deploy *d, size_t h, const char *key, const
     fputs(": ", stderr);
     put_line(stderr, message);
     fputc('\n', stderr);
+}
+
+void output_explain(const struct deploy *d, size_t node)
+{
+    printf("explain: %s %s: ", host_of(d, node), d->g->nodes[node].path);
+    put_line(stdout, d->nodes[node].explain ? d->nodes[node].explain : "?");
+    fputc('\n', stdout);
+}
+
+/* Diffs in colour only on a terminal, and not with NO_COLOR or --no-color. */
+static int diff_colour(const struct deploy *d)
+{
+    const char *no = getenv("NO_COLOR");
+    return !d->o->no_color && !(no && *no) && isatty(STDOUT_FILENO);
+}
+
+/* The old side of node's diff: 1 with *old (NULL: no file, a new one), or 0
+ * with *why (NULL: nothing to say, the reason says it). */
+static int old_side(const struct node *n, const struct old_file *o, const char **old,
+                    const char **why)
+{
+    *old = NULL;
+    *why = NULL;
+    if (n->sensitive) {
+        *why = "content is sensitive: no diff";
+        return 0;
+    }
+    if (n->content && n->content_len > HOST_CONTENT_MAX) {
+        *why = "file too large to diff";
+        return 0;
+    }
+    if (!o->batch || !n->content)
+        return 0;
+    if (o->error) {
+        *why = o->error;
+        return 0;
+    }
+    if (o->type == FILE_NONE)
+        return 1;
+    if (o->type != FILE_REGULAR)
+        return 0;
+    if (o->state == CONTENT_TOO_LARGE)
+        *why = "file too large to diff";
+    else if (o->state == CONTENT_UNREADABLE)
+        *why = "cannot read the file on the target: no diff";
+    if (o->state != CONTENT_READ)
+        return 0;
+    *old = o->content;
+    return 1;
+}
+
+void output_diff(const struct deploy *d, size_t node)
+{
+    const struct node *n = &d->g->nodes[node];
+    const struct old_file *o = &d->nodes[node].old;
+    if (d->o->quiet || d->o->explain == EXPLAIN_COMMAND ||
+        (n->kind != &rule_file && n->kind != &rule_binary_file))
+        return;
+    const char *old, *why;
+    if (!old_side(n, o, &old, &why)) {
+        if (why) {
+            fputs("  ", stdout);
+            put_line(stdout, why);
+            fputc('\n', stdout);
+        }
+        return;
+    }
+    struct buf out;
+    buf_init(&out);
+    char *err = NULL;
+    int rc = diff_unified(&out, rule_node_param(n, "path"), old, old ? o->len : 0, n->content,
+                          n->content_len, diff_colour(d), &err);
+    if (rc == DIFF_TEXT)
+        fwrite(out.data, 1, out.len, stdout);
+    else if (rc == DIFF_BINARY)
+        fputs("  binary files differ\n", stdout);
+    else if (rc < 0)
+        printf("  %s\n", err);
+    free(err);
+    buf_release(&out);
+    fflush(stdout);
 }

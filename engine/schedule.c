@@ -151,6 +151,7 @@ static void apply_done(void *ctx)
         output_node_output(h->result.out, h->result.outlen);
     } else {
         manifest_apply(&h->manifest, h->record.data, h->record.len);
+        output_diff(d, i);
         resolve(d, i, DN_CHANGED);
     }
     host_apply_result_release(&h->result);
