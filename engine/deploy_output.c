@@ -151,11 +151,11 @@ void output_explain(const struct deploy *d, size_t node)
     fputc('\n', stdout);
 }
 
-/* Diffs in colour only on a terminal, and not with NO_COLOR or --no-color. */
+/* Diffs in colour only on a terminal, and not with NO_COLOR (set to anything)
+ * or --no-color. */
 static int diff_colour(const struct deploy *d)
 {
-    const char *no = getenv("NO_COLOR");
-    return !d->o->no_color && !(no && *no) && isatty(STDOUT_FILENO);
+    return !d->o->no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
 }
 
 /* The old side of node's diff: 1 with *old (NULL: no file, a new one), or 0
