@@ -42,14 +42,16 @@ struct printer {
     int color;
 };
 
+/* One line; color "" for a plain one. */
 static void add_line(struct printer *p, const char *color, char origin, const char *s, size_t len)
 {
-    if (p->color)
+    int colored = p->color && *color;
+    if (colored)
         buf_adds(p->out, color);
     if (origin)
         buf_addc(p->out, origin);
     add_safe(p->out, s, len);
-    if (p->color)
+    if (colored)
         buf_adds(p->out, RESET);
     buf_addc(p->out, '\n');
 }

@@ -2,12 +2,15 @@
 files they change: exactly the nodes that would change, and unified diffs of
 the old content on the target against the new one (DESIGN.md §7)."""
 
+import os
+import pty
 import re
 import shutil
+import subprocess
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, binary_path
 
 SUMMARY = re.compile(r"^(\d+) changed, (\d+) clean, (\d+) failed(?:, \d+ skipped)? in [\d.]+ s$",
                      re.M)
@@ -207,3 +210,34 @@ def test_a_mode_change_has_no_diff(batou, tutorial):
     assert TICK in WOULD.findall(predicted.stdout)
     assert diff_lines(predicted, "+") == [] and diff_lines(predicted, "-") == []
     assert "@@" not in predicted.stdout
+
+
+def on_a_terminal(args, cwd, env):
+    """Run the binary with stdout on a pseudo-terminal: what it printed."""
+    path, _ = binary_path()
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([path, *args], cwd=cwd, stdout=follower, stderr=subprocess.PIPE,
+                            env=env)
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    proc.stderr.close()
+    return out.decode("utf-8", "replace")
+
+
+def test_diffs_are_coloured_only_on_a_terminal(tutorial):
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    coloured = on_a_terminal(["-n", "local"], tutorial, env)
+    assert "\033[32m+#!/bin/sh\033[0m" in coloured
+    for off, extra in ((["--no-color"], {}), ([], {"NO_COLOR": "1"})):
+        plain = on_a_terminal([*off, "-n", "local"], tutorial, {**env, **extra})
+        assert "+#!/bin/sh" in plain and "\033" not in plain

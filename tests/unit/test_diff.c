@@ -95,9 +95,13 @@ static void colours(void **state)
 {
     (void)state;
     int outcome;
-    char *text = diff("a\n", "b\n", 1, &outcome);
-    assert_non_null(strstr(text, "\033[31m-a\033[0m\n"));
-    assert_non_null(strstr(text, "\033[32m+b\033[0m\n"));
+    char *text = diff("c\na\n", "c\nb\n", 1, &outcome);
+    assert_string_equal(text, "\033[1m--- /srv/app/app.ini\033[0m\n"
+                              "\033[1m+++ /srv/app/app.ini\033[0m\n"
+                              "\033[36m@@ -1,2 +1,2 @@\033[0m\n"
+                              " c\n"
+                              "\033[31m-a\033[0m\n"
+                              "\033[32m+b\033[0m\n");
     free(text);
     text = diff("a\n", "b\n", 0, &outcome);
     assert_null(strchr(text, '\033'));
