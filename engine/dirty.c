@@ -335,7 +335,8 @@ void dirty_take_contents(struct deploy *d)
             dn->old.error = xstrdup("no answer from the target");
             continue;
         }
-        take_content(&dn->old, batch1 ? &h->results[dn->old.query] : &h->content_results[dn->old.query]);
+        take_content(&dn->old,
+                     batch1 ? &h->results[dn->old.query] : &h->content_results[dn->old.query]);
     }
 }
 

@@ -65,7 +65,7 @@ static const char usage_text[] =
     "usage: batou-ng [options] ENV                 deploy ENV\n"
     "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
     "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST]\n"
-    "       batou-ng explain ENV [NODE]            why each node is dirty or clean; touches nothing\n"
+    "       batou-ng explain ENV [NODE]            why each node is dirty or clean (read-only)\n"
     "       batou-ng init [DIR]                    create a project skeleton\n"
     "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
     "                                              GPG-encrypted secrets (see docs/secrets.md)\n"

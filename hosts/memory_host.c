@@ -288,8 +288,7 @@ static int readable(const struct memory_host *m, const struct mnode *n)
 }
 
 /* The shell host's _bc: unreadable first, then too large, then the bytes. */
-static void read_content(const struct memory_host *m, const struct mnode *n,
-                         struct query_result *r)
+static void read_content(const struct memory_host *m, const struct mnode *n, struct query_result *r)
 {
     if (!readable(m, n)) {
         r->content_state = CONTENT_UNREADABLE;
