@@ -147,6 +147,7 @@ static void setup_hosts(struct deploy *d)
         h->manifest_path = xasprintf("%s/manifest", h->statedir);
         manifest_init(&h->manifest);
         plan_init(&h->checks);
+        plan_init(&h->contents);
         plan_init(&h->apply);
         plan_init(&h->guard);
         buf_init(&h->record);
@@ -348,6 +349,10 @@ static void release_hosts(struct deploy *d)
         if (h->results)
             host_results_release(h->results, h->checks.nqueries);
         free(h->results);
+        if (h->content_results)
+            host_results_release(h->content_results, h->contents.nqueries);
+        free(h->content_results);
+        plan_release(&h->contents);
         plan_release(&h->checks);
         plan_release(&h->apply);
         plan_release(&h->guard);
@@ -435,7 +440,7 @@ static void deploy_release(struct deploy *d)
     prune_release(d);
     schedule_release(d);
     for (size_t i = 0; i < d->g->nnodes; i++)
-        free(d->nodes[i].reason);
+        dirty_release_node(&d->nodes[i]);
     free(d->nodes);
     free(d->comps);
     free(d->hosts);
@@ -460,13 +465,21 @@ static void deploy_hosts(struct deploy *d)
     }
     drive(d);
     dirty_decide(d);
+    if (dirty_submit_contents(d))
+        drive(d);
+    dirty_take_contents(d);
+    if (d->o->explain != EXPLAIN_OFF)
+        explain_print(d);
     if (d->o->predict) {
         for (size_t i = 0; i < d->g->nnodes; i++) {
             struct dnode *dn = &d->nodes[i];
             if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
                 continue;
             if (dn->dirty) {
-                output_predict(d, i);
+                if (d->o->explain != EXPLAIN_COMMAND) {
+                    output_predict(d, i);
+                    output_diff(d, i);
+                }
             } else {
                 d->clean++;
             }

@@ -33,11 +33,24 @@ enum dnode_status {
     DN_SKIPPED, /* something it depends on failed, or its host is unreachable */
 };
 
+/* What a content query found at a File's path, for its diff. */
+struct old_file {
+    int batch;          /* 0: not asked; 1: in the check batch; 2: in the follow-up batch */
+    size_t query;       /* its index in that batch */
+    enum file_type type;
+    enum content_state state;
+    char *content;      /* CONTENT_READ */
+    size_t len;
+    char *error;        /* the query failed */
+};
+
 struct dnode {
     size_t host; /* index into deploy.hosts */
     enum dnode_status status;
     int dirty;
     char *reason;      /* why it is dirty (or why it failed), or NULL */
+    char *explain;     /* -d explain: the decision and the values compared */
+    struct old_file old;
     int check;         /* run the rule's check */
     size_t check_from; /* its queries in its host's check plan */
     size_t nchecks;
@@ -76,6 +89,10 @@ struct dhost {
     struct plan checks;
     struct query_result *results;
     int checks_done;
+    /* contents of files found dirty by their check, for diffs */
+    struct plan contents;
+    struct query_result *content_results;
+    int contents_done;
     /* the node being applied */
     int busy;
     size_t current;
@@ -120,6 +137,13 @@ struct deploy {
 int dirty_submit_checks(struct deploy *d, char **err);
 /* After the checks' replies: mark each node dirty or clean, with reasons. */
 void dirty_decide(struct deploy *d);
+/* Ask for the old content of dirty files whose check decided (their diffs);
+ * the others' came with the checks. The number of hosts asked. */
+size_t dirty_submit_contents(struct deploy *d);
+/* After the replies: move each file's old content into its dnode. */
+void dirty_take_contents(struct deploy *d);
+/* Free a dnode's reason, explanation and old content. */
+void dirty_release_node(struct dnode *dn);
 /* Append to out the N records of clean nodes of host h that the manifest
  * lacks (a target whose state was unknown): recorded without applying. */
 void dirty_clean_records(struct deploy *d, size_t h, struct buf *out);
@@ -166,6 +190,11 @@ void output_host_error(const struct deploy *d, size_t h, const char *message);
 /* "batou-ng: notice: HOST: MESSAGE (DETAIL)" on stderr. */
 void output_host_notice(const struct deploy *d, size_t h, const char *message, const char *detail);
 void output_predict(const struct deploy *d, size_t node);
+/* The unified diff of a dirty File (old content on the target, new content),
+ * or one line saying why there is none (sensitive, binary, too large). */
+void output_diff(const struct deploy *d, size_t node);
+/* "explain: HOST PATH: DECISION" */
+void output_explain(const struct deploy *d, size_t node);
 void output_orphans(const struct deploy *d, size_t h);
 void output_pruned(const struct deploy *d, size_t h, const char *key);
 void output_prune_error(const struct deploy *d, size_t h, const char *key, const char *message);
@@ -190,6 +219,10 @@ void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, cons
 /* Take $HOME off the first reply's output (SSH): h's paths become absolute
  * and its host expands "~". 0, or -1 when the output does not start with it. */
 int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len);
+
+/* engine/explain.c */
+/* -d explain / `batou-ng explain`: each decision (explain.c: with history). */
+void explain_print(struct deploy *d);
 
 /* engine/deploy.c */
 /* 1 once SIGINT or SIGTERM came: start nothing new. */

@@ -6,15 +6,18 @@
 
 #include "engine/deploy_internal.h"
 
+#include "engine/diff.h"
 #include "engine/graph.h"
 #include "engine/project.h"
 #include "engine/version.h"
 #include "environments/secrets.h"
 #include "hosts/loop.h"
+#include "rules/rule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *plural(size_t n, const char *one, const char *many)
 {
@@ -111,9 +114,6 @@ void output_predict(const struct deploy *d, size_t node)
         return;
     printf("would change: %s %s (", host_of(d, node), d->g->nodes[node].path);
     put_masked_line(d, stdout, d->nodes[node].reason ? d->nodes[node].reason : "dirty");
-    /* Where a diff would follow: say why there is none. */
-    if (d->g->nodes[node].sensitive && d->g->nodes[node].content)
-        fputs("; content is sensitive: no diff", stdout);
     fputs(")\n", stdout);
 }
 
@@ -196,4 +196,85 @@ void output_rollout_stopped(const struct deploy *d, size_t comp)
     for (size_t k = 0; k < dc->nnext; k++)
         fprintf(stderr, " %s", d->g->components[dc->next[k]].host);
     fputs(" and any later batch\n", stderr);
+}
+
+void output_explain(const struct deploy *d, size_t node)
+{
+    printf("explain: %s %s: ", host_of(d, node), d->g->nodes[node].path);
+    put_line(stdout, d->nodes[node].explain ? d->nodes[node].explain : "?");
+    fputc('\n', stdout);
+}
+
+/* Diffs in colour only on a terminal, and not with NO_COLOR (set to anything)
+ * or --no-color. */
+static int diff_colour(const struct deploy *d)
+{
+    return !d->o->no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
+}
+
+/* The old side of node's diff: 1 with *old (NULL: no file, a new one), or 0
+ * with *why (NULL: nothing to say, the reason says it). */
+static int old_side(const struct node *n, const struct old_file *o, const char **old,
+                    const char **why)
+{
+    *old = NULL;
+    *why = NULL;
+    if (n->sensitive) {
+        *why = "content is sensitive: no diff";
+        return 0;
+    }
+    if (n->content && n->content_len > HOST_CONTENT_MAX) {
+        *why = "file too large to diff";
+        return 0;
+    }
+    if (!o->batch || !n->content)
+        return 0;
+    if (o->error) {
+        *why = o->error;
+        return 0;
+    }
+    if (o->type == FILE_NONE)
+        return 1;
+    if (o->type != FILE_REGULAR)
+        return 0;
+    if (o->state == CONTENT_TOO_LARGE)
+        *why = "file too large to diff";
+    else if (o->state == CONTENT_UNREADABLE)
+        *why = "cannot read the file on the target: no diff";
+    if (o->state != CONTENT_READ)
+        return 0;
+    *old = o->content;
+    return 1;
+}
+
+void output_diff(const struct deploy *d, size_t node)
+{
+    const struct node *n = &d->g->nodes[node];
+    const struct old_file *o = &d->nodes[node].old;
+    if (d->o->quiet || d->o->explain == EXPLAIN_COMMAND ||
+        (n->kind != &rule_file && n->kind != &rule_binary_file))
+        return;
+    const char *old, *why;
+    if (!old_side(n, o, &old, &why)) {
+        if (why) {
+            fputs("  ", stdout);
+            put_line(stdout, why);
+            fputc('\n', stdout);
+        }
+        return;
+    }
+    struct buf out;
+    buf_init(&out);
+    char *err = NULL;
+    int rc = diff_unified(&out, rule_node_param(n, "path"), old, old ? o->len : 0, n->content,
+                          n->content_len, diff_colour(d), &err);
+    if (rc == DIFF_TEXT)
+        fwrite(out.data, 1, out.len, stdout);
+    else if (rc == DIFF_BINARY)
+        fputs("  binary files differ\n", stdout);
+    else if (rc < 0)
+        printf("  %s\n", err);
+    free(err);
+    buf_release(&out);
+    fflush(stdout);
 }

@@ -2,6 +2,7 @@
  * exit codes (0 ok, 1 runtime failure, 2 usage or configuration error). */
 
 #include "engine/deploy.h"
+#include "engine/explain.h"
 #include "engine/export.h"
 #include "engine/init.h"
 #include "engine/project.h"
@@ -28,6 +29,7 @@ struct options {
     int verbose;
     int quiet;
     int debug;
+    unsigned debug_words;  /* -d WORD: DEBUG_* bits */
     int no_color;
     int check;             /* -c */
     int predict;           /* -n */
@@ -46,10 +48,27 @@ struct options {
     int secrets_argc;
 };
 
+/* The words -d takes ("-d explain", "-d explain,stats", "--debug=explain"). */
+enum debug_word {
+    DEBUG_EXPLAIN = 1u << 0, /* why each node is dirty or clean */
+};
+
+struct debug_name {
+    const char *name;
+    unsigned bit;
+};
+
+static const struct debug_name debug_names[] = {
+    {"explain", DEBUG_EXPLAIN},
+};
+
+#define NDEBUG_NAMES (sizeof debug_names / sizeof *debug_names)
+
 static const char usage_text[] =
     "usage: batou-ng [options] ENV                 deploy ENV\n"
     "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
     "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST]\n"
+    "       batou-ng explain ENV [NODE]            why each node is dirty or clean (read-only)\n"
     "       batou-ng init [DIR]                    create a project skeleton\n"
     "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
     "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
@@ -66,6 +85,7 @@ static const char usage_text[] =
     "  -C DIR               run in DIR (the project directory)\n"
     "  -p PLATFORM          override every host's platform\n"
     "  -v, -q, -d           more output (self:log lines) / less output / debug\n"
+    "  -d explain           deploy, -n: one line per node: why it is dirty or clean\n"
     "  --no-color           no colours (also NO_COLOR=1)\n"
     "  --format FORMAT      graph: dot (default), json or svg\n"
     "  -o FILE              graph: write to FILE instead of stdout\n"
@@ -135,18 +155,92 @@ static const struct flag_option flag_options[] = {
     {"-c", offsetof(struct options, check)},     {"--check", offsetof(struct options, check)},
     {"-v", offsetof(struct options, verbose)},   {"--verbose", offsetof(struct options, verbose)},
     {"-q", offsetof(struct options, quiet)},     {"--quiet", offsetof(struct options, quiet)},
-    {"-d", offsetof(struct options, debug)},     {"--debug", offsetof(struct options, debug)},
     {"--no-color", offsetof(struct options, no_color)},
     {"-n", offsetof(struct options, predict)},   {"--predict", offsetof(struct options, predict)},
     {"--break-lock", offsetof(struct options, break_lock)},
     {"--prune", offsetof(struct options, prune)},
 };
 
+/* The bits of a comma-separated list of debug words; 0 when one is unknown
+ * (*bad: the first unknown word, allocated). */
+static unsigned debug_bits(const char *list, char **bad)
+{
+    unsigned bits = 0;
+    *bad = NULL;
+    for (const char *w = list;; w++) {
+        size_t len = strcspn(w, ",");
+        size_t k = 0;
+        while (k < NDEBUG_NAMES &&
+               !(strlen(debug_names[k].name) == len && strncmp(debug_names[k].name, w, len) == 0))
+            k++;
+        if (k == NDEBUG_NAMES) {
+            *bad = xstrndup(w, len);
+            return 0;
+        }
+        bits |= debug_names[k].bit;
+        w += len;
+        if (!*w)
+            return bits;
+    }
+}
+
+static int unknown_debug_word(const char *word)
+{
+    const char *names[NDEBUG_NAMES];
+    for (size_t k = 0; k < NDEBUG_NAMES; k++)
+        names[k] = debug_names[k].name;
+    const char *close = suggest(word, names, NDEBUG_NAMES);
+    fprintf(stderr, "batou-ng: error: unknown debug word '%s'", word);
+    if (close)
+        fprintf(stderr, " (did you mean '%s'?)", close);
+    fputs(" (see 'batou-ng --help')\n", stderr);
+    return -1;
+}
+
+/* -d alone, "-d WORDS" (the next argument when it is a list of debug words,
+ * so "-d local" still deploys 'local'), "-dWORDS" or "--debug=WORDS". 1
+ * when arg was -d, 0 when not, -1 on a usage error (reported). */
+static int parse_debug(int argc, char **argv, int *i, struct options *o)
+{
+    const char *arg = argv[*i];
+    const char *words = NULL;
+    if (strcmp(arg, "-d") == 0 || strcmp(arg, "--debug") == 0) {
+        char *bad = NULL;
+        unsigned bits = *i + 1 < argc ? debug_bits(argv[*i + 1], &bad) : 0;
+        free(bad);
+        o->debug = 1;
+        if (bits) {
+            o->debug_words |= bits;
+            ++*i;
+        }
+        return 1;
+    }
+    if (strncmp(arg, "--debug=", 8) == 0)
+        words = arg + 8;
+    else if (strncmp(arg, "-d", 2) == 0 && arg[2])
+        words = arg + 2;
+    else
+        return 0;
+    char *bad = NULL;
+    unsigned bits = debug_bits(words, &bad);
+    if (!bits) {
+        unknown_debug_word(bad);
+        free(bad);
+        return -1;
+    }
+    o->debug = 1;
+    o->debug_words |= bits;
+    return 1;
+}
+
 /* 1 when argv[*i] was a known option (consumed), 0 when it is not one,
  * -1 on a usage error (already reported). */
 static int parse_option(int argc, char **argv, int *i, struct options *o)
 {
     const char *arg = argv[*i];
+    int debug = parse_debug(argc, argv, i, o);
+    if (debug)
+        return debug;
     if (strcmp(arg, "--verify") == 0 || strncmp(arg, "--verify=", 9) == 0) {
         o->verify = arg[8] ? arg + 9 : "";
         return 1;
@@ -333,7 +427,9 @@ static int command_init(const struct options *o)
     return EXIT_OK;
 }
 
-static int command_deploy(const char *env_name, const struct options *o)
+/* explain is NULL for a deploy, else `batou-ng explain ENV [NODE]`'s NODE
+ * ("" for every node). */
+static int command_deploy(const char *env_name, const char *explain, const struct options *o)
 {
     struct deploy_options d = {.predict = o->predict,
                                .break_lock = o->break_lock,
@@ -341,6 +437,9 @@ static int command_deploy(const char *env_name, const struct options *o)
                                .limit = o->limit,
                                .only = o->only,
                                .quiet = o->quiet,
+                               .no_color = o->no_color,
+                               .explain = o->debug_words & DEBUG_EXPLAIN ? EXPLAIN_DEBUG
+                                                                         : EXPLAIN_OFF,
                                .verify_level = CHECK_STAT};
     if (o->jobs) {
         char *end;
@@ -361,7 +460,10 @@ static int command_deploy(const char *env_name, const struct options *o)
     int status = open_project(&p, env_name, o);
     if (status != EXIT_OK)
         return status;
-    status = deploy_run(&p, &d);
+    if (explain)
+        status = explain_run(&p, *explain ? explain : NULL, &d);
+    else
+        status = deploy_run(&p, &d);
     project_release(&p);
     return status;
 }
@@ -388,11 +490,16 @@ static int dispatch(const struct options *o)
             return EXIT_USAGE;
         return command_graph(o->args[1], o);
     }
+    if (strcmp(command, "explain") == 0) {
+        if (!need_env(o, 1, "'explain'"))
+            return EXIT_USAGE;
+        return command_deploy(o->args[1], o->nargs > 2 ? o->args[2] : "", o);
+    }
     if (o->nargs > 1)
         return usage_error("unexpected argument '%s'", o->args[1]);
     if (o->check)
         return command_check(command, o);
-    return command_deploy(command, o);
+    return command_deploy(command, NULL, o);
 }
 
 int main(int argc, char **argv)

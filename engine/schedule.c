@@ -174,6 +174,8 @@ static void apply_done(void *ctx)
         output_node_output(d, h->result.out, h->result.outlen);
     } else {
         manifest_apply(&h->manifest, h->record.data, h->record.len);
+        if (!h->record_only)
+            output_diff(d, i);
         resolve(d, i, h->record_only ? DN_CLEAN : DN_CHANGED);
     }
     host_apply_result_release(&h->result);

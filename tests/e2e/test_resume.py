@@ -76,11 +76,13 @@ def file_version(path, size, count):
                 f"starts {text[:40]!r}", pytrace=False)
 
 
-def start(project):
+def start(project, capture=False):
     path, problem = binary_path()
     assert not problem, problem
-    return subprocess.Popen([path, "local"], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ, NO_COLOR="1"))
+    # Uncaptured unless asked: a pipe nobody reads while waiting would stall the run.
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen([path, "local"], cwd=project, stdout=out, stderr=out,
+                            env=dict(os.environ, NO_COLOR="1"))
 
 
 def kill_everything(proc):
@@ -264,7 +266,7 @@ def test_two_concurrent_runs_exactly_one_proceeds(make_project):
     base = cfg.read_text()
     for round in range(3):
         cfg.write_text(base + f"\n[component:s]\nround = {round}\n")
-        runs = [start(project), start(project)]
+        runs = [start(project, capture=True), start(project, capture=True)]
         results = []
         for proc in runs:
             out, err = proc.communicate(timeout=60)
