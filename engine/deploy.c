@@ -16,7 +16,9 @@
 #include "engine/hash.h"
 #include "engine/project.h"
 #include "engine/state.h"
+#include "engine/survey.h"
 #include "environments/environment.h"
+#include "environments/git.h"
 #include "hosts/local.h"
 #include "hosts/loop.h"
 #include "hosts/session.h"
@@ -85,7 +87,10 @@ static void fail_host(struct deploy *d, struct dhost *h, const char *message)
         return;
     h->failed = 1;
     d->host_failures++;
-    output_host_error(d, h->index, message);
+    if (d->survey)
+        survey_host_error(d, h->index, message);
+    else
+        output_host_error(d, h->index, message);
 }
 
 /* Step the loop until no session has work in flight. */
@@ -287,7 +292,7 @@ static void write_start(struct deploy *d, struct dhost *h)
     manifest_new_generation(id);
     struct buf line;
     buf_init(&line);
-    manifest_run_line(&line, id, d->g->env, NULL, d->who, (int64_t)time(NULL));
+    manifest_run_line(&line, id, d->g->env, d->commit, d->who, (int64_t)time(NULL));
     submit_records(h, line.data, line.len);
     buf_release(&line);
 }
@@ -372,7 +377,7 @@ static void record_history(struct deploy *d)
         nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, dn->reason};
     }
     char *err = NULL;
-    struct run_record r = {(int64_t)time(NULL), d->g->env, NULL, d->who, n, nodes};
+    struct run_record r = {(int64_t)time(NULL), d->g->env, d->commit, d->who, n, nodes};
     if (state_run_add(d->state, &r, &err) < 0) {
         warn("cannot record the run in '.batou-ng': %s", err);
         free(err);
@@ -397,14 +402,13 @@ static int open_state(struct deploy *d)
     return 0;
 }
 
-static int check_connect_method(const struct environment *env)
+/* NULL, or why the environment's connect_method cannot be used (caller frees). */
+static char *connect_method_refusal(const struct environment *env)
 {
     if (env->connect_method && strcmp(env->connect_method, "local") == 0)
-        return 0;
-    fprintf(stderr,
-            "batou-ng: error: %s: connect_method '%s' cannot deploy yet: only 'local' can\n",
-            env->file, env->connect_method ? env->connect_method : "ssh");
-    return -1;
+        return NULL;
+    return xasprintf("%s: connect_method '%s' cannot deploy yet: only 'local' can", env->file,
+                     env->connect_method ? env->connect_method : "ssh");
 }
 
 static void deploy_release(struct deploy *d)
@@ -418,6 +422,8 @@ static void deploy_release(struct deploy *d)
     free(d->hosts);
     free(d->who);
     free(d->work);
+    free(d->commit);
+    free(d->commit_label);
     loop_free(d->loop);
     state_free(d->state);
 }
@@ -460,31 +466,57 @@ static void deploy_hosts(struct deploy *d)
     schedule_finish(d);
 }
 
-int deploy_run(struct project *p, const struct deploy_options *o)
+static void read_commit(struct deploy *d)
 {
-    if (check_connect_method(&p->env) < 0)
+    struct git_head head;
+    git_head_read(".", &head);
+    d->commit = git_head_record(&head);
+    d->commit_label = git_head_describe(&head);
+}
+
+/* A deploy, or with s a survey (engine/survey.h). */
+static int run(struct project *p, const struct deploy_options *o, struct survey *s)
+{
+    char *refusal = connect_method_refusal(&p->env);
+    if (refusal && !s) {
+        fprintf(stderr, "batou-ng: error: %s\n", refusal);
+        free(refusal);
         return 2;
+    }
     struct deploy d;
     memset(&d, 0, sizeof d);
     d.project = p;
     d.g = &p->graph;
     d.o = o;
+    d.survey = s;
     d.start_ms = loop_now_ms();
     d.who = who_am_i();
     d.loop = loop_new();
     setup_hosts(&d);
+    if (s)
+        survey_begin(&d);
     if (open_state(&d) < 0) {
+        free(refusal);
         release_hosts(&d);
         deploy_release(&d);
         return 2;
     }
+    read_commit(&d);
     interrupted = 0;
     struct sigaction old[2];
     catch_signals(old);
     output_header(&d);
-    connect_hosts(&d);
+    if (refusal) {
+        for (size_t i = 0; i < d.nhosts; i++)
+            fail_host(&d, &d.hosts[i], refusal);
+        free(refusal);
+    } else {
+        connect_hosts(&d);
+    }
     deploy_hosts(&d);
-    if (o->prune && !o->predict) {
+    if (s) {
+        survey_collect(&d);
+    } else if (o->prune && !o->predict) {
         prune_submit(&d);
         drive(&d);
     } else {
@@ -495,10 +527,27 @@ int deploy_run(struct project *p, const struct deploy_options *o)
     release_hosts(&d);
     restore_signals(old);
     record_history(&d);
-    output_summary(&d);
+    if (!s)
+        output_summary(&d);
     int status = d.failed || d.host_failures || interrupted ? 1 : 0;
     if (interrupted)
         fputs("batou-ng: error: interrupted\n", stderr);
     deploy_release(&d);
     return status;
+}
+
+int deploy_run(struct project *p, const struct deploy_options *o)
+{
+    return run(p, o, NULL);
+}
+
+int deploy_survey(struct project *p, const struct deploy_options *o, struct survey *s)
+{
+    memset(s, 0, sizeof *s);
+    struct deploy_options ro = *o;
+    ro.predict = 1;
+    ro.quiet = 1;
+    ro.prune = 0;
+    ro.break_lock = 0;
+    return run(p, &ro, s);
 }

@@ -6,6 +6,8 @@
 #include "engine/init.h"
 #include "engine/project.h"
 #include "engine/secrets_command.h"
+#include "engine/status.h"
+#include "engine/survey.h"
 #include "engine/util.h"
 #include "engine/version.h"
 
@@ -33,6 +35,7 @@ struct options {
     int predict;           /* -n */
     int break_lock;        /* --break-lock */
     int prune;             /* --prune */
+    int no_state;          /* graph --no-state */
     const char *verify;    /* --verify[=content]: "" or the level */
     const char *format;    /* graph --format */
     const char *output;    /* graph -o */
@@ -46,7 +49,8 @@ struct options {
 static const char usage_text[] =
     "usage: batou-ng [options] ENV                 deploy ENV\n"
     "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
-    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST]\n"
+    "       batou-ng status ENV [--verify[=content]]  what is deployed on each host\n"
+    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST] [--no-state]\n"
     "       batou-ng init [DIR]                    create a project skeleton\n"
     "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
     "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
@@ -64,6 +68,7 @@ static const char usage_text[] =
     "  --format FORMAT      graph: dot (default), json or svg\n"
     "  -o FILE              graph: write to FILE instead of stdout\n"
     "  --host HOST          graph: only HOST's part\n"
+    "  --no-state           graph: do not read the hosts (no dirty marks)\n"
     "  --version            print the version\n"
     "  -h, --help           print this help\n"
     "\n"
@@ -131,6 +136,7 @@ static const struct flag_option flag_options[] = {
     {"-n", offsetof(struct options, predict)},   {"--predict", offsetof(struct options, predict)},
     {"--break-lock", offsetof(struct options, break_lock)},
     {"--prune", offsetof(struct options, prune)},
+    {"--no-state", offsetof(struct options, no_state)},
 };
 
 /* 1 when argv[*i] was a known option (consumed), 0 when it is not one,
@@ -283,11 +289,62 @@ static int write_output(const char *path, const struct buf *data)
     return EXIT_OK;
 }
 
+/* The options a deploy, status or graph run takes; EXIT_OK or a usage error. */
+static int deploy_options_from(const struct options *o, struct deploy_options *d)
+{
+    const char *no_color = getenv("NO_COLOR");
+    *d = (struct deploy_options){.predict = o->predict,
+                                 .break_lock = o->break_lock,
+                                 .prune = o->prune,
+                                 .quiet = o->quiet,
+                                 .verify_level = CHECK_STAT,
+                                 .no_color = o->no_color || (no_color && *no_color)};
+    if (!o->verify)
+        return EXIT_OK;
+    d->verify = 1;
+    if (strcmp(o->verify, "content") == 0)
+        d->verify_level = CHECK_CONTENT;
+    else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
+        return usage_error("unknown --verify level '%s': use --verify or --verify=content",
+                           o->verify);
+    return EXIT_OK;
+}
+
+/* Read the hosts for the dirty marks: a host that cannot be read leaves its
+ * nodes unknown, with a notice, and the graph is still written. 0, or 2. */
+static int survey_graph(struct project *p, const struct deploy_options *d, struct survey *s)
+{
+    if (deploy_survey(p, d, s) == 2)
+        return EXIT_USAGE;
+    /* One notice per reason: a connect_method refusal is every host's. */
+    for (size_t h = 0; h < s->nhosts; h++) {
+        const char *error = s->hosts[h].error;
+        int seen = 0;
+        for (size_t k = 0; k < h && error && !seen; k++)
+            seen = s->hosts[k].error && strcmp(s->hosts[k].error, error) == 0;
+        if (!error || seen)
+            continue;
+        fputs("batou-ng: notice: ", stderr);
+        const char *sep = "";
+        for (size_t k = h; k < s->nhosts; k++) {
+            if (s->hosts[k].error && strcmp(s->hosts[k].error, error) == 0) {
+                fprintf(stderr, "%s%s", sep, s->hosts[k].name);
+                sep = ", ";
+            }
+        }
+        fprintf(stderr, ": %s: nodes marked unknown\n", error);
+    }
+    return EXIT_OK;
+}
+
 static int command_graph(const char *env_name, const struct options *o)
 {
     enum export_format format = EXPORT_DOT;
     if (o->format && export_format_parse(o->format, &format) < 0)
         return usage_error("unknown graph format '%s': use dot, json or svg", o->format);
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
     struct project p;
     int status = open_project(&p, env_name, o);
     if (status != EXIT_OK)
@@ -296,10 +353,16 @@ static int command_graph(const char *env_name, const struct options *o)
         project_release(&p);
         return EXIT_USAGE;
     }
+    struct survey s = {0};
+    if (!o->no_state && survey_graph(&p, &d, &s) != EXIT_OK) {
+        survey_release(&s);
+        project_release(&p);
+        return EXIT_USAGE;
+    }
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    if (export_graph(&p.graph, format, o->host, &out, &error) < 0) {
+    if (export_graph(&p.graph, format, o->host, o->no_state ? NULL : s.nodes, &out, &error) < 0) {
         fprintf(stderr, "batou-ng: error: %s\n", error);
         free(error);
         status = EXIT_FAILED;
@@ -307,6 +370,7 @@ static int command_graph(const char *env_name, const struct options *o)
         status = write_output(o->output, &out);
     }
     buf_release(&out);
+    survey_release(&s);
     project_release(&p);
     return status;
 }
@@ -326,24 +390,28 @@ static int command_init(const struct options *o)
 
 static int command_deploy(const char *env_name, const struct options *o)
 {
-    struct deploy_options d = {.predict = o->predict,
-                               .break_lock = o->break_lock,
-                               .prune = o->prune,
-                               .quiet = o->quiet,
-                               .verify_level = CHECK_STAT};
-    if (o->verify) {
-        d.verify = 1;
-        if (strcmp(o->verify, "content") == 0)
-            d.verify_level = CHECK_CONTENT;
-        else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
-            return usage_error("unknown --verify level '%s': use --verify or --verify=content",
-                               o->verify);
-    }
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
     struct project p;
     int status = open_project(&p, env_name, o);
     if (status != EXIT_OK)
         return status;
     status = deploy_run(&p, &d);
+    project_release(&p);
+    return status;
+}
+
+static int command_status(const char *env_name, const struct options *o)
+{
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    status = status_run(&p, &d);
     project_release(&p);
     return status;
 }
@@ -369,6 +437,13 @@ static int dispatch(const struct options *o)
         if (!need_env(o, 1, "'graph'"))
             return EXIT_USAGE;
         return command_graph(o->args[1], o);
+    }
+    if (strcmp(command, "status") == 0) {
+        if (!need_env(o, 1, "'status'"))
+            return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s'", o->args[2]);
+        return command_status(o->args[1], o);
     }
     if (o->nargs > 1)
         return usage_error("unexpected argument '%s'", o->args[1]);

@@ -178,7 +178,7 @@ def test_json_is_deterministic(batou, project):
 
 def test_json_shop_resources_across_hosts(batou, make_project):
     make_project(SHOP)
-    data = graph_json(batou, "prod")
+    data = graph_json(batou, "prod", "--no-state")
     resource = {(e["from"], e["to"]) for e in data["edges"] if e["kind"] == "resource"}
     assert resource == {
         ("prod/db01/postgres", "prod/web01/app"),
@@ -203,7 +203,7 @@ def test_json_shop_resources_across_hosts(batou, make_project):
 
 def test_json_platform_override(batou, make_project):
     make_project(SHOP)
-    result = batou("-p", "debian", "graph", "prod", "--format", "json")
+    result = batou("-p", "debian", "graph", "prod", "--no-state", "--format", "json")
     assert result.returncode == 0, result.stderr
     keys = {n["key"] for n in json.loads(result.stdout)["nodes"]}
     assert "prod/db01/postgres/File(pg-debian.conf)" in keys
@@ -214,7 +214,7 @@ def test_json_template_content_is_rendered(batou, make_project):
     # Two hosts render the same template differently: different hashes; the
     # length is the length of the rendered text.
     make_project(SHOP)
-    data = graph_json(batou, "prod")
+    data = graph_json(batou, "prod", "--no-state")
     nodes = {n["key"]: n for n in data["nodes"]}
     one = nodes["prod/web01/app/File(app-web01.conf)"]
     two = nodes["prod/web02/app/File(app-web02.conf)"]
@@ -304,7 +304,7 @@ def test_dot_renders(batou, project, make_project, tmp_path):
 @pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz is not installed")
 def test_dot_renders_shop(batou, make_project):
     make_project(SHOP)
-    text = batou("graph", "prod").stdout
+    text = batou("graph", "prod", "--no-state").stdout
     render = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True,
                             timeout=60)
     assert render.returncode == 0, render.stderr

@@ -80,7 +80,7 @@ static char *export(const struct graph *g, enum export_format format, const char
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    if (export_graph(g, format, host, &out, &error) != 0)
+    if (export_graph(g, format, host, NULL, &out, &error) != 0)
         fail_msg("export failed: %s", error);
     assert_null(error);
     return buf_detach(&out);
@@ -359,10 +359,10 @@ static void test_host_filter(void **state)
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    assert_int_equal(export_graph(&g, EXPORT_JSON, "web1", &out, &error), -1);
+    assert_int_equal(export_graph(&g, EXPORT_JSON, "web1", NULL, &out, &error), -1);
     assert_string_equal(error, "unknown host 'web1' in environment 'prod' (did you mean 'web01'?)");
     free(error);
-    assert_int_equal(export_graph(&g, EXPORT_DOT, "zzzzzzz", &out, &error), -1);
+    assert_int_equal(export_graph(&g, EXPORT_DOT, "zzzzzzz", NULL, &out, &error), -1);
     assert_string_equal(error, "unknown host 'zzzzzzz' in environment 'prod'");
     free(error);
     assert_int_equal(out.len, 0);
@@ -438,7 +438,7 @@ static void test_dot_missing(void **state)
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    int rc = export_graph(&g, EXPORT_SVG, NULL, &out, &error);
+    int rc = export_graph(&g, EXPORT_SVG, NULL, NULL, &out, &error);
     setenv("PATH", old, 1);
     free(old);
     rmdir(dir);
