@@ -380,3 +380,75 @@ def test_graph_of_broken_project_fails(batou, make_project):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "'db'" in error_lines(result.stderr)[0]
+
+
+# ---- dirty marks: graph reads the hosts like -n ----
+
+def node_states(data):
+    return {n["key"]: (n["state"], n["reason"]) for n in data["nodes"]}
+
+
+def test_json_marks_dirty_and_clean_nodes(batou, project):
+    states = node_states(graph_json(batou, "local"))
+    assert set(states) == set(NODES)
+    assert all(state == "dirty" and reason for state, reason in states.values()), states
+    assert not (project / "work").exists(), "graph wrote to the target"
+    deploy = batou("local")
+    assert deploy.returncode == 0, deploy.stderr
+    states = node_states(graph_json(batou, "local"))
+    assert set(states.values()) == {("clean", None)}
+    # One input changes: exactly that node is dirty, and says why.
+    app = project / "components" / "app" / "component.lua"
+    app.write_text(app.read_text().replace('"b.conf", content = "b"', '"b.conf", content = "B"'))
+    states = node_states(graph_json(batou, "local"))
+    dirty = {key: reason for key, (state, reason) in states.items() if state == "dirty"}
+    assert dirty == {"local/web01/app/File(b.conf)": "inputs changed"}
+
+
+def test_no_state_exports_without_reading_hosts(batou, project):
+    data = graph_json(batou, "local", "--no-state")
+    assert all("state" not in n and "reason" not in n for n in data["nodes"])
+    dot = batou("graph", "local", "--no-state").stdout
+    assert "legend" not in dot and "#c62828" not in dot
+
+
+def test_dot_marks_dirty_nodes_with_a_legend(batou, project):
+    assert batou("local").returncode == 0
+    app = project / "components" / "app" / "component.lua"
+    app.write_text(app.read_text().replace('"b.conf", content = "b"', '"b.conf", content = "B"'))
+    result = batou("graph", "local")
+    assert result.returncode == 0, result.stderr
+    marked = [line.split(" [")[0] for line in result.stdout.splitlines()
+              if "#c62828" in line and "legend" not in line]
+    assert marked == ['      "local/web01/app/File(b.conf)"']
+    assert 'tooltip="app/File(b.conf)\\ndirty: inputs changed"' in result.stdout
+    assert '"batou-ng legend: dirty" [label="dirty: would change"' in result.stdout
+    render = subprocess.run(["dot", "-Tsvg"], input=result.stdout, capture_output=True,
+                            text=True, timeout=60)
+    assert render.returncode == 0, render.stderr
+
+
+def test_unreadable_host_is_unknown_and_the_graph_still_written(batou, project):
+    assert batou("local").returncode == 0
+    manifest = project / "work" / ".batou-ng" / "db01" / "manifest"
+    manifest.unlink()
+    manifest.mkdir()
+    result = batou("graph", "local", "--format", "json")
+    assert result.returncode == 0
+    assert re.fullmatch(r"batou-ng: notice: db01: cannot read the manifest in '.*': .*: "
+                        r"nodes marked unknown\n", result.stderr), result.stderr
+    states = node_states(json.loads(result.stdout))
+    assert {key for key, (state, _) in states.items() if state == "unknown"} == {
+        "local/db01/db/File(db.conf)", "local/db01/db/Command(initdb)"}
+    assert {state for key, (state, _) in states.items() if "/web01/" in key} == {"clean"}
+
+
+def test_hosts_that_cannot_be_reached_yet_are_unknown(batou, make_project):
+    make_project(SHOP)
+    result = batou("graph", "prod", "--format", "json")
+    assert result.returncode == 0
+    # One notice per reason: today every host's is the connect_method's.
+    notices = result.stderr.splitlines()
+    assert notices and all(line.startswith("batou-ng: notice: ") for line in notices)
+    assert all(host in result.stderr for host in ("web01", "web02", "db01"))
+    assert {n["state"] for n in json.loads(result.stdout)["nodes"]} == {"unknown"}
