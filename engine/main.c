@@ -316,24 +316,7 @@ static int survey_graph(struct project *p, const struct deploy_options *d, struc
 {
     if (deploy_survey(p, d, s) == 2)
         return EXIT_USAGE;
-    /* One notice per reason: a connect_method refusal is every host's. */
-    for (size_t h = 0; h < s->nhosts; h++) {
-        const char *error = s->hosts[h].error;
-        int seen = 0;
-        for (size_t k = 0; k < h && error && !seen; k++)
-            seen = s->hosts[k].error && strcmp(s->hosts[k].error, error) == 0;
-        if (!error || seen)
-            continue;
-        fputs("batou-ng: notice: ", stderr);
-        const char *sep = "";
-        for (size_t k = h; k < s->nhosts; k++) {
-            if (s->hosts[k].error && strcmp(s->hosts[k].error, error) == 0) {
-                fprintf(stderr, "%s%s", sep, s->hosts[k].name);
-                sep = ", ";
-            }
-        }
-        fprintf(stderr, ": %s: nodes marked unknown\n", error);
-    }
+    survey_report_errors(s, "notice", ": nodes marked unknown");
     return EXIT_OK;
 }
 

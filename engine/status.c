@@ -7,7 +7,7 @@
  *     drift: app/File(app.ini): content differs
  *   db01: never deployed, 20 in the model, 20 would change
  *
- * A host that cannot be read gets one error line on stderr. */
+ * Hosts that cannot be read: one error line on stderr per distinct reason. */
 
 #define _POSIX_C_SOURCE 200809L
 
@@ -136,7 +136,6 @@ static void print_host(const struct project *p, const struct survey *s, size_t h
     const struct survey_host *sh = &s->hosts[h];
     const struct manifest *m = &sh->manifest;
     if (sh->error) {
-        fprintf(stderr, "batou-ng: error: %s: %s\n", sh->name, sh->error);
         printf("%s: unknown (cannot be read), %zu in the model\n", sh->name, sh->in_model);
         return;
     }
@@ -174,6 +173,7 @@ int status_run(struct project *p, const struct deploy_options *o)
     for (size_t h = 0; h < s.nhosts; h++)
         print_host(p, &s, h, o);
     fflush(stdout);
+    survey_report_errors(&s, "error", "");
     survey_release(&s);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "engine/graph.h"
 #include "engine/hash.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,4 +104,25 @@ void survey_release(struct survey *s)
     free(s->hosts);
     free(s->commit);
     memset(s, 0, sizeof *s);
+}
+
+void survey_report_errors(const struct survey *s, const char *kind, const char *suffix)
+{
+    for (size_t h = 0; h < s->nhosts; h++) {
+        const char *error = s->hosts[h].error;
+        int seen = 0;
+        for (size_t k = 0; k < h && error && !seen; k++)
+            seen = s->hosts[k].error && strcmp(s->hosts[k].error, error) == 0;
+        if (!error || seen)
+            continue;
+        fprintf(stderr, "batou-ng: %s: ", kind);
+        const char *sep = "";
+        for (size_t k = h; k < s->nhosts; k++) {
+            if (s->hosts[k].error && strcmp(s->hosts[k].error, error) == 0) {
+                fprintf(stderr, "%s%s", sep, s->hosts[k].name);
+                sep = ", ";
+            }
+        }
+        fprintf(stderr, ": %s%s\n", error, suffix);
+    }
 }
