@@ -20,7 +20,7 @@ struct git_head {
     enum git_head_state state;
     char id[GIT_HEAD_HEX]; /* the full commit id (GIT_HEAD_COMMIT), else "" */
     char short_id[GIT_HEAD_HEX]; /* the shortest unambiguous abbreviation, at least 7 */
-    int dirty; /* tracked files changed, or files git does not ignore added */
+    int dirty; /* below dir: tracked files changed, or files git does not ignore added */
 };
 
 /* Describe the repository that holds dir (searched upwards, like git). */

@@ -162,3 +162,25 @@ def test_header_names_the_commit(batou, simple_project):
     assert batou("-n", "local").stdout.splitlines()[0].endswith(f", commit {short})")
     (simple_project / "notes.txt").write_text("x")
     assert batou("-n", "local").stdout.splitlines()[0].endswith(f", commit {short}+dirty)")
+
+
+def test_project_in_a_larger_repository_is_dirty_by_its_own_files(batou, make_project, tmp_path):
+    project = make_project(SIMPLE, root=tmp_path / "deploy")
+    (tmp_path / "README").write_text("top\n")
+    (tmp_path / ".gitignore").write_text("work/\n.batou-ng/\n")
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "one"]):
+        subprocess.run(["git", *args], cwd=tmp_path, env=env, check=True)
+    short = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path, check=True,
+                           capture_output=True, text=True).stdout.strip()
+
+    def header():
+        return batou("-n", "local", cwd=project).stdout.splitlines()[0]
+
+    assert header().endswith(f", commit {short})")
+    (tmp_path / "README").write_text("changed outside the project\n")
+    assert header().endswith(f", commit {short})")
+    tick = project / "components" / "tick" / "tick.sh"
+    tick.write_text(tick.read_text() + "# changed\n")
+    assert header().endswith(f", commit {short}+dirty)")
