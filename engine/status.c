@@ -6,6 +6,12 @@
  *     orphan: prod/web01/old/File(x.conf)
  *     drift: app/File(app.ini): content differs
  *   db01: never deployed, 20 in the model, 20 would change
+ *   last deploy from here: 2025-01-31 14:02:11 +0100 (3 hours ago) by ann@laptop:
+ *     1 changed, 39 clean, 0 failed
+ *
+ * The last line comes from the controller's run history (engine/state.h),
+ * when it has a run of this environment: how the last deploy ended, which the
+ * targets' manifests (they record starts) cannot say.
  *
  * Hosts that cannot be read: one error line on stderr per distinct reason. */
 
@@ -16,6 +22,7 @@
 #include "engine/deploy.h"
 #include "engine/graph.h"
 #include "engine/project.h"
+#include "engine/state.h"
 #include "engine/survey.h"
 #include "engine/util.h"
 #include "engine/version.h"
@@ -159,6 +166,51 @@ static void print_host(const struct project *p, const struct survey *s, size_t h
         print_drift(p, s, h);
 }
 
+struct last_run {
+    int found;
+    int64_t time;
+    char *user;
+    size_t outcomes[4]; /* by enum run_outcome */
+};
+
+static int take_run(const struct run_record *r, void *arg)
+{
+    struct last_run *last = arg;
+    last->found = 1;
+    last->time = r->time;
+    last->user = xstrdup(r->user ? r->user : "");
+    for (size_t i = 0; i < r->n_nodes; i++)
+        if ((size_t)r->nodes[i].outcome < 4)
+            last->outcomes[r->nodes[i].outcome]++;
+    return 1;
+}
+
+static void print_history(const char *env)
+{
+    struct state *st = NULL;
+    char *err = NULL;
+    if (state_open(&st, ".batou-ng", 1, &err) < 0) {
+        free(err); /* only a cache: nothing to say */
+        return;
+    }
+    struct last_run last = {0};
+    if (state_runs_last(st, env, 1, take_run, &last, &err) < 0)
+        free(err);
+    state_free(st);
+    if (!last.found)
+        return;
+    fputs("last deploy from here: ", stdout);
+    print_when(last.time);
+    fputs(" by ", stdout);
+    put_text(last.user);
+    printf(": %zu changed, %zu clean, %zu failed", last.outcomes[RUN_CHANGED],
+           last.outcomes[RUN_CLEAN], last.outcomes[RUN_FAILED]);
+    if (last.outcomes[RUN_SKIPPED])
+        printf(", %zu skipped", last.outcomes[RUN_SKIPPED]);
+    putchar('\n');
+    free(last.user);
+}
+
 int status_run(struct project *p, const struct deploy_options *o)
 {
     struct survey s;
@@ -172,6 +224,7 @@ int status_run(struct project *p, const struct deploy_options *o)
            plural(s.ndeploy, "node", "nodes"), s.commit ? s.commit : "no git");
     for (size_t h = 0; h < s.nhosts; h++)
         print_host(p, &s, h, o);
+    print_history(p->graph.env);
     fflush(stdout);
     survey_report_errors(&s, "error", "");
     survey_release(&s);

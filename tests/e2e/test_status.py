@@ -3,6 +3,7 @@
 import getpass
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -69,7 +70,10 @@ def test_after_a_deploy(batou, simple_project):
     assert commit == "no commit recorded"
     generation = manifest.read_text().split()[3]
     assert COUNTS.match(out[2]).groups() == (generation[:12], "3", "3", "0")
-    assert len(out) == 3
+    # From the controller's run history: how that deploy ended.
+    assert re.fullmatch(r"last deploy from here: \S+ \S+ \S+ \((just now|1 minute ago)\) "
+                        rf"by {re.escape(who)}: 3 changed, 0 clean, 0 failed", out[3]), out[3]
+    assert len(out) == 4
     assert snapshot(simple_project) == before, "status wrote something"
 
 
@@ -85,14 +89,14 @@ def test_counts_what_would_change_and_orphans(batou, make_project, simple_projec
     assert result.returncode == 0, result.stderr
     out = lines(result)
     assert COUNTS.match(out[2]).groups()[1:] == ("3", "2", "1")
-    assert out[3:] == ["  orphan: local/localhost/tick/Command(check) (remove with --prune)"]
+    assert out[3:-1] == ["  orphan: local/localhost/tick/Command(check) (remove with --prune)"]
 
 
 def test_verify_reports_drift(batou, simple_project):
     assert batou("local").returncode == 0
     motd = simple_project / "work" / "tick" / "motd"
     quiet = batou("status", "local", "--verify")
-    assert lines(quiet)[3:] == ["  drift: none found"]
+    assert lines(quiet)[3:-1] == ["  drift: none found"]
     motd.write_text("HELLO FROM LOCALHOST")
     plain = batou("status", "local")
     assert COUNTS.match(lines(plain)[2]).group(4) == "0", "without --verify the record stands"
@@ -101,8 +105,21 @@ def test_verify_reports_drift(batou, simple_project):
     assert result.returncode == 0, result.stderr
     out = lines(result)
     assert COUNTS.match(out[2]).group(4) == "1"
-    assert len(out) == 4 and out[3].startswith("  drift: tick/File(motd): "), result.stdout
+    assert len(out) == 5 and out[3].startswith("  drift: tick/File(motd): "), result.stdout
     assert motd.read_text() == "HELLO FROM LOCALHOST", "status repaired something"
+
+
+def test_history_says_how_the_last_deploy_ended(batou, make_project, simple_project):
+    assert batou("local").returncode == 0
+    component = simple_project / "components" / "tick" / "component.lua"
+    component.write_text(component.read_text().replace('run = "sh -n tick.sh"', 'run = "exit 4"'))
+    assert batou("local").returncode == 1
+    out = lines(batou("status", "local"))
+    assert out[-1].endswith(": 0 changed, 2 clean, 1 failed"), out
+    # Without the cache there is nothing to say, and no harm.
+    shutil.rmtree(simple_project / ".batou-ng")
+    out = lines(batou("status", "local"))
+    assert not out[-1].startswith("last deploy"), out
 
 
 def test_takes_no_lock_and_ignores_one(batou, simple_project):
