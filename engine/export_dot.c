@@ -147,8 +147,8 @@ static void write_mark(const struct dot_export *x, const struct node *n)
         buf_adds(x->out, ", " DIRTY_STYLE);
     else if (mark->state == SURVEY_UNKNOWN)
         buf_adds(x->out, ", " UNKNOWN_STYLE);
-    char *tip = xasprintf("%s\n%s%s%s", n->path, export_state_name(mark),
-                          mark->reason ? ": " : "", mark->reason ? mark->reason : "");
+    char *tip = xasprintf("%s\n%s%s%s", n->path, export_state_name(mark), mark->reason ? ": " : "",
+                          mark->reason ? mark->reason : "");
     buf_adds(x->out, ", tooltip=");
     dot_label(x->out, tip, DOT_TOOLTIP_MAX);
     free(tip);
@@ -156,14 +156,14 @@ static void write_mark(const struct dot_export *x, const struct node *n)
 
 static void write_legend(struct buf *out)
 {
-    buf_adds(out, "  subgraph \"cluster batou-ng legend\" {\n"
-                  "    label=\"legend\"; style=dashed; color=grey;\n"
-                  "    \"batou-ng legend: dirty\" [label=\"dirty: would change\", " DIRTY_STYLE
-                  "];\n"
-                  "    \"batou-ng legend: clean\" [label=\"clean\"];\n"
-                  "    \"batou-ng legend: unknown\" [label=\"unknown: host not read\", "
-                  UNKNOWN_STYLE "];\n"
-                  "  }\n");
+    buf_adds(out,
+             "  subgraph \"cluster batou-ng legend\" {\n"
+             "    label=\"legend\"; style=dashed; color=grey;\n"
+             "    \"batou-ng legend: dirty\" [label=\"dirty: would change\", " DIRTY_STYLE "];\n"
+             "    \"batou-ng legend: clean\" [label=\"clean\"];\n"
+             "    \"batou-ng legend: unknown\" [label=\"unknown: host not read\", " UNKNOWN_STYLE
+             "];\n"
+             "  }\n");
 }
 
 /* The node that stands for component c in resource edges: its first node,

@@ -10,15 +10,15 @@
 #define GIT_HEAD_HEX 41 /* a full commit id and a NUL */
 
 enum git_head_state {
-    GIT_HEAD_NONE,    /* not inside a git repository */
-    GIT_HEAD_UNBORN,  /* a repository without a commit yet */
-    GIT_HEAD_COMMIT,  /* HEAD names a commit */
-    GIT_HEAD_BROKEN,  /* a repository libgit2 cannot read */
+    GIT_HEAD_NONE,   /* not inside a git repository */
+    GIT_HEAD_UNBORN, /* a repository without a commit yet */
+    GIT_HEAD_COMMIT, /* HEAD names a commit */
+    GIT_HEAD_BROKEN, /* a repository libgit2 cannot read */
 };
 
 struct git_head {
     enum git_head_state state;
-    char id[GIT_HEAD_HEX]; /* the full commit id (GIT_HEAD_COMMIT), else "" */
+    char id[GIT_HEAD_HEX];       /* the full commit id (GIT_HEAD_COMMIT), else "" */
     char short_id[GIT_HEAD_HEX]; /* the shortest unambiguous abbreviation, at least 7 */
     int dirty; /* below dir: tracked files changed, or files git does not ignore added */
 };
