@@ -51,8 +51,10 @@ int deploy_interrupted(void)
 }
 
 /* SIGINT/SIGTERM only stop new work: the running node finishes and the locks
- * are released (the target shells run in their own process group). */
-static void catch_signals(struct sigaction old[2])
+ * are released (the target shells run in their own process group). SIGPIPE
+ * is ignored: output into a closed pipe (`batou-ng prod | head`) must not
+ * kill a run halfway, holding its locks. */
+static void catch_signals(struct sigaction old[3])
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -60,12 +62,15 @@ static void catch_signals(struct sigaction old[2])
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old[0]);
     sigaction(SIGTERM, &sa, &old[1]);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &old[2]);
 }
 
-static void restore_signals(const struct sigaction old[2])
+static void restore_signals(const struct sigaction old[3])
 {
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGTERM, &old[1], NULL);
+    sigaction(SIGPIPE, &old[2], NULL);
 }
 
 static char *who_am_i(void)
@@ -503,7 +508,7 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
     }
     read_commit(&d);
     interrupted = 0;
-    struct sigaction old[2];
+    struct sigaction old[3];
     catch_signals(old);
     output_header(&d);
     if (refusal) {
@@ -525,13 +530,13 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
                 output_orphans(&d, i);
     }
     release_hosts(&d);
-    restore_signals(old);
     record_history(&d);
     if (!s)
         output_summary(&d);
     int status = d.failed || d.host_failures || interrupted ? 1 : 0;
     if (interrupted)
         fputs("batou-ng: error: interrupted\n", stderr);
+    restore_signals(old);
     deploy_release(&d);
     return status;
 }

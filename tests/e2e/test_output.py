@@ -184,3 +184,21 @@ def test_project_in_a_larger_repository_is_dirty_by_its_own_files(batou, make_pr
     tick = project / "components" / "tick" / "tick.sh"
     tick.write_text(tick.read_text() + "# changed\n")
     assert header().endswith(f", commit {short}+dirty)")
+
+
+def test_a_closed_pipe_does_not_stop_a_deploy_halfway(simple_project):
+    # `batou-ng local | head -c 1`: stdout closes after the first byte.
+    path, _ = binary_path()
+    env = dict(os.environ, NO_COLOR="1")
+    proc = subprocess.Popen([path, "local"], cwd=simple_project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(1)
+    proc.stdout.close()
+    proc.wait(timeout=TIMEOUT)
+    stderr = proc.stderr.read().decode()
+    check_no_crash(subprocess.CompletedProcess([], proc.returncode, "", stderr))
+    assert proc.returncode in (0, 1), (proc.returncode, stderr)
+    state = simple_project / "work" / ".batou-ng"
+    assert not (state / "lock").exists(), "the lock was left behind"
+    assert (simple_project / "work" / "tick" / "motd").read_text() == "hello from localhost"
+    assert (state / "manifest").read_text().count("\nN ") == 3
