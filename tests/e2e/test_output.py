@@ -202,3 +202,9 @@ def test_a_closed_pipe_does_not_stop_a_deploy_halfway(simple_project):
     assert not (state / "lock").exists(), "the lock was left behind"
     assert (simple_project / "work" / "tick" / "motd").read_text() == "hello from localhost"
     assert (state / "manifest").read_text().count("\nN ") == 3
+
+
+def test_quiet_on_a_terminal_prints_only_the_summary(simple_project):
+    status, out = on_terminal(simple_project, "-q", "--no-color", "local")
+    assert status == 0
+    assert re.fullmatch(rb"3 changed, 0 clean, 0 failed in [\d.]+ s\r\n", out), out
