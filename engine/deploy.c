@@ -18,7 +18,9 @@
 #include "engine/project.h"
 #include "engine/selection.h"
 #include "engine/state.h"
+#include "engine/survey.h"
 #include "environments/environment.h"
+#include "environments/git.h"
 #include "environments/secrets.h"
 #include "hosts/loop.h"
 #include "hosts/session.h"
@@ -47,8 +49,10 @@ int deploy_interrupted(void)
 }
 
 /* SIGINT/SIGTERM only stop new work: the running node finishes and the locks
- * are released (the target shells run in their own process group). */
-static void catch_signals(struct sigaction old[2])
+ * are released (the target shells run in their own process group). SIGPIPE
+ * is ignored: output into a closed pipe (`batou-ng prod | head`) must not
+ * kill a run halfway, holding its locks. */
+static void catch_signals(struct sigaction old[3])
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -56,12 +60,15 @@ static void catch_signals(struct sigaction old[2])
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old[0]);
     sigaction(SIGTERM, &sa, &old[1]);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &old[2]);
 }
 
-static void restore_signals(const struct sigaction old[2])
+static void restore_signals(const struct sigaction old[3])
 {
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGTERM, &old[1], NULL);
+    sigaction(SIGPIPE, &old[2], NULL);
 }
 
 static char *who_am_i(void)
@@ -83,7 +90,10 @@ static void fail_host(struct deploy *d, struct dhost *h, const char *message)
         return;
     h->failed = 1;
     d->host_failures++;
-    output_host_error(d, h->index, message);
+    if (d->survey)
+        survey_host_error(d, h->index, message);
+    else
+        output_host_error(d, h->index, message);
 }
 
 /* Step the loop until no session has work in flight. */
@@ -301,7 +311,7 @@ static void write_start(struct deploy *d, struct dhost *h)
     manifest_new_generation(id);
     struct buf line;
     buf_init(&line);
-    manifest_run_line(&line, id, d->g->env, NULL, d->who, (int64_t)time(NULL));
+    manifest_run_line(&line, id, d->g->env, d->commit, d->who, (int64_t)time(NULL));
     submit_records(h, line.data, line.len);
     buf_release(&line);
 }
@@ -398,7 +408,7 @@ static void record_history(struct deploy *d)
         nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, reason};
     }
     char *err = NULL;
-    struct run_record r = {(int64_t)time(NULL), d->g->env, NULL, d->who, n, nodes};
+    struct run_record r = {(int64_t)time(NULL), d->g->env, d->commit, d->who, n, nodes};
     if (state_run_add(d->state, &r, &err) < 0) {
         warn("cannot record the run in '.batou-ng': %s", err);
         free(err);
@@ -425,14 +435,13 @@ static int open_state(struct deploy *d)
     return 0;
 }
 
-static int check_connect_method(const struct environment *env)
+/* NULL, or why the environment's connect_method cannot be used (caller frees). */
+static char *connect_method_refusal(const struct environment *env)
 {
     if (connect_is_ssh(env) || strcmp(env->connect_method, "local") == 0)
-        return 0;
-    fprintf(stderr,
-            "batou-ng: error: %s: connect_method '%s' cannot deploy yet: only 'local' can\n",
-            env->file, env->connect_method ? env->connect_method : "ssh");
-    return -1;
+        return NULL;
+    return xasprintf("%s: connect_method '%s' cannot deploy: use 'local' or 'ssh'", env->file,
+                     env->connect_method);
 }
 
 static void deploy_release(struct deploy *d)
@@ -446,6 +455,8 @@ static void deploy_release(struct deploy *d)
     free(d->hosts);
     free(d->who);
     free(d->work);
+    free(d->commit);
+    free(d->commit_label);
     loop_free(d->loop);
     state_free(d->state);
 }
@@ -496,14 +507,28 @@ static void deploy_hosts(struct deploy *d)
     schedule_finish(d);
 }
 
-int deploy_run(struct project *p, const struct deploy_options *o)
+static void read_commit(struct deploy *d)
 {
-    if (check_connect_method(&p->env) < 0)
+    struct git_head head;
+    git_head_read(".", &head);
+    d->commit = git_head_record(&head);
+    d->commit_label = git_head_describe(&head);
+}
+
+/* A deploy, or with s a survey (engine/survey.h). */
+static int run(struct project *p, const struct deploy_options *o, struct survey *s)
+{
+    char *refusal = connect_method_refusal(&p->env);
+    if (refusal && !s) {
+        fprintf(stderr, "batou-ng: error: %s\n", refusal);
+        free(refusal);
         return 2;
+    }
     char *err = NULL;
     if (selection_check(&p->env, &p->graph, o->limit, o->only, &err) < 0) {
         fprintf(stderr, "batou-ng: error: %s\n", err);
         free(err);
+        free(refusal);
         return 2;
     }
     struct deploy d;
@@ -511,6 +536,7 @@ int deploy_run(struct project *p, const struct deploy_options *o)
     d.project = p;
     d.g = &p->graph;
     d.o = o;
+    d.survey = s;
     d.start_ms = loop_now_ms();
     d.who = who_am_i();
     d.loop = loop_new();
@@ -520,18 +546,30 @@ int deploy_run(struct project *p, const struct deploy_options *o)
         d.jobs = d.nhosts < 32 ? d.nhosts : 32;
     if (d.jobs == 0)
         d.jobs = 1;
+    if (s)
+        survey_begin(&d);
     if (open_state(&d) < 0) {
+        free(refusal);
         release_hosts(&d);
         deploy_release(&d);
         return 2;
     }
+    read_commit(&d);
     interrupted = 0;
-    struct sigaction old[2];
+    struct sigaction old[3];
     catch_signals(old);
     output_header(&d);
-    connect_hosts(&d);
+    if (refusal) {
+        for (size_t i = 0; i < d.nhosts; i++)
+            fail_host(&d, &d.hosts[i], refusal);
+        free(refusal);
+    } else {
+        connect_hosts(&d);
+    }
     deploy_hosts(&d);
-    if (o->prune && !o->predict) {
+    if (s) {
+        survey_collect(&d);
+    } else if (o->prune && !o->predict) {
         prune_submit(&d);
         drive(&d);
     } else {
@@ -540,12 +578,29 @@ int deploy_run(struct project *p, const struct deploy_options *o)
                 output_orphans(&d, i);
     }
     release_hosts(&d);
-    restore_signals(old);
     record_history(&d);
-    output_summary(&d);
+    if (!s)
+        output_summary(&d);
     int status = d.failed || d.host_failures || interrupted ? 1 : 0;
     if (interrupted)
         fputs("batou-ng: error: interrupted\n", stderr);
+    restore_signals(old);
     deploy_release(&d);
     return status;
+}
+
+int deploy_run(struct project *p, const struct deploy_options *o)
+{
+    return run(p, o, NULL);
+}
+
+int deploy_survey(struct project *p, const struct deploy_options *o, struct survey *s)
+{
+    memset(s, 0, sizeof *s);
+    struct deploy_options ro = *o;
+    ro.predict = 1;
+    ro.quiet = 1;
+    ro.prune = 0;
+    ro.break_lock = 0;
+    return run(p, &ro, s);
 }

@@ -50,11 +50,12 @@ struct deploy_options {
     int break_lock;                /* --break-lock: remove a lock left by another run */
     int prune;                     /* --prune: remove what orphans owned */
     int quiet;                     /* -q: errors and the summary only */
+    int verbose;                   /* -v: whole diffs */
     const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */
     const char *only;              /* --only COMPONENT,...: only these root components */
     int jobs;                      /* -j: hosts applying at once; 0: the environment's
                                     * `jobs`, else every host, capped at 32 */
-    int no_color;                  /* --no-color */
+    int no_color;                  /* --no-color or NO_COLOR: no colours even on a terminal */
     enum explain_mode explain;
     const char *explain_node;      /* EXPLAIN_COMMAND: only the nodes it matches (NULL: all) */
 };

@@ -22,6 +22,7 @@ struct project;
 struct session;
 struct state;
 struct transport;
+struct survey;
 
 enum dnode_status {
     DN_IGNORED, /* ignored host or component: never applied, not counted */
@@ -129,6 +130,9 @@ struct deploy {
     char *work;                 /* the target's work directory: root components work below it */
     struct prune_item **prunes; /* --prune: one per orphan */
     size_t nprunes, prunes_cap;
+    struct survey *survey;      /* status, graph: a read-only run that keeps what it found */
+    char *commit;               /* the project's git HEAD to record (environments/git.h), or NULL */
+    char *commit_label;         /* ... as the header shows it */
 };
 
 /* engine/dirty.c */
@@ -223,6 +227,14 @@ int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, siz
 /* engine/explain.c */
 /* -d explain / `batou-ng explain`: each decision (explain.c: with history). */
 void explain_print(struct deploy *d);
+
+/* engine/survey.c */
+/* Size d->survey for d's hosts and nodes. */
+void survey_begin(struct deploy *d);
+/* Host h cannot be read: keep message (the first one) instead of printing it. */
+void survey_host_error(struct deploy *d, size_t h, const char *message);
+/* After dirty_decide: copy states and reasons, move the manifests. */
+void survey_collect(struct deploy *d);
 
 /* engine/deploy.c */
 /* 1 once SIGINT or SIGTERM came: start nothing new. */

@@ -7,6 +7,8 @@
 #include "engine/init.h"
 #include "engine/project.h"
 #include "engine/secrets_command.h"
+#include "engine/status.h"
+#include "engine/survey.h"
 #include "engine/util.h"
 #include "engine/version.h"
 
@@ -35,6 +37,7 @@ struct options {
     int predict;           /* -n */
     int break_lock;        /* --break-lock */
     int prune;             /* --prune */
+    int no_state;          /* graph --no-state */
     const char *verify;    /* --verify[=content]: "" or the level */
     const char *limit;     /* --limit HOST,... */
     const char *only;      /* --only COMPONENT,... */
@@ -67,7 +70,8 @@ static const struct debug_name debug_names[] = {
 static const char usage_text[] =
     "usage: batou-ng [options] ENV                 deploy ENV\n"
     "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
-    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST]\n"
+    "       batou-ng status ENV [--verify[=content]]  what is deployed on each host\n"
+    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST] [--no-state]\n"
     "       batou-ng explain ENV [NODE]            why each node is dirty or clean (read-only)\n"
     "       batou-ng init [DIR]                    create a project skeleton\n"
     "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
@@ -90,6 +94,7 @@ static const char usage_text[] =
     "  --format FORMAT      graph: dot (default), json or svg\n"
     "  -o FILE              graph: write to FILE instead of stdout\n"
     "  --host HOST          graph: only HOST's part\n"
+    "  --no-state           graph: do not read the hosts (no dirty marks)\n"
     "  --version            print the version\n"
     "  -h, --help           print this help\n"
     "\n"
@@ -159,6 +164,7 @@ static const struct flag_option flag_options[] = {
     {"-n", offsetof(struct options, predict)},   {"--predict", offsetof(struct options, predict)},
     {"--break-lock", offsetof(struct options, break_lock)},
     {"--prune", offsetof(struct options, prune)},
+    {"--no-state", offsetof(struct options, no_state)},
 };
 
 /* The bits of a comma-separated list of debug words; 0 when one is unknown
@@ -386,11 +392,57 @@ static int write_output(const char *path, const struct buf *data)
     return EXIT_OK;
 }
 
+/* The options a deploy, status or graph run takes; EXIT_OK or a usage error. */
+static int deploy_options_from(const struct options *o, struct deploy_options *d)
+{
+    const char *no_color = getenv("NO_COLOR");
+    *d = (struct deploy_options){.predict = o->predict,
+                                 .break_lock = o->break_lock,
+                                 .prune = o->prune,
+                                 .limit = o->limit,
+                                 .only = o->only,
+                                 .quiet = o->quiet,
+                                 .verbose = o->verbose,
+                                 .explain = o->debug_words & DEBUG_EXPLAIN ? EXPLAIN_DEBUG
+                                                                           : EXPLAIN_OFF,
+                                 .verify_level = CHECK_STAT,
+                                 .no_color = o->no_color || (no_color && *no_color)};
+    if (o->jobs) {
+        char *end;
+        long n = strtol(o->jobs, &end, 10);
+        if (*end || end == o->jobs || n < 1 || n > 1024)
+            return usage_error("-j needs a number from 1 to 1024, got '%s'", o->jobs);
+        d->jobs = (int)n;
+    }
+    if (!o->verify)
+        return EXIT_OK;
+    d->verify = 1;
+    if (strcmp(o->verify, "content") == 0)
+        d->verify_level = CHECK_CONTENT;
+    else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
+        return usage_error("unknown --verify level '%s': use --verify or --verify=content",
+                           o->verify);
+    return EXIT_OK;
+}
+
+/* Read the hosts for the dirty marks: a host that cannot be read leaves its
+ * nodes unknown, with a notice, and the graph is still written. 0, or 2. */
+static int survey_graph(struct project *p, const struct deploy_options *d, struct survey *s)
+{
+    if (deploy_survey(p, d, s) == 2)
+        return EXIT_USAGE;
+    survey_report_errors(s, "notice", ": nodes marked unknown");
+    return EXIT_OK;
+}
+
 static int command_graph(const char *env_name, const struct options *o)
 {
     enum export_format format = EXPORT_DOT;
     if (o->format && export_format_parse(o->format, &format) < 0)
         return usage_error("unknown graph format '%s': use dot, json or svg", o->format);
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
     struct project p;
     int status = open_project(&p, env_name, o);
     if (status != EXIT_OK)
@@ -399,10 +451,16 @@ static int command_graph(const char *env_name, const struct options *o)
         project_release(&p);
         return EXIT_USAGE;
     }
+    struct survey s = {0};
+    if (!o->no_state && survey_graph(&p, &d, &s) != EXIT_OK) {
+        survey_release(&s);
+        project_release(&p);
+        return EXIT_USAGE;
+    }
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    if (export_graph(&p.graph, format, o->host, &out, &error) < 0) {
+    if (export_graph(&p.graph, format, o->host, o->no_state ? NULL : s.nodes, &out, &error) < 0) {
         fprintf(stderr, "batou-ng: error: %s\n", error);
         free(error);
         status = EXIT_FAILED;
@@ -410,6 +468,7 @@ static int command_graph(const char *env_name, const struct options *o)
         status = write_output(o->output, &out);
     }
     buf_release(&out);
+    survey_release(&s);
     project_release(&p);
     return status;
 }
@@ -431,31 +490,9 @@ static int command_init(const struct options *o)
  * ("" for every node). */
 static int command_deploy(const char *env_name, const char *explain, const struct options *o)
 {
-    struct deploy_options d = {.predict = o->predict,
-                               .break_lock = o->break_lock,
-                               .prune = o->prune,
-                               .limit = o->limit,
-                               .only = o->only,
-                               .quiet = o->quiet,
-                               .no_color = o->no_color,
-                               .explain = o->debug_words & DEBUG_EXPLAIN ? EXPLAIN_DEBUG
-                                                                         : EXPLAIN_OFF,
-                               .verify_level = CHECK_STAT};
-    if (o->jobs) {
-        char *end;
-        long n = strtol(o->jobs, &end, 10);
-        if (*end || end == o->jobs || n < 1 || n > 1024)
-            return usage_error("-j needs a number from 1 to 1024, got '%s'", o->jobs);
-        d.jobs = (int)n;
-    }
-    if (o->verify) {
-        d.verify = 1;
-        if (strcmp(o->verify, "content") == 0)
-            d.verify_level = CHECK_CONTENT;
-        else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
-            return usage_error("unknown --verify level '%s': use --verify or --verify=content",
-                               o->verify);
-    }
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
     struct project p;
     int status = open_project(&p, env_name, o);
     if (status != EXIT_OK)
@@ -464,6 +501,20 @@ static int command_deploy(const char *env_name, const char *explain, const struc
         status = explain_run(&p, *explain ? explain : NULL, &d);
     else
         status = deploy_run(&p, &d);
+    project_release(&p);
+    return status;
+}
+
+static int command_status(const char *env_name, const struct options *o)
+{
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    status = status_run(&p, &d);
     project_release(&p);
     return status;
 }
@@ -494,6 +545,13 @@ static int dispatch(const struct options *o)
         if (!need_env(o, 1, "'explain'"))
             return EXIT_USAGE;
         return command_deploy(o->args[1], o->nargs > 2 ? o->args[2] : "", o);
+    }
+    if (strcmp(command, "status") == 0) {
+        if (!need_env(o, 1, "'status'"))
+            return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s'", o->args[2]);
+        return command_status(o->args[1], o);
     }
     if (o->nargs > 1)
         return usage_error("unexpected argument '%s'", o->args[1]);

@@ -173,9 +173,9 @@ static void apply_done(void *ctx)
         fail_node(d, i, xstrdup(h->result.error));
         output_node_output(d, h->result.out, h->result.outlen);
     } else {
-        manifest_apply(&h->manifest, h->record.data, h->record.len);
         if (!h->record_only)
             output_diff(d, i);
+        manifest_apply(&h->manifest, h->record.data, h->record.len);
         resolve(d, i, h->record_only ? DN_CLEAN : DN_CHANGED);
     }
     host_apply_result_release(&h->result);

@@ -139,8 +139,10 @@ def test_sensitive_files_never_show_content(batou, make_project):
         end
         """
     project = files_project(make_project, lua)
+    new = deploy(batou, project, "-n")
+    assert "  content is sensitive: no diff" in new.stdout
     first = deploy(batou, project)
-    assert "  content is sensitive: no diff" in first.stdout
+    assert "content is sensitive" not in first.stdout, "a first deploy showed a diff line"
     cfg = project / "environments" / "local" / "environment.cfg"
     cfg.write_text(cfg.read_text() + "\n[component:app]\npassword = swordfish\n")
     for args in (["-n"], ["-n", "-d", "explain"], ["-n", "--verify=content"], []):
@@ -164,10 +166,14 @@ def test_binary_and_too_large_files_say_so(batou, make_project):
         "components/app/blob.bin": b"\x00\x01\x02 one\n"})
     cfg = project / "environments" / "local" / "environment.cfg"
     cfg.write_text(cfg.read_text() + "\n[component:app]\nsize = 2000000\n")
+    new = deploy(batou, project, "-n")
+    lines = new.stdout.splitlines()[1:5]
+    assert [line.split(" (")[0] for line in lines[0::2]] == [
+        "would change: localhost app/BinaryFile(blob)", "would change: localhost app/File(big.txt)"]
+    assert lines[1::2] == ["  binary files differ", "  file too large to diff"]
     first = deploy(batou, project)
-    assert first.stdout.splitlines()[1:5] == [
-        "[1/2] localhost app/BinaryFile(blob)", "  binary files differ",
-        "[2/2] localhost app/File(big.txt)", "  file too large to diff"]
+    assert first.stdout.splitlines()[1:3] == [
+        "[1/2] localhost app/BinaryFile(blob)", "[2/2] localhost app/File(big.txt)"]
 
     (project / "components" / "app" / "blob.bin").write_bytes(b"\x00\x01\x02 two\n")
     cfg.write_text(cfg.read_text().replace("size = 2000000", "size = 10"))
