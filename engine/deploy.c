@@ -97,7 +97,7 @@ static void fail_host(struct deploy *d, struct dhost *h, const char *message)
 }
 
 /* Step the loop until no session has work in flight. */
-static void drive(struct deploy *d)
+void deploy_drive(struct deploy *d)
 {
     for (;;) {
         int busy = 0;
@@ -262,7 +262,7 @@ static void connect_hosts(struct deploy *d)
         h->host = shell_host_new(h->session, d->loop);
         submit_first(d, h);
     }
-    drive(d);
+    deploy_drive(d);
 }
 
 static void write_reply(const struct session_reply *reply, void *ctx)
@@ -348,7 +348,7 @@ static void release_hosts(struct deploy *d)
         }
         session_close(h->session);
     }
-    drive(d);
+    deploy_drive(d);
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
         if (h->host)
@@ -474,10 +474,10 @@ static void deploy_hosts(struct deploy *d)
         d->host_failures++;
         return;
     }
-    drive(d);
+    deploy_drive(d);
     dirty_decide(d);
     if (dirty_submit_contents(d))
-        drive(d);
+        deploy_drive(d);
     dirty_take_contents(d);
     if (d->o->explain != EXPLAIN_OFF)
         explain_print(d);
@@ -503,7 +503,7 @@ static void deploy_hosts(struct deploy *d)
         if (d->hosts[i].failed)
             schedule_fail_host(d, i);
     schedule_pump(d);
-    drive(d);
+    deploy_drive(d);
     schedule_finish(d);
 }
 
@@ -566,12 +566,20 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
     } else {
         connect_hosts(&d);
     }
+    if (o->command) {
+        adhoc_run(&d, o->command);
+        release_hosts(&d);
+        restore_signals(old);
+        int failed = d.failed != 0;
+        deploy_release(&d);
+        return failed;
+    }
     deploy_hosts(&d);
     if (s) {
         survey_collect(&d);
     } else if (o->prune && !o->predict) {
         prune_submit(&d);
-        drive(&d);
+        deploy_drive(&d);
     } else {
         for (size_t i = 0; i < d.nhosts; i++)
             if (!d.hosts[i].failed)

@@ -51,6 +51,7 @@ struct deploy_options {
     int prune;                     /* --prune: remove what orphans owned */
     int quiet;                     /* -q: errors and the summary only */
     int verbose;                   /* -v: whole diffs */
+    const char *command;           /* `batou-ng run`: run this on every host instead */
     const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */
     const char *only;              /* --only COMPONENT,...: only these root components */
     int jobs;                      /* -j: hosts applying at once; 0: the environment's

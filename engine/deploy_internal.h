@@ -239,5 +239,11 @@ void survey_collect(struct deploy *d);
 /* engine/deploy.c */
 /* 1 once SIGINT or SIGTERM came: start nothing new. */
 int deploy_interrupted(void);
+/* Run the loop until no host has a request under way. */
+void deploy_drive(struct deploy *d);
+
+/* engine/adhoc.c */
+/* `batou-ng run`: command on every connected host, output per host, summary. */
+void adhoc_run(struct deploy *d, const char *command);
 
 #endif

@@ -74,10 +74,20 @@ static const char *plural(size_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
+static void put_line(FILE *f, const char *s);
+
 void output_header(const struct deploy *d)
 {
     if (d->o->quiet)
         return;
+    if (d->o->command) {
+        printf("batou-ng %s: running on '%s' (%zu %s): ", BATOU_NG_VERSION, d->g->env, d->nhosts,
+               plural(d->nhosts, "host", "hosts"));
+        put_line(stdout, d->o->command);
+        fputc('\n', stdout);
+        fflush(stdout);
+        return;
+    }
     printf("batou-ng %s: %s '%s' (%zu %s, %zu %s, commit %s)\n", BATOU_NG_VERSION,
            d->o->predict ? "predicting" : "deploying", d->g->env, d->nhosts,
            plural(d->nhosts, "host", "hosts"), d->ndeploy, plural(d->ndeploy, "node", "nodes"),

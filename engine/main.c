@@ -48,6 +48,8 @@ struct options {
     const char *args[3];   /* positional arguments: command and its operands */
     int nargs;
     char **secrets_argv;   /* the words after "secrets": that command parses them */
+    char **command_argv;   /* run: the words after "--" */
+    int command_argc;
     int secrets_argc;
 };
 
@@ -73,6 +75,7 @@ static const char usage_text[] =
     "       batou-ng status ENV [--verify[=content]]  what is deployed on each host\n"
     "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST] [--no-state]\n"
     "       batou-ng explain ENV [NODE]            why each node is dirty or clean (read-only)\n"
+    "       batou-ng run ENV [--limit HOSTS] -- COMMAND   run COMMAND on every host\n"
     "       batou-ng init [DIR]                    create a project skeleton\n"
     "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
     "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
@@ -285,6 +288,12 @@ static int parse_args(int argc, char **argv, struct options *o, int *done)
         if (strcmp(arg, "--version") == 0) {
             printf("batou-ng %s\n", BATOU_NG_VERSION);
             *done = 1;
+            return EXIT_OK;
+        }
+        if (strcmp(arg, "--") == 0) {
+            /* `run ENV -- COMMAND...`: the rest is the command, words joined. */
+            o->command_argv = argv + i + 1;
+            o->command_argc = argc - i - 1;
             return EXIT_OK;
         }
         int parsed = parse_option(argc, argv, &i, o);
@@ -505,6 +514,32 @@ static int command_deploy(const char *env_name, const char *explain, const struc
     return status;
 }
 
+static int command_run(const char *env_name, const struct options *o)
+{
+    if (!o->command_argv || o->command_argc == 0)
+        return usage_error("%s", "run needs a command after '--': batou-ng run ENV -- COMMAND");
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    struct buf command;
+    buf_init(&command);
+    for (int i = 0; i < o->command_argc; i++) {
+        if (i)
+            buf_addc(&command, ' ');
+        buf_adds(&command, o->command_argv[i]);
+    }
+    d.predict = 1; /* no lock, nothing written */
+    d.command = command.data;
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status == EXIT_OK) {
+        status = deploy_run(&p, &d);
+        project_release(&p);
+    }
+    buf_release(&command);
+    return status;
+}
+
 static int command_status(const char *env_name, const struct options *o)
 {
     struct deploy_options d;
@@ -546,6 +581,16 @@ static int dispatch(const struct options *o)
             return EXIT_USAGE;
         return command_deploy(o->args[1], o->nargs > 2 ? o->args[2] : "", o);
     }
+    if (strcmp(command, "run") == 0) {
+        if (!need_env(o, 1, "'run'"))
+            return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s' (the command goes after '--')",
+                               o->args[2]);
+        return command_run(o->args[1], o);
+    }
+    if (o->command_argv)
+        return usage_error("%s", "'--' is only for 'batou-ng run ENV -- COMMAND'");
     if (strcmp(command, "status") == 0) {
         if (!need_env(o, 1, "'status'"))
             return EXIT_USAGE;

@@ -196,3 +196,15 @@ def test_proxyjump_is_refused_not_ignored(batou, make_project, ssh_lab):
     assert ("host0: 'ProxyJump elsewhere' in the ssh configuration is not supported yet"
             in result.stderr)
     assert not (lab.hosts[0].home / "deployment").exists()
+
+
+def test_run_executes_on_each_host_as_its_user(batou, make_project, ssh_lab):
+    lab = ssh_lab(2)
+    project_for(make_project, lab)
+    result = batou("run", "prod", "--", "id -un; pwd", env=lab.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    for h in lab.hosts:
+        block = result.stdout.split(f"== {h.name}: exit status 0\n")[1].splitlines()
+        assert block[:2] == [h.home.owner(), str(h.home)]
+    assert result.stdout.splitlines()[-1] == "2 hosts: 2 ok, 0 failed"
+    assert not (lab.hosts[0].home / "deployment").exists(), "run wrote deploy state"
