@@ -495,23 +495,36 @@ static int command_init(const struct options *o)
     return EXIT_OK;
 }
 
-/* explain is NULL for a deploy, else `batou-ng explain ENV [NODE]`'s NODE
- * ("" for every node). */
-static int command_deploy(const char *env_name, const char *explain, const struct options *o)
+enum project_action { ACTION_DEPLOY, ACTION_EXPLAIN, ACTION_STATUS };
+
+/* Load ENV's project and run action on it with d (node: explain's NODE, or
+ * NULL for every node). The exit status. */
+static int on_project(const char *env_name, const struct options *o,
+                      const struct deploy_options *d, enum project_action action,
+                      const char *node)
 {
-    struct deploy_options d;
-    if (deploy_options_from(o, &d) != EXIT_OK)
-        return EXIT_USAGE;
     struct project p;
     int status = open_project(&p, env_name, o);
     if (status != EXIT_OK)
         return status;
-    if (explain)
-        status = explain_run(&p, *explain ? explain : NULL, &d);
+    if (action == ACTION_EXPLAIN)
+        status = explain_run(&p, node, d);
+    else if (action == ACTION_STATUS)
+        status = status_run(&p, d);
     else
-        status = deploy_run(&p, &d);
+        status = deploy_run(&p, d);
     project_release(&p);
     return status;
+}
+
+/* A deploy, `status`, or `explain ENV [NODE]` (node "" for every node). */
+static int command_deploy(const char *env_name, enum project_action action, const char *node,
+                          const struct options *o)
+{
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    return on_project(env_name, o, &d, action, node && *node ? node : NULL);
 }
 
 static int command_run(const char *env_name, const struct options *o)
@@ -530,27 +543,8 @@ static int command_run(const char *env_name, const struct options *o)
     }
     d.predict = 1; /* no lock, nothing written */
     d.command = command.data;
-    struct project p;
-    int status = open_project(&p, env_name, o);
-    if (status == EXIT_OK) {
-        status = deploy_run(&p, &d);
-        project_release(&p);
-    }
+    int status = on_project(env_name, o, &d, ACTION_DEPLOY, NULL);
     buf_release(&command);
-    return status;
-}
-
-static int command_status(const char *env_name, const struct options *o)
-{
-    struct deploy_options d;
-    if (deploy_options_from(o, &d) != EXIT_OK)
-        return EXIT_USAGE;
-    struct project p;
-    int status = open_project(&p, env_name, o);
-    if (status != EXIT_OK)
-        return status;
-    status = status_run(&p, &d);
-    project_release(&p);
     return status;
 }
 
@@ -579,7 +573,7 @@ static int dispatch(const struct options *o)
     if (strcmp(command, "explain") == 0) {
         if (!need_env(o, 1, "'explain'"))
             return EXIT_USAGE;
-        return command_deploy(o->args[1], o->nargs > 2 ? o->args[2] : "", o);
+        return command_deploy(o->args[1], ACTION_EXPLAIN, o->nargs > 2 ? o->args[2] : NULL, o);
     }
     if (strcmp(command, "run") == 0) {
         if (!need_env(o, 1, "'run'"))
@@ -596,13 +590,13 @@ static int dispatch(const struct options *o)
             return EXIT_USAGE;
         if (o->nargs > 2)
             return usage_error("unexpected argument '%s'", o->args[2]);
-        return command_status(o->args[1], o);
+        return command_deploy(o->args[1], ACTION_STATUS, NULL, o);
     }
     if (o->nargs > 1)
         return usage_error("unexpected argument '%s'", o->args[1]);
     if (o->check)
         return command_check(command, o);
-    return command_deploy(command, NULL, o);
+    return command_deploy(command, ACTION_DEPLOY, NULL, o);
 }
 
 int main(int argc, char **argv)
