@@ -192,7 +192,7 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         return;
     }
     h->locked = !d->o->predict;
-    manifest_parse(&h->manifest, reply->out, reply->outlen);
+    deploy_cache_read_reply(h, reply->out, reply->outlen);
     h->unknown = !h->manifest.valid;
 }
 
@@ -216,7 +216,7 @@ static void submit_first(struct deploy *d, struct dhost *h)
                  LOCKED_MARK "", LOCKED_STATUS);
         free(holder);
     }
-    manifest_read_fragment(&f, h->manifest_path);
+    deploy_cache_read_fragment(h, &f);
     if (!session_submit(h->session, f.data, f.len, first_reply, h))
         fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
     buf_release(&f);
@@ -236,6 +236,7 @@ static void connect_hosts(struct deploy *d)
             continue;
         }
         h->host = shell_host_new(h->session, d->loop);
+        deploy_cache_load(d, h);
         submit_first(d, h);
     }
     drive(d);
@@ -307,6 +308,16 @@ static void record_clean_nodes(struct deploy *d)
     }
 }
 
+static void release_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    if (!reply->error && reply->status == 0)
+        deploy_cache_release_reply(h->d, h, reply->out, reply->outlen);
+    else
+        write_reply(reply, ctx);
+}
+
+/* Release the locks (noting each manifest's identity for the cache). */
 static void release_hosts(struct deploy *d)
 {
     for (size_t i = 0; i < d->nhosts; i++) {
@@ -316,10 +327,11 @@ static void release_hosts(struct deploy *d)
         if (h->locked) {
             struct buf f;
             buf_init(&f);
+            deploy_cache_release_fragment(h, &f);
             buf_adds(&f, "rm -f ");
             shell_quote(&f, h->statedir);
             buf_adds(&f, "/lock\n");
-            session_submit(h->session, f.data, f.len, write_reply, h);
+            session_submit(h->session, f.data, f.len, release_reply, h);
             buf_release(&f);
         }
         session_close(h->session);
@@ -327,6 +339,9 @@ static void release_hosts(struct deploy *d)
     drive(d);
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
+        if (d->o->stats && h->cache)
+            deploy_cache_stats(h);
+        deploy_cache_free(h);
         if (h->host)
             h->host->ops->free(h->host);
         if (h->session)
@@ -378,6 +393,15 @@ static void record_history(struct deploy *d)
         free(err);
     }
     free(nodes);
+}
+
+static void commit_state(struct deploy *d)
+{
+    char *err = NULL;
+    if (d->state && state_commit(d->state, &err) < 0) {
+        warn("cannot write the state cache '.batou-ng': %s", err);
+        free(err);
+    }
 }
 
 static int open_state(struct deploy *d)
@@ -492,9 +516,13 @@ int deploy_run(struct project *p, const struct deploy_options *o)
             if (!d.hosts[i].failed)
                 output_orphans(&d, i);
     }
+    /* The manifest copies and the run: one write transaction. */
+    if (d.state)
+        state_begin(d.state);
     release_hosts(&d);
     restore_signals(old);
     record_history(&d);
+    commit_state(&d);
     output_summary(&d);
     int status = d.failed || d.host_failures || interrupted ? 1 : 0;
     if (interrupted)

@@ -44,6 +44,7 @@ struct deploy_options {
     int break_lock;                /* --break-lock: remove a lock left by another run */
     int prune;                     /* --prune: remove what orphans owned */
     int quiet;                     /* -q: errors and the summary only */
+    int stats;                     /* -d stats: requests, round trips, bytes per host */
 };
 
 /* Deploy project p (loaded); prints its progress. Returns the exit status. */

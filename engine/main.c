@@ -28,6 +28,7 @@ struct options {
     int verbose;
     int quiet;
     int debug;
+    int stats;             /* -d stats */
     int no_color;
     int check;             /* -c */
     int predict;           /* -n */
@@ -60,6 +61,7 @@ static const char usage_text[] =
     "  -C DIR               run in DIR (the project directory)\n"
     "  -p PLATFORM          override every host's platform\n"
     "  -v, -q, -d           more output (self:log lines) / less output / debug\n"
+    "  -d stats             deploy: per host, how the manifest was read, requests, bytes\n"
     "  --no-color           no colours (also NO_COLOR=1)\n"
     "  --format FORMAT      graph: dot (default), json or svg\n"
     "  -o FILE              graph: write to FILE instead of stdout\n"
@@ -138,6 +140,13 @@ static const struct flag_option flag_options[] = {
 static int parse_option(int argc, char **argv, int *i, struct options *o)
 {
     const char *arg = argv[*i];
+    int debug_word = (strcmp(arg, "-d") == 0 || strcmp(arg, "--debug") == 0) && *i + 1 < argc &&
+                     strcmp(argv[*i + 1], "stats") == 0;
+    if (debug_word || strcmp(arg, "-dstats") == 0 || strcmp(arg, "--debug=stats") == 0) {
+        *i += debug_word;
+        o->debug = o->stats = 1;
+        return 1;
+    }
     if (strcmp(arg, "--verify") == 0 || strncmp(arg, "--verify=", 9) == 0) {
         o->verify = arg[8] ? arg + 9 : "";
         return 1;
@@ -330,6 +339,7 @@ static int command_deploy(const char *env_name, const struct options *o)
                                .break_lock = o->break_lock,
                                .prune = o->prune,
                                .quiet = o->quiet,
+                               .stats = o->stats,
                                .verify_level = CHECK_STAT};
     if (o->verify) {
         d.verify = 1;
