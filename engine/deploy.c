@@ -204,7 +204,7 @@ static void submit_first(struct deploy *d, struct dhost *h)
     if (!d->o->predict) {
         buf_adds(&f, "d=");
         shell_quote(&f, h->statedir);
-        buf_adds(&f, "\nmkdir -p \"$d\" || exit 1\n");
+        buf_adds(&f, "\n[ -d \"$d\" ] || mkdir -p \"$d\" || exit 1\n");
         if (d->o->break_lock)
             buf_adds(&f, "rm -f \"$d/lock\"\n");
         char *holder = xasprintf("%s pid %ld at %ld", d->who, (long)getpid(), (long)time(NULL));

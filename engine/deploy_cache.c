@@ -16,9 +16,9 @@
  * back from a backup.
  *
  * The first request of a run (the one taking the lock) compares the identity
- * on the target and prints "C\n" when it matches, else "F\n" and the whole
- * file; nothing when there is no file. So a clean run transfers a few bytes,
- * and any other state costs one full read, never a wrong answer.
+ * on the target and prints nothing when it matches, else "F\n" and the whole
+ * file (none when there is no file). So a clean run transfers no manifest
+ * byte, and any other state costs one full read, never a wrong answer.
  *
  * The copy is written at the end of a run, from the request that releases
  * the lock: it prints the file's identity again, and the copy is stored only
@@ -104,23 +104,27 @@ void deploy_cache_load(struct deploy *d, struct dhost *h)
     state_host_release(&r);
 }
 
+/* Output nothing when the copy is current: a reply without output costs the
+ * session no exec (hosts/session.c). Otherwise "F\n" and the file, or, with
+ * no copy and no file, nothing. */
 void deploy_cache_read_fragment(const struct dhost *h, struct buf *f)
 {
     set_path(f, h->manifest_path);
-    buf_adds(f, "if [ -e \"$f\" ]; then\n");
-    if (h->cache->identity) {
-        identity_lines(f);
-        buf_adds(f, "if [ \"$i\" = ");
-        shell_quote(f, h->cache->identity);
-        buf_adds(f, " ]; then printf 'C\\n'; exit 0; fi\n");
+    if (!h->cache->identity) {
+        buf_adds(f, "if [ -e \"$f\" ]; then printf 'F\\n'; cat -- \"$f\" || exit 1; fi\n");
+        return;
     }
-    buf_adds(f, "printf 'F\\n'; cat -- \"$f\" || exit 1\nfi\n");
+    buf_adds(f, "if [ ! -e \"$f\" ]; then printf 'F\\n'; exit 0; fi\n");
+    identity_lines(f);
+    buf_adds(f, "if [ \"$i\" = ");
+    shell_quote(f, h->cache->identity);
+    buf_adds(f, " ]; then exit 0; fi\nprintf 'F\\n'; cat -- \"$f\" || exit 1\n");
 }
 
 void deploy_cache_read_reply(struct dhost *h, const char *out, size_t len)
 {
     struct deploy_cache *c = h->cache;
-    if (len == 2 && memcmp(out, "C\n", 2) == 0 && c->identity) {
+    if (len == 0 && c->identity) {
         c->outcome = CACHE_HIT;
         h->manifest = c->copy;
         manifest_init(&c->copy);
