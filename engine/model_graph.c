@@ -303,6 +303,12 @@ static void rule_params(struct build *b, int node, int rule, const struct rule_k
 static int render(struct build *b, int node, int rule, const char *name, const char *src,
                   size_t len, struct buf *out, struct template_error *err)
 {
+    /* Every tag starts with '{': text without one renders as itself
+     * (keep_trailing_newline), so most Files skip the parse and the context. */
+    if (!memchr(src, '{', len)) {
+        buf_add(out, src, len);
+        return 0;
+    }
     lua_State *L = b->L;
     lua_createtable(L, 0, 4);
     int ctx = lua_gettop(L);
