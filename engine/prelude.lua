@@ -37,9 +37,10 @@ local function clean_source(src)
   return src
 end
 
--- The innermost frame of user code (not the prelude, not C) calling us.
-local function user_where()
-  local level = 2
+-- The innermost frame of user code (not the prelude, not C) calling us;
+-- start (default 2: our caller) skips frames known to be the prelude's.
+local function user_where(start)
+  local level = start or 2
   while true do
     local info = debug.getinfo(level, "Sl")
     if not info then return nil, 0 end
@@ -751,7 +752,8 @@ function B.define_rule(kind, namevar)
     if type(args) ~= "table" or getmetatable(args) ~= nil then
       raise(format("%s expects a table of parameters, got %s", kind, describe(args)))
     end
-    local file, line = user_where()
+    -- Skip this function's own frame: one getinfo less per rule.
+    local file, line = user_where(3)
     local params = {}
     for k, v in pairs(args) do params[k] = v end
     if params[1] ~= nil and params[namevar] == nil and params[2] == nil then
