@@ -37,16 +37,26 @@ local function clean_source(src)
   return src
 end
 
+-- Per function: its cleaned source file, or false for C and the prelude.
+-- Every rule and component records where it was made, so this runs once per
+-- rule: getinfo's "S" costs several times "fl" (it builds three strings).
+local getinfo = debug.getinfo
+local user_source = setmetatable({}, {__mode = "k"})
+
 -- The innermost frame of user code (not the prelude, not C) calling us;
 -- start (default 2: our caller) skips frames known to be the prelude's.
 local function user_where(start)
   local level = start or 2
   while true do
-    local info = debug.getinfo(level, "Sl")
+    local info = getinfo(level, "fl")
     if not info then return nil, 0 end
-    if info.what ~= "C" and info.source ~= PRELUDE and info.currentline > 0 then
-      return clean_source(info.source), info.currentline
+    local src = user_source[info.func]
+    if src == nil then
+      local s = getinfo(info.func, "S")
+      src = s.what ~= "C" and s.source ~= PRELUDE and clean_source(s.source)
+      user_source[info.func] = src
     end
+    if src and info.currentline > 0 then return src, info.currentline end
     level = level + 1
   end
 end
@@ -765,7 +775,7 @@ function B.define_rule(kind, namevar)
     if message then error(failure(file, line, 0, message), 0) end
     local rule = setmetatable(params, Rule)
     rule_state[rule] = {kind = kind, namevar = namevar,
-                        defined_at = format("%s:%d", file or "?", line)}
+                        defined_at = (file or "?") .. ":" .. line}
     return rule
   end
 end

@@ -14,8 +14,10 @@ once unless --repeat-first says otherwise):
   no-op     deploy again: nothing changed (0 changed)
   1 change  flip the override: exactly one node changes
 
-Wall time is measured around the child; peak memory is that child's
-ru_maxrss (os.wait4). Each run's summary line is checked, so a table never
+Wall time is measured around the child; CPU time (user + system, the
+target's sh and what it ran included) and peak memory (ru_maxrss) come from
+that child's rusage (os.wait4). On a busy machine compare CPU times: wall
+times there measure the other processes too. Each run's summary line is checked, so a table never
 shows the wrong work. Prints a table; asserts nothing. Run by hand, never
 from `ninja check`.
 """
@@ -72,7 +74,7 @@ def set_value(root, value):
 
 
 def reap(binary, root):
-    """(seconds, peak RSS in KiB, (changed, clean, failed)) of one deploy: fork,
+    """(wall s, CPU s, peak RSS in KiB, (changed, clean, failed)) of one deploy: fork,
     exec and wait4 by hand, so the rusage is this child's alone."""
     r, w = os.pipe()
     start = time.perf_counter()
@@ -102,7 +104,8 @@ def reap(binary, root):
     m = SUMMARY.search(out)
     if not m or os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"batou-ng failed in {root} (status {status}):\n{out}")
-    return wall, usage.ru_maxrss, tuple(int(x) for x in m.groups())
+    cpu = usage.ru_utime + usage.ru_stime  # its waited-for children (the sh) too
+    return wall, cpu, usage.ru_maxrss, tuple(int(x) for x in m.groups())
 
 
 def expect(n, got, changed):
@@ -117,20 +120,21 @@ def measure(binary, root, n, repeat, repeat_first):
         if k:
             shutil.rmtree(os.path.join(root, "work"))
             shutil.rmtree(os.path.join(root, ".batou-ng"))
-        wall, rss, got = reap(binary, root)
+        wall, cpu, rss, got = reap(binary, root)
         expect(n, got, n)
-        rows["first"].append((wall, rss))
+        rows["first"].append((wall, cpu, rss))
     for _ in range(repeat):
-        wall, rss, got = reap(binary, root)
+        wall, cpu, rss, got = reap(binary, root)
         expect(n, got, 0)
-        rows["no-op"].append((wall, rss))
+        rows["no-op"].append((wall, cpu, rss))
     for _ in range(repeat):
         value = "b" if value == "a" else "a"
         set_value(root, value)
-        wall, rss, got = reap(binary, root)
+        wall, cpu, rss, got = reap(binary, root)
         expect(n, got, 1)
-        rows["1 change"].append((wall, rss))
-    return {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in rows.items()}
+        rows["1 change"].append((wall, cpu, rss))
+    return {k: (statistics.median(w for w, _, _ in v), statistics.median(c for _, c, _ in v),
+                max(r for _, _, r in v)) for k, v in rows.items()}
 
 
 def fmt_time(s):
@@ -164,9 +168,12 @@ def main():
             generate(root, n)
             first = args.repeat_first or (1 if n >= 10000 else args.repeat)
             r = measure(binary, root, n, args.repeat, first)
-            times = " | ".join(f"{fmt_time(r[k][0]):>10}" for k in ("first", "no-op", "1 change"))
-            mems = " | ".join(f"{r[k][1] / 1024:6.1f} MiB" for k in ("first", "no-op", "1 change"))
+            kinds = ("first", "no-op", "1 change")
+            times = " | ".join(f"{fmt_time(r[k][0]):>10}" for k in kinds)
+            cpus = " | ".join(f"{fmt_time(r[k][1]):>10}" for k in kinds)
+            mems = " | ".join(f"{r[k][2] / 1024:6.1f} MiB" for k in kinds)
             print(f"{n:>6} | {'wall':8} | {times}")
+            print(f"{'':>6} | {'CPU':8} | {cpus}")
             print(f"{'':>6} | {'peak RSS':8} | {mems}", flush=True)
     finally:
         if not args.keep:
