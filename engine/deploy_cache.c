@@ -54,6 +54,12 @@ struct deploy_cache {
     char *target;   /* where the manifest is: "local:<path>" */
     char *identity; /* of the copy, NULL when there is none */
     struct manifest copy;
+    /* The copy's text: after a clean run only its R record changes, so the
+     * next copy reuses the node lines instead of serialising them again. */
+    char *text;
+    size_t text_len, nodes_at; /* where the N lines start */
+    size_t records;            /* the remote file's lines, and its last run, */
+    char *run_id;              /* when the copy was read */
     enum cache_outcome outcome;
     size_t read; /* manifest bytes the first request transferred */
     int stored;  /* the copy was refreshed at the end of the run */
@@ -72,6 +78,22 @@ static void set_path(struct buf *f, const char *path)
     buf_adds(f, "f=");
     shell_quote(f, path);
     buf_addc(f, '\n');
+}
+
+/* Keep r's text (valid, made by serialize: header, R record if any, N lines). */
+static void keep_text(struct deploy_cache *c, struct host_record *r)
+{
+    c->text = (char *)r->manifest;
+    c->text_len = r->manifest_len;
+    r->manifest = NULL;
+    size_t skip = c->copy.has_run ? 2 : 1;
+    c->nodes_at = 0;
+    for (size_t i = 0; i < skip; i++) {
+        const char *nl = memchr(c->text + c->nodes_at, '\n', c->text_len - c->nodes_at);
+        c->nodes_at = nl ? (size_t)(nl - c->text) + 1 : c->text_len;
+    }
+    c->records = c->copy.records;
+    c->run_id = c->copy.has_run ? xstrdup(c->copy.run.id) : NULL;
 }
 
 void deploy_cache_load(struct deploy *d, struct dhost *h)
@@ -98,6 +120,7 @@ void deploy_cache_load(struct deploy *d, struct dhost *h)
         r.generation = NULL;
         c->copy.records = (size_t)r.records;
         c->copy.size = r.size;
+        keep_text(c, &r);
     } else {
         manifest_release(&c->copy);
     }
@@ -147,12 +170,25 @@ void deploy_cache_release_fragment(const struct dhost *h, struct buf *f)
     buf_adds(f, "printf '%s\\n' \"$i\"\nfi\n");
 }
 
+/* 1 when the run appended nothing but its R record to the file the copy
+ * was read from: one more line, and the last run is another (only an R
+ * record changes it). */
+static int only_run_appended(const struct deploy_cache *c, const struct manifest *m)
+{
+    return c->outcome == CACHE_HIT && c->run_id && m->has_run && m->records == c->records + 1 &&
+           strcmp(m->run.id, c->run_id) != 0;
+}
+
 /* The copy of m: its live state under its own generation. */
-static void serialize(const struct manifest *m, struct buf *out)
+static void serialize(const struct deploy_cache *c, const struct manifest *m, struct buf *out)
 {
     manifest_header_line(out, m->generation);
     if (m->has_run)
         manifest_run_line(out, m->run.id, m->run.env, m->run.commit, m->run.who, m->run.time);
+    if (only_run_appended(c, m)) {
+        buf_add(out, c->text + c->nodes_at, c->text_len - c->nodes_at);
+        return;
+    }
     for (size_t i = 0; i < m->nbuckets; i++)
         for (const struct manifest_node *n = m->buckets[i]; n; n = n->next)
             manifest_node_line(out, n->key, n->kind, n->hash, n->paths, n->npaths);
@@ -180,7 +216,7 @@ void deploy_cache_release_reply(struct deploy *d, struct dhost *h, const char *o
     if (describes(identity, m)) {
         struct buf copy;
         buf_init(&copy);
-        serialize(m, &copy);
+        serialize(h->cache, m, &copy);
         struct host_record r = {identity, h->cache->target, (unsigned char *)copy.data,
                                 copy.len, m->records, m->size};
         char *err = NULL;
@@ -230,6 +266,8 @@ void deploy_cache_free(struct dhost *h)
     if (!c)
         return;
     manifest_release(&c->copy);
+    free(c->text);
+    free(c->run_id);
     free(c->key);
     free(c->target);
     free(c->identity);

@@ -161,3 +161,24 @@ def test_predict_uses_the_copy_and_writes_nothing(batou, tutorial):
     result = deploy(batou, tutorial, "-n")
     assert stats(result)["localhost"][0] == "read"
     assert not (tutorial / ".batou-ng").exists()
+
+
+def test_clean_runs_keep_every_record_in_the_copy(batou, tutorial):
+    """Clean runs reuse the copy's node records; after several, the copy
+    still holds every node with its hash: a prediction from it names what an
+    override changes and why, and then nothing once it is deployed."""
+    deploy(batou, tutorial)
+    for _ in range(3):
+        assert stats(deploy(batou, tutorial))["localhost"][0] == "cached"
+    cfg = tutorial / "environments" / "local" / "environment.cfg"
+    cfg.write_text(cfg.read_text().replace("sleep = 2", "sleep = 5"))
+    predicted = deploy(batou, tutorial, "-n")
+    assert stats(predicted)["localhost"][0] == "cached"
+    # Both were found in the copy ("inputs changed", not "no record"); the
+    # Command changes because it watches the File.
+    assert "would change: localhost tick/File(tick.sh) (inputs changed)" in predicted.stdout
+    assert "would change: localhost tick/Command(check) (inputs changed)" in predicted.stdout
+    assert re.search(r"^2 would change, 0 clean", predicted.stdout, re.M), predicted.stdout
+    deploy(batou, tutorial)
+    again = deploy(batou, tutorial, "-n")
+    assert re.search(r"^0 would change, 2 clean", again.stdout, re.M), again.stdout
