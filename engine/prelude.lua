@@ -545,7 +545,7 @@ end
 -- Label of a child for its path: Class(namevar) or Kind(namevar).
 local function segment(kind, name)
   if name == nil then return kind end
-  return format("%s(%s)", kind, tostring(name))
+  return kind .. "(" .. tostring(name) .. ")" -- once per rule: cheaper than format
 end
 
 local function child_label(st, base)
