@@ -14,10 +14,14 @@
 #include "engine/diag.h"
 #include "engine/graph.h"
 #include "engine/hash.h"
+#include "engine/lock.h"
 #include "engine/project.h"
+#include "engine/selection.h"
 #include "engine/state.h"
+#include "engine/survey.h"
 #include "environments/environment.h"
-#include "hosts/local.h"
+#include "environments/git.h"
+#include "environments/secrets.h"
 #include "hosts/loop.h"
 #include "hosts/session.h"
 #include "hosts/shell.h"
@@ -30,10 +34,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The lock fragment's exit status when another run holds the lock. */
-#define LOCKED_STATUS 75
-#define LOCKED_MARK "batou-ng-locked\n"
 
 static volatile sig_atomic_t interrupted;
 
@@ -49,8 +49,10 @@ int deploy_interrupted(void)
 }
 
 /* SIGINT/SIGTERM only stop new work: the running node finishes and the locks
- * are released (the target shells run in their own process group). */
-static void catch_signals(struct sigaction old[2])
+ * are released (the target shells run in their own process group). SIGPIPE
+ * is ignored: output into a closed pipe (`batou-ng prod | head`) must not
+ * kill a run halfway, holding its locks. */
+static void catch_signals(struct sigaction old[3])
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -58,12 +60,15 @@ static void catch_signals(struct sigaction old[2])
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old[0]);
     sigaction(SIGTERM, &sa, &old[1]);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &old[2]);
 }
 
-static void restore_signals(const struct sigaction old[2])
+static void restore_signals(const struct sigaction old[3])
 {
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGTERM, &old[1], NULL);
+    sigaction(SIGPIPE, &old[2], NULL);
 }
 
 static char *who_am_i(void)
@@ -85,7 +90,10 @@ static void fail_host(struct deploy *d, struct dhost *h, const char *message)
         return;
     h->failed = 1;
     d->host_failures++;
-    output_host_error(d, h->index, message);
+    if (d->survey)
+        survey_host_error(d, h->index, message);
+    else
+        output_host_error(d, h->index, message);
 }
 
 /* Step the loop until no session has work in flight. */
@@ -134,28 +142,32 @@ static size_t find_host(const struct deploy *d, const char *name)
 static void setup_hosts(struct deploy *d)
 {
     const struct environment *env = &d->project->env;
-    d->work = local_work();
+    int ssh = connect_is_ssh(env);
+    d->work = ssh ? connect_work(env) : local_work();
     d->hosts = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *d->hosts);
     for (size_t i = 0; i < env->nhosts; i++) {
-        if (env->hosts[i].ignore)
+        if (env->hosts[i].ignore || !selection_has(d->o->limit, env->hosts[i].name))
             continue;
         struct dhost *h = &d->hosts[d->nhosts];
         h->d = d;
         h->index = d->nhosts++;
         h->name = env->hosts[i].name;
         /* Counting ignored hosts too: un-ignoring one moves no state. */
-        h->statedir = local_statedir(d->work, env->nhosts, h->name);
+        h->statedir = ssh ? connect_statedir(env) : local_statedir(d->work, env->nhosts, h->name);
         h->manifest_path = xasprintf("%s/manifest", h->statedir);
         manifest_init(&h->manifest);
         plan_init(&h->checks);
+        plan_init(&h->contents);
         plan_init(&h->apply);
+        plan_init(&h->guard);
         buf_init(&h->record);
     }
     d->nodes = xcalloc(d->g->nnodes ? d->g->nnodes : 1, sizeof *d->nodes);
     d->comps = xcalloc(d->g->ncomponents ? d->g->ncomponents : 1, sizeof *d->comps);
     for (size_t i = 0; i < d->g->nnodes; i++) {
         const struct graph_component *c = &d->g->components[d->g->nodes[i].component];
-        size_t h = c->ignore ? (size_t)-1 : find_host(d, c->host);
+        size_t h = c->ignore || !selection_has(d->o->only, c->name) ? (size_t)-1
+                                                                    : find_host(d, c->host);
         d->nodes[i].status = h == (size_t)-1 ? DN_IGNORED : DN_PENDING;
         d->nodes[i].host = h;
         d->ndeploy += h != (size_t)-1;
@@ -172,10 +184,21 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         free(msg);
         return;
     }
-    size_t mark = strlen(LOCKED_MARK);
-    if (reply->status == LOCKED_STATUS && reply->outlen >= mark &&
-        memcmp(reply->out, LOCKED_MARK, mark) == 0) {
-        char *holder = xstrndup(reply->out + mark, reply->outlen - mark);
+    const char *out = reply->out;
+    size_t outlen = reply->outlen;
+    if (connect_first_reply(d, h, &out, &outlen) < 0) {
+        fail_host(d, h, "cannot read the home directory of the login on the target");
+        return;
+    }
+    char *stale = lock_stale_holder(reply->err, reply->errlen);
+    if (stale) {
+        output_host_notice(d, h->index, "took over the lock of a run that is gone", stale);
+        free(stale);
+    }
+    size_t mark = strlen(LOCK_HELD_MARK);
+    if (reply->status == LOCK_HELD_STATUS && outlen >= mark &&
+        memcmp(out, LOCK_HELD_MARK, mark) == 0) {
+        char *holder = xstrndup(out + mark, outlen - mark);
         char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
         fail_host(d, h, msg);
         free(msg);
@@ -192,7 +215,7 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         return;
     }
     h->locked = !d->o->predict;
-    deploy_cache_read_reply(h, reply->out, reply->outlen);
+    deploy_cache_read_reply(h, out, outlen);
     h->unknown = !h->manifest.valid;
 }
 
@@ -201,22 +224,17 @@ static void submit_first(struct deploy *d, struct dhost *h)
 {
     struct buf f;
     buf_init(&f);
+    const char *statedir, *manifest;
+    connect_first_prefix(d, h, &f, &statedir, &manifest);
     if (!d->o->predict) {
         buf_adds(&f, "d=");
-        shell_quote(&f, h->statedir);
-        buf_adds(&f, "\n[ -d \"$d\" ] || mkdir -p \"$d\" || exit 1\n");
-        if (d->o->break_lock)
-            buf_adds(&f, "rm -f \"$d/lock\"\n");
-        char *holder = xasprintf("%s pid %ld at %ld", d->who, (long)getpid(), (long)time(NULL));
-        buf_adds(&f, "if ! (set -C; printf '%s\\n' ");
-        shell_quote(&f, holder);
-        buf_addf(&f,
-                 " >\"$d/lock\") 2>/dev/null; then printf '%%s' '%s'; cat \"$d/lock\"; "
-                 "exit %d; fi\n",
-                 LOCKED_MARK "", LOCKED_STATUS);
+        shell_quote_path(&f, statedir, strlen(statedir));
+        buf_adds(&f, "\n");
+        char *holder = lock_holder_line(d->who);
+        lock_take_fragment(&f, holder, d->o->break_lock);
         free(holder);
     }
-    deploy_cache_read_fragment(h, &f);
+    deploy_cache_read_fragment(h, manifest, &f);
     if (!session_submit(h->session, f.data, f.len, first_reply, h))
         fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
     buf_release(&f);
@@ -226,8 +244,14 @@ static void connect_hosts(struct deploy *d)
 {
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
-        h->session = session_new(local_new(NULL), 0);
         char *err = NULL;
+        struct transport *t = connect_transport(d, h, &err);
+        if (!t) {
+            fail_host(d, h, err);
+            free(err);
+            continue;
+        }
+        h->session = session_new(t, 0);
         if (session_start(h->session, &err) < 0) {
             char *msg = xasprintf("cannot reach host: %s", err);
             fail_host(d, h, msg);
@@ -288,7 +312,7 @@ static void write_start(struct deploy *d, struct dhost *h)
     manifest_new_generation(id);
     struct buf line;
     buf_init(&line);
-    manifest_run_line(&line, id, d->g->env, NULL, d->who, (int64_t)time(NULL));
+    manifest_run_line(&line, id, d->g->env, d->commit, d->who, (int64_t)time(NULL));
     submit_records(h, line.data, line.len);
     buf_release(&line);
 }
@@ -350,8 +374,16 @@ static void release_hosts(struct deploy *d)
         if (h->results)
             host_results_release(h->results, h->checks.nqueries);
         free(h->results);
+        if (h->content_results)
+            host_results_release(h->content_results, h->contents.nqueries);
+        free(h->content_results);
+        plan_release(&h->contents);
         plan_release(&h->checks);
         plan_release(&h->apply);
+        plan_release(&h->guard);
+        if (h->guard_results)
+            host_results_release(h->guard_results, h->guard.nqueries);
+        free(h->guard_results);
         buf_release(&h->record);
         free(h->ready);
         free(h->statedir);
@@ -384,14 +416,20 @@ static void record_history(struct deploy *d)
         default:
             continue;
         }
-        nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, dn->reason};
+        /* A reason may quote a host's error message, which may quote a secret. */
+        char *reason = dn->reason
+                           ? secrets_mask(&d->project->env, dn->reason, strlen(dn->reason), NULL)
+                           : NULL;
+        nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, reason};
     }
     char *err = NULL;
-    struct run_record r = {(int64_t)time(NULL), d->g->env, NULL, d->who, n, nodes};
+    struct run_record r = {(int64_t)time(NULL), d->g->env, d->commit, d->who, n, nodes};
     if (state_run_add(d->state, &r, &err) < 0) {
         warn("cannot record the run in '.batou-ng': %s", err);
         free(err);
     }
+    for (size_t i = 0; i < n; i++)
+        free((char *)nodes[i].reason);
     free(nodes);
 }
 
@@ -421,14 +459,13 @@ static int open_state(struct deploy *d)
     return 0;
 }
 
-static int check_connect_method(const struct environment *env)
+/* NULL, or why the environment's connect_method cannot be used (caller frees). */
+static char *connect_method_refusal(const struct environment *env)
 {
-    if (env->connect_method && strcmp(env->connect_method, "local") == 0)
-        return 0;
-    fprintf(stderr,
-            "batou-ng: error: %s: connect_method '%s' cannot deploy yet: only 'local' can\n",
-            env->file, env->connect_method ? env->connect_method : "ssh");
-    return -1;
+    if (connect_is_ssh(env) || strcmp(env->connect_method, "local") == 0)
+        return NULL;
+    return xasprintf("%s: connect_method '%s' cannot deploy: use 'local' or 'ssh'", env->file,
+                     env->connect_method);
 }
 
 static void deploy_release(struct deploy *d)
@@ -436,12 +473,14 @@ static void deploy_release(struct deploy *d)
     prune_release(d);
     schedule_release(d);
     for (size_t i = 0; i < d->g->nnodes; i++)
-        free(d->nodes[i].reason);
+        dirty_release_node(&d->nodes[i]);
     free(d->nodes);
     free(d->comps);
     free(d->hosts);
     free(d->who);
     free(d->work);
+    free(d->commit);
+    free(d->commit_label);
     loop_free(d->loop);
     state_free(d->state);
 }
@@ -461,13 +500,21 @@ static void deploy_hosts(struct deploy *d)
     }
     drive(d);
     dirty_decide(d);
+    if (dirty_submit_contents(d))
+        drive(d);
+    dirty_take_contents(d);
+    if (d->o->explain != EXPLAIN_OFF)
+        explain_print(d);
     if (d->o->predict) {
         for (size_t i = 0; i < d->g->nnodes; i++) {
             struct dnode *dn = &d->nodes[i];
             if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
                 continue;
             if (dn->dirty) {
-                output_predict(d, i);
+                if (d->o->explain != EXPLAIN_COMMAND) {
+                    output_predict(d, i);
+                    output_diff(d, i);
+                }
             } else {
                 d->clean++;
             }
@@ -484,31 +531,69 @@ static void deploy_hosts(struct deploy *d)
     schedule_finish(d);
 }
 
-int deploy_run(struct project *p, const struct deploy_options *o)
+static void read_commit(struct deploy *d)
 {
-    if (check_connect_method(&p->env) < 0)
+    struct git_head head;
+    git_head_read(".", &head);
+    d->commit = git_head_record(&head);
+    d->commit_label = git_head_describe(&head);
+}
+
+/* A deploy, or with s a survey (engine/survey.h). */
+static int run(struct project *p, const struct deploy_options *o, struct survey *s)
+{
+    char *refusal = connect_method_refusal(&p->env);
+    if (refusal && !s) {
+        fprintf(stderr, "batou-ng: error: %s\n", refusal);
+        free(refusal);
         return 2;
+    }
+    char *err = NULL;
+    if (selection_check(&p->env, &p->graph, o->limit, o->only, &err) < 0) {
+        fprintf(stderr, "batou-ng: error: %s\n", err);
+        free(err);
+        free(refusal);
+        return 2;
+    }
     struct deploy d;
     memset(&d, 0, sizeof d);
     d.project = p;
     d.g = &p->graph;
     d.o = o;
+    d.survey = s;
     d.start_ms = loop_now_ms();
     d.who = who_am_i();
     d.loop = loop_new();
     setup_hosts(&d);
+    d.jobs = (size_t)(o->jobs ? o->jobs : p->env.jobs);
+    if (d.jobs == 0)
+        d.jobs = d.nhosts < 32 ? d.nhosts : 32;
+    if (d.jobs == 0)
+        d.jobs = 1;
+    if (s)
+        survey_begin(&d);
     if (open_state(&d) < 0) {
+        free(refusal);
         release_hosts(&d);
         deploy_release(&d);
         return 2;
     }
+    read_commit(&d);
     interrupted = 0;
-    struct sigaction old[2];
+    struct sigaction old[3];
     catch_signals(old);
     output_header(&d);
-    connect_hosts(&d);
+    if (refusal) {
+        for (size_t i = 0; i < d.nhosts; i++)
+            fail_host(&d, &d.hosts[i], refusal);
+        free(refusal);
+    } else {
+        connect_hosts(&d);
+    }
     deploy_hosts(&d);
-    if (o->prune && !o->predict) {
+    if (s) {
+        survey_collect(&d);
+    } else if (o->prune && !o->predict) {
         prune_submit(&d);
         drive(&d);
     } else {
@@ -520,13 +605,30 @@ int deploy_run(struct project *p, const struct deploy_options *o)
     if (d.state)
         state_begin(d.state);
     release_hosts(&d);
-    restore_signals(old);
     record_history(&d);
     commit_state(&d);
-    output_summary(&d);
+    if (!s)
+        output_summary(&d);
     int status = d.failed || d.host_failures || interrupted ? 1 : 0;
     if (interrupted)
         fputs("batou-ng: error: interrupted\n", stderr);
+    restore_signals(old);
     deploy_release(&d);
     return status;
+}
+
+int deploy_run(struct project *p, const struct deploy_options *o)
+{
+    return run(p, o, NULL);
+}
+
+int deploy_survey(struct project *p, const struct deploy_options *o, struct survey *s)
+{
+    memset(s, 0, sizeof *s);
+    struct deploy_options ro = *o;
+    ro.predict = 1;
+    ro.quiet = 1;
+    ro.prune = 0;
+    ro.break_lock = 0;
+    return run(p, &ro, s);
 }

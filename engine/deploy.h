@@ -37,6 +37,12 @@
 
 struct project;
 
+enum explain_mode {
+    EXPLAIN_OFF,
+    EXPLAIN_DEBUG,   /* -d explain: one line per decision, then the run as usual */
+    EXPLAIN_COMMAND, /* `batou-ng explain`: read-only (predict), decisions and history only */
+};
+
 struct deploy_options {
     int predict;                   /* -n: read-only: what would change, and why */
     int verify;                    /* --verify: check every node on the target */
@@ -45,6 +51,14 @@ struct deploy_options {
     int prune;                     /* --prune: remove what orphans owned */
     int quiet;                     /* -q: errors and the summary only */
     int stats;                     /* -d stats: requests, round trips, bytes per host */
+    int verbose;                   /* -v: whole diffs */
+    const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */
+    const char *only;              /* --only COMPONENT,...: only these root components */
+    int jobs;                      /* -j: hosts applying at once; 0: the environment's
+                                    * `jobs`, else every host, capped at 32 */
+    int no_color;                  /* --no-color or NO_COLOR: no colours even on a terminal */
+    enum explain_mode explain;
+    const char *explain_node;      /* EXPLAIN_COMMAND: only the nodes it matches (NULL: all) */
 };
 
 /* Deploy project p (loaded); prints its progress. Returns the exit status. */

@@ -34,7 +34,9 @@
 
 #include "engine/graph.h"
 #include "engine/manifest.h"
+#include "engine/project.h"
 #include "engine/state.h"
+#include "environments/environment.h"
 #include "hosts/session.h"
 #include "hosts/shell.h"
 
@@ -51,7 +53,7 @@ enum cache_outcome {
 
 struct deploy_cache {
     char *key;      /* "<env>/<host>" */
-    char *target;   /* where the manifest is: "local:<path>" */
+    char *target;   /* where the manifest is: "<connect_method>:<host>:<path>" */
     char *identity; /* of the copy, NULL when there is none */
     struct manifest copy;
     /* The copy's text: after a clean run only its R record changes, so the
@@ -101,7 +103,9 @@ void deploy_cache_load(struct deploy *d, struct dhost *h)
     struct deploy_cache *c = xcalloc(1, sizeof *c);
     h->cache = c;
     c->key = xasprintf("%s/%s", d->g->env, h->name);
-    c->target = xasprintf("local:%s", h->manifest_path);
+    /* Where the manifest is, as configured (before ~ is expanded). */
+    const char *method = d->project->env.connect_method;
+    c->target = xasprintf("%s:%s:%s", method ? method : "ssh", h->name, h->manifest_path);
     manifest_init(&c->copy);
     if (!d->state)
         return;
@@ -130,9 +134,11 @@ void deploy_cache_load(struct deploy *d, struct dhost *h)
 /* Output nothing when the copy is current: a reply without output costs the
  * session no exec (hosts/session.c). Otherwise "F\n" and the file, or, with
  * no copy and no file, nothing. */
-void deploy_cache_read_fragment(const struct dhost *h, struct buf *f)
+void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct buf *f)
 {
-    set_path(f, h->manifest_path);
+    buf_adds(f, "f=");
+    shell_quote_path(f, path, strlen(path));
+    buf_addc(f, '\n');
     if (!h->cache->identity) {
         buf_adds(f, "if [ -e \"$f\" ]; then printf 'F\\n'; cat -- \"$f\" || exit 1; fi\n");
         return;

@@ -22,6 +22,8 @@ struct prune_item;
 struct project;
 struct session;
 struct state;
+struct transport;
+struct survey;
 
 enum dnode_status {
     DN_IGNORED, /* ignored host or component: never applied, not counted */
@@ -33,11 +35,24 @@ enum dnode_status {
     DN_SKIPPED, /* something it depends on failed, or its host is unreachable */
 };
 
+/* What a content query found at a File's path, for its diff. */
+struct old_file {
+    int batch;          /* 0: not asked; 1: in the check batch; 2: in the follow-up batch */
+    size_t query;       /* its index in that batch */
+    enum file_type type;
+    enum content_state state;
+    char *content;      /* CONTENT_READ */
+    size_t len;
+    char *error;        /* the query failed */
+};
+
 struct dnode {
     size_t host; /* index into deploy.hosts */
     enum dnode_status status;
     int dirty;
     char *reason;      /* why it is dirty (or why it failed), or NULL */
+    char *explain;     /* -d explain: the decision and the values compared */
+    struct old_file old;
     int check;         /* run the rule's check */
     size_t check_from; /* its queries in its host's check plan */
     size_t nchecks;
@@ -56,6 +71,9 @@ struct dcomp {
     size_t nnodes, nodes_cap;
     size_t *requirers; /* components waiting for this one (resource edges) */
     size_t nrequirers, requirers_cap;
+    size_t changed;    /* its nodes applied (not clean) */
+    size_t *next;      /* rolling: the next batch's instances, waiting for this one */
+    size_t nnext, next_cap;
 };
 
 struct dhost {
@@ -74,12 +92,19 @@ struct dhost {
     struct plan checks;
     struct query_result *results;
     int checks_done;
+    /* contents of files found dirty by their check, for diffs */
+    struct plan contents;
+    struct query_result *content_results;
+    int contents_done;
     /* the node being applied */
     int busy;
     size_t current;
     struct plan apply;
     struct apply_result result;
     struct buf record;
+    struct plan guard;                  /* a guarded node's check, asked before its apply */
+    struct query_result *guard_results;
+    int record_only;                    /* the guard found the target right: record it only */
     /* nodes ready to run, FIFO */
     size_t *ready;
     size_t nready, ready_cap, ready_head;
@@ -99,6 +124,7 @@ struct deploy {
     size_t *readyq;      /* nodes whose predecessors are all resolved */
     size_t nreadyq, readyq_cap, readyq_head;
     size_t ndirty, nstarted;
+    size_t jobs, nbusy; /* hosts allowed to apply at once, and applying now */
     size_t changed, clean, failed, skipped;
     int host_failures;
     int64_t start_ms;
@@ -106,6 +132,9 @@ struct deploy {
     char *work;                 /* the target's work directory: root components work below it */
     struct prune_item **prunes; /* --prune: one per orphan */
     size_t nprunes, prunes_cap;
+    struct survey *survey;      /* status, graph: a read-only run that keeps what it found */
+    char *commit;               /* the project's git HEAD to record (environments/git.h), or NULL */
+    char *commit_label;         /* ... as the header shows it */
 };
 
 /* engine/dirty.c */
@@ -114,6 +143,13 @@ struct deploy {
 int dirty_submit_checks(struct deploy *d, char **err);
 /* After the checks' replies: mark each node dirty or clean, with reasons. */
 void dirty_decide(struct deploy *d);
+/* Ask for the old content of dirty files whose check decided (their diffs);
+ * the others' came with the checks. The number of hosts asked. */
+size_t dirty_submit_contents(struct deploy *d);
+/* After the replies: move each file's old content into its dnode. */
+void dirty_take_contents(struct deploy *d);
+/* Free a dnode's reason, explanation and old content. */
+void dirty_release_node(struct dnode *dn);
 /* Append to out the N records of clean nodes of host h that the manifest
  * lacks (a target whose state was unknown): recorded without applying. */
 void dirty_clean_records(struct deploy *d, size_t h, struct buf *out);
@@ -128,6 +164,22 @@ void schedule_pump(struct deploy *d);
 /* Resolve every node left (a dependency cycle, or an interrupted run) as skipped. */
 void schedule_finish(struct deploy *d);
 void schedule_release(struct deploy *d);
+/* Append to p the op that appends lines (manifest records) to the manifest
+ * at manifest_path: the last op of a node's request, so that a node is
+ * recorded only when everything before it succeeded. 0, or -1 with *err. */
+int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,
+                       char **err);
+
+/* Release every node of component comp from one wait (a rolling batch
+ * gate); blocked: they are to be skipped. */
+void schedule_release_component(struct deploy *d, size_t comp, int blocked);
+
+/* engine/rolling.c */
+/* Gate each rolling component's later batches behind the earlier ones. */
+void rolling_build(struct deploy *d);
+/* Component comp has no node left to resolve: check its health when it
+ * changed and has a health command, then release (or stop) its next batch. */
+void rolling_done(struct deploy *d, size_t comp);
 
 /* engine/prune.c */
 /* --prune: queue the removal of every orphan of every host still usable. */
@@ -137,8 +189,9 @@ void prune_release(struct deploy *d);
 /* engine/deploy_cache.c: the controller's copy of each target manifest */
 /* Look up h's copy in d->state (none without a state cache). */
 void deploy_cache_load(struct deploy *d, struct dhost *h);
-/* Append the fragment printing the manifest, or only "C" when the copy is current. */
-void deploy_cache_read_fragment(const struct dhost *h, struct buf *f);
+/* Append the fragment printing the manifest at path (as the first request
+ * sees it), or nothing when the copy is current. */
+void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct buf *f);
 /* Fill h->manifest from the copy or from what the fragment printed. */
 void deploy_cache_read_reply(struct dhost *h, const char *out, size_t len);
 /* Append the fragment printing the manifest file's identity (end of a run). */
@@ -154,13 +207,52 @@ void output_header(const struct deploy *d);
 void output_progress(const struct deploy *d, size_t node);
 void output_node_error(const struct deploy *d, size_t node, const char *message);
 /* The output of a failed node's commands, indented, after its error. */
-void output_node_output(const char *out, size_t len);
+void output_node_output(const struct deploy *d, const char *out, size_t len);
 void output_host_error(const struct deploy *d, size_t h, const char *message);
+/* "batou-ng: notice: HOST: MESSAGE (DETAIL)" on stderr. */
+void output_host_notice(const struct deploy *d, size_t h, const char *message, const char *detail);
 void output_predict(const struct deploy *d, size_t node);
+/* The unified diff of a dirty File (old content on the target, new content),
+ * or one line saying why there is none (sensitive, binary, too large). */
+void output_diff(const struct deploy *d, size_t node);
+/* "explain: HOST PATH: DECISION" */
+void output_explain(const struct deploy *d, size_t node);
 void output_orphans(const struct deploy *d, size_t h);
 void output_pruned(const struct deploy *d, size_t h, const char *key);
 void output_prune_error(const struct deploy *d, size_t h, const char *key, const char *message);
 void output_summary(const struct deploy *d);
+/* "batou-ng: error: HOST COMPONENT: health check failed: WHY" */
+void output_health_error(const struct deploy *d, size_t comp, const char *why);
+/* The rollout of comp's class stops after comp's batch: say which hosts stay untouched. */
+void output_rollout_stopped(const struct deploy *d, size_t comp);
+
+/* engine/connect.c */
+/* 1 when the environment deploys over SSH (connect_method ssh, the default). */
+int connect_is_ssh(const struct environment *env);
+/* Over SSH: <target_directory>/work and <target_directory>/.batou-ng (allocated). */
+char *connect_work(const struct environment *env);
+char *connect_statedir(const struct environment *env);
+/* The transport to host h (local sh, or SSH as ssh_config says), or NULL with *err. */
+struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err);
+/* Start h's first fragment: over SSH it prints $HOME and changes to it, and
+ * *statedir and *manifest are the paths to use in it (relative to $HOME). */
+void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,
+                          const char **manifest);
+/* Take $HOME off the first reply's output (SSH): h's paths become absolute
+ * and its host expands "~". 0, or -1 when the output does not start with it. */
+int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len);
+
+/* engine/explain.c */
+/* -d explain / `batou-ng explain`: each decision (explain.c: with history). */
+void explain_print(struct deploy *d);
+
+/* engine/survey.c */
+/* Size d->survey for d's hosts and nodes. */
+void survey_begin(struct deploy *d);
+/* Host h cannot be read: keep message (the first one) instead of printing it. */
+void survey_host_error(struct deploy *d, size_t h, const char *message);
+/* After dirty_decide: copy states and reasons, move the manifests. */
+void survey_collect(struct deploy *d);
 
 /* engine/deploy.c */
 /* 1 once SIGINT or SIGTERM came: start nothing new. */

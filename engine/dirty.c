@@ -21,6 +21,28 @@ static void set_reason(struct dnode *dn, char *reason)
     dn->reason = reason;
 }
 
+/* Whether node i's diff is printed, so its old content is worth reading. */
+static int wants_diff(const struct deploy *d, size_t i)
+{
+    const struct node *n = &d->g->nodes[i];
+    if (d->o->quiet || d->o->explain == EXPLAIN_COMMAND)
+        return 0;
+    if (n->kind != &rule_file && n->kind != &rule_binary_file)
+        return 0;
+    return !n->sensitive && n->content && n->content_len <= HOST_CONTENT_MAX &&
+           rule_node_param(n, "path");
+}
+
+static void add_content_query(struct deploy *d, size_t i, struct plan *p, int batch)
+{
+    struct dnode *dn = &d->nodes[i];
+    dn->old.batch = batch;
+    dn->old.query = p->nqueries;
+    plan_query(p, &(struct query){.kind = QUERY_PATH,
+                                  .path = rule_node_param(&d->g->nodes[i], "path"),
+                                  .content = 1});
+}
+
 /* The record of node i, or NULL; *same says whether its hash matches. */
 static const struct manifest_node *record_of(const struct deploy *d, size_t i, int *same)
 {
@@ -57,10 +79,15 @@ int dirty_submit_checks(struct deploy *d, char **err)
             continue;
         int same;
         record_of(d, i, &same);
-        dn->check = h->unknown || d->o->verify;
+        const struct node *n = &d->g->nodes[i];
+        /* Dirty by its record whatever its check says: its diff comes along. */
+        if (!h->unknown && !same && wants_diff(d, i))
+            add_content_query(d, i, &h->checks, 1);
+        /* -n asks a dirty node's guard now: the prediction says whether it
+         * would run (a deploy asks right before applying it). */
+        dn->check = h->unknown || d->o->verify || (d->o->predict && n->kind->guarded && !same);
         if (!dn->check)
             continue;
-        const struct node *n = &d->g->nodes[i];
         struct buf e;
         buf_init(&e);
         dn->check_from = h->checks.nqueries;
@@ -70,6 +97,8 @@ int dirty_submit_checks(struct deploy *d, char **err)
             set_reason(dn, xasprintf("cannot check: %s", e.data ? e.data : "failed"));
         }
         dn->nchecks = h->checks.nqueries - dn->check_from;
+        if (dn->nchecks == 0 && !h->unknown && !d->o->verify)
+            dn->check = 0; /* a guarded node without a guard: its record decides */
         buf_release(&e);
     }
     for (size_t i = 0; i < d->nhosts; i++) {
@@ -105,7 +134,67 @@ static char *record_reason(const struct deploy *d, size_t i)
     return xstrdup("inputs changed");
 }
 
-static void decide_node(struct deploy *d, size_t i)
+/* The first 8 hex digits of a hash: enough to tell two apart by eye. Input
+ * hashes of sensitive nodes are keyed (HMAC): showing them gives nothing away. */
+static void add_short_hash(struct buf *out, const char *hex)
+{
+    buf_add(out, hex, strlen(hex) < 8 ? strlen(hex) : 8);
+    buf_adds(out, "…");
+}
+
+/* -d explain: what the record says about node i, the values compared.
+ * watched: a node i watches whose own record differs, or (size_t)-1. */
+static void explain_record(const struct deploy *d, size_t i, size_t watched, struct buf *out)
+{
+    const struct node *n = &d->g->nodes[i];
+    int same;
+    const struct manifest_node *rec = record_of(d, i, &same);
+    char hex[33];
+    hash_to_hex(n->hash, hex);
+    if (d->hosts[d->nodes[i].host].unknown) {
+        buf_adds(out, "target state unknown (no valid manifest)");
+        return;
+    }
+    if (!rec) {
+        buf_adds(out, "no record");
+        return;
+    }
+    if (strcmp(rec->kind, n->kind->name) != 0) {
+        buf_addf(out, "kind %s, recorded %s", n->kind->name, rec->kind);
+        return;
+    }
+    buf_adds(out, "input hash ");
+    add_short_hash(out, hex);
+    if (same) {
+        buf_adds(out, " = recorded");
+        return;
+    }
+    buf_adds(out, " ≠ recorded ");
+    add_short_hash(out, rec->hash);
+    if (watched != (size_t)-1)
+        buf_addf(out, "; watched %s changed", d->g->nodes[watched].path);
+}
+
+static void set_explain(struct deploy *d, size_t i, size_t watched, const char *verdict,
+                        const char *check)
+{
+    struct dnode *dn = &d->nodes[i];
+    if (d->o->explain == EXPLAIN_OFF)
+        return;
+    struct buf e;
+    buf_init(&e);
+    buf_adds(&e, verdict);
+    buf_adds(&e, ": ");
+    explain_record(d, i, watched, &e);
+    if (check) {
+        buf_adds(&e, "; check: ");
+        buf_adds(&e, check);
+    }
+    free(dn->explain);
+    dn->explain = buf_detach(&e);
+}
+
+static void decide_node(struct deploy *d, size_t i, size_t watched)
 {
     struct dnode *dn = &d->nodes[i];
     const struct node *n = &d->g->nodes[i];
@@ -113,6 +202,7 @@ static void decide_node(struct deploy *d, size_t i)
     char *by_record = record_reason(d, i);
     if (!dn->check) {
         dn->dirty = by_record != NULL || dn->reason != NULL;
+        set_explain(d, i, watched, dn->dirty ? "dirty" : "clean", dn->reason);
         if (!dn->reason)
             set_reason(dn, by_record);
         else
@@ -123,6 +213,7 @@ static void decide_node(struct deploy *d, size_t i)
         /* --verify: a check that asks the target nothing (a Command without
          * unless/creates) cannot find drift; the record stands. */
         dn->dirty = 0;
+        set_explain(d, i, watched, "clean", "nothing to check on the target");
         return;
     }
     struct buf why;
@@ -134,32 +225,131 @@ static void decide_node(struct deploy *d, size_t i)
         verdict =
             n->kind->decide(n, (enum check_level)check_level(d, h),
                             dn->nchecks ? h->results + dn->check_from : NULL, dn->nchecks, &why);
-    if (verdict == 1 && (!by_record || h->unknown)) {
+    if (verdict == 1 && (!by_record || h->unknown || n->kind->guarded)) {
         /* Right on the target: clean (recorded later when the record is missing). */
         dn->dirty = 0;
+        set_explain(d, i, watched, "clean",
+                    h->unknown ? "the target matches (recorded now)" : "the target matches");
         free(by_record);
         buf_release(&why);
         return;
     }
     dn->dirty = 1;
     if (verdict == 1) {
+        set_explain(d, i, watched, "dirty", "the target matches");
         set_reason(dn, by_record);
     } else {
         free(by_record);
         set_reason(dn, why.len ? buf_detach(&why) : xstrdup("check failed"));
+        set_explain(d, i, watched, "dirty", dn->reason);
     }
     buf_release(&why);
 }
 
+/* -d explain: per node, one node it watches whose record differs (or -1). */
+static size_t *changed_watched(const struct deploy *d)
+{
+    if (d->o->explain == EXPLAIN_OFF)
+        return NULL;
+    size_t *watched = xmalloc((d->g->nnodes ? d->g->nnodes : 1) * sizeof *watched);
+    for (size_t i = 0; i < d->g->nnodes; i++)
+        watched[i] = (size_t)-1;
+    for (size_t k = 0; k < d->g->nedges; k++) {
+        const struct edge *e = &d->g->edges[k];
+        if (e->kind != EDGE_WATCH || watched[e->to] != (size_t)-1 ||
+            d->nodes[e->from].status == DN_IGNORED || d->hosts[d->nodes[e->from].host].unknown)
+            continue;
+        int same;
+        record_of(d, e->from, &same);
+        if (!same)
+            watched[e->to] = e->from;
+    }
+    return watched;
+}
+
 void dirty_decide(struct deploy *d)
 {
+    size_t *watched = changed_watched(d);
     for (size_t i = 0; i < d->g->nnodes; i++) {
         struct dnode *dn = &d->nodes[i];
         if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
             continue;
-        decide_node(d, i);
+        decide_node(d, i, watched ? watched[i] : (size_t)-1);
         d->ndirty += dn->dirty;
     }
+    free(watched);
+}
+
+static void contents_done(void *ctx)
+{
+    struct dhost *h = ctx;
+    h->contents_done = 1;
+}
+
+size_t dirty_submit_contents(struct deploy *d)
+{
+    for (size_t i = 0; i < d->g->nnodes; i++) {
+        struct dnode *dn = &d->nodes[i];
+        if (dn->status == DN_PENDING && dn->dirty && !dn->old.batch && !d->hosts[dn->host].failed &&
+            wants_diff(d, i))
+            add_content_query(d, i, &d->hosts[dn->host].contents, 2);
+    }
+    size_t asked = 0;
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        size_t n = h->contents.nqueries;
+        if (n == 0 || h->failed || !h->host)
+            continue;
+        h->content_results = xcalloc(n, sizeof *h->content_results);
+        char *error = NULL;
+        if (h->host->ops->query(h->host, h->contents.queries, n, h->content_results, contents_done,
+                                h, &error) < 0) {
+            /* Only the diffs are lost: each says so. */
+            free(error);
+            continue;
+        }
+        asked++;
+    }
+    return asked;
+}
+
+static void take_content(struct old_file *old, struct query_result *r)
+{
+    if (r->error) {
+        old->error = r->error;
+        r->error = NULL;
+        return;
+    }
+    old->type = r->type;
+    old->state = r->content_state;
+    old->content = r->content;
+    old->len = r->content_len;
+    r->content = NULL;
+}
+
+void dirty_take_contents(struct deploy *d)
+{
+    for (size_t i = 0; i < d->g->nnodes; i++) {
+        struct dnode *dn = &d->nodes[i];
+        if (!dn->old.batch || dn->status == DN_IGNORED)
+            continue;
+        struct dhost *h = &d->hosts[dn->host];
+        int batch1 = dn->old.batch == 1;
+        if (batch1 ? !h->checks_done || !h->results : !h->contents_done || !h->content_results) {
+            dn->old.error = xstrdup("no answer from the target");
+            continue;
+        }
+        take_content(&dn->old,
+                     batch1 ? &h->results[dn->old.query] : &h->content_results[dn->old.query]);
+    }
+}
+
+void dirty_release_node(struct dnode *dn)
+{
+    free(dn->reason);
+    free(dn->explain);
+    free(dn->old.content);
+    free(dn->old.error);
 }
 
 void dirty_clean_records(struct deploy *d, size_t h, struct buf *out)

@@ -1,6 +1,7 @@
 #include "engine/export.h"
 
 #include "engine/graph.h"
+#include "engine/survey.h"
 #include "engine/util.h"
 
 #include <errno.h>
@@ -114,8 +115,22 @@ static char *unknown_host_error(const struct graph *g, const char *host)
     return error;
 }
 
+const char *export_state_name(const struct survey_node *mark)
+{
+    switch (mark->state) {
+    case SURVEY_CLEAN:
+        return "clean";
+    case SURVEY_DIRTY:
+        return "dirty";
+    case SURVEY_UNKNOWN:
+    case SURVEY_IGNORED:
+        break;
+    }
+    return "unknown";
+}
+
 int export_graph(const struct graph *g, enum export_format format, const char *host,
-                 struct buf *out, char **error)
+                 const struct survey_node *marks, struct buf *out, char **error)
 {
     *error = NULL;
     if (host && !has_host(g, host)) {
@@ -123,16 +138,16 @@ int export_graph(const struct graph *g, enum export_format format, const char *h
         return -1;
     }
     if (format == EXPORT_JSON) {
-        export_json(g, host, out);
+        export_json(g, host, marks, out);
         return 0;
     }
     if (format == EXPORT_DOT) {
-        export_dot(g, host, out);
+        export_dot(g, host, marks, out);
         return 0;
     }
     struct buf dot;
     buf_init(&dot);
-    export_dot(g, host, &dot);
+    export_dot(g, host, marks, &dot);
     int rc = export_run_dot(dot.data, dot.len, out, error);
     buf_release(&dot);
     return rc;

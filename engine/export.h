@@ -9,6 +9,7 @@
 
 struct buf;
 struct graph;
+struct survey_node;
 
 enum export_format {
     EXPORT_DOT,
@@ -18,11 +19,12 @@ enum export_format {
 
 /* Parse "dot" | "json" | "svg"; -1 when unknown. */
 int export_format_parse(const char *name, enum export_format *format);
-/* Append the graph in format to out, only host's part when host is not NULL.
- * 0, or -1 with *error set (caller frees): e.g. `dot` not installed, or a
- * host the graph does not have. */
+/* Append the graph in format to out, only host's part when host is not NULL;
+ * with marks (one per node, engine/survey.h) each node says whether it is
+ * dirty. 0, or -1 with *error set (caller frees): e.g. `dot` not installed,
+ * or a host the graph does not have. */
 int export_graph(const struct graph *g, enum export_format format, const char *host,
-                 struct buf *out, char **error);
+                 const struct survey_node *marks, struct buf *out, char **error);
 
 /* Shared by engine/export*.c. */
 
@@ -35,8 +37,12 @@ size_t export_hosts(const struct graph *g, const char *host, const char ***hosts
 size_t export_utf8_length(const unsigned char *s, size_t n);
 /* Append DOT / JSON of g (host's part when not NULL); kept in export_dot.c
  * and export_json.c. */
-void export_dot(const struct graph *g, const char *host, struct buf *out);
-void export_json(const struct graph *g, const char *host, struct buf *out);
+void export_dot(const struct graph *g, const char *host, const struct survey_node *marks,
+                struct buf *out);
+void export_json(const struct graph *g, const char *host, const struct survey_node *marks,
+                 struct buf *out);
+/* "dirty", "clean" or "unknown" (ignored nodes are never deployed: unknown). */
+const char *export_state_name(const struct survey_node *mark);
 /* Run Graphviz `dot -Tsvg` over the DOT text; append its output to out.
  * 0, or -1 with *error set (caller frees). */
 int export_run_dot(const char *dot, size_t len, struct buf *out, char **error);

@@ -1,6 +1,7 @@
 #include "engine/export.h"
 
 #include "engine/graph.h"
+#include "engine/survey.h"
 #include "engine/util.h"
 
 #include <stdlib.h>
@@ -131,7 +132,39 @@ struct dot_export {
     size_t *host_comps;
     size_t *comp_start; /* nodes grouped by component */
     size_t *comp_nodes;
+    const struct survey_node *marks; /* one per node, or NULL: no state */
 };
+
+#define DIRTY_STYLE "color=\"#c62828\", fontcolor=\"#c62828\", penwidth=2, style=\"rounded,bold\""
+#define UNKNOWN_STYLE "style=\"rounded,dashed\""
+
+/* With state: dirty nodes red and bold, unknown ones dashed (the legend
+ * says so); the tooltip gives the reason. */
+static void write_mark(const struct dot_export *x, const struct node *n)
+{
+    const struct survey_node *mark = &x->marks[n - x->g->nodes];
+    if (mark->state == SURVEY_DIRTY)
+        buf_adds(x->out, ", " DIRTY_STYLE);
+    else if (mark->state == SURVEY_UNKNOWN)
+        buf_adds(x->out, ", " UNKNOWN_STYLE);
+    char *tip = xasprintf("%s\n%s%s%s", n->path, export_state_name(mark), mark->reason ? ": " : "",
+                          mark->reason ? mark->reason : "");
+    buf_adds(x->out, ", tooltip=");
+    dot_label(x->out, tip, DOT_TOOLTIP_MAX);
+    free(tip);
+}
+
+static void write_legend(struct buf *out)
+{
+    buf_adds(out,
+             "  subgraph \"cluster batou-ng legend\" {\n"
+             "    label=\"legend\"; style=dashed; color=grey;\n"
+             "    \"batou-ng legend: dirty\" [label=\"dirty: would change\", " DIRTY_STYLE "];\n"
+             "    \"batou-ng legend: clean\" [label=\"clean\"];\n"
+             "    \"batou-ng legend: unknown\" [label=\"unknown: host not read\", " UNKNOWN_STYLE
+             "];\n"
+             "  }\n");
+}
 
 /* The node that stands for component c in resource edges: its first node,
  * or the invisible point named after the component's key. */
@@ -150,8 +183,12 @@ static void write_node(const struct dot_export *x, const struct node *n)
     dot_id(x->out, n->key);
     buf_adds(x->out, " [label=");
     dot_label(x->out, slash ? slash + 1 : n->path, DOT_LABEL_MAX);
-    buf_adds(x->out, ", tooltip=");
-    dot_label(x->out, n->path, DOT_TOOLTIP_MAX);
+    if (x->marks) {
+        write_mark(x, n);
+    } else {
+        buf_adds(x->out, ", tooltip=");
+        dot_label(x->out, n->path, DOT_TOOLTIP_MAX);
+    }
     if (n->sensitive)
         buf_adds(x->out, ", peripheries=2");
     buf_adds(x->out, "];\n");
@@ -235,9 +272,10 @@ static void write_edge(const struct dot_export *x, const struct edge *e)
     buf_addf(x->out, " [style=%s, comment=\"%s\"];\n", styles[e->kind], edge_kind_name(e->kind));
 }
 
-void export_dot(const struct graph *g, const char *host, struct buf *out)
+void export_dot(const struct graph *g, const char *host, const struct survey_node *marks,
+                struct buf *out)
 {
-    struct dot_export x = {.g = g, .out = out};
+    struct dot_export x = {.g = g, .out = out, .marks = marks};
     x.nhosts = export_hosts(g, host, &x.hosts, &x.comp_host);
     bucket_sort(x.comp_host, g->ncomponents, x.nhosts, &x.host_start, &x.host_comps);
     long *node_comp = xmalloc((g->nnodes + 1) * sizeof *node_comp);
@@ -257,6 +295,8 @@ void export_dot(const struct graph *g, const char *host, struct buf *out)
         write_host(&x, h);
     for (size_t i = 0; i < g->nedges; i++)
         write_edge(&x, &g->edges[i]);
+    if (marks)
+        write_legend(out);
     buf_adds(out, "}\n");
 
     free(x.hosts);

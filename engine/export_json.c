@@ -1,6 +1,7 @@
 #include "engine/export.h"
 
 #include "engine/graph.h"
+#include "engine/survey.h"
 #include "engine/util.h"
 #include "rules/rule.h"
 
@@ -146,7 +147,8 @@ static void write_content(struct buf *out, const struct node *n)
     buf_addc(out, '"');
 }
 
-static void write_node(struct buf *out, const struct graph *g, const struct node *n)
+static void write_node(struct buf *out, const struct graph *g, const struct node *n,
+                       const struct survey_node *mark)
 {
     const struct graph_component *c = &g->components[n->component];
     buf_addc(out, '{');
@@ -171,10 +173,17 @@ static void write_node(struct buf *out, const struct graph *g, const struct node
     json_field(out, "defined_at", n->defined_at);
     buf_addf(out, ", \"sensitive\": %s", n->sensitive ? "true" : "false");
     write_content(out, n);
+    if (mark) {
+        buf_adds(out, ", ");
+        json_field(out, "state", export_state_name(mark));
+        buf_adds(out, ", ");
+        json_field(out, "reason", mark->reason);
+    }
     buf_addc(out, '}');
 }
 
-static void write_nodes(struct buf *out, const struct graph *g, const long *comp_host)
+static void write_nodes(struct buf *out, const struct graph *g, const long *comp_host,
+                        const struct survey_node *marks)
 {
     int first = 1;
     buf_adds(out, "  \"nodes\": [");
@@ -182,7 +191,7 @@ static void write_nodes(struct buf *out, const struct graph *g, const long *comp
         if (comp_host[g->nodes[i].component] < 0)
             continue;
         list_item(out, &first);
-        write_node(out, g, &g->nodes[i]);
+        write_node(out, g, &g->nodes[i], marks ? &marks[i] : NULL);
     }
     list_end(out, first);
     buf_adds(out, ",\n");
@@ -220,7 +229,8 @@ static void write_edges(struct buf *out, const struct graph *g, const long *comp
     buf_addc(out, '\n');
 }
 
-void export_json(const struct graph *g, const char *host, struct buf *out)
+void export_json(const struct graph *g, const char *host, const struct survey_node *marks,
+                 struct buf *out)
 {
     const char **hosts;
     long *comp_host;
@@ -230,7 +240,7 @@ void export_json(const struct graph *g, const char *host, struct buf *out)
     buf_adds(out, ",\n");
     write_hosts(out, hosts, nhosts);
     write_components(out, g, comp_host);
-    write_nodes(out, g, comp_host);
+    write_nodes(out, g, comp_host, marks);
     write_edges(out, g, comp_host);
     buf_adds(out, "}\n");
     free(hosts);

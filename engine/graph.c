@@ -20,6 +20,7 @@ size_t graph_add_component(struct graph *g, const char *host, const char *name, 
 {
     xgrow(&g->components, &g->components_cap, g->ncomponents + 1, sizeof *g->components);
     struct graph_component *c = &g->components[g->ncomponents];
+    memset(c, 0, sizeof *c);
     c->key = xasprintf("%s/%s/%s", g->env, host, name);
     c->host = xstrdup(host);
     c->name = xstrdup(name);
@@ -199,6 +200,7 @@ void graph_release(struct graph *g)
         free(g->components[i].key);
         free(g->components[i].host);
         free(g->components[i].name);
+        free(g->components[i].health);
     }
     free(g->env);
     free(g->components);

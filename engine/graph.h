@@ -45,6 +45,9 @@ struct graph_component {
     char *host;
     char *name;
     int ignore; /* ignored host or component: configured, never deployed */
+    int rolling;         /* 0, or hosts per batch (a percentage when rolling_percent) */
+    int rolling_percent;
+    char *health;        /* NULL, or the command that says a host is healthy */
 };
 
 struct edge {

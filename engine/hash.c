@@ -30,8 +30,11 @@
  * libxxhash upgrade could silently change every sensitive hash. HMAC-SHA256
  * is a standard PRF, stable forever, libcrypto is linked already, and
  * sensitive nodes are few, so its cost does not matter. Truncation to 128 bits
- * is the usual HMAC-SHA256-128. With an empty key the HMAC is still computed
- * (the hash stays the same function of the inputs), but offers no secrecy.
+ * is the usual HMAC-SHA256-128. The key is the environment's hash key
+ * (secrets_load: from "[batou] hash_key" in secrets.cfg.gpg, else derived
+ * from the secret values) unless the caller gives one. Without secrets the
+ * key is empty: the HMAC is still computed (the hash stays the same function
+ * of the inputs), but offers no secrecy.
  *
  * Watchers are hashed after the nodes they watch: an iterative depth-first
  * walk over incoming watch edges (no recursion: chains may be 10,000+ long),
@@ -83,8 +86,16 @@ static void hasher_init(struct hasher *h, const struct graph *g, const struct en
     memset(h, 0, sizeof *h);
     h->g = g;
     h->env = env;
-    h->key = o && o->key && o->key_len ? o->key : empty; /* HMAC wants a pointer */
-    h->key_len = o && o->key ? o->key_len : 0;
+    if (o && o->key) {
+        h->key = o->key_len ? o->key : empty; /* HMAC wants a pointer */
+        h->key_len = o->key_len;
+    } else if (env && env->has_hash_key) {
+        h->key = env->hash_key;
+        h->key_len = sizeof env->hash_key;
+    } else {
+        h->key = empty;
+        h->key_len = 0;
+    }
     h->state = o ? o->state : NULL;
     buf_init(&h->enc);
     h->xs = XXH3_createState();

@@ -15,8 +15,9 @@ struct graph;
 struct state;
 
 struct hash_options {
-    const void *key;     /* keys the hash of sensitive nodes' material; may be NULL */
-    size_t key_len;      /* 0: unkeyed (a stored hash can confirm a guessed secret) */
+    const void *key;     /* keys the hash of sensitive nodes' material; NULL: the
+                          * environment's hash_key (secrets_load), if it has one */
+    size_t key_len;      /* 0 (with a key): unkeyed, a stored hash can confirm a guess */
     struct state *state; /* source stat cache, or NULL (always read files) */
 };
 

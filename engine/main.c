@@ -2,10 +2,13 @@
  * exit codes (0 ok, 1 runtime failure, 2 usage or configuration error). */
 
 #include "engine/deploy.h"
+#include "engine/explain.h"
 #include "engine/export.h"
 #include "engine/init.h"
 #include "engine/project.h"
 #include "engine/secrets_command.h"
+#include "engine/status.h"
+#include "engine/survey.h"
 #include "engine/util.h"
 #include "engine/version.h"
 
@@ -28,13 +31,17 @@ struct options {
     int verbose;
     int quiet;
     int debug;
-    int stats;             /* -d stats */
+    unsigned debug_words;  /* -d WORD: DEBUG_* bits */
     int no_color;
     int check;             /* -c */
     int predict;           /* -n */
     int break_lock;        /* --break-lock */
     int prune;             /* --prune */
+    int no_state;          /* graph --no-state */
     const char *verify;    /* --verify[=content]: "" or the level */
+    const char *limit;     /* --limit HOST,... */
+    const char *only;      /* --only COMPONENT,... */
+    const char *jobs;      /* -j N */
     const char *format;    /* graph --format */
     const char *output;    /* graph -o */
     const char *host;      /* graph --host */
@@ -44,10 +51,30 @@ struct options {
     int secrets_argc;
 };
 
+/* The words -d takes ("-d explain", "-d explain,stats", "--debug=explain"). */
+enum debug_word {
+    DEBUG_EXPLAIN = 1u << 0, /* why each node is dirty or clean */
+    DEBUG_STATS = 1u << 1,   /* per host: how the manifest was had, requests, bytes */
+};
+
+struct debug_name {
+    const char *name;
+    unsigned bit;
+};
+
+static const struct debug_name debug_names[] = {
+    {"explain", DEBUG_EXPLAIN},
+    {"stats", DEBUG_STATS},
+};
+
+#define NDEBUG_NAMES (sizeof debug_names / sizeof *debug_names)
+
 static const char usage_text[] =
     "usage: batou-ng [options] ENV                 deploy ENV\n"
     "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
-    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST]\n"
+    "       batou-ng status ENV [--verify[=content]]  what is deployed on each host\n"
+    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST] [--no-state]\n"
+    "       batou-ng explain ENV [NODE]            why each node is dirty or clean (read-only)\n"
     "       batou-ng init [DIR]                    create a project skeleton\n"
     "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
     "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
@@ -57,15 +84,20 @@ static const char usage_text[] =
     "  --verify[=content]   deploy: check every node on the target (stat, or content)\n"
     "  --break-lock         deploy: remove a lock another run left on the targets\n"
     "  --prune              deploy: remove what orphans (nodes gone from the model) owned\n"
+    "  --limit HOST,...     deploy: only these hosts\n"
+    "  --only COMPONENT,... deploy: only these root components\n"
+    "  -j N                 deploy: at most N hosts at once (default: jobs, else all, max 32)\n"
     "  -c, --check          load and configure every host of ENV, report all errors\n"
     "  -C DIR               run in DIR (the project directory)\n"
     "  -p PLATFORM          override every host's platform\n"
     "  -v, -q, -d           more output (self:log lines) / less output / debug\n"
-    "  -d stats             deploy: per host, how the manifest was read, requests, bytes\n"
+    "  -d explain           deploy, -n: one line per node: why it is dirty or clean\n"
+    "  -d stats             deploy, -n: per host, how the manifest was read, requests, bytes\n"
     "  --no-color           no colours (also NO_COLOR=1)\n"
     "  --format FORMAT      graph: dot (default), json or svg\n"
     "  -o FILE              graph: write to FILE instead of stdout\n"
     "  --host HOST          graph: only HOST's part\n"
+    "  --no-state           graph: do not read the hosts (no dirty marks)\n"
     "  --version            print the version\n"
     "  -h, --help           print this help\n"
     "\n"
@@ -117,6 +149,9 @@ static const struct value_option value_options[] = {
     {"--format", offsetof(struct options, format)},
     {"-o", offsetof(struct options, output)},
     {"--host", offsetof(struct options, host)},
+    {"--limit", offsetof(struct options, limit)},
+    {"--only", offsetof(struct options, only)},
+    {"-j", offsetof(struct options, jobs)},
 };
 
 struct flag_option {
@@ -128,25 +163,93 @@ static const struct flag_option flag_options[] = {
     {"-c", offsetof(struct options, check)},     {"--check", offsetof(struct options, check)},
     {"-v", offsetof(struct options, verbose)},   {"--verbose", offsetof(struct options, verbose)},
     {"-q", offsetof(struct options, quiet)},     {"--quiet", offsetof(struct options, quiet)},
-    {"-d", offsetof(struct options, debug)},     {"--debug", offsetof(struct options, debug)},
     {"--no-color", offsetof(struct options, no_color)},
     {"-n", offsetof(struct options, predict)},   {"--predict", offsetof(struct options, predict)},
     {"--break-lock", offsetof(struct options, break_lock)},
     {"--prune", offsetof(struct options, prune)},
+    {"--no-state", offsetof(struct options, no_state)},
 };
+
+/* The bits of a comma-separated list of debug words; 0 when one is unknown
+ * (*bad: the first unknown word, allocated). */
+static unsigned debug_bits(const char *list, char **bad)
+{
+    unsigned bits = 0;
+    *bad = NULL;
+    for (const char *w = list;; w++) {
+        size_t len = strcspn(w, ",");
+        size_t k = 0;
+        while (k < NDEBUG_NAMES &&
+               !(strlen(debug_names[k].name) == len && strncmp(debug_names[k].name, w, len) == 0))
+            k++;
+        if (k == NDEBUG_NAMES) {
+            *bad = xstrndup(w, len);
+            return 0;
+        }
+        bits |= debug_names[k].bit;
+        w += len;
+        if (!*w)
+            return bits;
+    }
+}
+
+static int unknown_debug_word(const char *word)
+{
+    const char *names[NDEBUG_NAMES];
+    for (size_t k = 0; k < NDEBUG_NAMES; k++)
+        names[k] = debug_names[k].name;
+    const char *close = suggest(word, names, NDEBUG_NAMES);
+    fprintf(stderr, "batou-ng: error: unknown debug word '%s'", word);
+    if (close)
+        fprintf(stderr, " (did you mean '%s'?)", close);
+    fputs(" (see 'batou-ng --help')\n", stderr);
+    return -1;
+}
+
+/* -d alone, "-d WORDS" (the next argument when it is a list of debug words,
+ * so "-d local" still deploys 'local'), "-dWORDS" or "--debug=WORDS". 1
+ * when arg was -d, 0 when not, -1 on a usage error (reported). */
+static int parse_debug(int argc, char **argv, int *i, struct options *o)
+{
+    const char *arg = argv[*i];
+    const char *words = NULL;
+    if (strcmp(arg, "-d") == 0 || strcmp(arg, "--debug") == 0) {
+        char *bad = NULL;
+        unsigned bits = *i + 1 < argc ? debug_bits(argv[*i + 1], &bad) : 0;
+        free(bad);
+        o->debug = 1;
+        if (bits) {
+            o->debug_words |= bits;
+            ++*i;
+        }
+        return 1;
+    }
+    if (strncmp(arg, "--debug=", 8) == 0)
+        words = arg + 8;
+    else if (strncmp(arg, "-d", 2) == 0 && arg[2])
+        words = arg + 2;
+    else
+        return 0;
+    char *bad = NULL;
+    unsigned bits = debug_bits(words, &bad);
+    if (!bits) {
+        unknown_debug_word(bad);
+        free(bad);
+        return -1;
+    }
+    o->debug = 1;
+    o->debug_words |= bits;
+    return 1;
+}
 
 /* 1 when argv[*i] was a known option (consumed), 0 when it is not one,
  * -1 on a usage error (already reported). */
 static int parse_option(int argc, char **argv, int *i, struct options *o)
 {
     const char *arg = argv[*i];
-    int debug_word = (strcmp(arg, "-d") == 0 || strcmp(arg, "--debug") == 0) && *i + 1 < argc &&
-                     strcmp(argv[*i + 1], "stats") == 0;
-    if (debug_word || strcmp(arg, "-dstats") == 0 || strcmp(arg, "--debug=stats") == 0) {
-        *i += debug_word;
-        o->debug = o->stats = 1;
-        return 1;
-    }
+    int debug = parse_debug(argc, argv, i, o);
+    if (debug)
+        return debug;
     if (strcmp(arg, "--verify") == 0 || strncmp(arg, "--verify=", 9) == 0) {
         o->verify = arg[8] ? arg + 9 : "";
         return 1;
@@ -292,11 +395,58 @@ static int write_output(const char *path, const struct buf *data)
     return EXIT_OK;
 }
 
+/* The options a deploy, status or graph run takes; EXIT_OK or a usage error. */
+static int deploy_options_from(const struct options *o, struct deploy_options *d)
+{
+    const char *no_color = getenv("NO_COLOR");
+    *d = (struct deploy_options){.predict = o->predict,
+                                 .break_lock = o->break_lock,
+                                 .prune = o->prune,
+                                 .limit = o->limit,
+                                 .only = o->only,
+                                 .quiet = o->quiet,
+                                 .verbose = o->verbose,
+                                 .explain = o->debug_words & DEBUG_EXPLAIN ? EXPLAIN_DEBUG
+                                                                           : EXPLAIN_OFF,
+                                 .stats = (o->debug_words & DEBUG_STATS) != 0,
+                                 .verify_level = CHECK_STAT,
+                                 .no_color = o->no_color || (no_color && *no_color)};
+    if (o->jobs) {
+        char *end;
+        long n = strtol(o->jobs, &end, 10);
+        if (*end || end == o->jobs || n < 1 || n > 1024)
+            return usage_error("-j needs a number from 1 to 1024, got '%s'", o->jobs);
+        d->jobs = (int)n;
+    }
+    if (!o->verify)
+        return EXIT_OK;
+    d->verify = 1;
+    if (strcmp(o->verify, "content") == 0)
+        d->verify_level = CHECK_CONTENT;
+    else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
+        return usage_error("unknown --verify level '%s': use --verify or --verify=content",
+                           o->verify);
+    return EXIT_OK;
+}
+
+/* Read the hosts for the dirty marks: a host that cannot be read leaves its
+ * nodes unknown, with a notice, and the graph is still written. 0, or 2. */
+static int survey_graph(struct project *p, const struct deploy_options *d, struct survey *s)
+{
+    if (deploy_survey(p, d, s) == 2)
+        return EXIT_USAGE;
+    survey_report_errors(s, "notice", ": nodes marked unknown");
+    return EXIT_OK;
+}
+
 static int command_graph(const char *env_name, const struct options *o)
 {
     enum export_format format = EXPORT_DOT;
     if (o->format && export_format_parse(o->format, &format) < 0)
         return usage_error("unknown graph format '%s': use dot, json or svg", o->format);
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
     struct project p;
     int status = open_project(&p, env_name, o);
     if (status != EXIT_OK)
@@ -305,10 +455,16 @@ static int command_graph(const char *env_name, const struct options *o)
         project_release(&p);
         return EXIT_USAGE;
     }
+    struct survey s = {0};
+    if (!o->no_state && survey_graph(&p, &d, &s) != EXIT_OK) {
+        survey_release(&s);
+        project_release(&p);
+        return EXIT_USAGE;
+    }
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    if (export_graph(&p.graph, format, o->host, &out, &error) < 0) {
+    if (export_graph(&p.graph, format, o->host, o->no_state ? NULL : s.nodes, &out, &error) < 0) {
         fprintf(stderr, "batou-ng: error: %s\n", error);
         free(error);
         status = EXIT_FAILED;
@@ -316,6 +472,7 @@ static int command_graph(const char *env_name, const struct options *o)
         status = write_output(o->output, &out);
     }
     buf_release(&out);
+    survey_release(&s);
     project_release(&p);
     return status;
 }
@@ -333,27 +490,35 @@ static int command_init(const struct options *o)
     return EXIT_OK;
 }
 
-static int command_deploy(const char *env_name, const struct options *o)
+/* explain is NULL for a deploy, else `batou-ng explain ENV [NODE]`'s NODE
+ * ("" for every node). */
+static int command_deploy(const char *env_name, const char *explain, const struct options *o)
 {
-    struct deploy_options d = {.predict = o->predict,
-                               .break_lock = o->break_lock,
-                               .prune = o->prune,
-                               .quiet = o->quiet,
-                               .stats = o->stats,
-                               .verify_level = CHECK_STAT};
-    if (o->verify) {
-        d.verify = 1;
-        if (strcmp(o->verify, "content") == 0)
-            d.verify_level = CHECK_CONTENT;
-        else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
-            return usage_error("unknown --verify level '%s': use --verify or --verify=content",
-                               o->verify);
-    }
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
     struct project p;
     int status = open_project(&p, env_name, o);
     if (status != EXIT_OK)
         return status;
-    status = deploy_run(&p, &d);
+    if (explain)
+        status = explain_run(&p, *explain ? explain : NULL, &d);
+    else
+        status = deploy_run(&p, &d);
+    project_release(&p);
+    return status;
+}
+
+static int command_status(const char *env_name, const struct options *o)
+{
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    status = status_run(&p, &d);
     project_release(&p);
     return status;
 }
@@ -380,11 +545,23 @@ static int dispatch(const struct options *o)
             return EXIT_USAGE;
         return command_graph(o->args[1], o);
     }
+    if (strcmp(command, "explain") == 0) {
+        if (!need_env(o, 1, "'explain'"))
+            return EXIT_USAGE;
+        return command_deploy(o->args[1], o->nargs > 2 ? o->args[2] : "", o);
+    }
+    if (strcmp(command, "status") == 0) {
+        if (!need_env(o, 1, "'status'"))
+            return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s'", o->args[2]);
+        return command_status(o->args[1], o);
+    }
     if (o->nargs > 1)
         return usage_error("unexpected argument '%s'", o->args[1]);
     if (o->check)
         return command_check(command, o);
-    return command_deploy(command, o);
+    return command_deploy(command, NULL, o);
 }
 
 int main(int argc, char **argv)

@@ -23,8 +23,9 @@
  * <generation> is 32 random lowercase hex digits, new on every rewrite;
  * together with the file's size it changes on every append and rewrite, so a
  * no-op deploy reads only those (manifest_generation_fragment). <hash> is the
- * node's input hash, XXH3-128 as 32 lowercase hex digits. <commit> is "-"
- * when the run had none. A later N record for a key replaces the earlier one;
+ * node's input hash, XXH3-128 as 32 lowercase hex digits. <commit> is the
+ * project's git HEAD, 40 hex digits, with "+dirty" when its work tree had
+ * changes (environments/git.h), or "-" when the run had none. A later N record for a key replaces the earlier one;
  * D removes it; the last R record is the deployed commit, who and when.
  *
  * Reading: a line whose checksum or syntax is wrong (an unknown record type,

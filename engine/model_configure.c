@@ -8,6 +8,7 @@
 #include "engine/diag.h"
 #include "engine/util.h"
 #include "environments/environment.h"
+#include "environments/secrets.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -146,7 +147,12 @@ static void print_logs(struct model *m, struct diags *d)
         lua_getfield(L, -1, "host");
         lua_getfield(L, -2, "component");
         lua_getfield(L, -3, "message");
-        printf("%s %s: %s\n", lua_tostring(L, -3), lua_tostring(L, -2), lua_tostring(L, -1));
+        size_t len;
+        const char *message = lua_tolstring(L, -1, &len);
+        /* self:log(self.password) must not print it. */
+        char *masked = secrets_mask(m->env, message ? message : "", message ? len : 0, NULL);
+        printf("%s %s: %s\n", lua_tostring(L, -3), lua_tostring(L, -2), masked);
+        free(masked);
         lua_pop(L, 4);
     }
     lua_pop(L, 1);

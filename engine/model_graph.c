@@ -49,6 +49,8 @@ struct build {
     size_t *first;     /* position -> first pending of that rule */
     size_t *count;     /* position -> how many pendings it became */
     int errors;
+    char **noticed; /* defined_at of rules already given the sensitive notice */
+    size_t nnoticed;
 };
 
 static int field_bool(lua_State *L, int index, const char *name, int fallback)
@@ -404,7 +406,7 @@ static int has_secret(const struct environment *env, const char *text, size_t le
     return 0;
 }
 
-static int is_sensitive(struct build *b, const struct node *n)
+static int holds_secret(struct build *b, const struct node *n)
 {
     if (n->content && has_secret(b->m->env, n->content, n->content_len))
         return 1;
@@ -412,6 +414,51 @@ static int is_sensitive(struct build *b, const struct node *n)
         if (has_secret(b->m->env, n->params[i].value, strlen(n->params[i].value)))
             return 1;
     return 0;
+}
+
+/* sensitive = false on a rule whose content holds a secret value: the user
+ * asked for it, so say so once per rule line (not once per host). */
+static void sensitive_notice(struct build *b, const struct node *n)
+{
+    const char *at = n->defined_at ? n->defined_at : "?";
+    for (size_t i = 0; i < b->nnoticed; i++)
+        if (strcmp(b->noticed[i], at) == 0)
+            return;
+    b->noticed = xrealloc(b->noticed, (b->nnoticed + 1) * sizeof *b->noticed);
+    b->noticed[b->nnoticed++] = xstrdup(at);
+    fflush(stdout);
+    fprintf(stderr,
+            "batou-ng: notice: %s: '%s' holds a secret value but says 'sensitive = false': "
+            "its content will be shown\n",
+            at, n->path);
+}
+
+/* Files holding secrets are private unless the model says otherwise. */
+static void default_private_mode(struct node *n)
+{
+    for (size_t i = 0; i < n->nparams; i++)
+        if (strcmp(n->params[i].name, "mode") == 0)
+            return;
+    n->params = xrealloc(n->params, (n->nparams + 1) * sizeof *n->params);
+    n->params[n->nparams].name = xstrdup("mode");
+    n->params[n->nparams].value = xstrdup("0600");
+    n->nparams++;
+    qsort(n->params, n->nparams, sizeof *n->params, compare_params);
+}
+
+/* n->sensitive from the rule's own 'sensitive' and the secrets it holds. */
+static void set_sensitivity(struct build *b, int rule, struct node *n)
+{
+    lua_State *L = b->L;
+    lua_getfield(L, rule, "sensitive");
+    int said = lua_isboolean(L, -1) ? lua_toboolean(L, -1) : -1;
+    lua_pop(L, 1);
+    int secret = holds_secret(b, n);
+    n->sensitive = said == 1 || (secret && said != 0);
+    if (secret && said == 0)
+        sensitive_notice(b, n);
+    if ((secret || said == 1) && (n->kind == &rule_file || n->kind == &rule_binary_file))
+        default_private_mode(n);
 }
 
 /* A file below a Directory's source: a File node copying it verbatim, with
@@ -477,9 +524,10 @@ static void add_node(struct build *b, struct pending *pd)
         rule_params(b, node, rule, kind, workdir, &n);
         if (kind == &rule_file || kind == &rule_binary_file)
             rule_content(b, node, rule, kind, &n);
-        n.sensitive = field_bool(L, rule, "sensitive", 0);
+        set_sensitivity(b, rule, &n);
     }
-    n.sensitive = n.sensitive || is_sensitive(b, &n);
+    if (pd->local_file)
+        n.sensitive = holds_secret(b, &n);
     if (graph_find_node(b->g, pd->key) != NO_INDEX) {
         char *message = xasprintf("two rules make the same node '%s'", pd->key);
         defined_error(b, node, message);
@@ -556,6 +604,12 @@ static void add_components(struct build *b, int roots)
         char *name = model_string_field(L, -1, "name");
         b->roots[i] = graph_add_component(b->g, host ? host : "", name ? name : "",
                                           field_bool(L, -1, "ignore", 0));
+        struct graph_component *c = &b->g->components[b->roots[i]];
+        lua_getfield(L, -1, "rolling");
+        c->rolling = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        c->rolling_percent = field_bool(L, -1, "rolling_percent", 0);
+        c->health = model_string_field(L, -1, "health");
         free(host);
         free(name);
         lua_pop(L, 1);
@@ -602,5 +656,8 @@ int model_build_graph(struct model *m, struct graph *g, struct diags *d)
     free(b.first);
     free(b.count);
     free(b.roots);
+    for (size_t i = 0; i < b.nnoticed; i++)
+        free(b.noticed[i]);
+    free(b.noticed);
     return b.errors ? -1 : 0;
 }

@@ -225,6 +225,26 @@ function Attribute(t, default)
   return setmetatable({type = t, default = default, file = file, line = line}, Attr)
 end
 
+-- rolling = N or "N%": a root component's hosts deploy in batches (DESIGN.md
+-- §4 Scheduling). Returns the number and whether it is a percentage, or nil.
+local function parse_rolling(v)
+  if math.type(v) == "integer" and v >= 1 and v <= 100000 then return v, false end
+  if type(v) ~= "string" then return nil end
+  local n, pct = v:match("^%s*(%d+)%s*(%%?)%s*$")
+  n = tonumber(n)
+  if not n or n < 1 or n > 100000 or (pct == "%" and n > 100) then return nil end
+  return math.tointeger(n), pct == "%"
+end
+
+local function rolling_error(v)
+  return format("rolling must be a number of hosts or a percentage like '50%%', got %s",
+                describe(v))
+end
+
+local function health_error(v)
+  return format("health must be a shell command, got %s", describe(v))
+end
+
 function Component(def)
   if type(def) ~= "table" or getmetatable(def) ~= nil then
     error("Component expects a table of attributes and fields, got " .. describe(def), 2)
@@ -242,6 +262,12 @@ function Component(def)
   end
   if def.namevar ~= nil and type(def.namevar) ~= "string" then
     error("namevar must be the name of a field, got " .. describe(def.namevar), 2)
+  end
+  if def.rolling ~= nil and not parse_rolling(def.rolling) then
+    error(rolling_error(def.rolling), 2)
+  end
+  if def.health ~= nil and (type(def.health) ~= "string" or def.health == "") then
+    error(health_error(def.health), 2)
   end
   local file = user_where()
   def.__defdir = file and dirname(file) or "."
@@ -1004,7 +1030,16 @@ local function check_overrides(env, errors)
   end
   for _, o in ipairs(env.overrides) do
     local cls = classes[o.component]
-    if cls and not class_attribute(cls, o.attribute) then
+    if cls and (o.attribute == "rolling" or o.attribute == "health") then
+      -- Deploy settings, not attributes.
+      local bad = o.attribute == "rolling" and not parse_rolling(o.value) and
+          rolling_error(o.value) or o.attribute == "health" and o.value == "" and
+          health_error(o.value)
+      if bad then
+        errors[#errors + 1] = {file = o.file, line = o.line, col = 0, component = o.component,
+                               message = bad}
+      end
+    elseif cls and not class_attribute(cls, o.attribute) then
       errors[#errors + 1] = {file = o.file, line = o.line, col = 0, component = o.component,
         message = format("attribute '%s' does not exist%s", o.attribute,
                          did_you_mean(o.attribute, attribute_names(cls)))}
@@ -1221,8 +1256,12 @@ function B.flatten()
     return positions
   end
   for ri, root in ipairs(roots) do
+    local o = root.overrides or {}
+    local rolling, percent = parse_rolling(o.rolling and o.rolling.value or
+                                           rawget(root.class, "rolling"))
     out[ri] = {host = root.host.name, name = root.name, ignore = root.ignore,
-               workdir = root.workdir}
+               workdir = root.workdir, rolling = rolling, rolling_percent = percent,
+               health = o.health and o.health.value or rawget(root.class, "health")}
     if root.instance and instance_state[root.instance].children then
       walk(root.instance, root.name, ri)
     end

@@ -27,7 +27,7 @@ static void prune_done(void *ctx)
     struct deploy *d = it->host->d;
     if (it->result.error) {
         output_prune_error(d, it->host->index, it->key, it->result.error);
-        output_node_output(it->result.out, it->result.outlen);
+        output_node_output(d, it->result.out, it->result.outlen);
         d->failed++;
     } else {
         manifest_apply(&it->host->manifest, it->record.data, it->record.len);
@@ -51,17 +51,7 @@ static int plan_orphan(struct prune_item *it, const struct manifest_node *m, cha
     kind->plan_remove(paths, m->npaths, &it->plan);
     free(paths);
     manifest_remove_line(&it->record, m->key);
-    struct buf f;
-    buf_init(&f);
-    if (manifest_append_fragment(&f, it->host->manifest_path, it->record.data, it->record.len,
-                                 err) < 0) {
-        buf_release(&f);
-        return -1;
-    }
-    struct op record = {.kind = OP_RUN, .mode = -1, .command = plan_strdup(&it->plan, f.data)};
-    plan_op(&it->plan, &record);
-    buf_release(&f);
-    return 0;
+    return schedule_record_op(&it->plan, it->host->manifest_path, &it->record, err);
 }
 
 static void submit_host(struct deploy *d, struct dhost *h)

@@ -65,6 +65,7 @@ void schedule_build(struct deploy *d)
         else
             add_node_edge(d, edge->from, edge->to);
     }
+    rolling_build(d);
     for (size_t i = 0; i < d->g->nnodes; i++)
         if (d->nodes[i].status == DN_PENDING && d->nodes[i].waiting == 0)
             push(&d->readyq, &d->nreadyq, &d->readyq_cap, i);
@@ -93,16 +94,26 @@ static void resolve(struct deploy *d, size_t i, enum dnode_status st)
     d->skipped += st == DN_SKIPPED;
     for (size_t k = 0; k < dn->nsucc; k++)
         release_one(d, dn->succ[k], bad);
-    struct dcomp *c = &d->comps[d->g->nodes[i].component];
+    size_t comp = d->g->nodes[i].component;
+    struct dcomp *c = &d->comps[comp];
     if (bad)
         c->broken = 1;
+    c->changed += st == DN_CHANGED;
     if (c->pending == 0 || --c->pending > 0)
         return;
+    rolling_done(d, comp);
     for (size_t r = 0; r < c->nrequirers; r++) {
         const struct dcomp *req = &d->comps[c->requirers[r]];
         for (size_t k = 0; k < req->nnodes; k++)
             release_one(d, req->nodes[k], c->broken);
     }
+}
+
+void schedule_release_component(struct deploy *d, size_t comp, int blocked)
+{
+    const struct dcomp *c = &d->comps[comp];
+    for (size_t k = 0; k < c->nnodes; k++)
+        release_one(d, c->nodes[k], blocked);
 }
 
 static int must_skip(const struct deploy *d, size_t i)
@@ -139,32 +150,57 @@ static void fail_node(struct deploy *d, size_t i, char *message)
     resolve(d, i, DN_FAILED);
 }
 
+/* -j: a host holds one of d->jobs slots while a node of it is under way. */
+static void set_busy(struct deploy *d, struct dhost *h, int busy)
+{
+    if (h->busy == busy)
+        return;
+    h->busy = busy;
+    if (busy)
+        d->nbusy++;
+    else
+        d->nbusy--;
+}
+
 static void apply_done(void *ctx)
 {
     struct dhost *h = ctx;
     struct deploy *d = h->d;
     size_t i = h->current;
-    h->busy = 0;
+    set_busy(d, h, 0);
     d->nodes[i].duration_us = (uint64_t)(loop_now_ms() - d->nodes[i].start_ms) * 1000;
     if (h->result.error) {
         fail_node(d, i, xstrdup(h->result.error));
-        output_node_output(h->result.out, h->result.outlen);
+        output_node_output(d, h->result.out, h->result.outlen);
     } else {
+        if (!h->record_only)
+            output_diff(d, i);
         manifest_apply(&h->manifest, h->record.data, h->record.len);
-        resolve(d, i, DN_CHANGED);
+        resolve(d, i, h->record_only ? DN_CLEAN : DN_CHANGED);
     }
     host_apply_result_release(&h->result);
     schedule_pump(d);
 }
 
-/* The node's ops, then the append of its record: recorded only on success. */
-static int plan_node(struct deploy *d, struct dhost *h, size_t i, char **err)
+static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err);
+static int plan_record_op(struct dhost *h, const struct node *n, char **err);
+
+/* The node's ops (none when record_only), then the append of its record:
+ * recorded only on success. */
+static int plan_node(struct deploy *d, struct dhost *h, size_t i, int record_only, char **err)
 {
     const struct node *n = &d->g->nodes[i];
     plan_release(&h->apply);
     plan_init(&h->apply);
     buf_clear(&h->record);
-    /* The root component's workdir exists before its nodes apply, as in batou. */
+    if (!record_only && plan_rule_ops(d, h, n, err) < 0)
+        return -1;
+    return plan_record_op(h, n, err);
+}
+
+/* The root component's workdir (made first, as in batou), then the rule's ops. */
+static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err)
+{
     const struct graph_component *c = &d->g->components[n->component];
     char *workdir = xasprintf("%s/%s", d->work, c->name);
     struct op mkdir = {
@@ -178,6 +214,12 @@ static int plan_node(struct deploy *d, struct dhost *h, size_t i, char **err)
         return -1;
     }
     buf_release(&e);
+    return 0;
+}
+
+/* The append of n's N record to the manifest, as the plan's last op. */
+static int plan_record_op(struct dhost *h, const struct node *n, char **err)
+{
     const char *paths[RULE_MAX_OWNED];
     int count = n->kind->owned_paths(n, &h->apply, paths);
     char hex[33];
@@ -187,35 +229,96 @@ static int plan_node(struct deploy *d, struct dhost *h, size_t i, char **err)
         *err = xstrdup("cannot make its manifest record");
         return -1;
     }
+    return schedule_record_op(&h->apply, h->manifest_path, &h->record, err);
+}
+
+int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,
+                       char **err)
+{
     struct buf f;
     buf_init(&f);
-    if (manifest_append_fragment(&f, h->manifest_path, h->record.data, h->record.len, err) < 0) {
+    if (manifest_append_fragment(&f, manifest_path, lines->data, lines->len, err) < 0) {
         buf_release(&f);
         return -1;
     }
-    struct op record = {.kind = OP_RUN, .mode = -1, .command = plan_strdup(&h->apply, f.data)};
-    plan_op(&h->apply, &record);
+    struct op record = {.kind = OP_RUN, .mode = -1, .command = plan_strdup(p, f.data)};
+    plan_op(p, &record);
     buf_release(&f);
     return 0;
 }
 
-static void start(struct deploy *d, struct dhost *h, size_t i)
+static void start_apply(struct deploy *d, struct dhost *h, size_t i, int record_only)
 {
     char *err = NULL;
-    if (plan_node(d, h, i, &err) < 0) {
+    if (plan_node(d, h, i, record_only, &err) < 0) {
+        set_busy(d, h, 0);
         fail_node(d, i, err);
         return;
     }
-    d->nstarted++;
-    output_progress(d, i);
-    h->busy = 1;
+    if (!record_only) {
+        d->nstarted++;
+        output_progress(d, i);
+    }
+    set_busy(d, h, 1);
     h->current = i;
+    h->record_only = record_only;
     d->nodes[i].status = DN_RUNNING;
     d->nodes[i].start_ms = loop_now_ms();
     memset(&h->result, 0, sizeof h->result);
     if (h->host->ops->apply(h->host, h->apply.ops, h->apply.nops, &h->result, apply_done, h, &err) <
         0) {
-        h->busy = 0;
+        set_busy(d, h, 0);
+        fail_node(d, i, err);
+    }
+}
+
+static void guard_done(void *ctx)
+{
+    struct dhost *h = ctx;
+    struct deploy *d = h->d;
+    size_t i = h->current;
+    const struct node *n = &d->g->nodes[i];
+    struct buf why;
+    buf_init(&why);
+    int verdict = n->kind->decide(n, CHECK_CONTENT, h->guard_results, h->guard.nqueries, &why);
+    if (verdict != 1 && why.len) {
+        free(d->nodes[i].reason);
+        d->nodes[i].reason = buf_detach(&why);
+    }
+    buf_release(&why);
+    host_results_release(h->guard_results, h->guard.nqueries);
+    free(h->guard_results);
+    h->guard_results = NULL;
+    start_apply(d, h, i, verdict == 1);
+    schedule_pump(d);
+}
+
+/* A guarded node asks its guard first (one request), then applies or only
+ * records itself: the guard sees what the nodes before it did. */
+static void start(struct deploy *d, struct dhost *h, size_t i)
+{
+    const struct node *n = &d->g->nodes[i];
+    plan_release(&h->guard);
+    plan_init(&h->guard);
+    struct buf e;
+    buf_init(&e);
+    if (!n->kind->guarded || n->kind->plan_check(n, CHECK_CONTENT, &h->guard, &e) < 0 ||
+        h->guard.nqueries == 0) {
+        buf_release(&e);
+        start_apply(d, h, i, 0);
+        return;
+    }
+    buf_release(&e);
+    set_busy(d, h, 1);
+    h->current = i;
+    d->nodes[i].status = DN_RUNNING;
+    h->guard_results = xcalloc(h->guard.nqueries, sizeof *h->guard_results);
+    char *err = NULL;
+    if (h->host->ops->query(h->host, h->guard.queries, h->guard.nqueries, h->guard_results,
+                            guard_done, h, &err) < 0) {
+        set_busy(d, h, 0);
+        free(h->guard_results);
+        h->guard_results = NULL;
         fail_node(d, i, err);
     }
 }
@@ -224,7 +327,8 @@ static void start(struct deploy *d, struct dhost *h, size_t i)
 static int pump_host(struct deploy *d, struct dhost *h)
 {
     int moved = 0;
-    while (!h->busy && !h->failed && h->ready_head < h->nready && !deploy_interrupted()) {
+    while (!h->busy && !h->failed && h->ready_head < h->nready && !deploy_interrupted() &&
+           d->nbusy < d->jobs) {
         size_t i = h->ready[h->ready_head++];
         moved = 1;
         if (d->nodes[i].status != DN_PENDING)
@@ -280,6 +384,7 @@ void schedule_release(struct deploy *d)
         for (size_t c = 0; c < d->g->ncomponents; c++) {
             free(d->comps[c].nodes);
             free(d->comps[c].requirers);
+            free(d->comps[c].next);
         }
     free(d->readyq);
 }

@@ -485,6 +485,7 @@ static int new_config(struct secrets_env *s, const struct edit_request *r)
     }
     buf_adds(&s->config, template_text);
     secrets_set_members(&s->config, members, count);
+    secrets_add_hash_key(&s->config);
     for (size_t i = 0; i < count; i++)
         free(members[i]);
     free(members);

@@ -510,6 +510,7 @@ void environment_release(struct environment *env)
         free(env->secret_values[i].data);
     }
     free(env->secret_values);
+    explicit_bzero(env->hash_key, sizeof env->hash_key);
     for (size_t i = 0; i < env->nnotices; i++)
         free(env->notices[i]);
     free(env->notices);

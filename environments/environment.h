@@ -100,6 +100,8 @@ struct environment {
     size_t nsecret_files;
     struct env_secret_value *secret_values; /* non-empty values; filled by secrets_load */
     size_t nsecret_values;
+    unsigned char hash_key[32]; /* keys the hashes of sensitive nodes (secrets_load) */
+    int has_hash_key;           /* 0: no secrets, hashes of sensitive nodes are unkeyed */
     /* One line each, "FILE:LINE: notice: ...", for batou keys that batou-ng
      * accepts but does not need; the CLI prints them. */
     char **notices;

@@ -32,7 +32,19 @@ int secrets_gpg_init(char **error)
         return -1;
     }
     gpgme_set_locale(NULL, LC_CTYPE, setlocale(LC_CTYPE, NULL));
-    gpgme_error_t err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+    /* The gpg binary to run instead of gpgme's choice (tests point it at a
+     * missing file to see the error below). */
+    const char *gpg = getenv("BATOU_NG_GPG");
+    gpgme_error_t err = 0;
+    if (gpg && *gpg)
+        err = gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, gpg, NULL);
+    if (!err)
+        err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+    if (err && gpg && *gpg) {
+        *error = xasprintf("gpg '%s' (from BATOU_NG_GPG) is not installed or does not work (%s)",
+                           gpg, gpgme_strerror(err));
+        return -1;
+    }
     if (err) {
         *error = xasprintf("gpg is not installed or does not work (%s): install 'gnupg'",
                            gpgme_strerror(err));

@@ -96,25 +96,42 @@ struct secrets_file *secrets_env_file(struct secrets_env *s, const char *name);
 /* Add an empty file called name to s and return it. */
 struct secrets_file *secrets_env_add_file(struct secrets_env *s, const char *name);
 /* Encrypt s's config and every file to the members its config lists and write
- * them (each atomically). Nothing is written unless every file encrypted.
+ * them (each atomically); a config without "[batou] hash_key" gets one first
+ * (secrets_add_hash_key). Nothing is written unless every file encrypted.
  * 0, or -1 with *error. */
-int secrets_env_save(const struct secrets_env *s, char **error);
+int secrets_env_save(struct secrets_env *s, char **error);
+/* Add "hash_key = <64 random hex digits>" to text's [batou] section (after
+ * members; the section is added when missing) unless it has one. Returns 1
+ * when it added one, 0 otherwise. */
+int secrets_add_hash_key(struct buf *text);
 /* Wipe and free everything in s. */
 void secrets_env_release(struct secrets_env *s);
 
 /* Merge a decrypted secrets.cfg (named path in errors) into env: checks
  * [batou] (members), adds [component:x] overrides marked secret (a clash with
  * environment.cfg is an error naming both files), adds [host:x] data-* keys
- * to the hosts, and records every value in env->secret_values. Errors carry
+ * to the hosts, records every value in env->secret_values, and sets
+ * env->hash_key from "[batou] hash_key" when there is one. Errors carry
  * no column, so nothing prints the file's (secret) lines. 0, or -1 if an
  * error went to d. */
 int secrets_merge(struct environment *env, const char *path, const char *text, size_t len,
                   struct diags *d);
+/* What replaces a secret value in output (secrets_mask). */
+#define SECRETS_PLACEHOLDER "<secret>"
+
+/* A copy of len bytes of text (NUL-terminated; its length in *out_len unless
+ * NULL) with every occurrence of one of env's secret values replaced by
+ * SECRETS_PLACEHOLDER, longest value first. For text batou-ng prints or
+ * stores but did not make: command output, host errors, self:log() lines. */
+char *secrets_mask(const struct environment *env, const char *text, size_t len, size_t *out_len);
+
 /* Load environment env->name's secrets into env, which environment_load has
  * filled: decrypt and merge secrets.cfg.gpg when present (absent: no
  * secrets), and decrypt every secret-<name>.gpg into env->secret_files (their
- * contents also go to env->secret_values). Without any such file gpg is not
- * needed. 0, or -1 if an error went to d. */
+ * contents also go to env->secret_values). Without "[batou] hash_key", the
+ * hash key is derived from every secret value (with a notice in
+ * env->notices). Without any such file gpg is not needed and there is no
+ * hash key. 0, or -1 if an error went to d. */
 int secrets_load(struct environment *env, struct diags *d);
 
 #endif

@@ -6,6 +6,9 @@
 #include "environments/ini.h"
 
 #include <dirent.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -182,6 +185,48 @@ void secrets_set_members(struct buf *text, char *const *members, size_t count)
     buf_release(&line);
 }
 
+int secrets_add_hash_key(struct buf *text)
+{
+    struct diags d;
+    diags_init(&d);
+    struct ini ini;
+    ini_parse(&ini, "secrets.cfg", text->data ? text->data : "", text->len, &d);
+    diags_release(&d);
+    const struct ini_section *batou = ini_find_section(&ini, "batou");
+    const struct ini_entry *members = batou ? ini_find_entry(batou, "members") : NULL;
+    if (batou && ini_find_entry(batou, "hash_key")) {
+        ini_release(&ini);
+        return 0;
+    }
+    size_t at = 0;
+    if (members)
+        at = line_start(text,
+                        (members->npos ? members->pos[members->npos - 1].line : members->line) + 1);
+    else if (batou)
+        at = line_start(text, batou->line + 1);
+    ini_release(&ini);
+
+    unsigned char key[32];
+    if (RAND_bytes(key, sizeof key) != 1)
+        fatal("libcrypto has no random bytes to give");
+    struct buf line;
+    buf_init(&line);
+    if (at == text->len && at > 0 && text->data[at - 1] != '\n')
+        buf_addc(&line, '\n');
+    if (!batou)
+        buf_adds(&line, "[batou]\n");
+    buf_adds(&line, "hash_key = ");
+    for (size_t i = 0; i < sizeof key; i++)
+        buf_addf(&line, "%02x", key[i]);
+    buf_addc(&line, '\n');
+    if (!batou && text->len > 0)
+        buf_addc(&line, '\n');
+    splice(text, at, at, line.data);
+    secrets_wipe(&line);
+    explicit_bzero(key, sizeof key);
+    return 1;
+}
+
 int secrets_env_open(struct secrets_env *s, const char *env, char **error)
 {
     memset(s, 0, sizeof *s);
@@ -224,7 +269,7 @@ struct secrets_file *secrets_env_add_file(struct secrets_env *s, const char *nam
     return f;
 }
 
-int secrets_env_save(const struct secrets_env *s, char **error)
+int secrets_env_save(struct secrets_env *s, char **error)
 {
     char **members;
     size_t count;
@@ -233,6 +278,7 @@ int secrets_env_save(const struct secrets_env *s, char **error)
             xasprintf("environment '%s' has no '%s' to name its members", s->name, s->config_path);
         return -1;
     }
+    secrets_add_hash_key(&s->config);
     if (secrets_members(s->config_path, s->config.data ? s->config.data : "", s->config.len,
                         &members, &count, error) < 0)
         return -1;
@@ -339,10 +385,58 @@ static void merge_host_entry(struct env_host *host, const char *path, const stru
     data->col = e->col;
 }
 
-static void check_batou_section(const struct ini_section *section, const char *path,
-                                struct diags *d)
+/* The SHA-256 of str(tag) then str(part) for each part (str: u64 length,
+ * big-endian, then the bytes) into out. */
+static void digest_parts(const char *tag, const char *const *parts, const size_t *lens,
+                         size_t count, unsigned char out[32])
 {
-    static const char *const keys[] = {"members"};
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+        fatal("libcrypto cannot compute SHA-256");
+    for (size_t i = 0; i <= count; i++) {
+        const char *data = i == 0 ? tag : parts[i - 1];
+        size_t len = i == 0 ? strlen(tag) : lens[i - 1];
+        unsigned char n[8];
+        for (int k = 0; k < 8; k++)
+            n[k] = (unsigned char)((uint64_t)len >> (56 - 8 * k));
+        EVP_DigestUpdate(ctx, n, sizeof n);
+        EVP_DigestUpdate(ctx, data, len);
+    }
+    unsigned int got = 0;
+    if (!EVP_DigestFinal_ex(ctx, out, &got) || got != 32)
+        fatal("libcrypto cannot compute SHA-256");
+    EVP_MD_CTX_free(ctx);
+}
+
+/* The hash key from "[batou] hash_key": random text secrets_add_hash_key made. */
+static void set_hash_key(struct environment *env, const char *value)
+{
+    size_t len = strlen(value);
+    digest_parts("batou-ng hash_key/1", &value, &len, 1, env->hash_key);
+    env->has_hash_key = 1;
+}
+
+/* Without "[batou] hash_key": a key derived from every secret value (see
+ * docs/secrets.md, "How secret files are hashed"). */
+static void derive_hash_key(struct environment *env)
+{
+    size_t n = env->nsecret_values;
+    const char **parts = xcalloc(n ? n : 1, sizeof *parts);
+    size_t *lens = xcalloc(n ? n : 1, sizeof *lens);
+    for (size_t i = 0; i < n; i++) {
+        parts[i] = env->secret_values[i].data;
+        lens[i] = env->secret_values[i].len;
+    }
+    digest_parts("batou-ng derived hash key/1", parts, lens, n, env->hash_key);
+    env->has_hash_key = 1;
+    free(parts);
+    free(lens);
+}
+
+static void check_batou_section(struct environment *env, const struct ini_section *section,
+                                const char *path, struct diags *d)
+{
+    static const char *const keys[] = {"members", "hash_key"};
     int members = 0;
     for (size_t i = 0; i < section->count; i++) {
         const struct ini_entry *e = &section->entries[i];
@@ -353,7 +447,17 @@ static void check_batou_section(const struct ini_section *section, const char *p
             free_list(list, count);
             continue;
         }
-        const char *close = suggest(e->key, keys, 1);
+        if (strcmp(e->key, "hash_key") == 0) {
+            /* Never quote it: it keys the hashes stored on every target. */
+            if (strlen(e->value) < 32)
+                diag_add(d, path, e->line, 0,
+                         "'[batou] hash_key' is too short (at least 32 characters): delete the "
+                         "line and 'batou-ng secrets reencrypt' makes a random one");
+            else
+                set_hash_key(env, e->value);
+            continue;
+        }
+        const char *close = suggest(e->key, keys, 2);
         diag_add(d, path, e->line, 0, "unknown key '%s' in section '[batou]'%s%s%s", e->key,
                  close ? " (did you mean '" : "", close ? close : "", close ? "'?)" : "");
     }
@@ -404,7 +508,7 @@ int secrets_merge(struct environment *env, const char *path, const char *text, s
     ini_parse(&ini, path, text, len, d);
     const struct ini_section *batou = ini_find_section(&ini, "batou");
     if (batou)
-        check_batou_section(batou, path, d);
+        check_batou_section(env, batou, path, d);
     else
         diag_add(d, path, 0, 0,
                  "no '[batou]' section: list the key ids that may decrypt in '[batou] members'");
@@ -473,6 +577,23 @@ static void load_files(struct environment *env, char **names, size_t count, stru
     }
 }
 
+static void add_key_notice(struct environment *env, const char *config)
+{
+    env->notices = xrealloc(env->notices, (env->nnotices + 1) * sizeof *env->notices);
+    if (config)
+        env->notices[env->nnotices++] = xasprintf(
+            "%s: no '[batou] hash_key': files holding secrets are hashed with a key derived "
+            "from the secrets themselves; 'batou-ng secrets reencrypt --environments %s' adds "
+            "a random one",
+            config, env->name);
+    else
+        env->notices[env->nnotices++] = xasprintf(
+            "environment '%s' has secret files but no secrets.cfg.gpg: files holding secrets "
+            "are hashed with a key derived from the secrets themselves; 'batou-ng secrets edit "
+            "%s' makes a secrets.cfg.gpg with a random '[batou] hash_key'",
+            env->name, env->name);
+}
+
 int secrets_load(struct environment *env, struct diags *d)
 {
     size_t before = d->count;
@@ -506,6 +627,10 @@ int secrets_load(struct environment *env, struct diags *d)
         secrets_wipe(&plain);
     }
     load_files(env, names, count, d);
+    if (!env->has_hash_key) {
+        derive_hash_key(env);
+        add_key_notice(env, has_config ? config : NULL);
+    }
     free(config);
     free_list(names, count);
     return d->count > before ? -1 : 0;

@@ -19,6 +19,7 @@ void host_results_release(struct query_result *results, size_t n)
         free(results[i].group);
         free(results[i].link_target);
         free(results[i].error);
+        free(results[i].content);
         memset(&results[i], 0, sizeof results[i]);
     }
 }

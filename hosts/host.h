@@ -34,7 +34,8 @@ enum file_type {
 };
 
 enum query_kind {
-    QUERY_PATH,    /* stat (lstat) of path; with digest, the SHA-256 of a regular file */
+    QUERY_PATH,    /* stat (lstat) of path; with digest, the SHA-256 of a regular file;
+                    * with content, its bytes */
     QUERY_COMMAND, /* run command (sh -c) in cwd with env; only its exit status matters */
 };
 
@@ -42,10 +43,24 @@ struct query {
     enum query_kind kind;
     const char *path;    /* QUERY_PATH */
     int digest;          /* QUERY_PATH: also hash a regular file's content */
+    int content;         /* QUERY_PATH: also read a regular file's bytes (for diffs), up to
+                          * HOST_CONTENT_MAX */
     const char *command; /* QUERY_COMMAND */
     const char *cwd;     /* QUERY_COMMAND: NULL = the login directory */
     const char *const *env; /* QUERY_COMMAND: "NAME=value" strings */
     size_t nenv;
+};
+
+/* The most bytes a content query reads: a larger file is CONTENT_TOO_LARGE. */
+#define HOST_CONTENT_MAX (1024 * 1024)
+
+/* What a content query got. Failing to read content is not a failed query:
+ * the stat part of the result stands. */
+enum content_state {
+    CONTENT_NONE,       /* not asked for, or not a regular file */
+    CONTENT_READ,       /* content, content_len: the whole file */
+    CONTENT_TOO_LARGE,  /* more than HOST_CONTENT_MAX bytes */
+    CONTENT_UNREADABLE, /* no permission to read it */
 };
 
 struct query_result {
@@ -58,6 +73,9 @@ struct query_result {
     char *link_target;  /* FILE_SYMLINK */
     unsigned char digest[32];
     int has_digest;
+    enum content_state content_state; /* with query.content */
+    char *content;                    /* CONTENT_READ: the bytes (binary-safe, NUL after them) */
+    size_t content_len;
     /* QUERY_COMMAND */
     int status;         /* exit status; -1 when it could not run */
     /* Both: a message when the query itself failed (permission denied on the

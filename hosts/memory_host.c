@@ -287,6 +287,21 @@ static int readable(const struct memory_host *m, const struct mnode *n)
     return (n->mode & 0004) != 0;
 }
 
+/* The shell host's _bc: unreadable first, then too large, then the bytes. */
+static void read_content(const struct memory_host *m, const struct mnode *n, struct query_result *r)
+{
+    if (!readable(m, n)) {
+        r->content_state = CONTENT_UNREADABLE;
+    } else if (n->len > HOST_CONTENT_MAX) {
+        r->content_state = CONTENT_TOO_LARGE;
+    } else {
+        r->content_state = CONTENT_READ;
+        r->content = xmalloc(n->len + 1);
+        memcpy(r->content, n->data, n->len + 1); /* data ends in a NUL */
+        r->content_len = n->len;
+    }
+}
+
 static void query_path(struct memory_host *m, const struct query *q, struct query_result *r)
 {
     struct memory_place at;
@@ -321,6 +336,8 @@ static void query_path(struct memory_host *m, const struct query *q, struct quer
         host_digest(n->data, n->len, r->digest);
         r->has_digest = 1;
     }
+    if (n->type == FILE_REGULAR && q->content)
+        read_content(m, n, r);
 }
 
 static int memory_query(struct host *h, const struct query *queries, size_t n,

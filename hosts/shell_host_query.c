@@ -17,6 +17,9 @@
  *   L index target                                  the symlink's target
  *   D index output                                  sha256sum's output: the digest
  *                                                   (hex), or its error message
+ *   R index content                                 a regular file's bytes in hex
+ *                                                   (od), "U" when it is unreadable,
+ *                                                   "L" when it is too large
  *   C index status                                  a command's exit status
  *   X index                                         its cwd could not be entered
  *
@@ -125,6 +128,15 @@ static void compile(struct buf *f, const struct query *queries, size_t n)
                 "readlink -n -- \"$2\" 2>/dev/null; printf '\\0'; }\n"
                 "_bd() { [ -f \"$2\" ] && ! [ -h \"$2\" ] || return 0; printf 'D\\0%s\\0' \"$1\"; "
                 "LC_ALL=C sha256sum -- \"$2\" 2>&1; printf '\\0'; }\n");
+    /* Hex through od: the bytes may hold NULs, and a file that changes while
+     * it is read cannot break the record framing. */
+    buf_addf(f,
+             "_bc() { [ -f \"$2\" ] && ! [ -h \"$2\" ] || return 0; printf 'R\\0%%s\\0' \"$1\"; "
+             "if ! [ -r \"$2\" ]; then printf 'U\\0'; return 0; fi; "
+             "_n=$(wc -c 2>/dev/null <\"$2\"); if [ \"${_n:-0}\" -gt %d ]; then printf 'L\\0'; "
+             "return 0; fi; head -c %d -- \"$2\" 2>/dev/null | od -An -v -tx1 | tr -d ' \\n'; "
+             "printf '\\0'; }\n",
+             HOST_CONTENT_MAX, HOST_CONTENT_MAX + 1);
     add_stat_chunks(f, queries, n);
     for (size_t i = 0; i < n; i++) {
         const struct query *q = &queries[i];
@@ -135,6 +147,10 @@ static void compile(struct buf *f, const struct query *queries, size_t n)
             shell_quote(f, q->path);
             if (q->digest) {
                 buf_addf(f, "; _bd %zu ", i);
+                shell_quote(f, q->path);
+            }
+            if (q->content) {
+                buf_addf(f, "; _bc %zu ", i);
                 shell_quote(f, q->path);
             }
             buf_addc(f, '\n');
@@ -280,7 +296,38 @@ static void take_digest(struct query_request *r, size_t i, const char *s, size_t
     res->has_digest = 1;
 }
 
-/* One L, D, C or X record. -1 when it is malformed. */
+/* _bc's field: "U", "L" or the bytes in hex. -1 when it is malformed. */
+static int take_content(struct query_result *res, const char *s, size_t len)
+{
+    if (len == 1 && (*s == 'U' || *s == 'L')) {
+        res->content_state = *s == 'U' ? CONTENT_UNREADABLE : CONTENT_TOO_LARGE;
+        return 0;
+    }
+    if (len % 2)
+        return -1;
+    if (len / 2 > HOST_CONTENT_MAX) {
+        /* it grew since wc counted */
+        res->content_state = CONTENT_TOO_LARGE;
+        return 0;
+    }
+    char *bytes = xmalloc(len / 2 + 1);
+    for (size_t k = 0; k < len / 2; k++) {
+        int hi = hexval(s[2 * k]), lo = hexval(s[2 * k + 1]);
+        if (hi < 0 || lo < 0) {
+            free(bytes);
+            return -1;
+        }
+        bytes[k] = (char)(hi << 4 | lo);
+    }
+    bytes[len / 2] = '\0';
+    free(res->content);
+    res->content = bytes;
+    res->content_len = len / 2;
+    res->content_state = CONTENT_READ;
+    return 0;
+}
+
+/* One L, D, R, C or X record. -1 when it is malformed. */
 static int take_indexed(struct query_request *r, char tag, struct fields *in)
 {
     size_t len, i, vlen = 0;
@@ -298,6 +345,8 @@ static int take_indexed(struct query_request *r, char tag, struct fields *in)
         res->link_target = xstrndup(value, vlen);
     } else if (tag == 'D' && q->kind == QUERY_PATH) {
         take_digest(r, i, value, vlen);
+    } else if (tag == 'R' && q->kind == QUERY_PATH) {
+        return take_content(res, value, vlen);
     } else if (tag == 'C' && q->kind == QUERY_COMMAND) {
         long long status;
         if (parse_number(value, vlen, 10, &status))

@@ -141,6 +141,7 @@ const struct rule_kind rule_command = {
     .params = command_params,
     .nparams = sizeof command_params / sizeof command_params[0],
     .validate = command_validate,
+    .guarded = 1,
     .plan_check = command_plan_check,
     .decide = command_decide,
     .plan_apply = command_plan_apply,

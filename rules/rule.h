@@ -56,6 +56,10 @@ struct rule_kind {
      * "content and source exclude each other"); may fill in defaults in the
      * table at index. NULL, or 0 / -1 with a message appended to err. */
     int (*validate)(struct lua_State *L, int index, struct buf *err);
+    /* 1 when the check is a guard the target answers right before each
+     * apply (Command's unless/creates): a dirty node whose check then finds
+     * the target right is recorded, not applied. */
+    int guarded;
 
     /* Effects. The node's kind is this kind (a Directory's files are File
      * nodes). Every function is set for every kind. */

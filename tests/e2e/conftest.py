@@ -208,3 +208,24 @@ def stderr_lines(stderr):
     """Lines as a terminal shows them: split at '\\n' only (source lines quoted
     in context lines may hold other control characters)."""
     return stderr.rstrip("\n").split("\n") if stderr else []
+
+
+@pytest.fixture
+def ssh_lab(tmp_path):
+    """ssh_lab(count, start=True, known=True) -> sshd.SshLab: real sshd servers
+    on 127.0.0.2... with a user each; everything is removed after the test."""
+    import sshd
+
+    problem = sshd.available()
+    if problem:
+        pytest.skip(problem)
+    labs = []
+
+    def make(count, **kwargs):
+        lab = sshd.SshLab(tmp_path / f"lab{len(labs)}", count, **kwargs)
+        labs.append(lab)
+        return lab
+
+    yield make
+    for lab in labs:
+        lab.close()

@@ -166,7 +166,7 @@ def test_deploy_deploys(batou, simple_project):
     result = batou("local")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
-        "batou-ng 0.1.0: deploying 'local' (1 host, 3 nodes)")
+        "batou-ng 0.1.0: deploying 'local' (1 host, 3 nodes, commit no git)")
     assert (simple_project / "work" / "tick" / "tick.sh").is_file()
 
 

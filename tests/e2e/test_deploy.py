@@ -53,7 +53,7 @@ def test_first_deploy_creates_the_files(batou, tutorial):
     result = batou("local", cwd=tutorial)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "batou-ng 0.1.0: deploying 'local' (1 host, 2 nodes)"
+    assert lines[0] == "batou-ng 0.1.0: deploying 'local' (1 host, 2 nodes, commit no git)"
     assert applied(result) == ["localhost tick/File(tick.sh)", "localhost tick/Command(check)"]
     assert summary(result) == (2, 0, 0, 0)
     assert result.stderr == ""
@@ -291,16 +291,6 @@ def test_bad_verify_level_is_a_usage_error(batou, simple_project):
     assert not (simple_project / "work").exists()
 
 
-def test_ssh_environments_cannot_deploy_yet(batou, make_project):
-    files = dict(SIMPLE)
-    files["environments/local/environment.cfg"] = "[hosts]\nlocalhost = tick\n"
-    project = make_project(files)
-    result = batou("local")
-    assert result.returncode == 2
-    assert "connect_method 'ssh' cannot deploy yet" in result.stderr
-    assert not (project / "work").exists()
-
-
 def test_interrupt_finishes_the_node_and_releases_the_lock(make_project):
     project = make_project({
         "components/s/component.lua": """\
@@ -359,7 +349,7 @@ def test_several_local_hosts_keep_separate_state(batou, make_project):
     })
     result = batou("local")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "batou-ng 0.1.0: deploying 'local' (2 hosts, 2 nodes)"
+    assert result.stdout.splitlines()[0] == "batou-ng 0.1.0: deploying 'local' (2 hosts, 2 nodes, commit no git)"
     assert summary(result) == (2, 0, 0, 0)
     assert (project / "work" / "one" / "f-alpha").read_text() == "alpha"
     assert (project / "work" / "one" / "f-beta").read_text() == "beta"
@@ -411,7 +401,7 @@ def test_ignored_hosts_are_never_deployed(batou, make_project):
     })
     result = batou("local")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "batou-ng 0.1.0: deploying 'local' (1 host, 1 node)"
+    assert result.stdout.splitlines()[0] == "batou-ng 0.1.0: deploying 'local' (1 host, 1 node, commit no git)"
     assert applied(result) == ["alpha one/File(f-alpha)"]
     assert (project / "work" / "one" / "f-alpha").is_file()
     assert not (project / "work" / "one" / "f-beta").exists()

@@ -15,7 +15,8 @@ from test_deploy import applied, summary
 
 STATS = re.compile(r"^stats: (\S+): manifest (cached|read|read \(cached copy is stale\))"
                    r"(?:, ([\d.]+) (B|KiB|MiB))?; (\d+) requests? in (\d+) round trips?, "
-                   r"([\d.]+) (?:B|KiB|MiB) sent, (\d+) B received(; cache updated)?$")
+                   r"([\d.]+) (?:B|KiB|MiB) sent, ([\d.]+) (B|KiB|MiB) received(; cache updated)?$")
+UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 * 1024}
 
 
 @pytest.fixture
@@ -33,8 +34,9 @@ def stats(result):
         if line.startswith("stats: "):
             m = STATS.match(line)
             assert m, f"unexpected stats line: {line!r}"
-            out[m.group(1)] = (m.group(2), int(m.group(5)), int(m.group(6)), int(m.group(8)),
-                               bool(m.group(9)))
+            received = float(m.group(8)) * UNITS[m.group(9)]
+            out[m.group(1)] = (m.group(2), int(m.group(5)), int(m.group(6)), received,
+                               bool(m.group(10)))
     return out
 
 
@@ -182,3 +184,25 @@ def test_clean_runs_keep_every_record_in_the_copy(batou, tutorial):
     deploy(batou, tutorial)
     again = deploy(batou, tutorial, "-n")
     assert re.search(r"^0 would change, 2 clean", again.stdout, re.M), again.stdout
+
+
+def test_over_ssh_each_host_has_its_own_copy(batou, make_project, ssh_lab):
+    """Over SSH: a clean run reads no manifest from any host; a manifest
+    edited on one host is read again there, and only there."""
+    from test_ssh import project_for
+    lab = ssh_lab(2)
+    project_for(make_project, lab)
+    first = batou("-d", "stats", "prod", env=lab.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert {h: s[0] for h, s in stats(first).items()} == {h.name: "read" for h in lab.hosts}
+    again = batou("-d", "stats", "prod", env=lab.env())
+    assert summary(again) == (0, 4, 0, 0)
+    assert {h: s[0] for h, s in stats(again).items()} == {h.name: "cached" for h in lab.hosts}
+    edited, other = lab.hosts
+    path = edited.home / "deployment" / ".batou-ng" / "manifest"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(x for x in lines if "File(greeting)" not in x))
+    third = batou("-d", "stats", "prod", env=lab.env())
+    assert summary(third) == (1, 3, 0, 0)
+    assert stats(third)[edited.name][0] == "read (cached copy is stale)"
+    assert stats(third)[other.name][0] == "cached"

@@ -178,7 +178,7 @@ def test_json_is_deterministic(batou, project):
 
 def test_json_shop_resources_across_hosts(batou, make_project):
     make_project(SHOP)
-    data = graph_json(batou, "prod")
+    data = graph_json(batou, "prod", "--no-state")
     resource = {(e["from"], e["to"]) for e in data["edges"] if e["kind"] == "resource"}
     assert resource == {
         ("prod/db01/postgres", "prod/web01/app"),
@@ -203,7 +203,7 @@ def test_json_shop_resources_across_hosts(batou, make_project):
 
 def test_json_platform_override(batou, make_project):
     make_project(SHOP)
-    result = batou("-p", "debian", "graph", "prod", "--format", "json")
+    result = batou("-p", "debian", "graph", "prod", "--no-state", "--format", "json")
     assert result.returncode == 0, result.stderr
     keys = {n["key"] for n in json.loads(result.stdout)["nodes"]}
     assert "prod/db01/postgres/File(pg-debian.conf)" in keys
@@ -214,7 +214,7 @@ def test_json_template_content_is_rendered(batou, make_project):
     # Two hosts render the same template differently: different hashes; the
     # length is the length of the rendered text.
     make_project(SHOP)
-    data = graph_json(batou, "prod")
+    data = graph_json(batou, "prod", "--no-state")
     nodes = {n["key"]: n for n in data["nodes"]}
     one = nodes["prod/web01/app/File(app-web01.conf)"]
     two = nodes["prod/web02/app/File(app-web02.conf)"]
@@ -304,7 +304,7 @@ def test_dot_renders(batou, project, make_project, tmp_path):
 @pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz is not installed")
 def test_dot_renders_shop(batou, make_project):
     make_project(SHOP)
-    text = batou("graph", "prod").stdout
+    text = batou("graph", "prod", "--no-state").stdout
     render = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True,
                             timeout=60)
     assert render.returncode == 0, render.stderr
@@ -380,3 +380,75 @@ def test_graph_of_broken_project_fails(batou, make_project):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "'db'" in error_lines(result.stderr)[0]
+
+
+# ---- dirty marks: graph reads the hosts like -n ----
+
+def node_states(data):
+    return {n["key"]: (n["state"], n["reason"]) for n in data["nodes"]}
+
+
+def test_json_marks_dirty_and_clean_nodes(batou, project):
+    states = node_states(graph_json(batou, "local"))
+    assert set(states) == set(NODES)
+    assert all(state == "dirty" and reason for state, reason in states.values()), states
+    assert not (project / "work").exists(), "graph wrote to the target"
+    deploy = batou("local")
+    assert deploy.returncode == 0, deploy.stderr
+    states = node_states(graph_json(batou, "local"))
+    assert set(states.values()) == {("clean", None)}
+    # One input changes: exactly that node is dirty, and says why.
+    app = project / "components" / "app" / "component.lua"
+    app.write_text(app.read_text().replace('"b.conf", content = "b"', '"b.conf", content = "B"'))
+    states = node_states(graph_json(batou, "local"))
+    dirty = {key: reason for key, (state, reason) in states.items() if state == "dirty"}
+    assert dirty == {"local/web01/app/File(b.conf)": "inputs changed"}
+
+
+def test_no_state_exports_without_reading_hosts(batou, project):
+    data = graph_json(batou, "local", "--no-state")
+    assert all("state" not in n and "reason" not in n for n in data["nodes"])
+    dot = batou("graph", "local", "--no-state").stdout
+    assert "legend" not in dot and "#c62828" not in dot
+
+
+def test_dot_marks_dirty_nodes_with_a_legend(batou, project):
+    assert batou("local").returncode == 0
+    app = project / "components" / "app" / "component.lua"
+    app.write_text(app.read_text().replace('"b.conf", content = "b"', '"b.conf", content = "B"'))
+    result = batou("graph", "local")
+    assert result.returncode == 0, result.stderr
+    marked = [line.split(" [")[0] for line in result.stdout.splitlines()
+              if "#c62828" in line and "legend" not in line]
+    assert marked == ['      "local/web01/app/File(b.conf)"']
+    assert 'tooltip="app/File(b.conf)\\ndirty: inputs changed"' in result.stdout
+    assert '"batou-ng legend: dirty" [label="dirty: would change"' in result.stdout
+    render = subprocess.run(["dot", "-Tsvg"], input=result.stdout, capture_output=True,
+                            text=True, timeout=60)
+    assert render.returncode == 0, render.stderr
+
+
+def test_unreadable_host_is_unknown_and_the_graph_still_written(batou, project):
+    assert batou("local").returncode == 0
+    manifest = project / "work" / ".batou-ng" / "db01" / "manifest"
+    manifest.unlink()
+    manifest.mkdir()
+    result = batou("graph", "local", "--format", "json")
+    assert result.returncode == 0
+    assert re.fullmatch(r"batou-ng: notice: db01: cannot read the manifest in '.*': .*: "
+                        r"nodes marked unknown\n", result.stderr), result.stderr
+    states = node_states(json.loads(result.stdout))
+    assert {key for key, (state, _) in states.items() if state == "unknown"} == {
+        "local/db01/db/File(db.conf)", "local/db01/db/Command(initdb)"}
+    assert {state for key, (state, _) in states.items() if "/web01/" in key} == {"clean"}
+
+
+def test_hosts_that_cannot_be_reached_yet_are_unknown(batou, make_project):
+    make_project(SHOP)
+    result = batou("graph", "prod", "--format", "json")
+    assert result.returncode == 0
+    # One notice per reason: today every host's is the connect_method's.
+    notices = result.stderr.splitlines()
+    assert notices and all(line.startswith("batou-ng: notice: ") for line in notices)
+    assert all(host in result.stderr for host in ("web01", "web02", "db01"))
+    assert {n["state"] for n in json.loads(result.stdout)["nodes"]} == {"unknown"}

@@ -7,6 +7,7 @@ public key). The binary runs as Alice unless a test says otherwise.
 
 import os
 import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -172,7 +173,8 @@ def test_edit_creates_secrets_with_the_default_key(secrets, editor, project, pri
     cipher = (project / CONFIG).read_bytes()
     assert SECRET.encode() not in cipher and b"members" not in cipher
     plain = decrypt(secrets, CONFIG)
-    assert plain.startswith(f"[batou]\nmembers = {ALICE}\n")
+    assert plain.startswith(f"[batou]\nmembers = {ALICE}\nhash_key = ")
+    assert re.search(r"^hash_key = [0-9a-f]{64}$", plain, re.M), plain
     assert plain.endswith(f"[component:app]\npassword = {SECRET}\n")
 
 

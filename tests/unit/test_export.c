@@ -7,6 +7,7 @@
 
 #include "engine/export.h"
 #include "engine/graph.h"
+#include "engine/survey.h"
 #include "engine/util.h"
 #include "rules/rule.h"
 
@@ -80,7 +81,7 @@ static char *export(const struct graph *g, enum export_format format, const char
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    if (export_graph(g, format, host, &out, &error) != 0)
+    if (export_graph(g, format, host, NULL, &out, &error) != 0)
         fail_msg("export failed: %s", error);
     assert_null(error);
     return buf_detach(&out);
@@ -359,10 +360,10 @@ static void test_host_filter(void **state)
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    assert_int_equal(export_graph(&g, EXPORT_JSON, "web1", &out, &error), -1);
+    assert_int_equal(export_graph(&g, EXPORT_JSON, "web1", NULL, &out, &error), -1);
     assert_string_equal(error, "unknown host 'web1' in environment 'prod' (did you mean 'web01'?)");
     free(error);
-    assert_int_equal(export_graph(&g, EXPORT_DOT, "zzzzzzz", &out, &error), -1);
+    assert_int_equal(export_graph(&g, EXPORT_DOT, "zzzzzzz", NULL, &out, &error), -1);
     assert_string_equal(error, "unknown host 'zzzzzzz' in environment 'prod'");
     free(error);
     assert_int_equal(out.len, 0);
@@ -438,7 +439,7 @@ static void test_dot_missing(void **state)
     struct buf out;
     buf_init(&out);
     char *error = NULL;
-    int rc = export_graph(&g, EXPORT_SVG, NULL, &out, &error);
+    int rc = export_graph(&g, EXPORT_SVG, NULL, NULL, &out, &error);
     setenv("PATH", old, 1);
     free(old);
     rmdir(dir);
@@ -477,6 +478,51 @@ static void test_large_graph(void **state)
     graph_release(&g);
 }
 
+/* Dirty marks: JSON says state and reason per node (ignored nodes are
+ * unknown), DOT styles dirty and unknown nodes, puts the reason in the
+ * tooltip and adds the legend; without marks neither appears. */
+static void test_marks(void **state)
+{
+    (void)state;
+    struct graph g;
+    sample(&g);
+    struct survey_node marks[4] = {
+        {SURVEY_DIRTY, 0, "inputs changed"},
+        {SURVEY_CLEAN, 0, NULL},
+        {SURVEY_UNKNOWN, 0, "cannot reach host: \"refused\""},
+        {SURVEY_IGNORED, 0, "ignored"},
+    };
+    assert_int_equal(g.nnodes, 4);
+    struct buf out;
+    buf_init(&out);
+    char *error = NULL;
+    assert_int_equal(export_graph(&g, EXPORT_JSON, NULL, marks, &out, &error), 0);
+    assert_non_null(strstr(out.data, "\"state\": \"dirty\", \"reason\": \"inputs changed\"}"));
+    assert_non_null(strstr(out.data, "\"state\": \"clean\", \"reason\": null}"));
+    assert_non_null(
+        strstr(out.data, "\"state\": \"unknown\", \"reason\": \"cannot reach host: \\\"refused\\\"\"}"));
+    assert_non_null(strstr(out.data, "\"state\": \"unknown\", \"reason\": \"ignored\"}"));
+    buf_release(&out);
+    buf_init(&out);
+    assert_int_equal(export_graph(&g, EXPORT_DOT, NULL, marks, &out, &error), 0);
+    assert_non_null(strstr(out.data, "\"prod/web01/tick/File(tick.sh)\" [label=\"File(tick.sh)\", "
+                                     "color=\"#c62828\", fontcolor=\"#c62828\", penwidth=2, "
+                                     "style=\"rounded,bold\", tooltip=\"tick/File(tick.sh)\\ndirty: "
+                                     "inputs changed\"];"));
+    assert_non_null(strstr(out.data, "style=\"rounded,dashed\", tooltip=\"postgres/File(/etc/pg.conf)"
+                                     "\\nunknown: cannot reach host: \\\"refused\\\"\""));
+    assert_non_null(strstr(out.data, "subgraph \"cluster batou-ng legend\""));
+    buf_release(&out);
+    char *plain = export(&g, EXPORT_DOT, NULL);
+    assert_null(strstr(plain, "legend"));
+    assert_null(strstr(plain, "#c62828"));
+    free(plain);
+    plain = export(&g, EXPORT_JSON, NULL);
+    assert_null(strstr(plain, "\"state\""));
+    free(plain);
+    graph_release(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,7 +531,7 @@ int main(void)
         cmocka_unit_test(test_json_small_exact), cmocka_unit_test(test_json_parses),
         cmocka_unit_test(test_host_filter),      cmocka_unit_test(test_svg),
         cmocka_unit_test(test_svg_large),        cmocka_unit_test(test_dot_missing),
-        cmocka_unit_test(test_large_graph),
+        cmocka_unit_test(test_large_graph),      cmocka_unit_test(test_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

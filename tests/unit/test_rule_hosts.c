@@ -488,6 +488,82 @@ static void scenario_command(struct target *t)
     buf_release(&reason);
 }
 
+/* Ask for R/rel's content: the result in r (release it). */
+static void read_path(struct target *t, const char *rel, struct query_result *r)
+{
+    char *path = at(t, rel);
+    struct query q = {.kind = QUERY_PATH, .path = path, .content = 1};
+    int finished = 0;
+    char *error = NULL;
+    memset(r, 0, sizeof *r);
+    assert_int_equal(t->h->ops->query(t->h, &q, 1, r, finished_cb, &finished, &error), 0);
+    wait_for(t, &finished);
+    free(path);
+    assert_null(r->error);
+}
+
+/* Content queries (for diffs): the exact bytes of a regular file, NULs and
+ * all; nothing for what is not one; too large past HOST_CONTENT_MAX. */
+static void scenario_content(struct target *t)
+{
+    static const char bytes[] = "line 1\n\0\x01\xff\nno newline";
+    char *path = at(t, "data");
+    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = bytes, .len = sizeof bytes - 1,
+                         .mode = 0600});
+    struct query_result r;
+    read_path(t, "data", &r);
+    assert_int_equal(r.type, FILE_REGULAR);
+    assert_int_equal(r.content_state, CONTENT_READ);
+    assert_int_equal(r.content_len, sizeof bytes - 1);
+    assert_memory_equal(r.content, bytes, sizeof bytes - 1);
+    assert_int_equal(r.content[r.content_len], '\0');
+    host_results_release(&r, 1);
+
+    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = "", .len = 0, .mode = -1});
+    read_path(t, "data", &r);
+    assert_int_equal(r.content_state, CONTENT_READ);
+    assert_int_equal(r.content_len, 0);
+    host_results_release(&r, 1);
+
+    read_path(t, "absent", &r);
+    assert_int_equal(r.type, FILE_NONE);
+    assert_int_equal(r.content_state, CONTENT_NONE);
+    host_results_release(&r, 1);
+
+    char *dir = at(t, "dir");
+    drift(t, (struct op){.kind = OP_MKDIR, .path = dir, .mode = -1});
+    read_path(t, "dir", &r);
+    assert_int_equal(r.type, FILE_DIRECTORY);
+    assert_int_equal(r.content_state, CONTENT_NONE);
+    host_results_release(&r, 1);
+    char *link = at(t, "link");
+    drift(t, (struct op){.kind = OP_SYMLINK, .path = link, .target = path});
+    read_path(t, "link", &r);
+    assert_int_equal(r.type, FILE_SYMLINK);
+    assert_int_equal(r.content_state, CONTENT_NONE);
+    host_results_release(&r, 1);
+
+    size_t big = HOST_CONTENT_MAX + 1;
+    char *data = xcalloc(big, 1);
+    memset(data, 'x', big);
+    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = data, .len = big, .mode = -1});
+    read_path(t, "data", &r);
+    assert_int_equal(r.size, (long long)big);
+    assert_int_equal(r.content_state, CONTENT_TOO_LARGE);
+    assert_null(r.content);
+    host_results_release(&r, 1);
+    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = data, .len = big - 1, .mode = -1});
+    read_path(t, "data", &r);
+    assert_int_equal(r.content_state, CONTENT_READ);
+    assert_int_equal(r.content_len, big - 1);
+    assert_memory_equal(r.content, data, big - 1);
+    host_results_release(&r, 1);
+    free(data);
+    free(link);
+    free(dir);
+    free(path);
+}
+
 /* The memory host. */
 
 static void memory_script(struct target *t, const char *command, int status)
@@ -538,6 +614,29 @@ static void memory_purge(void **state)
 static void memory_command(void **state)
 {
     scenario_command(*state);
+}
+
+static void memory_content(void **state)
+{
+    scenario_content(*state);
+}
+
+/* A file the login user may not read: its stat stands, its content is
+ * unreadable (the shell tests run as whoever runs them, often root). */
+static void memory_content_unreadable(void **state)
+{
+    struct target *t = *state;
+    char *path = at(t, "secret");
+    assert_int_equal(memory_host_put_file(t->h, path, "x", 1, 0600), 0); /* root's */
+    memory_host_set_user(t->h, "app", "app", 022);
+    struct query_result r;
+    read_path(t, "secret", &r);
+    assert_int_equal(r.type, FILE_REGULAR);
+    assert_int_equal(r.size, 1);
+    assert_int_equal(r.content_state, CONTENT_UNREADABLE);
+    assert_null(r.content);
+    host_results_release(&r, 1);
+    free(path);
 }
 
 /* Owner and group on the memory host, which chowns to any name. */
@@ -659,6 +758,10 @@ static void shell_command(void **state)
 {
     scenario_command(*state);
 }
+static void shell_content(void **state)
+{
+    scenario_content(*state);
+}
 
 int main(void)
 {
@@ -669,6 +772,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(memory_symlink, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_purge, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_command, memory_setup, memory_teardown),
+        cmocka_unit_test_setup_teardown(memory_content, memory_setup, memory_teardown),
+        cmocka_unit_test_setup_teardown(memory_content_unreadable, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_owner, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_query_error, memory_setup, memory_teardown),
     };
@@ -679,6 +784,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(shell_symlink, shell_setup, shell_teardown),
         cmocka_unit_test_setup_teardown(shell_purge, shell_setup, shell_teardown),
         cmocka_unit_test_setup_teardown(shell_command, shell_setup, shell_teardown),
+        cmocka_unit_test_setup_teardown(shell_content, shell_setup, shell_teardown),
     };
     int failed = cmocka_run_group_tests_name("memory host", memory, NULL, NULL);
     return failed + cmocka_run_group_tests_name("sh through the shell host", shell, NULL, NULL);

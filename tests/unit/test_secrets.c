@@ -1,5 +1,5 @@
-/* link: environments/secrets.c environments/secrets_load.c environments/environment.c environments/environment_hosts.c environments/ini.c engine/diag.c engine/util.c */
-#define _XOPEN_SOURCE 700 /* nftw */
+/* link: environments/secrets.c environments/secrets_load.c environments/secrets_mask.c environments/environment.c environments/environment_hosts.c environments/ini.c engine/diag.c engine/util.c */
+#define _GNU_SOURCE /* nftw, memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -620,6 +620,164 @@ static void test_env_save_refuses_unusable_member(void **state)
     buf_release(&after);
 }
 
+/* text after secrets_add_hash_key, with its 64 random hex digits as "K". */
+static void check_add_hash_key(const char *before, const char *after)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_adds(&b, before);
+    assert_int_equal(secrets_add_hash_key(&b), 1);
+    char *key = strstr(b.data, "hash_key = ");
+    assert_non_null(key);
+    key += strlen("hash_key = ");
+    for (int i = 0; i < 64; i++)
+        assert_non_null(strchr("0123456789abcdef", key[i]));
+    assert_int_equal(key[64], '\n');
+    memmove(key + 1, key + 64, strlen(key + 64) + 1);
+    key[0] = 'K';
+    assert_string_equal(b.data, after);
+    secrets_wipe(&b);
+}
+
+static void test_add_hash_key(void **state)
+{
+    (void)state;
+    check_add_hash_key("# team\n[batou]\nmembers = a@x,\n   b@x\n\n[component:y]\nk = v\n",
+                       "# team\n[batou]\nmembers = a@x,\n   b@x\nhash_key = K\n\n"
+                       "[component:y]\nk = v\n");
+    check_add_hash_key("[batou]\nmembers = a@x", "[batou]\nmembers = a@x\nhash_key = K\n");
+    check_add_hash_key("[batou]\n", "[batou]\nhash_key = K\n");
+    check_add_hash_key("[component:y]\nk = v\n", "[batou]\nhash_key = K\n\n[component:y]\nk = v\n");
+    check_add_hash_key("", "[batou]\nhash_key = K\n");
+
+    /* Never replaced: it keys every hash already stored on the targets. */
+    struct buf b;
+    buf_init(&b);
+    buf_adds(&b, "[batou]\nmembers = a@x\nhash_key = mine\n");
+    assert_int_equal(secrets_add_hash_key(&b), 0);
+    assert_string_equal(b.data, "[batou]\nmembers = a@x\nhash_key = mine\n");
+    secrets_wipe(&b);
+
+    /* Two calls, two keys. */
+    struct buf x, y;
+    buf_init(&x);
+    buf_init(&y);
+    secrets_add_hash_key(&x);
+    secrets_add_hash_key(&y);
+    assert_string_not_equal(x.data, y.data);
+    secrets_wipe(&x);
+    secrets_wipe(&y);
+}
+
+static void merge_text(struct environment *env, const char *text, struct diags *d)
+{
+    environment_init(env, "e");
+    diags_init(d);
+    secrets_merge(env, "s.cfg", text, strlen(text), d);
+}
+
+static void test_merge_hash_key(void **state)
+{
+    (void)state;
+    struct environment a, b, c;
+    struct diags d;
+    merge_text(&a, "[batou]\nmembers = x\nhash_key = 0123456789abcdef0123456789abcdef\n", &d);
+    assert_int_equal(d.count, 0);
+    assert_true(a.has_hash_key);
+    /* The key is a digest of the text, not the text. */
+    assert_null(memmem(a.hash_key, sizeof a.hash_key, "0123456789abcdef", 16));
+    diags_release(&d);
+    merge_text(&b, "[batou]\nhash_key = 0123456789abcdef0123456789abcdef\nmembers = y\n", &d);
+    assert_memory_equal(a.hash_key, b.hash_key, sizeof a.hash_key);
+    diags_release(&d);
+    merge_text(&c, "[batou]\nmembers = x\nhash_key = 0123456789abcdef0123456789abcdeF\n", &d);
+    assert_memory_not_equal(a.hash_key, c.hash_key, sizeof a.hash_key);
+    diags_release(&d);
+    environment_release(&a);
+    environment_release(&b);
+    environment_release(&c);
+
+    merge_text(&a, "[batou]\nmembers = x\nhash_key = s3cr3t\n", &d);
+    assert_int_equal(d.count, 1);
+    assert_int_equal(d.items[0].line, 3);
+    assert_string_equal(d.items[0].message,
+                        "'[batou] hash_key' is too short (at least 32 characters): delete the "
+                        "line and 'batou-ng secrets reencrypt' makes a random one");
+    assert_false(a.has_hash_key);
+    environment_release(&a);
+    diags_release(&d);
+}
+
+/* Without [batou] hash_key the key is derived from the secret values: the
+ * same on every controller, different when a value changes. */
+static void test_load_derives_hash_key(void **state)
+{
+    (void)state;
+    unsigned char keys[3][32];
+    const char *configs[] = {
+        "[batou]\nmembers = alice@example.com\n[component:app]\npassword = hunter2\n",
+        "[batou]\nmembers = alice@example.com, bob@example.com\n\n"
+        "[component:app]\npassword = hunter2\n",
+        "[batou]\nmembers = alice@example.com\n[component:app]\npassword = hunter3\n",
+    };
+    for (int i = 0; i < 3; i++) {
+        write_env(configs[i], NULL, 0);
+        struct environment env;
+        struct diags d;
+        assert_int_equal(load(&env, &d), 0);
+        assert_true(env.has_hash_key);
+        memcpy(keys[i], env.hash_key, 32);
+        assert_int_equal(env.nnotices, 1);
+        assert_non_null(strstr(env.notices[0], "environments/e/secrets.cfg.gpg: no '[batou] "
+                                               "hash_key'"));
+        environment_release(&env);
+        diags_release(&d);
+    }
+    /* Members are not secret material: only the values count. */
+    assert_memory_equal(keys[0], keys[1], 32);
+    assert_memory_not_equal(keys[0], keys[2], 32);
+
+    write_env("[batou]\nmembers = alice@example.com\nhash_key = "
+              "0123456789abcdef0123456789abcdef\n[component:app]\npassword = hunter2\n",
+              NULL, 0);
+    struct environment env;
+    struct diags d;
+    assert_int_equal(load(&env, &d), 0);
+    assert_int_equal(env.nnotices, 0);
+    assert_memory_not_equal(env.hash_key, keys[0], 32);
+    environment_release(&env);
+    diags_release(&d);
+}
+
+static void check_mask(const struct environment *env, const char *text, const char *want)
+{
+    size_t len;
+    char *masked = secrets_mask(env, text, strlen(text), &len);
+    assert_string_equal(masked, want);
+    assert_int_equal(len, strlen(want));
+    free(masked);
+}
+
+static void test_mask(void **state)
+{
+    (void)state;
+    struct environment env;
+    struct diags d;
+    merge_text(&env, "[batou]\nmembers = x\n[component:a]\nshort = pw\nlong = pw-and-more\n", &d);
+    assert_int_equal(d.count, 0);
+    check_mask(&env, "", "");
+    check_mask(&env, "nothing here", "nothing here");
+    check_mask(&env, "pw", "<secret>");
+    check_mask(&env, "a pw-and-more b pwpw", "a <secret> b <secret><secret>");
+    check_mask(&env, "ppw-and-mor", "p<secret>-and-mor");
+    environment_release(&env);
+    diags_release(&d);
+
+    environment_init(&env, "e"); /* no secrets: a plain copy */
+    check_mask(&env, "pw", "pw");
+    environment_release(&env);
+}
+
 static void test_file_names(void **state)
 {
     (void)state;
@@ -663,6 +821,10 @@ int main(void)
         cmocka_unit_test_setup(test_env_open_save, setup),
         cmocka_unit_test_setup(test_env_save_refuses_unusable_member, setup),
         cmocka_unit_test_setup(test_file_names, setup),
+        cmocka_unit_test_setup(test_add_hash_key, setup),
+        cmocka_unit_test_setup(test_merge_hash_key, setup),
+        cmocka_unit_test_setup(test_load_derives_hash_key, setup),
+        cmocka_unit_test_setup(test_mask, setup),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }

@@ -1,0 +1,126 @@
+/* The project's git HEAD through libgit2 (environments/git.h). */
+
+#define _XOPEN_SOURCE 700 /* realpath */
+
+#include "environments/git.h"
+
+#include "engine/util.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* dir relative to the repository's work tree ("" for the top, NULL when
+ * it is not inside), with a trailing slash: a pathspec (caller frees). */
+static char *pathspec_of(git_repository *repo, const char *dir)
+{
+    const char *top = git_repository_workdir(repo);
+    char *real_top = top ? realpath(top, NULL) : NULL;
+    char *real_dir = realpath(dir, NULL);
+    char *spec = NULL;
+    if (real_top && real_dir) {
+        size_t n = strlen(real_top);
+        if (strcmp(real_top, "/") == 0)
+            n = 0;
+        if (strncmp(real_dir, real_top, n) == 0 && (real_dir[n] == '/' || real_dir[n] == '\0'))
+            spec = xasprintf("%s%s", real_dir[n] ? real_dir + n + 1 : "", real_dir[n] ? "/" : "");
+    }
+    free(real_top);
+    free(real_dir);
+    return spec;
+}
+
+/* Changes in the index or work tree below dir, untracked files too (what
+ * `git status --porcelain .` lists), ignored files and submodules not: a
+ * project in a larger repository is dirty only by its own files. */
+static int work_tree_dirty(git_repository *repo, const char *dir)
+{
+    if (git_repository_is_bare(repo))
+        return 0;
+    git_status_options opts;
+    git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
+    char *spec = pathspec_of(repo, dir);
+    char *specs[1] = {spec};
+    if (spec && *spec) {
+        opts.pathspec.strings = specs;
+        opts.pathspec.count = 1;
+        opts.flags |= GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
+    }
+    opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+    opts.flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES |
+                  GIT_STATUS_OPT_NO_REFRESH;
+    git_status_list *list = NULL;
+    int rc = git_status_list_new(&list, repo, &opts);
+    free(spec);
+    if (rc != 0)
+        return 1; /* cannot tell: say so rather than claim a clean tree */
+    int dirty = git_status_list_entrycount(list) > 0;
+    git_status_list_free(list);
+    return dirty;
+}
+
+static void read_head(git_repository *repo, const char *dir, struct git_head *head)
+{
+    git_reference *ref = NULL;
+    int rc = git_repository_head(&ref, repo);
+    if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND) {
+        head->state = GIT_HEAD_UNBORN;
+        head->dirty = work_tree_dirty(repo, dir);
+        return;
+    }
+    git_object *commit = NULL;
+    if (rc != 0 || git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) != 0) {
+        head->state = GIT_HEAD_BROKEN;
+        git_reference_free(ref);
+        return;
+    }
+    git_oid_tostr(head->id, sizeof head->id, git_object_id(commit));
+    git_buf abbrev = {0};
+    if (git_object_short_id(&abbrev, commit) == 0 && abbrev.size < sizeof head->short_id)
+        memcpy(head->short_id, abbrev.ptr, abbrev.size + 1);
+    else
+        memcpy(head->short_id, head->id, 7);
+    git_buf_dispose(&abbrev);
+    head->state = GIT_HEAD_COMMIT;
+    head->dirty = work_tree_dirty(repo, dir);
+    git_object_free(commit);
+    git_reference_free(ref);
+}
+
+void git_head_read(const char *dir, struct git_head *head)
+{
+    memset(head, 0, sizeof *head);
+    git_libgit2_init();
+    git_repository *repo = NULL;
+    int rc = git_repository_open_ext(&repo, dir, 0, NULL);
+    if (rc == GIT_ENOTFOUND)
+        head->state = GIT_HEAD_NONE;
+    else if (rc != 0)
+        head->state = GIT_HEAD_BROKEN;
+    else
+        read_head(repo, dir, head);
+    git_repository_free(repo);
+    git_libgit2_shutdown();
+}
+
+char *git_head_describe(const struct git_head *head)
+{
+    switch (head->state) {
+    case GIT_HEAD_NONE:
+        return xstrdup("no git");
+    case GIT_HEAD_UNBORN:
+        return xstrdup("no commit");
+    case GIT_HEAD_BROKEN:
+        return xstrdup("unreadable git");
+    case GIT_HEAD_COMMIT:
+        break;
+    }
+    return xasprintf("%s%s", head->short_id, head->dirty ? "+dirty" : "");
+}
+
+char *git_head_record(const struct git_head *head)
+{
+    if (head->state != GIT_HEAD_COMMIT)
+        return NULL;
+    return xasprintf("%s%s", head->id, head->dirty ? "+dirty" : "");
+}

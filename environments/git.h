@@ -1,0 +1,36 @@
+#ifndef BATOU_GIT_H
+#define BATOU_GIT_H
+
+/* The project's git state (libgit2), for the output header and the commit a
+ * deploy records (DESIGN.md §7, §8). Reads only: never touches the work tree
+ * or the index file. */
+
+#include <stddef.h>
+
+#define GIT_HEAD_HEX 41 /* a full commit id and a NUL */
+
+enum git_head_state {
+    GIT_HEAD_NONE,   /* not inside a git repository */
+    GIT_HEAD_UNBORN, /* a repository without a commit yet */
+    GIT_HEAD_COMMIT, /* HEAD names a commit */
+    GIT_HEAD_BROKEN, /* a repository libgit2 cannot read */
+};
+
+struct git_head {
+    enum git_head_state state;
+    char id[GIT_HEAD_HEX];       /* the full commit id (GIT_HEAD_COMMIT), else "" */
+    char short_id[GIT_HEAD_HEX]; /* the shortest unambiguous abbreviation, at least 7 */
+    int dirty; /* below dir: tracked files changed, or files git does not ignore added */
+};
+
+/* Describe the repository that holds dir (searched upwards, like git). */
+void git_head_read(const char *dir, struct git_head *head);
+/* "1a2b3c4", "1a2b3c4+dirty", "no commit", "no git" or "unreadable git":
+ * for output (caller frees). */
+char *git_head_describe(const struct git_head *head);
+/* The commit a deploy records: the full id, "+dirty" appended when the work
+ * tree has changes; NULL outside a repository or without a commit (caller
+ * frees). */
+char *git_head_record(const struct git_head *head);
+
+#endif

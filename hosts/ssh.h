@@ -1,0 +1,43 @@
+#ifndef BATOU_SSH_H
+#define BATOU_SSH_H
+
+/* The SSH transport (hosts/transport.h) over libssh2, non-blocking: the TCP
+ * connect, the handshake, the host key check (hosts/known_hosts.h), the
+ * authentication and an exec channel running the shell all advance inside
+ * the transport's read and write, so one poll loop (hosts/loop.h) drives
+ * every host and the session (hosts/session.h) runs unchanged on top.
+ *
+ * Connection setup is bounded by setup_timeout_ms; a refused connection is
+ * retried with backoff within it. Every failure is one line that says which
+ * step failed (DNS, refused, timeout, host key, authentication, channel). */
+
+#include <stddef.h>
+
+struct transport;
+
+/* Where and how to connect: what `ssh -G` resolved (hosts/ssh_config.h). */
+struct ssh_options {
+    char *alias;    /* the name asked for, for messages */
+    char *hostname; /* what to resolve and connect to */
+    int port;
+    char *user;
+    char **identity_files; /* ~ expanded */
+    size_t nidentity_files;
+    int identities_only;     /* skip the agent */
+    int connect_timeout_ms;  /* per TCP attempt; 0: none */
+    char **known_hosts_files; /* ~ expanded; the first one records new keys */
+    size_t nknown_hosts_files;
+    int accept_new; /* StrictHostKeyChecking accept-new (or no) */
+    char *proxy_jump; /* NULL or "none": direct */
+};
+
+/* Free what o holds and zero it. */
+void ssh_options_release(struct ssh_options *o);
+
+/* A transport that connects as o says (copied) and runs command (e.g. "sh")
+ * on the target. accept_new also records unknown host keys; setup_timeout_ms
+ * bounds everything up to the running shell. Nothing happens before start. */
+struct transport *ssh_transport_new(const struct ssh_options *o, const char *command,
+                                    int accept_new, int setup_timeout_ms);
+
+#endif

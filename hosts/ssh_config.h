@@ -1,0 +1,20 @@
+#ifndef BATOU_SSH_CONFIG_H
+#define BATOU_SSH_CONFIG_H
+
+/* What ~/.ssh/config (or a project's ssh_config, like `ssh -F`) says about a
+ * host, exactly as OpenSSH reads it: where the ssh client is installed, the
+ * options `ssh -G` resolves (Host, Match, Include, ProxyJump); otherwise our
+ * own parser of Host blocks and the common keys. "~" means $HOME, so a
+ * controller run with another HOME uses that HOME's keys and known_hosts. */
+
+struct ssh_options;
+
+/* Fill o (released by the caller with ssh_options_release) for host, reading
+ * config_file when not NULL. 0, or -1 with *err (allocated). */
+int ssh_config_resolve(const char *host, const char *config_file, struct ssh_options *o,
+                       char **err);
+/* The same with our own parser only (what happens without an ssh client). */
+int ssh_config_parse(const char *host, const char *config_file, struct ssh_options *o,
+                     char **err);
+
+#endif

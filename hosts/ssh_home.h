@@ -1,0 +1,17 @@
+#ifndef BATOU_SSH_HOME_H
+#define BATOU_SSH_HOME_H
+
+/* A host (hosts/host.h) in front of another that expands a leading "~" in
+ * paths and working directories ("~" and "~/x") to the target user's home:
+ * target_directory defaults to "~/deployment", the model keeps "~" (so node
+ * identities do not depend on a home directory) and only the host, which
+ * learned $HOME when it connected, knows what it means. */
+
+struct host;
+
+/* A host that forwards to inner (owned from now on) with "~" expanded to home. */
+struct host *ssh_home_host_new(struct host *inner, const char *home);
+/* path with a leading "~" expanded to home (allocated). */
+char *ssh_home_expand(const char *path, const char *home);
+
+#endif
