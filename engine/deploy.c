@@ -2,10 +2,12 @@
  * read its manifest (one request), hash the graph, run the checks that are
  * needed, apply the dirty nodes in order, release the locks, report.
  *
- * Requests per host: 1. lock + read manifest; 2. the R record (start of a
- * run; a rewrite when the manifest needs compaction) and the check batch;
- * 3. the records of nodes found clean by their check; 4. one request per
- * dirty node (its ops and its N record); 5. the lock's removal. */
+ * Requests per host: 1. lock + read manifest (nothing but its identity when
+ * the controller's copy is current: engine/deploy_cache.c); 2. the R record
+ * (start of a run; a rewrite when the manifest needs compaction) and the
+ * check batch; 3. the records of nodes found clean by their check; 4. one
+ * request per dirty node (its ops and its N record); 5. the manifest's
+ * identity and the lock's removal. */
 
 #define _POSIX_C_SOURCE 200809L
 
