@@ -2,10 +2,12 @@
  * read its manifest (one request), hash the graph, run the checks that are
  * needed, apply the dirty nodes in order, release the locks, report.
  *
- * Requests per host: 1. lock + read manifest; 2. the R record (start of a
- * run; a rewrite when the manifest needs compaction) and the check batch;
- * 3. the records of nodes found clean by their check; 4. one request per
- * dirty node (its ops and its N record); 5. the lock's removal. */
+ * Requests per host: 1. lock + read manifest (nothing but its identity when
+ * the controller's copy is current: engine/deploy_cache.c); 2. the R record
+ * (start of a run; a rewrite when the manifest needs compaction) and the
+ * check batch; 3. the records of nodes found clean by their check; 4. one
+ * request per dirty node (its ops and its N record); 5. the manifest's
+ * identity and the lock's removal. */
 
 #define _POSIX_C_SOURCE 200809L
 
@@ -215,7 +217,7 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         return;
     }
     h->locked = !d->o->predict;
-    manifest_parse(&h->manifest, out, outlen);
+    deploy_cache_read_reply(h, out, outlen);
     h->unknown = !h->manifest.valid;
 }
 
@@ -234,7 +236,7 @@ static void submit_first(struct deploy *d, struct dhost *h)
         lock_take_fragment(&f, holder, d->o->break_lock);
         free(holder);
     }
-    manifest_read_fragment(&f, manifest);
+    deploy_cache_read_fragment(h, manifest, &f);
     if (!session_submit(h->session, f.data, f.len, first_reply, h))
         fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
     buf_release(&f);
@@ -260,6 +262,7 @@ static void connect_hosts(struct deploy *d)
             continue;
         }
         h->host = shell_host_new(h->session, d->loop);
+        deploy_cache_load(d, h);
         submit_first(d, h);
     }
     deploy_drive(d);
@@ -331,6 +334,16 @@ static void record_clean_nodes(struct deploy *d)
     }
 }
 
+static void release_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    if (!reply->error && reply->status == 0)
+        deploy_cache_release_reply(h->d, h, reply->out, reply->outlen);
+    else
+        write_reply(reply, ctx);
+}
+
+/* Release the locks (noting each manifest's identity for the cache). */
 static void release_hosts(struct deploy *d)
 {
     for (size_t i = 0; i < d->nhosts; i++) {
@@ -340,10 +353,11 @@ static void release_hosts(struct deploy *d)
         if (h->locked) {
             struct buf f;
             buf_init(&f);
+            deploy_cache_release_fragment(h, &f);
             buf_adds(&f, "rm -f ");
             shell_quote(&f, h->statedir);
             buf_adds(&f, "/lock\n");
-            session_submit(h->session, f.data, f.len, write_reply, h);
+            session_submit(h->session, f.data, f.len, release_reply, h);
             buf_release(&f);
         }
         session_close(h->session);
@@ -351,6 +365,9 @@ static void release_hosts(struct deploy *d)
     deploy_drive(d);
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
+        if (d->o->stats && h->cache)
+            deploy_cache_stats(h);
+        deploy_cache_free(h);
         if (h->host)
             h->host->ops->free(h->host);
         if (h->session)
@@ -416,6 +433,15 @@ static void record_history(struct deploy *d)
     for (size_t i = 0; i < n; i++)
         free((char *)nodes[i].reason);
     free(nodes);
+}
+
+static void commit_state(struct deploy *d)
+{
+    char *err = NULL;
+    if (d->state && state_commit(d->state, &err) < 0) {
+        warn("cannot write the state cache '.batou-ng': %s", err);
+        free(err);
+    }
 }
 
 static int open_state(struct deploy *d)
@@ -585,8 +611,12 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
             if (!d.hosts[i].failed)
                 output_orphans(&d, i);
     }
+    /* The manifest copies and the run: one write transaction. */
+    if (d.state)
+        state_begin(d.state);
     release_hosts(&d);
     record_history(&d);
+    commit_state(&d);
     if (!s)
         output_summary(&d);
     int status = d.failed || d.host_failures || interrupted ? 1 : 0;

@@ -10,7 +10,8 @@
  * the lock is released at the end, on failure and on SIGINT/SIGTERM too.
  *
  * State directories: the controller cache is <project>/.batou-ng/ (LMDB,
- * engine/state.h: source stat cache, run history). The target state directory
+ * engine/state.h: source stat cache, a copy of each host manifest
+ * (engine/deploy_cache.c), run history). The target state directory
  * is <target_directory>/.batou-ng/; with connect_method = local it is
  * <project>/work/.batou-ng/ (when the environment lists several hosts,
  * ignored ones too: <project>/work/.batou-ng/<host>/, since they share the
@@ -50,6 +51,7 @@ struct deploy_options {
     int break_lock;                /* --break-lock: remove a lock left by another run */
     int prune;                     /* --prune: remove what orphans owned */
     int quiet;                     /* -q: errors and the summary only */
+    int stats;                     /* -d stats: requests, round trips, bytes per host */
     int verbose;                   /* -v: whole diffs */
     const char *command;           /* `batou-ng run`: run this on every host instead */
     const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */

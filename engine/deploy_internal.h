@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct deploy_cache;
 struct environment;
 struct graph;
 struct loop;
@@ -87,6 +88,7 @@ struct dhost {
     int failed;  /* unreachable or locked: none of its nodes run */
     int unknown; /* no valid manifest: the target's state is unknown */
     struct manifest manifest;
+    struct deploy_cache *cache; /* the controller's copy of the manifest */
     struct plan checks;
     struct query_result *results;
     int checks_done;
@@ -183,6 +185,22 @@ void rolling_done(struct deploy *d, size_t comp);
 /* --prune: queue the removal of every orphan of every host still usable. */
 void prune_submit(struct deploy *d);
 void prune_release(struct deploy *d);
+
+/* engine/deploy_cache.c: the controller's copy of each target manifest */
+/* Look up h's copy in d->state (none without a state cache). */
+void deploy_cache_load(struct deploy *d, struct dhost *h);
+/* Append the fragment printing the manifest at path (as the first request
+ * sees it), or nothing when the copy is current. */
+void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct buf *f);
+/* Fill h->manifest from the copy or from what the fragment printed. */
+void deploy_cache_read_reply(struct dhost *h, const char *out, size_t len);
+/* Append the fragment printing the manifest file's identity (end of a run). */
+void deploy_cache_release_fragment(const struct dhost *h, struct buf *f);
+/* Store h->manifest as the copy if out is the identity of the file it describes. */
+void deploy_cache_release_reply(struct deploy *d, struct dhost *h, const char *out, size_t len);
+/* Print -d stats for h: how the manifest was had, requests, round trips, bytes. */
+void deploy_cache_stats(const struct dhost *h);
+void deploy_cache_free(struct dhost *h);
 
 /* engine/deploy_output.c */
 void output_header(const struct deploy *d);

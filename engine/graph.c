@@ -101,11 +101,23 @@ size_t graph_find_node(const struct graph *g, const char *key)
     return NO_INDEX;
 }
 
+char *graph_node_key(const struct graph *g, const char *host, const char *path)
+{
+    size_t e = strlen(g->env), h = strlen(host), p = strlen(path);
+    char *key = xmalloc(e + h + p + 3);
+    memcpy(key, g->env, e);
+    key[e] = '/';
+    memcpy(key + e + 1, host, h);
+    key[e + 1 + h] = '/';
+    memcpy(key + e + h + 2, path, p + 1);
+    return key;
+}
+
 size_t graph_add_node(struct graph *g, struct node *node)
 {
     assert(node->component < g->ncomponents);
     free(node->key);
-    node->key = xasprintf("%s/%s/%s", g->env, g->components[node->component].host, node->path);
+    node->key = graph_node_key(g, g->components[node->component].host, node->path);
     int duplicate = graph_find_node(g, node->key) != NO_INDEX;
 
     xgrow(&g->nodes, &g->nodes_cap, g->nnodes + 1, sizeof *g->nodes);

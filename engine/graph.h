@@ -85,6 +85,8 @@ size_t graph_find_component(const struct graph *g, const char *host, const char 
 size_t graph_add_node(struct graph *g, struct node *node);
 /* Add an edge unless the same one (from, to, kind) exists. */
 void graph_add_edge(struct graph *g, size_t from, size_t to, enum edge_kind kind);
+/* "<env>/<host>/<path>": the key of a node (allocated; cheaper than a printf). */
+char *graph_node_key(const struct graph *g, const char *host, const char *path);
 /* Index of the node with key, or (size_t)-1. */
 size_t graph_find_node(const struct graph *g, const char *key);
 /* Free what n owns (for a node that never made it into a graph). */

@@ -25,8 +25,10 @@ char *lock_holder_line(const char *who)
     return xasprintf("%s pid %ld at %ld", who, (long)getpid(), (long)time(NULL));
 }
 
-/* Remove the lock when the shell it names is gone or a zombie. */
+/* Remove the lock when the shell it names is gone or a zombie (no sed when
+ * there is no lock: the usual case costs no exec). */
 static const char stale_fragment[] =
+    "p=; [ ! -e \"$d/lock\" ] ||\n"
     "p=$(sed -n 's/.*, shell \\([0-9][0-9]*\\)$/\\1/p' \"$d/lock\" 2>/dev/null)\n"
     "if [ -n \"$p\" ]; then s=$(sed 's/.*) \\(.\\).*/\\1/' \"/proc/$p/stat\" 2>/dev/null)\n"
     "if [ \"$s\" = Z ] || { [ -z \"$s\" ] && ! kill -0 \"$p\" 2>/dev/null; }; then\n"

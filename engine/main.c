@@ -56,6 +56,7 @@ struct options {
 /* The words -d takes ("-d explain", "-d explain,stats", "--debug=explain"). */
 enum debug_word {
     DEBUG_EXPLAIN = 1u << 0, /* why each node is dirty or clean */
+    DEBUG_STATS = 1u << 1,   /* per host: how the manifest was had, requests, bytes */
 };
 
 struct debug_name {
@@ -65,6 +66,7 @@ struct debug_name {
 
 static const struct debug_name debug_names[] = {
     {"explain", DEBUG_EXPLAIN},
+    {"stats", DEBUG_STATS},
 };
 
 #define NDEBUG_NAMES (sizeof debug_names / sizeof *debug_names)
@@ -93,6 +95,7 @@ static const char usage_text[] =
     "  -p PLATFORM          override every host's platform\n"
     "  -v, -q, -d           more output (self:log lines) / less output / debug\n"
     "  -d explain           deploy, -n: one line per node: why it is dirty or clean\n"
+    "  -d stats             deploy, -n: per host, how the manifest was read, requests, bytes\n"
     "  --no-color           no colours (also NO_COLOR=1)\n"
     "  --format FORMAT      graph: dot (default), json or svg\n"
     "  -o FILE              graph: write to FILE instead of stdout\n"
@@ -414,6 +417,7 @@ static int deploy_options_from(const struct options *o, struct deploy_options *d
                                  .verbose = o->verbose,
                                  .explain = o->debug_words & DEBUG_EXPLAIN ? EXPLAIN_DEBUG
                                                                            : EXPLAIN_OFF,
+                                 .stats = (o->debug_words & DEBUG_STATS) != 0,
                                  .verify_level = CHECK_STAT,
                                  .no_color = o->no_color || (no_color && *no_color)};
     if (o->jobs) {

@@ -98,7 +98,13 @@ static char *target_path(const char *workdir, const char *path)
         path += 2;
     if (!path[0] || strcmp(path, ".") == 0)
         return xstrdup(workdir);
-    return xasprintf("%s/%s", workdir, path);
+    /* Once per node: a printf costs more than the rest of this. */
+    size_t w = strlen(workdir), n = strlen(path);
+    char *full = xmalloc(w + n + 2);
+    memcpy(full, workdir, w);
+    full[w] = '/';
+    memcpy(full + w + 1, path, n + 1);
+    return full;
 }
 
 /* Parameters that name paths on the target, relative to the workdir. */
@@ -120,7 +126,7 @@ static struct pending *add_pending(struct build *b, int pos, size_t root, char *
     p->pos = pos;
     p->root = root;
     p->path = path;
-    p->key = xasprintf("%s/%s/%s", b->g->env, host, path);
+    p->key = graph_node_key(b->g, host, path);
     p->index = NO_INDEX;
     return p;
 }
@@ -354,7 +360,10 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
         buf_add(&raw, s ? s : "", s ? len : 0);
         lua_pop(L, 1);
     }
-    int templated = kind == &rule_file && field_bool(L, rule, "is_template", 1);
+    /* Every tag starts with '{': text without one renders as itself
+     * (keep_trailing_newline), so most Files skip the parse and the context. */
+    int templated = kind == &rule_file && raw.len && memchr(raw.data, '{', raw.len) &&
+                    field_bool(L, rule, "is_template", 1);
     if (ok && templated) {
         char *at = model_string_field(L, node, "defined_at");
         char *colon = at ? strrchr(at, ':') : NULL;

@@ -37,15 +37,26 @@ local function clean_source(src)
   return src
 end
 
--- The innermost frame of user code (not the prelude, not C) calling us.
-local function user_where()
-  local level = 2
+-- Per function: its cleaned source file, or false for C and the prelude.
+-- Every rule and component records where it was made, so this runs once per
+-- rule: getinfo's "S" costs several times "fl" (it builds three strings).
+local getinfo = debug.getinfo
+local user_source = setmetatable({}, {__mode = "k"})
+
+-- The innermost frame of user code (not the prelude, not C) calling us;
+-- start (default 2: our caller) skips frames known to be the prelude's.
+local function user_where(start)
+  local level = start or 2
   while true do
-    local info = debug.getinfo(level, "Sl")
+    local info = getinfo(level, "fl")
     if not info then return nil, 0 end
-    if info.what ~= "C" and info.source ~= PRELUDE and info.currentline > 0 then
-      return clean_source(info.source), info.currentline
+    local src = user_source[info.func]
+    if src == nil then
+      local s = getinfo(info.func, "S")
+      src = s.what ~= "C" and s.source ~= PRELUDE and clean_source(s.source)
+      user_source[info.func] = src
     end
+    if src and info.currentline > 0 then return src, info.currentline end
     level = level + 1
   end
 end
@@ -560,7 +571,7 @@ end
 -- Label of a child for its path: Class(namevar) or Kind(namevar).
 local function segment(kind, name)
   if name == nil then return kind end
-  return format("%s(%s)", kind, tostring(name))
+  return kind .. "(" .. tostring(name) .. ")" -- once per rule: cheaper than format
 end
 
 local function child_label(st, base)
@@ -777,7 +788,8 @@ function B.define_rule(kind, namevar)
     if type(args) ~= "table" or getmetatable(args) ~= nil then
       raise(format("%s expects a table of parameters, got %s", kind, describe(args)))
     end
-    local file, line = user_where()
+    -- Skip this function's own frame: one getinfo less per rule.
+    local file, line = user_where(3)
     local params = {}
     for k, v in pairs(args) do params[k] = v end
     if params[1] ~= nil and params[namevar] == nil and params[2] == nil then
@@ -789,7 +801,7 @@ function B.define_rule(kind, namevar)
     if message then error(failure(file, line, 0, message), 0) end
     local rule = setmetatable(params, Rule)
     rule_state[rule] = {kind = kind, namevar = namevar,
-                        defined_at = format("%s:%d", file or "?", line)}
+                        defined_at = (file or "?") .. ":" .. line}
     return rule
   end
 end

@@ -18,8 +18,13 @@
  *              i64 ctime_ns | i64 recorded_ns | 16 bytes XXH3-128 (canonical)
  *
  *   hosts    key: "<env>/<host>".
- *            value, record version 1:
- *              u8 1 | str generation | str target | u64 manifest_len | manifest
+ *            value, record version 2 (a version 1 record is "no record"):
+ *              u8 2 | str generation | str target | u64 records | u64 size |
+ *              u64 manifest_len | manifest
+ *            generation identifies the remote file the copy stands for and
+ *            target where it is; records and size describe the remote file,
+ *            manifest its live state (engine/deploy_cache.c says how a deploy
+ *            uses them).
  *
  *   runs     key: <env> | 0x00 | u64 sequence, big-endian so a cursor walks an
  *            environment's runs oldest to newest. Only the newest 100 per
@@ -46,7 +51,7 @@
 #define SCHEMA "1"
 #define SOURCE_VERSION 1
 #define SOURCE_LEN 65
-#define HOST_VERSION 1
+#define HOST_VERSION 2
 #define MAP_SIZE ((size_t)1 << 30) /* sparse: the file grows only as needed */
 #define MAX_DBS 16                 /* ours, plus room to drop a foreign layout's */
 
@@ -641,6 +646,8 @@ int state_host_get(struct state *s, const char *key, struct host_record *out, ch
     int ok = state_get_u8(&r) == HOST_VERSION;
     const char *gen = state_get_str(&r, &cursor);
     const char *target = state_get_str(&r, &cursor);
+    uint64_t records = state_get_u64(&r);
+    uint64_t size = state_get_u64(&r);
     uint64_t len = state_get_u64(&r);
     const unsigned char *manifest = state_get_bytes(&r, len <= b.len ? (size_t)len : b.len + 1);
     if (ok && !r.bad && r.pos == r.len) {
@@ -649,6 +656,8 @@ int state_host_get(struct state *s, const char *key, struct host_record *out, ch
         out->manifest = xmalloc(len ? len : 1);
         memcpy(out->manifest, manifest, len);
         out->manifest_len = len;
+        out->records = records;
+        out->size = size;
     }
     free(text);
     buf_release(&b);
@@ -671,6 +680,8 @@ int state_host_put(struct state *s, const char *key, const struct host_record *r
     state_put_u8(&b, HOST_VERSION);
     state_put_str(&b, gen, strlen(gen));
     state_put_str(&b, target, strlen(target));
+    state_put_u64(&b, rec->records);
+    state_put_u64(&b, rec->size);
     state_put_u64(&b, rec->manifest_len);
     buf_add(&b, rec->manifest, rec->manifest_len);
     op.val_len = b.len;

@@ -37,10 +37,12 @@ struct source_stat {
 
 /* A cached copy of one host's manifest. Owned strings/bytes; see state_host_release. */
 struct host_record {
-    char *generation; /* the remote manifest's generation id */
+    char *generation; /* identity of the remote manifest file the copy stands for */
     char *target;     /* target identity: user@host:target_dir */
-    unsigned char *manifest;
+    unsigned char *manifest; /* the live state, as a compacted manifest */
     size_t manifest_len;
+    uint64_t records; /* lines in the remote file (the copy may have fewer) */
+    uint64_t size;    /* bytes in the remote file */
 };
 
 enum run_outcome { RUN_CHANGED, RUN_CLEAN, RUN_FAILED, RUN_SKIPPED };

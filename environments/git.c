@@ -9,6 +9,7 @@
 #include <git2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* dir relative to the repository's work tree ("" for the top, NULL when
  * it is not inside), with a trailing slash: a pathspec (caller frees). */
@@ -87,9 +88,49 @@ static void read_head(git_repository *repo, const char *dir, struct git_head *he
     git_reference_free(ref);
 }
 
+/* Whether base (its first len bytes) + name exists (and is a directory). */
+static int has_entry(char *path, const char *base, size_t len, const char *name, int dir)
+{
+    struct stat st;
+    memcpy(path, base, len);
+    strcpy(path + len, name);
+    return stat(path, &st) == 0 && (!dir || S_ISDIR(st.st_mode));
+}
+
+/* 1 when dir or a parent holds ".git" (a directory or a gitlink file) or
+ * looks like a git directory itself (HEAD and objects/): only then can
+ * git_repository_open_ext find a repository. Initialising libgit2 costs
+ * milliseconds (TLS, settings) on every run, even outside git. */
+static int maybe_repository(const char *dir)
+{
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return 1; /* let libgit2 say */
+    size_t len = strlen(real);
+    char *path = xmalloc(len + sizeof "/objects");
+    int found;
+    for (;;) {
+        found = has_entry(path, real, len, "/.git", 0) ||
+                (has_entry(path, real, len, "/HEAD", 0) && has_entry(path, real, len, "/objects", 1));
+        if (found || len == 0)
+            break;
+        while (len > 0 && real[len - 1] != '/')
+            len--;
+        if (len > 0)
+            len--; /* "/a/b" -> "/a" -> "" (the root: "" + "/.git") */
+    }
+    free(path);
+    free(real);
+    return found;
+}
+
 void git_head_read(const char *dir, struct git_head *head)
 {
     memset(head, 0, sizeof *head);
+    if (!maybe_repository(dir)) {
+        head->state = GIT_HEAD_NONE;
+        return;
+    }
     git_libgit2_init();
     git_repository *repo = NULL;
     int rc = git_repository_open_ext(&repo, dir, 0, NULL);

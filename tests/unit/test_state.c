@@ -53,7 +53,7 @@ static void put_source(struct state *s, const char *path, uint64_t ino)
 static void put_host(struct state *s, const char *key, const char *gen)
 {
     unsigned char manifest[] = {'m', 0, 'x', 0xff};
-    struct host_record r = {(char *)gen, "deploy@web01:/srv/app", manifest, sizeof manifest};
+    struct host_record r = {(char *)gen, "deploy@web01:/srv/app", manifest, sizeof manifest, 7, 1234};
     char *err = NULL;
     if (state_host_put(s, key, &r, &err) != 0)
         fail_msg("state_host_put: %s", err);
@@ -136,11 +136,13 @@ static void test_host_round_trip(void **unused)
     assert_string_equal(r.target, "deploy@web01:/srv/app");
     assert_int_equal(r.manifest_len, 4);
     assert_memory_equal(r.manifest, "m\0x\xff", 4);
+    assert_int_equal(r.records, 7);
+    assert_int_equal(r.size, 1234);
     state_host_release(&r);
     assert_null(r.generation);
 
     /* Overwrite; an empty manifest is a record too. */
-    struct host_record empty = {"gen-18", "u@h:/t", NULL, 0};
+    struct host_record empty = {"gen-18", "u@h:/t", NULL, 0, 0, 0};
     assert_int_equal(state_host_put(s, "prod/web01", &empty, &err), 0);
     assert_int_equal(state_host_get(s, "prod/web01", &r, &err), 1);
     assert_string_equal(r.generation, "gen-18");
@@ -244,6 +246,9 @@ static void test_unknown_record_version_is_no_record(void **unused)
     unsigned char source[65] = {2}; /* right length, version 2 */
     raw_put(dir, "sources", "a", 1, source, sizeof source);
     raw_put(dir, "hosts", "prod/web01", 10, "\x09garbage", 8);
+    /* A well-formed version 1 host record (no records/size): redo, not guess. */
+    static const unsigned char v1[] = {1, 1, 0, 0, 0, 'g', 1, 0, 0, 0, 't', 0, 0, 0, 0, 0, 0, 0, 0};
+    raw_put(dir, "hosts", "prod/web02", 10, v1, sizeof v1);
     unsigned char run_key[] = {'p', 'r', 'o', 'd', 0, 0, 0, 0, 0, 0, 0, 0, 2};
     raw_put(dir, "runs", run_key, sizeof run_key, "\x07", 1);
 
@@ -253,6 +258,7 @@ static void test_unknown_record_version_is_no_record(void **unused)
     char *err = NULL;
     assert_int_equal(state_source_get(s, "a", &st, &err), 0);
     assert_int_equal(state_host_get(s, "prod/web01", &r, &err), 0);
+    assert_int_equal(state_host_get(s, "prod/web02", &r, &err), 0);
     struct runs_seen seen = {0};
     assert_int_equal(state_runs_last(s, "prod", 10, on_run, &seen, &err), 0);
     assert_int_equal(seen.count, 1); /* run 2 is unknown, run 1 still reads */
@@ -423,7 +429,7 @@ static void test_map_full_grows(void **unused)
     size_t len = 8 << 20;
     unsigned char *manifest = xcalloc(1, len);
     manifest[len - 1] = 'z';
-    struct host_record r = {"g", "u@h:/t", manifest, len};
+    struct host_record r = {"g", "u@h:/t", manifest, len, 1, len};
     assert_int_equal(state_host_put(s, "prod/big", &r, &err), 0);
     struct host_record got;
     assert_int_equal(state_host_get(s, "prod/big", &got, &err), 1);
@@ -464,7 +470,7 @@ static void put_numbered(struct state *s, int key, int n)
     snprintf(gen, sizeof gen, "%d", n);
     snprintf(target, sizeof target, "u@h%d:/t", n);
     memset(manifest, n & 0xff, sizeof manifest);
-    struct host_record r = {gen, target, manifest, sizeof manifest};
+    struct host_record r = {gen, target, manifest, sizeof manifest, 1, sizeof manifest};
     char *err = NULL;
     if (state_host_put(s, k, &r, &err) != 0)
         fail_msg("put: %s", err);
