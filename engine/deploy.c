@@ -192,21 +192,6 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         fail_host(d, h, "cannot read the home directory of the login on the target");
         return;
     }
-    char *stale = lock_stale_holder(reply->err, reply->errlen);
-    if (stale) {
-        output_host_notice(d, h->index, "took over the lock of a run that is gone", stale);
-        free(stale);
-    }
-    size_t mark = strlen(LOCK_HELD_MARK);
-    if (reply->status == LOCK_HELD_STATUS && outlen >= mark &&
-        memcmp(out, LOCK_HELD_MARK, mark) == 0) {
-        char *holder = xstrndup(out + mark, outlen - mark);
-        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
-        fail_host(d, h, msg);
-        free(msg);
-        free(holder);
-        return;
-    }
     if (reply->status != 0) {
         char *text = xstrndup(reply->err, reply->errlen);
         char *msg = xasprintf("cannot read the manifest in '%s': %s", h->statedir,
@@ -216,26 +201,20 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         free(text);
         return;
     }
-    h->locked = !d->o->predict;
     deploy_cache_read_reply(h, out, outlen);
     h->unknown = !h->manifest.valid;
 }
 
-/* Take the lock (unless predicting) and print the manifest, in one request. */
+/* Read the manifest (or learn that the controller's copy is current), in
+ * one request and without the lock: a host where nothing is to be done
+ * costs this one round trip. The lock comes later, where work is due
+ * (submit_lock), and checks that the manifest is still this one. */
 static void submit_first(struct deploy *d, struct dhost *h)
 {
     struct buf f;
     buf_init(&f);
     const char *statedir, *manifest;
     connect_first_prefix(d, h, &f, &statedir, &manifest);
-    if (!d->o->predict) {
-        buf_adds(&f, "d=");
-        shell_quote_path(&f, statedir, strlen(statedir));
-        buf_adds(&f, "\n");
-        char *holder = lock_holder_line(d->who);
-        lock_take_fragment(&f, holder, d->o->break_lock);
-        free(holder);
-    }
     deploy_cache_read_fragment(h, manifest, &f);
     if (!session_submit(h->session, f.data, f.len, first_reply, h))
         fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
@@ -281,57 +260,145 @@ static void write_reply(const struct session_reply *reply, void *ctx)
     free(text);
 }
 
-/* Append lines to the manifest (or rewrite it first when it needs compaction). */
-static void submit_records(struct dhost *h, const char *lines, size_t len)
+/* Append to f the fragment appending lines to the manifest (rewriting it
+ * first when it needs compaction), and apply them to h's copy in memory.
+ * 0, or -1 with *err. */
+static int records_fragment(struct dhost *h, const char *lines, size_t len, struct buf *f,
+                            char **err)
 {
-    struct buf f, file;
-    buf_init(&f);
+    struct buf file;
     buf_init(&file);
-    char *err = NULL;
     int rc;
     if (manifest_needs_compaction(&h->manifest)) {
         manifest_serialize(&h->manifest, &file);
         buf_add(&file, lines, len);
-        rc = manifest_rewrite_fragment(&f, h->manifest_path, file.data, file.len, &err);
+        rc = manifest_rewrite_fragment(f, h->manifest_path, file.data, file.len, err);
     } else {
-        rc = manifest_append_fragment(&f, h->manifest_path, lines, len, &err);
+        rc = manifest_append_fragment(f, h->manifest_path, lines, len, err);
     }
-    if (rc == 0) {
+    if (rc == 0)
         manifest_apply(&h->manifest, lines, len);
-        if (!session_submit(h->session, f.data, f.len, write_reply, h))
-            fail_host(h->d, h, "cannot write the manifest: session closed");
-    } else {
-        fail_host(h->d, h, err);
-        free(err);
-    }
-    buf_release(&f);
     buf_release(&file);
+    return rc;
 }
 
-static void write_start(struct deploy *d, struct dhost *h)
+static void submit_records(struct dhost *h, const char *lines, size_t len)
 {
+    struct buf f;
+    buf_init(&f);
+    char *err = NULL;
+    if (records_fragment(h, lines, len, &f, &err) < 0) {
+        fail_host(h->d, h, err);
+        free(err);
+    } else if (!session_submit(h->session, f.data, f.len, write_reply, h)) {
+        fail_host(h->d, h, "cannot write the manifest: session closed");
+    }
+    buf_release(&f);
+}
+
+static void lock_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    struct deploy *d = h->d;
+    if (reply->error) {
+        write_reply(reply, ctx);
+        return;
+    }
+    char *stale = lock_stale_holder(reply->err, reply->errlen);
+    if (stale) {
+        output_host_notice(d, h->index, "took over the lock of a run that is gone", stale);
+        free(stale);
+    }
+    size_t held = strlen(LOCK_HELD_MARK), changed = strlen(DEPLOY_CHANGED_MARK);
+    if (reply->status == LOCK_HELD_STATUS && reply->outlen >= held &&
+        memcmp(reply->out, LOCK_HELD_MARK, held) == 0) {
+        char *holder = xstrndup(reply->out + held, reply->outlen - held);
+        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
+        fail_host(d, h, msg);
+        free(msg);
+        free(holder);
+    } else if (reply->status == DEPLOY_CHANGED_STATUS && reply->outlen == changed &&
+               memcmp(reply->out, DEPLOY_CHANGED_MARK, changed) == 0) {
+        fail_host(d, h, "the target's manifest changed while this run was reading it "
+                        "(another deploy?): nothing done, run again");
+    } else if (reply->status == 0) {
+        h->locked = 1;
+    } else {
+        write_reply(reply, ctx);
+        /* The lock may be ours: the release request removes it. */
+        h->locked = 1;
+    }
+}
+
+/* Take the lock, check that the manifest is still the one the first
+ * request read, and append the run's R record: one request. */
+static void submit_lock(struct deploy *d, struct dhost *h)
+{
+    struct buf f, line;
+    buf_init(&f);
+    buf_init(&line);
+    buf_adds(&f, "d=");
+    shell_quote_path(&f, h->statedir, strlen(h->statedir));
+    buf_adds(&f, "\n");
+    char *holder = lock_holder_line(d->who);
+    lock_take_fragment(&f, holder, d->o->break_lock);
+    free(holder);
+    deploy_cache_verify_fragment(h, &f);
     char id[MANIFEST_HEX];
     manifest_new_generation(id);
-    struct buf line;
-    buf_init(&line);
     manifest_run_line(&line, id, d->g->env, d->commit, d->who, (int64_t)time(NULL));
-    submit_records(h, line.data, line.len);
+    char *err = NULL;
+    if (records_fragment(h, line.data, line.len, &f, &err) < 0) {
+        fail_host(d, h, err);
+        free(err);
+    } else if (!session_submit(h->session, f.data, f.len, lock_reply, h)) {
+        fail_host(d, h, "cannot take the lock: session closed");
+    }
+    buf_release(&f);
     buf_release(&line);
 }
 
-static void record_clean_nodes(struct deploy *d)
+/* 1 when this run has something to write to host h: a dirty node, a record
+ * of a node found right on the target, or (with --prune) an orphan. */
+static int host_has_work(struct deploy *d, size_t h, struct buf *clean_records)
 {
+    dirty_clean_records(d, h, clean_records);
+    if (clean_records->len)
+        return 1;
+    for (size_t i = 0; i < d->g->nnodes; i++)
+        if (d->nodes[i].host == h && d->nodes[i].status == DN_PENDING && d->nodes[i].dirty)
+            return 1;
+    if (!d->o->prune)
+        return 0;
+    const struct manifest *m = &d->hosts[h].manifest;
+    for (size_t b = 0; b < m->nbuckets; b++)
+        for (const struct manifest_node *n = m->buckets[b]; n; n = n->next)
+            if (graph_find_node(d->g, n->key) == (size_t)-1)
+                return 1;
+    return 0;
+}
+
+/* Lock the hosts with work and record their clean nodes; the others are done. */
+static void lock_hosts(struct deploy *d)
+{
+    struct buf *records = xcalloc(d->nhosts ? d->nhosts : 1, sizeof *records);
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
+        buf_init(&records[i]);
         if (h->failed)
             continue;
-        struct buf lines;
-        buf_init(&lines);
-        dirty_clean_records(d, i, &lines);
-        if (lines.len)
-            submit_records(h, lines.data, lines.len);
-        buf_release(&lines);
+        if (host_has_work(d, i, &records[i]))
+            submit_lock(d, h);
+        else
+            deploy_cache_keep_seen(d, h);
     }
+    deploy_drive(d);
+    for (size_t i = 0; i < d->nhosts; i++) {
+        if (d->hosts[i].locked && !d->hosts[i].failed && records[i].len)
+            submit_records(&d->hosts[i], records[i].data, records[i].len);
+        buf_release(&records[i]);
+    }
+    free(records);
 }
 
 static void release_reply(const struct session_reply *reply, void *ctx)
@@ -490,9 +557,6 @@ static void deploy_release(struct deploy *d)
 /* Everything after the hosts answered: checks, dirty set, applies. */
 static void deploy_hosts(struct deploy *d)
 {
-    for (size_t i = 0; i < d->nhosts; i++)
-        if (!d->hosts[i].failed && !d->o->predict)
-            write_start(d, &d->hosts[i]);
     char *err = NULL;
     if (dirty_submit_checks(d, &err) < 0) {
         fprintf(stderr, "batou-ng: error: %s\n", err);
@@ -523,7 +587,7 @@ static void deploy_hosts(struct deploy *d)
         }
         return;
     }
-    record_clean_nodes(d);
+    lock_hosts(d);
     schedule_build(d);
     for (size_t i = 0; i < d->nhosts; i++)
         if (d->hosts[i].failed)

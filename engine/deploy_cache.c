@@ -63,6 +63,7 @@ struct deploy_cache {
     size_t records;            /* the remote file's lines, and its last run, */
     char *run_id;              /* when the copy was read */
     enum cache_outcome outcome;
+    char *seen;  /* the identity of the file the first request saw ("none": no file) */
     size_t read; /* manifest bytes the first request transferred */
     int stored;  /* the copy was refreshed at the end of the run */
 };
@@ -132,40 +133,56 @@ void deploy_cache_load(struct deploy *d, struct dhost *h)
 }
 
 /* Output nothing when the copy is current: a reply without output costs the
- * session no exec (hosts/session.c). Otherwise "F\n" and the file, or, with
- * no copy and no file, nothing. */
+ * session no exec (hosts/session.c). Otherwise "N\n" when there is no file,
+ * else "F <identity>\n" and the file. */
 void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct buf *f)
 {
-    buf_adds(f, "f=");
-    shell_quote_path(f, path, strlen(path));
-    buf_addc(f, '\n');
-    if (!h->cache->identity) {
-        buf_adds(f, "if [ -e \"$f\" ]; then printf 'F\\n'; cat -- \"$f\" || exit 1; fi\n");
-        return;
-    }
-    buf_adds(f, "if [ ! -e \"$f\" ]; then printf 'F\\n'; exit 0; fi\n");
+    set_path(f, path);
+    buf_adds(f, "if [ ! -e \"$f\" ]; then printf 'N\\n'; exit 0; fi\n");
     identity_lines(f);
-    buf_adds(f, "if [ \"$i\" = ");
-    shell_quote(f, h->cache->identity);
-    buf_adds(f, " ]; then exit 0; fi\nprintf 'F\\n'; cat -- \"$f\" || exit 1\n");
+    if (h->cache->identity) {
+        buf_adds(f, "if [ \"$i\" = ");
+        shell_quote(f, h->cache->identity);
+        buf_adds(f, " ]; then exit 0; fi\n");
+    }
+    buf_adds(f, "printf 'F %s\\n' \"$i\"; cat -- \"$f\" || exit 1\n");
 }
 
 void deploy_cache_read_reply(struct dhost *h, const char *out, size_t len)
 {
     struct deploy_cache *c = h->cache;
+    free(c->seen);
+    c->seen = NULL;
     if (len == 0 && c->identity) {
         c->outcome = CACHE_HIT;
+        c->seen = xstrdup(c->identity);
         h->manifest = c->copy;
         manifest_init(&c->copy);
         return;
     }
     c->outcome = c->identity ? CACHE_MISS : CACHE_NONE;
-    if (len >= 2 && memcmp(out, "F\n", 2) == 0) {
-        out += 2;
-        len -= 2;
+    const char *nl = memchr(out, '\n', len);
+    if (len >= 2 && memcmp(out, "F ", 2) == 0 && nl) {
+        c->seen = xstrndup(out + 2, (size_t)(nl - out) - 2);
+        len -= (size_t)(nl + 1 - out);
+        out = nl + 1;
+    } else {
+        c->seen = xstrdup("none");
+        len = 0;
     }
     c->read = len;
     manifest_parse(&h->manifest, out, len);
+}
+
+void deploy_cache_verify_fragment(const struct dhost *h, struct buf *f)
+{
+    set_path(f, h->manifest_path);
+    buf_adds(f, "if [ -e \"$f\" ]; then\n");
+    identity_lines(f);
+    buf_adds(f, "else i=none; fi\nif [ \"$i\" != ");
+    shell_quote(f, h->cache->seen ? h->cache->seen : "none");
+    buf_addf(f, " ]; then rm -f \"$d/lock\"; printf '%%s' '%s'; exit %d; fi\n",
+             DEPLOY_CHANGED_MARK, DEPLOY_CHANGED_STATUS);
 }
 
 void deploy_cache_release_fragment(const struct dhost *h, struct buf *f)
@@ -211,28 +228,42 @@ static int describes(const char *identity, const struct manifest *m)
     return end != identity + glen + 1 && *end == ' ' && size == m->size;
 }
 
+static void store(struct deploy *d, struct dhost *h, const char *identity);
+
 void deploy_cache_release_reply(struct deploy *d, struct dhost *h, const char *out, size_t len)
 {
-    const struct manifest *m = &h->manifest;
-    if (!d->state || d->o->predict || h->failed || !m->valid || m->torn || m->corrupt)
-        return;
     if (len < 2 || out[len - 1] != '\n' || memchr(out, '\n', len - 1) || memchr(out, '\0', len))
         return;
     char *identity = xstrndup(out, len - 1);
-    if (describes(identity, m)) {
-        struct buf copy;
-        buf_init(&copy);
-        serialize(h->cache, m, &copy);
-        struct host_record r = {identity, h->cache->target, (unsigned char *)copy.data,
-                                copy.len, m->records, m->size};
-        char *err = NULL;
-        if (state_host_put(d->state, h->cache->key, &r, &err) < 0)
-            free(err); /* only a cache */
-        else
-            h->cache->stored = 1;
-        buf_release(&copy);
-    }
+    store(d, h, identity);
     free(identity);
+}
+
+void deploy_cache_keep_seen(struct deploy *d, struct dhost *h)
+{
+    /* A run that wrote nothing: the file is the one the first request saw.
+     * A copy that was used is current already. */
+    if (h->cache->outcome != CACHE_HIT && h->cache->seen && strcmp(h->cache->seen, "none") != 0)
+        store(d, h, h->cache->seen);
+}
+
+static void store(struct deploy *d, struct dhost *h, const char *identity)
+{
+    const struct manifest *m = &h->manifest;
+    if (!d->state || d->o->predict || h->failed || !m->valid || m->torn || m->corrupt ||
+        !describes(identity, m))
+        return;
+    struct buf copy;
+    buf_init(&copy);
+    serialize(h->cache, m, &copy);
+    struct host_record r = {(char *)identity, h->cache->target, (unsigned char *)copy.data,
+                            copy.len, m->records, m->size};
+    char *err = NULL;
+    if (state_host_put(d->state, h->cache->key, &r, &err) < 0)
+        free(err); /* only a cache */
+    else
+        h->cache->stored = 1;
+    buf_release(&copy);
 }
 
 static void print_bytes(uint64_t n)
@@ -277,6 +308,7 @@ void deploy_cache_free(struct dhost *h)
     free(c->key);
     free(c->target);
     free(c->identity);
+    free(c->seen);
     free(c);
     h->cache = NULL;
 }

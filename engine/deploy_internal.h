@@ -201,6 +201,17 @@ void deploy_cache_release_reply(struct deploy *d, struct dhost *h, const char *o
 /* Print -d stats for h: how the manifest was had, requests, round trips, bytes. */
 void deploy_cache_stats(const struct dhost *h);
 void deploy_cache_free(struct dhost *h);
+/* The lock request's exit status and output when the manifest is no longer
+ * the file the first request read (another run wrote it meanwhile). */
+#define DEPLOY_CHANGED_STATUS 76
+#define DEPLOY_CHANGED_MARK "batou-ng-changed\n"
+/* Append to the lock request ($d: the state directory, lock taken) a check
+ * that the manifest is the file the first request saw; if not, remove the
+ * lock and exit DEPLOY_CHANGED_STATUS. */
+void deploy_cache_verify_fragment(const struct dhost *h, struct buf *f);
+/* For a host this run wrote nothing to: store the copy of the manifest the
+ * first request read (when it was read rather than taken from the copy). */
+void deploy_cache_keep_seen(struct deploy *d, struct dhost *h);
 
 /* engine/deploy_output.c */
 void output_header(const struct deploy *d);

@@ -59,10 +59,11 @@ def test_a_clean_run_reads_only_the_identity(batou, tutorial):
     how, requests, trips, received, updated = stats(second)["localhost"]
     assert how == "cached"
     assert summary(second) == (0, 2, 0, 0)
-    # The lock + identity, the run record, the identity + unlock: no manifest.
-    assert (requests, trips) == (3, 3)
+    # One request: the identity matches the copy and nothing is to be done,
+    # so no lock, no run record, no manifest byte; the copy stays current.
+    assert (requests, trips) == (1, 1)
     assert received < size
-    assert updated
+    assert not updated
 
 
 def test_stats_is_accepted_in_every_spelling(batou, tutorial):
@@ -206,3 +207,37 @@ def test_over_ssh_each_host_has_its_own_copy(batou, make_project, ssh_lab):
     assert summary(third) == (1, 3, 0, 0)
     assert stats(third)[edited.name][0] == "read (cached copy is stale)"
     assert stats(third)[other.name][0] == "cached"
+
+
+def test_a_manifest_changed_between_reading_and_locking_stops_the_host(batou, make_project):
+    # With --verify every check runs before the lock is taken; this one
+    # appends to the manifest meanwhile, as another deploy would.
+    project = make_project({
+        "components/c/component.lua": """\
+            C = Component { n = Attribute("int", 1) }
+            function C:configure()
+              self:add(File { "f", content = "v{{component.n}}" })
+              self:add(Command { "meddle", run = "true",
+                unless = "printf 'garbage\\n' >> ../.batou-ng/manifest; false" })
+            end
+            """,
+        "environments/local/environment.cfg": """\
+            [environment]
+            connect_method = local
+
+            [hosts]
+            localhost = c
+            """,
+    })
+    assert batou("local").returncode == 0
+    cfg = project / "environments" / "local" / "environment.cfg"
+    cfg.write_text(cfg.read_text() + "\n[component:c]\nn = 2\n")
+    result = batou("--verify", "local")
+    assert result.returncode == 1
+    assert ("batou-ng: error: localhost: the target's manifest changed while this run was "
+            "reading it (another deploy?): nothing done, run again") in result.stderr.splitlines()
+    assert (project / "work" / "c" / "f").read_text() == "v1"
+    assert not (project / "work" / ".batou-ng" / "lock").exists()
+    again = batou("local")
+    assert again.returncode == 0, again.stderr
+    assert (project / "work" / "c" / "f").read_text() == "v2"
