@@ -88,7 +88,10 @@ int manifest_rewrite_fragment(struct buf *out, const char *path, const char *dat
         return -1;
     }
     set_vars(out, path, 1);
+    /* A subshell: the write changes the umask. */
+    buf_adds(out, "( ");
     buf_add(out, write.data, write.len);
+    buf_adds(out, ") || exit 1\n");
     buf_release(&write);
     return 0;
 }

@@ -235,15 +235,19 @@ static int plan_record_op(struct dhost *h, const struct node *n, char **err)
 int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,
                        char **err)
 {
-    struct buf f;
-    buf_init(&f);
-    if (manifest_append_fragment(&f, manifest_path, lines->data, lines->len, err) < 0) {
-        buf_release(&f);
+    if (!*manifest_path || !lines->len || lines->data[lines->len - 1] != '\n' ||
+        memchr(lines->data, '\0', lines->len)) {
+        *err = xasprintf("cannot append to the manifest '%s': the records are not whole lines",
+                         manifest_path);
         return -1;
     }
-    struct op record = {.kind = OP_RUN, .mode = -1, .command = plan_strdup(p, f.data)};
+    /* An append, not a command: printf on the target, no process. */
+    struct op record = {.kind = OP_APPEND,
+                        .mode = -1,
+                        .path = plan_strdup(p, manifest_path),
+                        .data = plan_memdup(p, lines->data, lines->len),
+                        .len = lines->len};
     plan_op(p, &record);
-    buf_release(&f);
     return 0;
 }
 

@@ -91,7 +91,7 @@ int host_op_check(const struct op *op, char **error)
         return fail(error, op, "invalid owner or group");
     if (op->kind == OP_SYMLINK && (!op->target || !*op->target))
         return fail(error, op, "empty link target");
-    if (op->kind == OP_WRITE && op->len && !op->data)
+    if ((op->kind == OP_WRITE || op->kind == OP_APPEND) && op->len && !op->data)
         return fail(error, op, "no data");
     if (op->kind == OP_RUN && op->cwd && !*op->cwd)
         return fail(error, op, "empty working directory");
@@ -148,9 +148,10 @@ void host_op_describe(struct buf *out, const struct op *op)
     static const char *const verbs[] = {
         [OP_WRITE] = "write",   [OP_MKDIR] = "mkdir", [OP_SYMLINK] = "symlink",
         [OP_REMOVE] = "remove", [OP_PURGE] = "purge", [OP_RUN] = "run",
+        [OP_APPEND] = "append to",
     };
 
-    buf_adds(out, (unsigned)op->kind <= OP_RUN ? verbs[op->kind] : "op");
+    buf_adds(out, (unsigned)op->kind <= OP_APPEND ? verbs[op->kind] : "op");
     buf_addc(out, ' ');
     if (op->kind == OP_RUN)
         describe_text(out, op->command ? op->command : "", DESCRIBE_MAX);

@@ -90,12 +90,13 @@ enum op_kind {
     OP_REMOVE,  /* remove path (a directory with everything below it); absent is fine */
     OP_PURGE,   /* remove everything matching the glob path; none matching is fine */
     OP_RUN,     /* run command (sh -c) in cwd with env; non-zero exit fails the op */
+    OP_APPEND,  /* append data to path (made with the umask if missing): a journal line */
 };
 
 struct op {
     enum op_kind kind;
     const char *path;
-    const char *data;    /* OP_WRITE: the bytes (binary-safe) */
+    const char *data;    /* OP_WRITE, OP_APPEND: the bytes (binary-safe) */
     size_t len;
     int mode;            /* OP_WRITE, OP_MKDIR: permission bits, or -1 (keep / default) */
     const char *owner;   /* NULL: leave as is */

@@ -82,6 +82,35 @@ static int op_write(struct memory_host *m, const struct op *op)
     return rc;
 }
 
+/* `>>`: through a symlink, a missing file made with the umask. */
+static int op_append(struct memory_host *m, const struct op *op)
+{
+    struct mnode *n = memory_find(m, op->path, 1);
+    if (n && n->type == FILE_DIRECTORY)
+        return EISDIR;
+    if (!n) {
+        struct memory_place at;
+        int rc = memory_lookup(m, op->path, 0, 0, &at);
+        if (!rc && !at.name)
+            rc = EISDIR;
+        if (rc) {
+            free(at.name);
+            return rc;
+        }
+        n = memory_node_new(m, at.name, FILE_REGULAR, 0666 & ~m->umask);
+        n->data = xmalloc(1);
+        n->data[0] = '\0';
+        memory_node_link(at.dir, n);
+        free(at.name);
+    }
+    n->data = xrealloc(n->data, n->len + op->len + 1);
+    if (op->len)
+        memcpy(n->data + n->len, op->data, op->len);
+    n->len += op->len;
+    n->data[n->len] = '\0';
+    return 0;
+}
+
 static int op_mkdir(struct memory_host *m, const struct op *op)
 {
     struct mnode *dir = memory_find(m, op->path, 1);
@@ -234,6 +263,9 @@ static int apply_one(struct memory_host *m, const struct op *op, struct apply_re
             break;
         case OP_REMOVE:
             rc = op_remove(m, op);
+            break;
+        case OP_APPEND:
+            rc = op_append(m, op);
             break;
         default:
             rc = op_purge(m, op);

@@ -138,19 +138,42 @@ static int check_write(const struct shell_write *w, char **err)
     return 0;
 }
 
+/* A temp name unique on the target: this process's pid, a counter and the
+ * time; created exclusively (noclobber), so a clash fails, never clobbers. */
+static void temp_name(struct buf *out)
+{
+    static unsigned long counter;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    buf_addf(out, ".batou-ng.%lx%lx%lx", (unsigned long)getpid(), ++counter,
+             (unsigned long)now.tv_nsec);
+}
+
+/* Contents up to this size without NUL bytes go through printf, a builtin;
+ * others through base64 -d (one more process). */
+#define PRINTF_MAX (1024 * 1024)
+
 /* The fragment, for path /srv/app.ini, mode 0640, owner www:
  *
  *   d='/srv' p='/srv/app.ini'
  *   [ -d "$p" ] && { echo "batou-ng: '$p' is a directory" >&2; exit 1; }
- *   t=$(mktemp "$d/.batou-ng.XXXXXX") || exit 1
- *   { base64 -d >"$t" <<'BATOU_NG_...'
- *   ...base64 lines...
- *   BATOU_NG_...
- *   } && chown www "$t" && chmod 0640 "$t" && { sync "$t" || sync; } &&
- *   mv -f "$t" "$p" || { rm -f "$t"; exit 1; }
+ *   t="$d/.batou-ng.<unique>"
+ *   umask 0137; set -C
+ *   printf '%s' '...content...' >"$t" || exit 1
+ *   set +C
+ *   { chown www "$t" && { sync "$t" || sync; } &&
+ *   mv -f "$t" "$p"; } || { rm -f "$t"; exit 1; }
  *
- * mv onto an existing directory would move the file into it, hence the -d
- * check; `sync FILE` needs coreutils 8.24, older ones sync everything. */
+ * Every step but sync and mv is a shell builtin when it can be: the umask
+ * gives the file its mode at creation when the mode needs no bit outside
+ * 0666 (else chmod), content without NUL bytes is printf's (else base64 -d
+ * from a here-document). Without a mode, a new file gets the login's umask
+ * and a replaced one the old file's mode (chmod --reference), the temp file
+ * private (umask 077) until then. The file is never visible under its name
+ * before it is whole: mode and owner are set, and the data synced, before
+ * the rename. mv onto an existing directory would move the file into it,
+ * hence the -d check; `sync FILE` needs coreutils 8.24, older ones sync
+ * everything. Runs in a subshell of its own (umask, set -C, exit). */
 int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
 {
     if (check_write(w, err))
@@ -168,11 +191,34 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
     shell_quote_path(out, w->path, strlen(w->path));
     buf_adds(out, "\n[ -d \"$p\" ] && { echo \"batou-ng: '$p' is a directory\" >&2; exit 1; }\n");
     if (w->leading)
-        buf_adds(out, "mkdir -p \"$d\" || exit 1\n");
-    buf_adds(out, "t=$(mktemp \"$d/.batou-ng.XXXXXX\") || exit 1\n");
-    buf_adds(out, "{ base64 -d >\"$t\"");
-    shell_heredoc_base64(out, w->data, w->len);
-    buf_adds(out, "} && ");
+        buf_adds(out, "[ -d \"$d\" ] || mkdir -p \"$d\" || exit 1\n");
+    buf_adds(out, "t=\"$d/");
+    temp_name(out);
+    buf_adds(out, "\"\n");
+    int by_umask = w->mode >= 0 && (w->mode & ~0666) == 0;
+    if (by_umask)
+        buf_addf(out, "umask %04o\n", (unsigned)(0777 & ~w->mode));
+    else if (w->mode >= 0)
+        buf_adds(out, "umask 077\n");
+    else
+        buf_adds(out, "r=\nif [ -e \"$p\" ]; then umask 077; r=1; fi\n");
+    buf_adds(out, "set -C\n");
+    if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
+        buf_adds(out, "printf '%s' ");
+        if (w->len)
+            shell_quote_n(out, w->data, w->len);
+        else
+            buf_adds(out, "''");
+        /* dash's own message for a failed redirection lumps ENOENT and
+         * ENOTDIR together: on that (rare) path touch says which it is. */
+        buf_adds(out, " 2>/dev/null >\"$t\" || { rm -f \"$t\" 2>/dev/null; LC_ALL=C touch -- \"$t\" &&"
+                      " { rm -f \"$t\"; echo \"batou-ng: cannot write '$t'\" >&2; }; exit 1; }\n");
+    } else {
+        buf_adds(out, "{ base64 -d >\"$t\"");
+        shell_heredoc_base64(out, w->data, w->len);
+        buf_adds(out, "} || { rm -f \"$t\"; exit 1; }\n");
+    }
+    buf_adds(out, "set +C\n{ ");
     if (w->owner) {
         buf_adds(out, "chown ");
         shell_quote(out, w->owner);
@@ -183,12 +229,11 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
         shell_quote(out, w->group);
         buf_adds(out, " \"$t\" && ");
     }
-    if (w->mode >= 0)
+    if (w->mode >= 0 && !by_umask)
         buf_addf(out, "chmod %04o \"$t\" && ", (unsigned)w->mode);
-    else
-        buf_adds(out, "{ [ -e \"$p\" ] && chmod --reference=\"$p\" \"$t\" 2>/dev/null ||"
-                      " chmod =rw \"$t\"; } && ");
+    else if (w->mode < 0)
+        buf_adds(out, "{ [ -z \"$r\" ] || chmod --reference=\"$p\" \"$t\"; } && ");
     buf_adds(out, "{ sync \"$t\" 2>/dev/null || sync; } &&\n"
-                  "mv -f \"$t\" \"$p\" || { rm -f \"$t\"; exit 1; }\n");
+                  "mv -f \"$t\" \"$p\"; } || { rm -f \"$t\"; exit 1; }\n");
     return 0;
 }

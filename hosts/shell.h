@@ -40,7 +40,7 @@ struct shell_write {
  * directory gets the data, owner, group and mode, is synced, then renamed onto
  * the path. On any failure it removes the temp file, leaves the old file as it
  * was and exits non-zero (the tools' messages go to stderr). It sets the shell
- * variables d, p and t.
+ * variables d, p, t and r and changes the umask: run it in a subshell.
  * Returns 0, or -1 with *err (allocated) for a path or mode it cannot write. */
 int shell_write_file(struct buf *out, const struct shell_write *w, char **err);
 

@@ -40,10 +40,23 @@ static const char *const system_messages[] = {
     "Transport endpoint is not connected",
 };
 
+/* dash says these of its own redirections ("cannot create F: Directory
+ * nonexistent"): the system's words for them. */
+static const char *const shell_messages[][2] = {
+    {"Directory nonexistent", "No such file or directory"},
+    {"nonexistent directory", "No such file or directory"},
+};
+
 char *shell_host_reason(const char *line, size_t len)
 {
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
         len--;
+    for (size_t i = 0; i < sizeof shell_messages / sizeof *shell_messages; i++) {
+        size_t mlen = strlen(shell_messages[i][0]);
+        if (len >= mlen + 2 && memcmp(line + len - mlen, shell_messages[i][0], mlen) == 0 &&
+            memcmp(line + len - mlen - 2, ": ", 2) == 0)
+            return xstrdup(shell_messages[i][1]);
+    }
     for (size_t i = 0; i < sizeof system_messages / sizeof *system_messages; i++) {
         size_t mlen = strlen(system_messages[i]);
         if (len == mlen && memcmp(line, system_messages[i], mlen) == 0)

@@ -1,16 +1,18 @@
 /* Ops on a shell host: the ops of one node are one fragment, one request.
  *
- * The fragment runs the ops in order, each announced on stderr, and stops at
- * the first that fails, naming it:
+ * The fragment runs the ops in order and stops at the first that fails,
+ * naming it; each op's messages wait in a file of the session's private
+ * directory and reach stderr only when it fails:
  *
- *   _bf() { printf '\036F %s %s\n' "$1" "$2" >&2; exit "$2"; }
- *   printf '\036B %s\n' 0 >&2
- *   <op 0> || _bf 0 $?
- *   printf '\036B %s\n' 1 >&2
- *   <op 1> || _bf 1 $?
+ *   _bf() { printf '\036B %s\n' "$1" >&2; cat "$T/x" >&2; printf '\036F %s %s\n' "$1" "$2" >&2; exit "$2"; }
+ *   { <op 0>
+ *   } 2>"$T/x" || _bf 0 $?
+ *   { <op 1>
+ *   } 2>"$T/x" || _bf 1 $?
  *
- * so stderr reads "\036B 0\n<tool messages>\036B 1\n<tool messages>\036F 1 2\n"
- * and the reply's status is the failing op's. apply_result.done is the index
+ * so a failure's stderr reads "\036B 1\n<tool messages>\036F 1 2\n", the
+ * reply's status is the failing op's, and a node that succeeds answers with
+ * no output at all (the session frames an empty reply without a process). apply_result.done is the index
  * of the failing op (all of them without one), and its error is the op (see
  * host_op_describe) with the reason from the last line its tools printed
  * (shell_host_reason), "exit status N" when they printed none. Tools run
@@ -30,7 +32,8 @@
  *   OP_REMOVE   rm -rf -- P
  *   OP_PURGE    for f in DIR/PATTERN; do ... rm -rf -- "$f"; done, the pattern's
  *               * ? [ ] ! ^ left to the shell and every other byte quoted
- *   OP_RUN      ( cd -- CWD || ...; exec env NAME=value... sh -c COMMAND 2>&1 ) */
+ *   OP_RUN      ( cd -- CWD || ...; exec env NAME=value... sh -c COMMAND 2>&1 )
+ *   OP_APPEND   printf '%s' DATA >>P (base64 -d for data with NUL bytes) */
 
 #include "engine/util.h"
 #include "hosts/session.h"
@@ -183,6 +186,27 @@ static void add_purge(struct buf *f, const struct op *op)
                 "rm -rf -- \"$f\" || exit\ndone ) >/dev/null");
 }
 
+/* printf is a builtin: no process for a journal line (base64 -d for
+ * bytes no shell word can hold). */
+static void add_append(struct buf *f, const struct op *op)
+{
+    const char *data = op->data ? op->data : "";
+    if (!memchr(data, '\0', op->len)) {
+        buf_adds(f, "printf '%s' ");
+        if (op->len)
+            shell_quote_n(f, data, op->len);
+        else
+            buf_adds(f, "''");
+        buf_adds(f, " >>");
+        shell_host_quote_path(f, op->path);
+        return;
+    }
+    buf_adds(f, "{ base64 -d >>");
+    shell_host_quote_path(f, op->path);
+    shell_heredoc_base64(f, data, op->len);
+    buf_adds(f, "}");
+}
+
 static void add_run(struct buf *f, const struct op *op)
 {
     buf_adds(f, "( ");
@@ -213,12 +237,13 @@ static void add_run(struct buf *f, const struct op *op)
 
 static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
 {
-    buf_adds(f, "_bf() { printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; exit \"$2\"; }\n");
+    buf_adds(f, "_bf() { printf '\\036B %s\\n' \"$1\" >&2; cat \"$T/x\" >&2; "
+                "printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; exit \"$2\"; }\n");
     for (size_t i = 0; i < n; i++) {
         const struct op *op = &ops[i];
         if (host_op_check(op, error))
             return -1;
-        buf_addf(f, "printf '\\036B %%s\\n' %zu >&2\n", i);
+        buf_adds(f, "{ ");
         switch (op->kind) {
         case OP_WRITE:
             if (add_write(f, op, error))
@@ -240,11 +265,14 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
         case OP_RUN:
             add_run(f, op);
             break;
+        case OP_APPEND:
+            add_append(f, op);
+            break;
         default:
             *error = xasprintf("unknown op kind %d", (int)op->kind);
             return -1;
         }
-        buf_addf(f, " || _bf %zu $?\n", i);
+        buf_addf(f, "\n} 2>\"$T/x\" || _bf %zu $?\n", i);
     }
     return 0;
 }

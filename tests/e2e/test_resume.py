@@ -94,19 +94,21 @@ def kill_everything(proc):
             pids = [int(p) for p in f.read().split()]
     except FileNotFoundError:
         pids = []
+    # batou-ng first: it must not live to see its shell die.
+    proc.kill()
     for pid in pids:
         try:
             os.killpg(os.getpgid(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
-    proc.kill()
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
 
 
 def wait_for(path, proc, timeout=20):
+    """Wait until path exists and is not empty (the gate writes it in one echo)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not (path.exists() and path.stat().st_size):
         assert proc.poll() is None, f"batou-ng ended before {path.name}: {proc.communicate()}"
         assert time.monotonic() < deadline, f"{path.name} never appeared"
         time.sleep(0.01)
@@ -193,7 +195,7 @@ def test_killed_mid_write_every_file_is_old_or_new(batou, make_project, done):
     assert missing <= set(applied(rerun))
     deployed_fully(batou, project, 2, count, size)
     leftovers = [p.name for p in work.iterdir()
-                 if not re.fullmatch(r"f\d+|\.batou-ng\.\w{6}", p.name)]
+                 if not re.fullmatch(r"f\d+|\.batou-ng\.[0-9a-f]+", p.name)]
     assert leftovers == []
 
 
