@@ -112,12 +112,29 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
     }
     const char *service_user = eh && eh->service_user ? eh->service_user : env->service_user;
     char *command = shell_command(o.user, service_user);
+    if (strcmp(command, "sh") != 0) {
+        h->sudo_as = xstrdup(service_user);
+        h->login = xstrdup(o.user ? o.user : "?");
+    }
     int accept_new = env->host_key_policy && strcmp(env->host_key_policy, "accept-new") == 0;
     int timeout = env->timeout > 0 ? env->timeout : 30;
     struct transport *t = ssh_transport_new(&o, command, accept_new, timeout * 1000);
     free(command);
     ssh_options_release(&o);
     return t;
+}
+
+char *connect_failure(const struct dhost *h, const char *error)
+{
+    /* The shell never started: sudo said why on its stderr (quoted in error). */
+    const char *sudo = h->sudo_as ? strstr(error, "'sudo: ") : NULL;
+    if (!sudo)
+        return xasprintf("cannot reach host: %s", error);
+    const char *why = sudo + strlen("'sudo: ");
+    size_t len = strcspn(why, "'");
+    return xasprintf("sudo refused to run as '%s' for '%s': %.*s (the login needs a "
+                     "sudoers rule like '%s ALL=(%s) NOPASSWD: ALL')",
+                     h->sudo_as, h->login, (int)len, why, h->login, h->sudo_as);
 }
 
 /* Relative to $HOME once the fragment did `cd`: "~/x" is "x", "~" is ".". */

@@ -181,7 +181,7 @@ static void first_reply(const struct session_reply *reply, void *ctx)
     struct dhost *h = ctx;
     struct deploy *d = h->d;
     if (reply->error) {
-        char *msg = xasprintf("cannot reach host: %s", reply->error);
+        char *msg = connect_failure(h, reply->error);
         fail_host(d, h, msg);
         free(msg);
         return;
@@ -234,7 +234,7 @@ static void connect_hosts(struct deploy *d)
         }
         h->session = session_new(t, 0);
         if (session_start(h->session, &err) < 0) {
-            char *msg = xasprintf("cannot reach host: %s", err);
+            char *msg = connect_failure(h, err);
             fail_host(d, h, msg);
             free(msg);
             free(err);
@@ -457,6 +457,8 @@ static void release_hosts(struct deploy *d)
         free(h->ready);
         free(h->statedir);
         free(h->manifest_path);
+        free(h->sudo_as);
+        free(h->login);
     }
 }
 

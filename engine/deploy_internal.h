@@ -85,6 +85,8 @@ struct dhost {
     char *statedir;
     char *manifest_path;
     int locked;  /* this run holds the lock */
+    char *sudo_as;  /* the service user the shell runs as through sudo, or NULL */
+    char *login;    /* the SSH login, with sudo_as */
     int failed;  /* unreachable or locked: none of its nodes run */
     int unknown; /* no valid manifest: the target's state is unknown */
     struct manifest manifest;
@@ -249,6 +251,9 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
  * *statedir and *manifest are the paths to use in it (relative to $HOME). */
 void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,
                           const char **manifest);
+/* The message for h's connection failing with error: says so plainly when
+ * sudo refused to become the service user (allocated). */
+char *connect_failure(const struct dhost *h, const char *error);
 /* Take $HOME off the first reply's output (SSH): h's paths become absolute
  * and its host expands "~". 0, or -1 when the output does not start with it. */
 int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len);
