@@ -6,6 +6,7 @@ Run from the repository root:
 """
 
 import os
+import shutil
 import re
 import subprocess
 import textwrap
@@ -102,6 +103,15 @@ def write_files(root, files):
             path.write_bytes(content)
         else:
             path.write_text(textwrap.dedent(content).lstrip("\n"))
+    return root
+
+
+@pytest.fixture
+def tutorial(tmp_path):
+    """A copy of docs/tutorial without anything a deploy left there."""
+    root = tmp_path / "tutorial"
+    shutil.copytree(REPO / "docs" / "tutorial", root,
+                    ignore=shutil.ignore_patterns("work", ".batou-ng"))
     return root
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import REPO, SIMPLE, binary_path, check_no_crash
+from conftest import SIMPLE, binary_path, check_no_crash
 
 SUMMARY = re.compile(r"^(\d+) changed, (\d+) clean, (\d+) failed(?:, (\d+) skipped)? in [\d.]+ s$")
 
@@ -27,15 +27,6 @@ def summary(result):
 def applied(result):
     """The 'HOST PATH' of every '[i/n] HOST PATH' line, in order."""
     return [m.group(1) for m in re.finditer(r"^\[\d+/\d+\] (.*)$", result.stdout, re.M)]
-
-
-@pytest.fixture
-def tutorial(tmp_path):
-    """A copy of docs/tutorial without anything a deploy left there."""
-    root = tmp_path / "tutorial"
-    shutil.copytree(REPO / "docs" / "tutorial", root,
-                    ignore=shutil.ignore_patterns("work", ".batou-ng"))
-    return root
 
 
 def mtime(path):

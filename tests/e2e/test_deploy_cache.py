@@ -10,21 +10,12 @@ import shutil
 
 import pytest
 
-from conftest import REPO
 from test_deploy import applied, summary
 
 STATS = re.compile(r"^stats: (\S+): manifest (cached|read|read \(cached copy is stale\))"
                    r"(?:, ([\d.]+) (B|KiB|MiB))?; (\d+) requests? in (\d+) round trips?, "
                    r"([\d.]+) (?:B|KiB|MiB) sent, ([\d.]+) (B|KiB|MiB) received(; cache updated)?$")
 UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 * 1024}
-
-
-@pytest.fixture
-def tutorial(tmp_path):
-    root = tmp_path / "tutorial"
-    shutil.copytree(REPO / "docs" / "tutorial", root,
-                    ignore=shutil.ignore_patterns("work", ".batou-ng"))
-    return root
 
 
 def stats(result):

@@ -5,11 +5,9 @@ nothing and adds what the run history says."""
 import hashlib
 import os
 import re
-import shutil
 
 import pytest
 
-from conftest import REPO
 
 TICK = "localhost tick/File(tick.sh)"
 CHECK = "localhost tick/Command(check)"
@@ -17,14 +15,6 @@ HASH = r"[0-9a-f]{8}…"
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
 HISTORY = re.compile(rf"^  history: last run (changed|clean|failed|skipped) at {TIME}"
                      rf"(?:; last changed at {TIME})?(?: \(took \d+ ms\))?$")
-
-
-@pytest.fixture
-def tutorial(tmp_path):
-    root = tmp_path / "tutorial"
-    shutil.copytree(REPO / "docs" / "tutorial", root,
-                    ignore=shutil.ignore_patterns("work", ".batou-ng"))
-    return root
 
 
 def explained(result):

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, binary_path
+from conftest import binary_path
 
 SUMMARY = re.compile(r"^(\d+) changed, (\d+) clean, (\d+) failed(?:, \d+ skipped)? in [\d.]+ s$",
                      re.M)
@@ -19,15 +19,6 @@ APPLIED = re.compile(r"^\[\d+/\d+\] (.*)$", re.M)
 
 TICK = "localhost tick/File(tick.sh)"
 CHECK = "localhost tick/Command(check)"
-
-
-@pytest.fixture
-def tutorial(tmp_path):
-    """A copy of docs/tutorial without anything a deploy left there."""
-    root = tmp_path / "tutorial"
-    shutil.copytree(REPO / "docs" / "tutorial", root,
-                    ignore=shutil.ignore_patterns("work", ".batou-ng"))
-    return root
 
 
 def counts(result):
