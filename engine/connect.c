@@ -97,7 +97,7 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
         return local_new(NULL);
     const struct env_host *eh = env_host(env, h->name);
     const char *name = eh && eh->fqdn ? eh->fqdn : h->name;
-    char *config = project_ssh_config(env);
+    char *config = d->o->ssh_config ? xstrdup(d->o->ssh_config) : project_ssh_config(env);
     struct ssh_options o;
     int rc = ssh_config_resolve(name, config, &o, err);
     free(config);

@@ -54,6 +54,7 @@ struct deploy_options {
     int stats;                     /* -d stats: requests, round trips, bytes per host */
     int verbose;                   /* -v: whole diffs */
     const char *command;           /* `batou-ng run`: run this on every host instead */
+    const char *ssh_config;        /* -F FILE: the ssh configuration, like ssh -F */
     const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */
     const char *only;              /* --only COMPONENT,...: only these root components */
     int jobs;                      /* -j: hosts applying at once; 0: the environment's

@@ -42,6 +42,7 @@ struct options {
     const char *limit;     /* --limit HOST,... */
     const char *only;      /* --only COMPONENT,... */
     const char *jobs;      /* -j N */
+    const char *ssh_config; /* -F FILE */
     const char *format;    /* graph --format */
     const char *output;    /* graph -o */
     const char *host;      /* graph --host */
@@ -90,6 +91,7 @@ static const char usage_text[] =
     "  --limit HOST,...     deploy: only these hosts\n"
     "  --only COMPONENT,... deploy: only these root components\n"
     "  -j N                 deploy: at most N hosts at once (default: jobs, else all, max 32)\n"
+    "  -F FILE              the ssh configuration file, as for ssh -F\n"
     "  -c, --check          load and configure every host of ENV, report all errors\n"
     "  -C DIR               run in DIR (the project directory)\n"
     "  -p PLATFORM          override every host's platform\n"
@@ -155,6 +157,7 @@ static const struct value_option value_options[] = {
     {"--limit", offsetof(struct options, limit)},
     {"--only", offsetof(struct options, only)},
     {"-j", offsetof(struct options, jobs)},
+    {"-F", offsetof(struct options, ssh_config)},
 };
 
 struct flag_option {
@@ -415,11 +418,14 @@ static int deploy_options_from(const struct options *o, struct deploy_options *d
                                  .only = o->only,
                                  .quiet = o->quiet,
                                  .verbose = o->verbose,
+                                 .ssh_config = o->ssh_config,
                                  .explain = o->debug_words & DEBUG_EXPLAIN ? EXPLAIN_DEBUG
                                                                            : EXPLAIN_OFF,
                                  .stats = (o->debug_words & DEBUG_STATS) != 0,
                                  .verify_level = CHECK_STAT,
                                  .no_color = o->no_color || (no_color && *no_color)};
+    if (o->ssh_config && access(o->ssh_config, R_OK) != 0)
+        return usage_error("cannot read the ssh configuration '%s' (-F)", o->ssh_config);
     if (o->jobs) {
         char *end;
         long n = strtol(o->jobs, &end, 10);

@@ -208,3 +208,16 @@ def test_run_executes_on_each_host_as_its_user(batou, make_project, ssh_lab):
         assert block[:2] == [h.home.owner(), str(h.home)]
     assert result.stdout.splitlines()[-1] == "2 hosts: 2 ok, 0 failed"
     assert not (lab.hosts[0].home / "deployment").exists(), "run wrote deploy state"
+
+
+def test_dash_f_names_the_ssh_configuration(batou, make_project, ssh_lab, tmp_path):
+    lab = ssh_lab(1)
+    project_for(make_project, lab, config=False)
+    config = tmp_path / "elsewhere.conf"
+    config.write_text(lab.ssh_config())
+    result = batou("-F", config, "prod", env=lab.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert target(lab.hosts[0], "greeting").read_text() == f"hello from {lab.hosts[0].name}"
+    missing = batou("-F", tmp_path / "missing.conf", "prod", env=lab.env())
+    assert missing.returncode == 2
+    assert "cannot read the ssh configuration" in missing.stderr
