@@ -595,8 +595,11 @@ static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds,
             fds[n++] = (struct pollfd){.fd = s->fd, .events = POLLOUT};
     } else {
         send_eof(s);
-        /* Bytes libssh2 already holds would never make the socket readable. */
-        if (libssh2_poll_channel_read(s->channel, 0) || libssh2_poll_channel_read(s->channel, 1))
+        /* Bytes libssh2 already holds would never make the socket readable;
+         * nor would the end of the channel, once libssh2 has read it while
+         * doing something else (a write): wake the reader for both. */
+        if (libssh2_poll_channel_read(s->channel, 0) || libssh2_poll_channel_read(s->channel, 1) ||
+            libssh2_channel_eof(s->channel))
             arm(s, -1);
         else
             arm(s, 0);
