@@ -102,13 +102,28 @@ def test_accept_new_records_the_key_then_a_changed_key_is_refused(batou, make_pr
     assert lab.known_hosts.read_text() == h.known_hosts_line
     old = " ".join(h.host_key)
 
+    def fingerprint(public_key):  # SHA256:..., as ssh-keygen -l prints it
+        return __import__("subprocess").run(["ssh-keygen", "-lf", str(public_key)], check=True,
+                                            capture_output=True, text=True).stdout.split()[1]
+
+    old_fp = fingerprint(h.dir / "host_ed25519.pub")
+    manifest = (h.home / "deployment" / ".batou-ng" / "manifest").read_bytes()
+
     h.stop()
     h.new_host_key()
     h.start()
+    new_fp = fingerprint(h.dir / "host_ed25519.pub")
+    assert new_fp != old_fp
+    make_project({"components/greet/component.lua": COMPONENT.replace("hello", "changed")})
     result = batou("prod", env=lab.env())
     assert result.returncode == 1
-    assert f"the host key of '[{h.addr}]:{h.port}' changed: known_hosts has SHA256:" in result.stderr
+    assert (f"batou-ng: error: host0: cannot reach host: the host key of '[{h.addr}]:{h.port}' "
+            f"changed: known_hosts has {old_fp}, the host sent {new_fp} (") in result.stderr
     assert lab.known_hosts.read_text().split(" ", 1)[1].strip() == old
+    # Nothing deployed: the old content, the same manifest, no lock left.
+    assert target(h, "greeting").read_text() == "hello from host0"
+    assert (h.home / "deployment" / ".batou-ng" / "manifest").read_bytes() == manifest
+    assert not (h.home / "deployment" / ".batou-ng" / "lock").exists()
 
 
 def test_ssh_config_in_home_with_an_alias(batou, make_project, ssh_lab):
