@@ -28,6 +28,7 @@ void host_apply_result_release(struct apply_result *result)
 {
     free(result->out);
     free(result->error);
+    free(result->kept);
     memset(result, 0, sizeof *result);
 }
 
@@ -146,12 +147,12 @@ static void describe_text(struct buf *out, const char *s, size_t max)
 void host_op_describe(struct buf *out, const struct op *op)
 {
     static const char *const verbs[] = {
-        [OP_WRITE] = "write",   [OP_MKDIR] = "mkdir", [OP_SYMLINK] = "symlink",
-        [OP_REMOVE] = "remove", [OP_PURGE] = "purge", [OP_RUN] = "run",
-        [OP_APPEND] = "append to",
+        [OP_WRITE] = "write",   [OP_MKDIR] = "mkdir",      [OP_SYMLINK] = "symlink",
+        [OP_REMOVE] = "remove", [OP_RMDIR] = "rmdir",      [OP_PURGE] = "purge",
+        [OP_RUN] = "run",       [OP_APPEND] = "append to",
     };
 
-    buf_adds(out, (unsigned)op->kind <= OP_APPEND ? verbs[op->kind] : "op");
+    buf_adds(out, (unsigned)op->kind < sizeof verbs / sizeof *verbs ? verbs[op->kind] : "op");
     buf_addc(out, ' ');
     if (op->kind == OP_RUN)
         describe_text(out, op->command ? op->command : "", DESCRIBE_MAX);

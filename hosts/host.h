@@ -88,6 +88,9 @@ enum op_kind {
     OP_MKDIR,   /* make directory path (exists already: only mode/owner/group) */
     OP_SYMLINK, /* make path a symlink to target, atomically replacing what is there */
     OP_REMOVE,  /* remove path (a directory with everything below it); absent is fine */
+    OP_RMDIR,   /* remove directory path and the directories below it when it holds nothing
+                 * else (deepest first); absent is fine; otherwise keep it untouched (the op
+                 * succeeds, listed in apply_result.kept) */
     OP_PURGE,   /* remove everything matching the glob path; none matching is fine */
     OP_RUN,     /* run command (sh -c) in cwd with env; non-zero exit fails the op */
     OP_APPEND,  /* append data to path (made with the umask if missing): a journal line */
@@ -117,6 +120,9 @@ struct apply_result {
     char *out;       /* stdout and stderr of OP_RUN ops, for the node's log */
     size_t outlen;
     char *error;     /* one line saying what failed, NULL on success */
+    size_t *kept;    /* indexes of the OP_RMDIR ops that succeeded keeping their path (not an
+                      * empty directory: a file is below it, or it is not a directory) */
+    size_t nkept;
 };
 
 typedef void host_done_fn(void *ctx);
@@ -155,7 +161,7 @@ int host_op_check(const struct op *op, char **error);
  * is not NAME=value. */
 int host_query_check(const struct query *q, char **error);
 /* Append what op is in messages: "write '/srv/x'", "mkdir '/srv'",
- * "symlink '/srv/l'", "remove '/srv/x'", "purge '/srv/app/x*'", or
+ * "symlink '/srv/l'", "remove '/srv/x'", "rmdir '/srv/d'", "purge '/srv/app/x*'", or
  * "run 'make install'" (the command's first line, cut at 60 bytes). */
 void host_op_describe(struct buf *out, const struct op *op);
 /* The apply_result.error for op failing because of reason:

@@ -182,6 +182,35 @@ static int op_remove(struct memory_host *m, const struct op *op)
     return rc;
 }
 
+/* Whether nothing but directories is below directory n. */
+static int only_directories(const struct mnode *n)
+{
+    for (size_t i = 0; i < n->nkids; i++) {
+        if (n->kids[i]->type != FILE_DIRECTORY || !only_directories(n->kids[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* The shell host's walk and rmdirs: a directory holding only directories
+ * goes, anything else at the path stays (*kept); absent is fine. */
+static int op_rmdir(struct memory_host *m, const struct op *op, int *kept)
+{
+    struct memory_place at;
+    int rc = memory_lookup(m, op->path, 0, 0, &at);
+
+    if (rc == ENOENT || rc == ENOTDIR || rc == ELOOP)
+        rc = 0;
+    else if (!rc && at.node && at.node == m->root)
+        rc = EBUSY;
+    else if (!rc && at.node && at.node->type == FILE_DIRECTORY && only_directories(at.node))
+        memory_node_unlink(at.node);
+    else if (!rc && at.node)
+        *kept = 1;
+    free(at.name);
+    return rc;
+}
+
 /* The shell's glob: the last component is a pattern (FNM_PERIOD: a leading
  * dot must be matched literally; a backslash is an ordinary character), the
  * directory is literal; a directory that is not there matches nothing. */
@@ -223,7 +252,7 @@ static int cwd_ok(struct memory_host *m, const char *cwd)
 
 /* Apply one op; on failure fill result's status and error. 0 or -1. */
 static int apply_one(struct memory_host *m, const struct op *op, struct apply_result *result,
-                     struct buf *out)
+                     struct buf *out, int *kept)
 {
     int rc;
     if (op->kind == OP_RUN) {
@@ -264,6 +293,9 @@ static int apply_one(struct memory_host *m, const struct op *op, struct apply_re
         case OP_REMOVE:
             rc = op_remove(m, op);
             break;
+        case OP_RMDIR:
+            rc = op_rmdir(m, op, kept);
+            break;
         case OP_APPEND:
             rc = op_append(m, op);
             break;
@@ -290,12 +322,19 @@ static int memory_apply(struct host *h, const struct op *ops, size_t n, struct a
             return -1;
     }
     m->apply_calls++;
+    size_t kept_cap = 0;
     buf_init(&out);
     for (size_t i = 0; i < n; i++) {
+        int kept = 0;
         host_op_describe(&m->log, &ops[i]);
-        if (apply_one(m, &ops[i], result, &out)) {
+        if (apply_one(m, &ops[i], result, &out, &kept)) {
             buf_adds(&m->log, " failed\n");
             break;
+        }
+        if (kept) {
+            buf_adds(&m->log, " kept");
+            xgrow(&result->kept, &kept_cap, result->nkept + 1, sizeof *result->kept);
+            result->kept[result->nkept++] = i;
         }
         buf_addc(&m->log, '\n');
         result->done++;

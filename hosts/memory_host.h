@@ -62,7 +62,8 @@ void memory_host_set_output(struct host *h, const char *command, const char *out
 void memory_host_fail(struct host *h, const char *path, int error);
 
 /* The ops applied so far, one host_op_describe line each ("write '/a/b'\n");
- * a failed op is logged too, with " failed" appended. */
+ * a failed op is logged too, with " failed" appended, an OP_RMDIR that kept
+ * its path with " kept". */
 const char *memory_host_log(const struct host *h);
 void memory_host_clear_log(struct host *h);
 /* How many query and apply calls the host has answered (one per round trip

@@ -30,6 +30,11 @@
  *               t=$(mktemp -u "$d/.batou-ng.XXXXXX") && ln -s -- TARGET "$t"
  *               && mv -fT -- "$t" "$p" (GNU mv -T: never into a directory)
  *   OP_REMOVE   rm -rf -- P
+ *   OP_RMDIR    ( [ -d P ] && ! [ -h P ] && _be P && _br P ): _be walks the
+ *               tree (globs, no find: coreutils only) and fails at the first
+ *               entry that is not a directory, _br rmdirs it deepest first;
+ *               then, outside the op's redirection, a path still there
+ *               prints "\036K <index>" on stderr (apply_result.kept)
  *   OP_PURGE    for f in DIR/PATTERN; do ... rm -rf -- "$f"; done, the pattern's
  *               * ? [ ] ! ^ left to the shell and every other byte quoted
  *   OP_RUN      ( cd -- CWD || ...; exec env NAME=value... sh -c COMMAND 2>&1 )
@@ -144,6 +149,37 @@ static void add_symlink(struct buf *f, const struct op *op)
                 "mv -fT -- \"$t\" \"$p\" || { rm -f -- \"$t\"; exit 1; }\n) >/dev/null");
 }
 
+/* The walks of OP_RMDIR, defined once per fragment that needs them. Their
+ * only variable, _f, is shared by the recursion: each loop's list is expanded
+ * before it runs, and _f is not read after a recursive call. */
+static const char rmdir_functions[] =
+    "_be() { for _f in \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?*; do\n"
+    "if [ -d \"$_f\" ] && ! [ -h \"$_f\" ]; then _be \"$_f\" || return\n"
+    "elif [ -e \"$_f\" ] || [ -h \"$_f\" ]; then return 1; fi; done; }\n"
+    "_br() { for _f in \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?*; do\n"
+    "if [ -d \"$_f\" ] && ! [ -h \"$_f\" ]; then _br \"$_f\" || return; fi; done\n"
+    "rmdir -- \"$1\"; }\n";
+
+/* A directory holding anything but directories is kept as it is, so the
+ * check walks the whole tree before the first rmdir. */
+static void add_rmdir(struct buf *f, const struct op *op)
+{
+    buf_adds(f, "( LC_ALL=C; export LC_ALL\np=");
+    shell_host_quote_path(f, op->path);
+    buf_adds(
+        f, "\nif [ -d \"$p\" ] && ! [ -h \"$p\" ] && _be \"$p\"; then _br \"$p\"; fi ) >/dev/null");
+}
+
+/* After a successful OP_RMDIR: whether it kept its path. */
+static void add_kept_mark(struct buf *f, const struct op *op, size_t index)
+{
+    buf_adds(f, "if [ -e ");
+    shell_host_quote_path(f, op->path);
+    buf_adds(f, " ] || [ -h ");
+    shell_host_quote_path(f, op->path);
+    buf_addf(f, " ]; then printf '\\036K %zu\\n' >&2; fi\n", index);
+}
+
 static int glob_special(char c)
 {
     return c == '*' || c == '?' || c == '[' || c == ']' || c == '!' || c == '^';
@@ -240,6 +276,12 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
     buf_adds(f, "_bf() { printf '\\036B %s\\n' \"$1\" >&2; cat \"$T/x\" >&2; "
                 "printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; exit \"$2\"; }\n");
     for (size_t i = 0; i < n; i++) {
+        if (ops[i].kind == OP_RMDIR) {
+            buf_adds(f, rmdir_functions);
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
         const struct op *op = &ops[i];
         if (host_op_check(op, error))
             return -1;
@@ -259,6 +301,9 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
             buf_adds(f, "LC_ALL=C rm -rf -- ");
             shell_host_quote_path(f, op->path);
             break;
+        case OP_RMDIR:
+            add_rmdir(f, op);
+            break;
         case OP_PURGE:
             add_purge(f, op);
             break;
@@ -273,6 +318,8 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
             return -1;
         }
         buf_addf(f, "\n} 2>\"$T/x\" || _bf %zu $?\n", i);
+        if (op->kind == OP_RMDIR)
+            add_kept_mark(f, op, i);
     }
     return 0;
 }
@@ -331,6 +378,29 @@ static void take_failure(struct apply_request *r, const struct session_reply *re
     free(reason);
 }
 
+/* The "\036K <index>" lines of kept OP_RMDIRs, before a failure's dump
+ * (whose tool messages could hold anything). */
+static void take_kept(struct apply_request *r, const struct session_reply *reply)
+{
+    struct apply_result *res = r->result;
+    const char *err = reply->err, *end = reply->err + reply->errlen;
+    const char *stop = last_mark(err, end, 'B');
+    size_t cap = 0;
+
+    for (const char *p = err; p && p < (stop ? stop : end);) {
+        if (p + 2 < end && p[0] == MARK && p[1] == 'K' && p[2] == ' ') {
+            unsigned long index = strtoul(p + 3, NULL, 10);
+            if (index < r->n && r->ops[index].kind == OP_RMDIR) {
+                xgrow(&res->kept, &cap, res->nkept + 1, sizeof *res->kept);
+                res->kept[res->nkept++] = index;
+            }
+        }
+        p = memchr(p, '\n', (size_t)(end - p));
+        if (p)
+            p++;
+    }
+}
+
 static void on_reply(const struct session_reply *reply, void *ctx)
 {
     struct apply_request *r = ctx;
@@ -345,6 +415,7 @@ static void on_reply(const struct session_reply *reply, void *ctx)
         memcpy(res->out, reply->out, reply->outlen);
         res->out[reply->outlen] = '\0';
         res->outlen = reply->outlen;
+        take_kept(r, reply);
         if (reply->status == 0) {
             res->status = 0;
             res->done = r->n;

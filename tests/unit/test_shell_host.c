@@ -75,6 +75,7 @@ struct scenario {
     int status;
     const char *error;
     const char *out;
+    size_t kept[6]; /* expected apply_result.kept, ended by 0 (op 0 is never listed here) */
     struct xscript scripts[4];
     struct xquery queries[12];
 };
@@ -256,6 +257,63 @@ static const struct scenario scenarios[] = {
         },
         .done = 4,
         .queries = {Q("@/t", FILE_NONE), Q("@/l", FILE_NONE), Q("@/keep/f", FILE_REGULAR)},
+    },
+    {
+        .name = "rmdir: a tree of empty directories goes, anything else stays whole",
+        .seed = {
+            {.kind = OP_MKDIR, .path = "@/e/a/b", .leading = 1},
+            {.kind = OP_MKDIR, .path = "@/e/.hidden"},
+            WL("@/full/sub/f", "x"),
+            {.kind = OP_MKDIR, .path = "@/full/empty"},
+            WL("@/dots/..x", "x"),
+            {.kind = OP_MKDIR, .path = "@/linked"},
+            {.kind = OP_SYMLINK, .path = "@/link", .target = "linked"},
+            W("@/file", "x"),
+        },
+        .ops = {
+            {.kind = OP_RMDIR, .path = "@/e"},
+            {.kind = OP_RMDIR, .path = "@/full"},
+            {.kind = OP_RMDIR, .path = "@/dots"},
+            {.kind = OP_RMDIR, .path = "@/link"},
+            {.kind = OP_RMDIR, .path = "@/file"},
+            {.kind = OP_RMDIR, .path = "@/absent"},
+        },
+        .done = 6,
+        .kept = {1, 2, 3, 4},
+        .queries = {
+            Q("@/e", FILE_NONE), Q("@/full/empty", FILE_DIRECTORY), Q("@/full/sub/f", FILE_REGULAR),
+            Q("@/dots/..x", FILE_REGULAR), Q("@/link", FILE_SYMLINK), Q("@/linked", FILE_DIRECTORY),
+            Q("@/file", FILE_REGULAR),
+        },
+    },
+    {
+        .name = "rmdir: kept ones are listed when a later op fails",
+        .seed = {WL("@/full/f", "x"), W("@/f", "x")},
+        .ops = {
+            W("@/first", "x"),
+            {.kind = OP_RMDIR, .path = "@/full"},
+            {.kind = OP_RMDIR, .path = "@/f/under-a-file"},
+            W("@/nope/g", "x"),
+            {.kind = OP_RMDIR, .path = "@/never"},
+        },
+        .done = 3,
+        .status = 1,
+        .error = "write '@/nope/g': No such file or directory",
+        .kept = {1},
+        .queries = {Q("@/full/f", FILE_REGULAR)},
+    },
+    {
+        .name = "rmdir where the parent denies it",
+        .unprivileged = 1,
+        .seed = {
+            {.kind = OP_MKDIR, .path = "@/ro/d", .leading = 1},
+            {.kind = OP_MKDIR, .path = "@/ro", .mode = M(0555)},
+        },
+        .deny = "@/ro/d",
+        .ops = {{.kind = OP_RMDIR, .path = "@/ro/d"}},
+        .status = 1,
+        .error = "rmdir '@/ro/d': Permission denied",
+        .queries = {Q("@/ro", FILE_DIRECTORY)},
     },
     {
         .name = "purge with globs",
@@ -608,6 +666,15 @@ static void check_applied(const struct scenario *sc, const char *root, const str
     CHECK(same(b->error, a->error), "memory: error '%s', shell '%s'", b->error, a->error);
     CHECK(same(a->out, sc->out ? sc->out : ""), "shell: out '%s'", a->out);
     CHECK(b->outlen == a->outlen && same(b->out, a->out), "memory: out '%s'", b->out);
+    size_t nkept = 0;
+    while (nkept < 6 && sc->kept[nkept])
+        nkept++;
+    CHECK(a->nkept == nkept, "shell: %zu kept, want %zu", a->nkept, nkept);
+    CHECK(b->nkept == nkept, "memory: %zu kept, want %zu", b->nkept, nkept);
+    for (size_t i = 0; i < nkept; i++) {
+        CHECK(a->kept[i] == sc->kept[i], "shell: kept[%zu] is %zu", i, a->kept[i]);
+        CHECK(b->kept[i] == sc->kept[i], "memory: kept[%zu] is %zu", i, b->kept[i]);
+    }
     free(want_error);
 }
 
