@@ -670,8 +670,7 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
     if (s) {
         survey_collect(&d);
     } else if (o->prune && !o->predict) {
-        prune_submit(&d);
-        deploy_drive(&d);
+        prune_run(&d);
     } else {
         for (size_t i = 0; i < d.nhosts; i++)
             if (!d.hosts[i].failed)

@@ -184,8 +184,9 @@ void rolling_build(struct deploy *d);
 void rolling_done(struct deploy *d, size_t comp);
 
 /* engine/prune.c */
-/* --prune: queue the removal of every orphan of every host still usable. */
-void prune_submit(struct deploy *d);
+/* --prune: remove every orphan of every host still usable, driving the
+ * loop until done (two rounds: directories after the rest). */
+void prune_run(struct deploy *d);
 void prune_release(struct deploy *d);
 
 /* engine/deploy_cache.c: the controller's copy of each target manifest */
@@ -231,7 +232,9 @@ void output_diff(const struct deploy *d, size_t node);
 /* "explain: HOST PATH: DECISION" */
 void output_explain(const struct deploy *d, size_t node);
 void output_orphans(const struct deploy *d, size_t h);
-void output_pruned(const struct deploy *d, size_t h, const char *key);
+/* "removed orphan: HOST KEY", with the paths the host kept (not empty directories). */
+void output_pruned(const struct deploy *d, size_t h, const char *key, const char *const *kept,
+                   size_t nkept);
 void output_prune_error(const struct deploy *d, size_t h, const char *key, const char *message);
 void output_summary(const struct deploy *d);
 /* "batou-ng: error: HOST COMPONENT: health check failed: WHY" */

@@ -298,14 +298,20 @@ void output_summary(const struct deploy *d)
     fflush(stdout);
 }
 
-void output_pruned(const struct deploy *d, size_t h, const char *key)
+void output_pruned(const struct deploy *d, size_t h, const char *key, const char *const *kept,
+                   size_t nkept)
 {
     if (d->o->quiet)
         return;
     progress_end();
     printf("removed orphan: %s ", d->hosts[h].name);
     put_line(stdout, key);
-    fputc('\n', stdout);
+    for (size_t i = 0; i < nkept; i++) {
+        fputs(i ? "; kept '" : " (kept '", stdout);
+        put_line(stdout, kept[i]);
+        fputs("': not an empty directory", stdout);
+    }
+    fputs(nkept ? ")\n" : "\n", stdout);
     fflush(stdout);
 }
 

@@ -4,6 +4,8 @@
 #include "hosts/host.h"
 #include "rules/plan.h"
 
+#include <string.h>
+
 /* batou's Directory: a directory on the target, optionally synced from a
  * local directory (source) minus the exclude globs. */
 
@@ -70,15 +72,20 @@ static int directory_plan_apply(const struct node *n, struct plan *out, struct b
 }
 
 /* Pruning a directory must not delete what it does not own: files the
- * application wrote there, or another node's files. The right op is rmdir
- * (remove it only when empty), which host.h lacks (OP_RMDIR is proposed);
- * OP_REMOVE would delete the whole tree. Until then an orphaned Directory
- * stays on the target; its File nodes are pruned as orphans of their own. */
+ * application wrote there, or files of nodes still in the model. OP_RMDIR
+ * removes it only when nothing but (empty) directories is left in it: its
+ * source's subdirectories, made by its File nodes' `leading`, go with it.
+ * --prune runs it after the other orphans (remove_last), so its own files
+ * are gone by then. A trailing '/' ("data/") names the same directory. */
 static void directory_plan_remove(const char *const *paths, size_t npaths, struct plan *out)
 {
-    (void)paths;
-    (void)npaths;
-    (void)out;
+    for (size_t i = 0; i < npaths; i++) {
+        size_t len = strlen(paths[i]);
+        while (len > 1 && paths[i][len - 1] == '/')
+            len--;
+        const char *path = len == strlen(paths[i]) ? paths[i] : plan_memdup(out, paths[i], len);
+        plan_op(out, &(struct op){.kind = OP_RMDIR, .path = path, .mode = -1});
+    }
 }
 
 const struct rule_kind rule_directory = {
@@ -92,4 +99,5 @@ const struct rule_kind rule_directory = {
     .plan_apply = directory_plan_apply,
     .owned_paths = rule_owned_namevar,
     .plan_remove = directory_plan_remove,
+    .remove_last = 1,
 };

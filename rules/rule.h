@@ -88,6 +88,9 @@ struct rule_kind {
     /* Append the ops that remove what an orphan of this kind owned (its
      * owned_paths, from the manifest). Never fails; may append none. */
     void (*plan_remove)(const char *const *paths, size_t npaths, struct plan *out);
+    /* 1 when plan_remove removes only what is left empty (Directory):
+     * --prune runs it after the host's other orphans, deepest path first. */
+    int remove_last;
 };
 
 /* Every rule kind, NULL-terminated, in the order the docs list them. */

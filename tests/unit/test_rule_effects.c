@@ -388,13 +388,30 @@ static void test_directory(void **state)
     assert_int_equal(decide1(n, CHECK_STAT, &r, &reason), 0);
     assert_string_equal(reason.data, "'/srv/d' is a symlink to '/elsewhere', want a directory");
 
-    /* Owned, but never removed with what it holds (see directory.c). */
+    /* Owned, and removed only when empty: an rmdir, never an rm -r, and
+     * after the other orphans (see directory.c). */
     const char *paths[RULE_MAX_OWNED];
     assert_int_equal(n->kind->owned_paths(n, &p, paths), 1);
     assert_string_equal(paths[0], "/srv/d");
     size_t nops = p.nops;
     n->kind->plan_remove(paths, 1, &p);
-    assert_int_equal(p.nops, nops);
+    assert_int_equal(p.nops, nops + 1);
+    assert_int_equal(p.ops[nops].kind, OP_RMDIR);
+    assert_string_equal(p.ops[nops].path, "/srv/d");
+    assert_int_equal(p.ops[nops].mode, -1);
+    assert_true(n->kind->remove_last);
+    assert_false(rule_file.remove_last);
+    /* "data/" names the directory "data": the op takes no trailing '/'. */
+    const char *slashed[] = {"/srv/data//", "/"};
+    n->kind->plan_remove(slashed, 2, &p);
+    assert_int_equal(p.nops, nops + 3);
+    assert_string_equal(p.ops[nops + 1].path, "/srv/data");
+    assert_string_equal(p.ops[nops + 2].path, "/");
+    char *error = NULL;
+    assert_int_equal(host_op_check(&p.ops[nops + 1], &error), 0);
+    assert_int_equal(host_op_check(&p.ops[nops + 2], &error), -1);
+    assert_string_equal(error, "rmdir '/': the path names a directory, not a file");
+    free(error);
     node_free(n);
     plan_release(&p);
     buf_release(&reason);

@@ -132,8 +132,9 @@ static int check(struct target *t, const struct node *n, enum check_level level,
     return verdict;
 }
 
-/* Apply the ops of p on t; 0, or the failing op's status (error in *error). */
-static int run_ops(struct target *t, const struct plan *p, char **error)
+/* Apply the ops of p on t; 0, or the failing op's status (error in *error).
+ * With kept, how many OP_RMDIRs kept their path. */
+static int run_ops_kept(struct target *t, const struct plan *p, char **error, size_t *kept)
 {
     struct apply_result result = {0};
     int finished = 0;
@@ -146,8 +147,17 @@ static int run_ops(struct target *t, const struct plan *p, char **error)
     int status = result.error ? (result.status ? result.status : -1) : 0;
     if (error)
         *error = result.error ? xstrdup(result.error) : NULL;
+    if (kept)
+        *kept = result.nkept;
+    for (size_t i = 0; i < result.nkept; i++)
+        assert_int_equal(p->ops[result.kept[i]].kind, OP_RMDIR);
     host_apply_result_release(&result);
     return status;
+}
+
+static int run_ops(struct target *t, const struct plan *p, char **error)
+{
+    return run_ops_kept(t, p, error, NULL);
 }
 
 static void apply(struct target *t, const struct node *n)
@@ -165,8 +175,9 @@ static void apply(struct target *t, const struct node *n)
     buf_release(&err);
 }
 
-/* Remove what n owns, as --prune would from the manifest's paths. */
-static void prune(struct target *t, const struct node *n)
+/* Remove what n owns, as --prune would from the manifest's paths: the
+ * number of paths the host kept. */
+static size_t prune(struct target *t, const struct node *n)
 {
     struct plan p;
     plan_init(&p);
@@ -175,9 +186,11 @@ static void prune(struct target *t, const struct node *n)
     assert_true(count >= 0);
     n->kind->plan_remove(paths, (size_t)count, &p);
     char *error = NULL;
-    if (run_ops(t, &p, &error) != 0)
+    size_t kept = 0;
+    if (run_ops_kept(t, &p, &error, &kept) != 0)
         fail_msg("remove of %s failed: %s", n->path, error ? error : "?");
     plan_release(&p);
+    return kept;
 }
 
 /* One op of drift "by hand". */
@@ -352,11 +365,39 @@ static void scenario_directory(struct target *t)
     assert_reason(t, &reason, "'R/var/data dir' is a file, want a directory");
     drift(t, (struct op){.kind = OP_REMOVE, .path = path, .mode = -1});
     apply(t, n);
-    /* An application's file inside survives pruning the Directory. */
-    char *inside = at(t, "var/data dir/app.db");
-    drift(t, (struct op){.kind = OP_WRITE, .path = inside, .data = "db", .len = 2, .mode = -1});
-    prune(t, n);
-    assert_int_equal(type_of(t, "var/data dir/app.db"), FILE_REGULAR);
+    /* An application's file deep inside keeps the whole tree as it is:
+     * pruning the Directory is an rmdir, never an rm -r. */
+    char *inside = at(t, "var/data dir/sub/deeper/app.db");
+    char *empty = at(t, "var/data dir/.empty");
+    drift(t,
+          (struct op){
+              .kind = OP_WRITE, .path = inside, .data = "db", .len = 2, .mode = -1, .leading = 1});
+    drift(t, (struct op){.kind = OP_MKDIR, .path = empty, .mode = -1});
+    assert_int_equal(prune(t, n), 1);
+    assert_int_equal(type_of(t, "var/data dir/sub/deeper/app.db"), FILE_REGULAR);
+    assert_int_equal(type_of(t, "var/data dir/.empty"), FILE_DIRECTORY);
+    /* Once only empty directories are left (its source's subdirectories,
+     * hidden ones too), they go with it; its parent stays. */
+    drift(t, (struct op){.kind = OP_REMOVE, .path = inside, .mode = -1});
+    assert_int_equal(prune(t, n), 0);
+    assert_int_equal(type_of(t, "var/data dir"), FILE_NONE);
+    assert_int_equal(type_of(t, "var"), FILE_DIRECTORY);
+    /* Gone already: nothing to do. */
+    assert_int_equal(prune(t, n), 0);
+    /* Something else took its place: a symlink (to a directory) or a file
+     * is kept, and what a link points to is never touched. */
+    char *elsewhere = at(t, "elsewhere");
+    drift(t, (struct op){.kind = OP_MKDIR, .path = elsewhere, .mode = -1});
+    drift(t, (struct op){.kind = OP_SYMLINK, .path = path, .target = elsewhere, .mode = -1});
+    assert_int_equal(prune(t, n), 1);
+    assert_int_equal(type_of(t, "var/data dir"), FILE_SYMLINK);
+    assert_int_equal(type_of(t, "elsewhere"), FILE_DIRECTORY);
+    drift(t, (struct op){.kind = OP_REMOVE, .path = path, .mode = -1});
+    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = "x", .len = 1, .mode = -1});
+    assert_int_equal(prune(t, n), 1);
+    assert_int_equal(type_of(t, "var/data dir"), FILE_REGULAR);
+    free(elsewhere);
+    free(empty);
     free(inside);
     node_free(n);
     buf_release(&reason);
