@@ -148,6 +148,35 @@ def test_verify_content_repairs_a_hand_edit(batou, tutorial):
     assert stat.S_IMODE(os.stat(script).st_mode) == 0o755
 
 
+def test_verify_repairs_a_changed_mode_and_a_deleted_file(batou, simple_project):
+    assert batou("local").returncode == 0
+    script = simple_project / "work" / "tick" / "tick.sh"
+    motd = simple_project / "work" / "tick" / "motd"
+    os.chmod(script, 0o644)
+    motd.unlink()
+    plain = batou("local")
+    assert plain.returncode == 0, plain.stderr
+    assert applied(plain) == [], "a plain run trusts the record"
+    assert summary(plain) == (0, 3, 0, 0)
+    assert stat.S_IMODE(os.stat(script).st_mode) == 0o644
+    assert not motd.exists()
+    repaired = batou("--verify", "-d", "explain", "local")
+    assert repaired.returncode == 0, repaired.stderr
+    explained = [line for line in repaired.stdout.splitlines() if line.startswith("explain: ")]
+    assert explained[0].startswith("explain: localhost tick/File(tick.sh): dirty: ")
+    assert explained[0].endswith("= recorded; check: mode is 0644, want 0755")
+    assert explained[1].startswith("explain: localhost tick/File(motd): dirty: ")
+    assert explained[1].endswith(f"= recorded; check: '{motd}' does not exist")
+    assert applied(repaired) == ["localhost tick/File(tick.sh)", "localhost tick/File(motd)"]
+    assert "+hello from localhost" in repaired.stdout.splitlines(), "no diff of the file put back"
+    assert summary(repaired) == (2, 1, 0, 0)
+    assert stat.S_IMODE(os.stat(script).st_mode) == 0o755
+    assert motd.read_text() == "hello from localhost"
+    again = batou("--verify", "local")
+    assert applied(again) == []
+    assert summary(again) == (0, 3, 0, 0)
+
+
 WATCH = {
     "components/svc/component.lua": """\
         Svc = Component {
