@@ -103,13 +103,6 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
     free(config);
     if (rc < 0)
         return NULL;
-    if (o.proxy_jump) {
-        /* Connecting directly instead would reach another host, or none. */
-        *err = xasprintf("'ProxyJump %s' in the ssh configuration is not supported yet",
-                         o.proxy_jump);
-        ssh_options_release(&o);
-        return NULL;
-    }
     const char *service_user = eh && eh->service_user ? eh->service_user : env->service_user;
     char *command = shell_command(o.user, service_user);
     if (strcmp(command, "sh") != 0) {

@@ -2,6 +2,7 @@
 
 #include "engine/util.h"
 #include "hosts/session.h"
+#include "hosts/ssh.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -10,8 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-/* The most fds one session polls (local: stdin, stdout, stderr). */
-#define MAX_FDS 4
+/* The most fds one session polls (local: stdin, stdout, stderr; ssh: a
+ * timer and a socket, three more per jump host). */
+#define MAX_FDS (2 + 3 * SSH_MAX_JUMPS)
 
 struct range {
     size_t first;

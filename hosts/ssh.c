@@ -2,7 +2,12 @@
  * authentication, channel, exec), advanced whenever the session reads or
  * writes, so nothing blocks and no thread waits. poll_fds names the socket
  * with the directions libssh2 waits for, plus a timerfd that wakes the loop
- * for a retry, a deadline, or bytes libssh2 already holds in its buffers. */
+ * for a retry, a deadline, or bytes libssh2 already holds in its buffers.
+ *
+ * A host behind jump hosts holds the chain: each jump host is a struct ssh
+ * of its own (no command: its channel is a direct-tcpip tunnel to the next
+ * host), advanced and polled by the host it carries, whose session talks to
+ * a socketpair that a relay empties into the tunnel (hosts/ssh_relay.h). */
 
 #define _GNU_SOURCE
 
@@ -11,6 +16,7 @@
 #include "engine/util.h"
 #include "hosts/known_hosts.h"
 #include "hosts/loop.h"
+#include "hosts/ssh_relay.h"
 #include "hosts/transport.h"
 
 #include <arpa/inet.h>
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -37,8 +44,10 @@
 
 enum ssh_step {
     STEP_NEW,
+    STEP_QUEUED,  /* waiting for one of the SSH_MAX_SETUPS setup slots */
     STEP_BACKOFF, /* waiting to try the TCP connect again */
     STEP_CONNECT, /* TCP connect in progress */
+    STEP_VIA,     /* waiting for the jump host's tunnel */
     STEP_HANDSHAKE,
     STEP_AUTH_LIST,
     STEP_AUTH_AGENT,
@@ -53,7 +62,13 @@ enum ssh_step {
 struct ssh {
     struct transport base;
     struct ssh_options o;
-    char *command;
+    char *command;     /* NULL: a jump host, whose channel is a tunnel */
+    char *tunnel_host; /* a jump host: where its tunnel goes */
+    int tunnel_port;
+    struct ssh *via;         /* the jump host this connection runs through, or NULL */
+    struct ssh_relay *relay; /* with via: between our socket and via's tunnel */
+    int tunnel_full;         /* a jump host: the relay cannot take more now */
+    int holds_slot;          /* one of the SSH_MAX_SETUPS */
     int accept_new;
     int setup_timeout_ms;
     enum ssh_step step;
@@ -62,8 +77,8 @@ struct ssh {
 
     struct addrinfo *addrs;
     int fd;
-    int timer; /* timerfd */
-    int64_t deadline;        /* setup: loop_now_ms clock */
+    int timer;                /* timerfd */
+    int64_t deadline;         /* setup: loop_now_ms clock */
     int64_t attempt_deadline; /* this TCP attempt (ConnectTimeout) */
     int64_t retry_at;
     int backoff_ms;
@@ -83,13 +98,42 @@ struct ssh {
 };
 
 static int libssh2_ready;
+static int setups;          /* slots held */
+static int slot_freed = -1; /* eventfd: a slot was given back */
+
+static void release_slot(struct ssh *s)
+{
+    if (!s->holds_slot)
+        return;
+    s->holds_slot = 0;
+    setups--;
+    uint64_t one = 1;
+    if (write(slot_freed, &one, sizeof one) < 0) {
+        /* The counter is full: it is readable, which is all it is for. */
+    }
+}
+
+static int take_slot(struct ssh *s)
+{
+    if (setups >= SSH_MAX_SETUPS) {
+        uint64_t n;
+        while (read(slot_freed, &n, sizeof n) > 0)
+            ;
+        return 0;
+    }
+    setups++;
+    s->holds_slot = 1;
+    return 1;
+}
 
 static const char *step_name(enum ssh_step s)
 {
     switch (s) {
     case STEP_NEW:
+    case STEP_QUEUED:
     case STEP_BACKOFF:
     case STEP_CONNECT:
+    case STEP_VIA:
         return "connecting";
     case STEP_HANDSHAKE:
         return "the ssh handshake";
@@ -117,6 +161,13 @@ static void fail(struct ssh *s, char *message)
     }
     s->step = STEP_FAILED;
     s->error = message;
+    release_slot(s);
+}
+
+/* A failure of the jump host (or its tunnel) is this host's failure. */
+static void fail_via(struct ssh *s, const char *why)
+{
+    fail(s, xasprintf("through jump host '%s': %s", s->via->o.alias, why));
 }
 
 static const char *last_error(struct ssh *s)
@@ -182,8 +233,8 @@ static void start_attempt(struct ssh *s)
     close_fd(&s->fd);
     s->refused = 0;
     for (struct addrinfo *a = s->addrs; a; a = a->ai_next) {
-        int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        a->ai_protocol);
+        int fd =
+            socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0)
             continue;
         if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
@@ -215,9 +266,12 @@ static void start_attempt(struct ssh *s)
  * an unsupported name). */
 static void set_hostkey_order(LIBSSH2_SESSION *session)
 {
-    static const char *const order[] = {"ssh-ed25519",       "ecdsa-sha2-nistp256",
-                                        "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-                                        "rsa-sha2-512",      "rsa-sha2-256",
+    static const char *const order[] = {"ssh-ed25519",
+                                        "ecdsa-sha2-nistp256",
+                                        "ecdsa-sha2-nistp384",
+                                        "ecdsa-sha2-nistp521",
+                                        "rsa-sha2-512",
+                                        "rsa-sha2-256",
                                         "ssh-rsa"};
     const char **algs = NULL;
     int n = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs);
@@ -403,8 +457,8 @@ static void step_auth_agent(struct ssh *s)
 static void step_auth_key(struct ssh *s)
 {
     const char *key = s->o.identity_files[s->key_index];
-    int rc = libssh2_userauth_publickey_fromfile_ex(
-        s->session, s->o.user, (unsigned int)strlen(s->o.user), NULL, key, "");
+    int rc = libssh2_userauth_publickey_fromfile_ex(s->session, s->o.user,
+                                                    (unsigned int)strlen(s->o.user), NULL, key, "");
     if (rc == LIBSSH2_ERROR_EAGAIN)
         return;
     if (rc == 0) {
@@ -416,8 +470,28 @@ static void step_auth_key(struct ssh *s)
     next_key(s);
 }
 
+/* A jump host's channel is a tunnel to the next host, as `ssh -W` opens. */
+static void step_tunnel(struct ssh *s)
+{
+    s->channel =
+        libssh2_channel_direct_tcpip_ex(s->session, s->tunnel_host, s->tunnel_port, "127.0.0.1", 0);
+    if (s->channel) {
+        s->step = STEP_READY;
+        arm(s, 0);
+        return;
+    }
+    if (would_block(s))
+        return;
+    fail(s, xasprintf("cannot open a tunnel to '%s' port %d: %s", s->tunnel_host, s->tunnel_port,
+                      last_error(s)));
+}
+
 static void step_channel(struct ssh *s)
 {
+    if (!s->command) {
+        step_tunnel(s);
+        return;
+    }
     s->channel = libssh2_channel_open_session(s->session);
     if (s->channel) {
         s->step = STEP_EXEC;
@@ -442,35 +516,85 @@ static void step_exec(struct ssh *s)
         return;
     }
     s->step = STEP_READY;
+    release_slot(s);
     arm(s, 0);
 }
 
 static void check_setup_deadline(struct ssh *s, int64_t now)
 {
-    if (s->step >= STEP_READY || now < s->deadline)
+    if (s->step >= STEP_READY || s->step == STEP_QUEUED || now < s->deadline)
         return;
     double secs = s->setup_timeout_ms / 1000.0;
     char *w = where(s);
     if (s->step == STEP_BACKOFF && s->refused)
         fail(s, xasprintf("connection refused by %s (retried for %g s)", w, secs));
-    else if (s->step <= STEP_CONNECT)
+    else if (s->step <= STEP_VIA)
         fail(s, xasprintf("connection to %s timed out after %g s", w, secs));
     else
         fail(s, xasprintf("%s with %s timed out after %g s", step_name(s->step), w, secs));
     free(w);
 }
 
+static int open_connection(struct ssh *s);
+static void advance(struct ssh *s);
+
+/* Advance the jump host and move the bytes between it and this connection:
+ * 0, or -1 with *err when the jump host or its tunnel failed. */
+static int pump_via(struct ssh *s, char **err)
+{
+    if (!s->relay)
+        return 0;
+    drain_timer(s->via);
+    advance(s->via);
+    if (s->via->step == STEP_FAILED) {
+        *err = xstrdup(s->via->error);
+        return -1;
+    }
+    if (s->via->step != STEP_READY)
+        return 0;
+    if (ssh_relay_pump(s->relay, s->via->session, s->via->channel, err) < 0)
+        return -1;
+    s->via->tunnel_full = s->relay->down_off < s->relay->down_len;
+    return 0;
+}
+
+static void advance_via(struct ssh *s)
+{
+    if (s->step == STEP_FAILED || s->step == STEP_KILLED)
+        return;
+    char *err = NULL;
+    if (pump_via(s, &err) < 0)
+        fail_via(s, err);
+    free(err);
+}
+
+/* Move what is left on its way, whatever this connection's state. */
+static void flush_via(struct ssh *s)
+{
+    char *err = NULL;
+    pump_via(s, &err);
+    free(err);
+}
+
 /* Advance the setup as far as it goes without blocking. */
-static void advance(struct ssh *s)
+static void advance_steps(struct ssh *s)
 {
     for (;;) {
         enum ssh_step before = s->step;
         int64_t now = loop_now_ms();
         switch (s->step) {
+        case STEP_QUEUED:
+            if (take_slot(s))
+                open_connection(s);
+            break;
+        case STEP_VIA:
+            if (s->via->step == STEP_READY)
+                connected(s);
+            break;
         case STEP_BACKOFF:
             if (now >= s->retry_at) {
-                s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                                    : s->backoff_ms * 2;
+                s->backoff_ms =
+                    s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
                 start_attempt(s);
             }
             break;
@@ -501,7 +625,45 @@ static void advance(struct ssh *s)
         check_setup_deadline(s, loop_now_ms());
         if (s->step == before)
             return;
+        advance_via(s);
     }
+}
+
+static void advance(struct ssh *s)
+{
+    advance_via(s);
+    advance_steps(s);
+    advance_via(s);
+}
+
+/* Begin the setup, through the jump host if there is one: -1 when it failed. */
+static int open_connection(struct ssh *s)
+{
+    if (s->timer < 0 &&
+        (s->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
+        fail(s, xasprintf("cannot create a timer: %s", strerror(errno)));
+        return -1;
+    }
+    s->deadline = loop_now_ms() + s->setup_timeout_ms;
+    s->backoff_ms = BACKOFF_FIRST_MS;
+    if (!s->via) {
+        if (resolve(s) < 0)
+            return -1;
+        start_attempt(s);
+        return s->step == STEP_FAILED ? -1 : 0;
+    }
+    if (open_connection(s->via) < 0) {
+        fail_via(s, s->via->error);
+        return -1;
+    }
+    char *err = NULL;
+    s->relay = xmalloc(sizeof *s->relay);
+    if (ssh_relay_open(s->relay, &s->fd, &err) < 0) {
+        fail(s, err);
+        return -1;
+    }
+    s->step = STEP_VIA;
+    return 0;
 }
 
 static int ssh_start(struct transport *t, char **err)
@@ -518,18 +680,11 @@ static int ssh_start(struct transport *t, char **err)
         }
         libssh2_ready = 1;
     }
-    s->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (s->timer < 0) {
-        *err = xasprintf("cannot create a timer: %s", strerror(errno));
+    if (slot_freed < 0 && (slot_freed = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        *err = xasprintf("cannot create an eventfd: %s", strerror(errno));
         return -1;
     }
-    s->deadline = loop_now_ms() + s->setup_timeout_ms;
-    s->backoff_ms = BACKOFF_FIRST_MS;
-    if (resolve(s) < 0) {
-        *err = xstrdup(s->error);
-        return -1;
-    }
-    start_attempt(s);
+    s->step = STEP_QUEUED;
     advance(s);
     if (s->step == STEP_FAILED) {
         *err = xstrdup(s->error);
@@ -575,13 +730,51 @@ static void send_eof(struct ssh *s)
         lost(s, rc);
 }
 
+static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds, int max);
+
+/* The jump host's fds, and the relay's once its tunnel is open. */
+static int via_poll_fds(struct ssh *s, struct pollfd *fds, int max)
+{
+    if (!s->via || s->step == STEP_QUEUED)
+        return 0;
+    int n = ssh_poll_fds(&s->via->base, ssh_relay_wants_channel(s->relay), fds, max - 3);
+    if (s->via->step != STEP_READY)
+        return n;
+    short events = ssh_relay_events(s->relay);
+    if (events)
+        fds[n++] = (struct pollfd){.fd = s->relay->fd, .events = events};
+    return n;
+}
+
+/* Bytes (or an end) that libssh2 already holds would never make a socket
+ * readable: once libssh2 has read them while doing something else (a
+ * write), the loop must be woken for them. */
+static int held(struct ssh *s)
+{
+    if (s->via && s->via->step == STEP_READY && !s->relay->down_eof &&
+        libssh2_channel_eof(s->via->channel))
+        return 1;
+    if (s->step != STEP_READY)
+        return 0;
+    if (!s->command) /* a tunnel: its host takes the bytes, when it can */
+        return libssh2_poll_channel_read(s->channel, 0) && !s->tunnel_full;
+    return libssh2_poll_channel_read(s->channel, 0) || libssh2_poll_channel_read(s->channel, 1) ||
+           libssh2_channel_eof(s->channel);
+}
+
 static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds, int max)
 {
     struct ssh *s = (struct ssh *)t;
-    int n = 0;
     if (s->step == STEP_FAILED || s->step == STEP_KILLED || s->step == STEP_NEW || max < 2)
         return 0;
-    if (s->step < STEP_READY) {
+    if (s->step == STEP_QUEUED) {
+        fds[0] = (struct pollfd){.fd = slot_freed, .events = POLLIN};
+        return 1;
+    }
+    int n = via_poll_fds(s, fds, max);
+    if (held(s)) {
+        arm(s, -1);
+    } else if (s->step < STEP_READY) {
         /* Wake for the retry or the deadline, whichever comes first. */
         int64_t now = loop_now_ms();
         int64_t at = s->deadline;
@@ -590,27 +783,20 @@ static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds,
         if (s->step == STEP_CONNECT && s->attempt_deadline >= 0 && s->attempt_deadline < at)
             at = s->attempt_deadline;
         arm(s, at > now ? at - now : -1);
-        fds[n++] = (struct pollfd){.fd = s->timer, .events = POLLIN};
-        if (s->step == STEP_CONNECT)
-            fds[n++] = (struct pollfd){.fd = s->fd, .events = POLLOUT};
     } else {
-        send_eof(s);
-        /* Bytes libssh2 already holds would never make the socket readable;
-         * nor would the end of the channel, once libssh2 has read it while
-         * doing something else (a write): wake the reader for both. */
-        if (libssh2_poll_channel_read(s->channel, 0) || libssh2_poll_channel_read(s->channel, 1) ||
-            libssh2_channel_eof(s->channel))
-            arm(s, -1);
-        else
-            arm(s, 0);
-        fds[n++] = (struct pollfd){.fd = s->timer, .events = POLLIN};
+        arm(s, 0);
     }
-    if (s->step == STEP_BACKOFF || s->step == STEP_CONNECT)
+    fds[n++] = (struct pollfd){.fd = s->timer, .events = POLLIN};
+    if (s->step == STEP_READY)
+        send_eof(s);
+    if (s->step == STEP_CONNECT)
+        fds[n++] = (struct pollfd){.fd = s->fd, .events = POLLOUT};
+    if (s->step == STEP_BACKOFF || s->step == STEP_CONNECT || s->step == STEP_VIA)
         return n;
     short events = POLLIN;
     int dirs = libssh2_session_block_directions(s->session);
-    if ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) ||
-        (want_write && s->step == STEP_READY) || (s->eof_pending && !s->eof_sent))
+    if ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) || (want_write && s->step == STEP_READY) ||
+        (s->eof_pending && !s->eof_sent))
         events |= POLLOUT;
     fds[n++] = (struct pollfd){.fd = s->fd, .events = events};
     return n;
@@ -652,8 +838,10 @@ static ssize_t ssh_write(struct transport *t, const void *buf, size_t len, char 
         return TRANSPORT_ERROR;
     }
     ssize_t n = libssh2_channel_write(s->channel, buf, len);
-    if (n > 0)
+    if (n > 0) {
+        advance_via(s); /* on its way now, not at the next wake */
         return n;
+    }
     if (n == 0 || n == LIBSSH2_ERROR_EAGAIN)
         return TRANSPORT_AGAIN;
     lost(s, (int)n);
@@ -671,6 +859,13 @@ static void ssh_close_write(struct transport *t)
 /* Wait (bounded) until the socket can move what libssh2 waits for. */
 static void wait_socket(struct ssh *s, int ms)
 {
+    if (s->via) {
+        struct pollfd fds[2 + 3 * SSH_MAX_JUMPS];
+        int n = via_poll_fds(s, fds, (int)(sizeof fds / sizeof fds[0]));
+        poll(fds, (nfds_t)n, ms);
+        flush_via(s);
+        return;
+    }
     struct pollfd p = {.fd = s->fd, .events = POLLIN};
     if (libssh2_session_block_directions(s->session) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
         p.events |= POLLOUT;
@@ -682,7 +877,7 @@ static int signal_number(const char *name)
     static const struct {
         const char *name;
         int sig;
-    } names[] = {{"HUP", SIGHUP}, {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
                  {"PIPE", SIGPIPE}, {"TERM", SIGTERM}, {"SEGV", SIGSEGV}, {"ABRT", SIGABRT}};
     for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i].name) == 0)
@@ -723,10 +918,13 @@ static int ssh_reap(struct transport *t, int *code)
 static void ssh_kill(struct transport *t)
 {
     struct ssh *s = (struct ssh *)t;
-    if (s->step == STEP_READY && s->channel)
+    if (s->step == STEP_READY && s->channel) {
         libssh2_channel_close(s->channel);
+        flush_via(s);
+    }
     if (s->step != STEP_FAILED)
         s->step = STEP_KILLED;
+    release_slot(s);
 }
 
 static const char *ssh_describe(struct transport *t)
@@ -771,11 +969,19 @@ static void ssh_free(struct transport *t)
         libssh2_session_free(s->session);
     close_fd(&s->fd);
     close_fd(&s->timer);
+    if (s->relay) {
+        flush_via(s); /* the inner session's goodbye */
+        ssh_relay_release(s->relay);
+        free(s->relay);
+    }
+    ssh_free(s->via ? &s->via->base : NULL);
+    release_slot(s);
     if (s->addrs)
         freeaddrinfo(s->addrs);
     ssh_options_release(&s->o);
     buf_release(&s->tried);
     free(s->command);
+    free(s->tunnel_host);
     free(s->error);
     free(s);
 }
@@ -812,11 +1018,19 @@ void ssh_options_release(struct ssh_options *o)
         free(o->known_hosts_files[i]);
     free(o->known_hosts_files);
     free(o->proxy_jump);
+    free(o->proxy_command);
+    if (o->via) {
+        ssh_options_release(o->via);
+        free(o->via);
+    }
     memset(o, 0, sizeof *o);
 }
 
-struct transport *ssh_transport_new(const struct ssh_options *o, const char *command,
-                                    int accept_new, int setup_timeout_ms)
+/* A connection as o says, with its jump hosts; command NULL: a jump host
+ * whose channel is a tunnel to tunnel_host. */
+static struct ssh *ssh_new(const struct ssh_options *o, const char *command,
+                           const char *tunnel_host, int tunnel_port, int accept_new,
+                           int setup_timeout_ms)
 {
     struct ssh *s = xcalloc(1, sizeof *s);
     s->base.ops = &ssh_ops;
@@ -832,10 +1046,20 @@ struct transport *ssh_transport_new(const struct ssh_options *o, const char *com
     s->o.nknown_hosts_files = o->nknown_hosts_files;
     s->accept_new = accept_new || o->accept_new;
     s->setup_timeout_ms = setup_timeout_ms > 0 ? setup_timeout_ms : 30000;
-    s->command = xstrdup(command ? command : "sh");
+    s->command = command ? xstrdup(command) : NULL;
+    s->tunnel_host = tunnel_host ? xstrdup(tunnel_host) : NULL;
+    s->tunnel_port = tunnel_port;
     s->fd = s->timer = -1;
     s->step = STEP_NEW;
     buf_init(&s->tried);
     snprintf(s->desc, sizeof s->desc, "ssh %s@%s", s->o.user, s->o.alias);
-    return &s->base;
+    if (o->via)
+        s->via = ssh_new(o->via, NULL, s->o.hostname, s->o.port, accept_new, setup_timeout_ms);
+    return s;
+}
+
+struct transport *ssh_transport_new(const struct ssh_options *o, const char *command,
+                                    int accept_new, int setup_timeout_ms)
+{
+    return &ssh_new(o, command ? command : "sh", NULL, 0, accept_new, setup_timeout_ms)->base;
 }

@@ -8,10 +8,20 @@
  * every host and the session (hosts/session.h) runs unchanged on top.
  *
  * Connection setup is bounded by setup_timeout_ms; a refused connection is
- * retried with backoff within it. Every failure is one line that says which
- * step failed (DNS, refused, timeout, host key, authentication, channel). */
+ * retried with backoff within it. At most SSH_MAX_SETUPS hosts are in setup
+ * at once; the others wait their turn. Every failure is one line that says
+ * which step failed (DNS, refused, timeout, host key, authentication,
+ * channel), prefixed by the jump host where one failed.
+ *
+ * ProxyJump: each jump host is a connection of its own whose last step opens
+ * a direct-tcpip channel to the next host; the next host's session runs over
+ * that channel (hosts/ssh_relay.h), as `ssh -J` does. */
 
 #include <stddef.h>
+
+/* Hosts connecting at once: sshd's MaxStartups starts refusing at 10
+ * unauthenticated connections, which matters when they share a jump host. */
+#define SSH_MAX_SETUPS 10
 
 struct transport;
 
@@ -23,15 +33,20 @@ struct ssh_options {
     char *user;
     char **identity_files; /* ~ expanded */
     size_t nidentity_files;
-    int identities_only;     /* skip the agent */
-    int connect_timeout_ms;  /* per TCP attempt; 0: none */
+    int identities_only;      /* skip the agent */
+    int connect_timeout_ms;   /* per TCP attempt; 0: none */
     char **known_hosts_files; /* ~ expanded; the first one records new keys */
     size_t nknown_hosts_files;
-    int accept_new; /* StrictHostKeyChecking accept-new (or no) */
-    char *proxy_jump; /* NULL or "none": direct */
+    int accept_new;          /* StrictHostKeyChecking accept-new (or no) */
+    char *proxy_jump;        /* ProxyJump as configured, for messages; NULL: direct */
+    struct ssh_options *via; /* the jump host before this one, resolved; NULL: direct */
+    char *proxy_command;     /* set: refused (hosts/ssh_config.h) */
 };
 
-/* Free what o holds and zero it. */
+/* The most jump hosts in front of one host (ProxyJump a,b,...). */
+#define SSH_MAX_JUMPS 8
+
+/* Free what o holds (with its jump hosts) and zero it. */
 void ssh_options_release(struct ssh_options *o);
 
 /* A transport that connects as o says (copied) and runs command (e.g. "sh")

@@ -92,6 +92,8 @@ static void set_option(struct ssh_options *o, const char *key, const char *value
         add_words(&o->known_hosts_files, &o->nknown_hosts_files, value);
     } else if (strcasecmp(key, "proxyjump") == 0 && !o->proxy_jump) {
         o->proxy_jump = xstrdup(value);
+    } else if (strcasecmp(key, "proxycommand") == 0 && !o->proxy_command) {
+        o->proxy_command = xstrdup(value);
     }
 }
 
@@ -119,6 +121,10 @@ static void finish_options(struct ssh_options *o, const char *host)
     if (o->proxy_jump && strcmp(o->proxy_jump, "none") == 0) {
         free(o->proxy_jump);
         o->proxy_jump = NULL;
+    }
+    if (o->proxy_command && strcmp(o->proxy_command, "none") == 0) {
+        free(o->proxy_command);
+        o->proxy_command = NULL;
     }
 }
 
@@ -235,8 +241,10 @@ static int run_ssh_g(const char *host, const char *config_file, struct buf *out,
     return result;
 }
 
-int ssh_config_resolve(const char *host, const char *config_file, struct ssh_options *o,
-                       char **err)
+static int parse_host(const char *host, const char *config_file, struct ssh_options *o, char **err);
+
+static int resolve_host(const char *host, const char *config_file, struct ssh_options *o,
+                        char **err)
 {
     memset(o, 0, sizeof *o);
     struct buf out;
@@ -244,7 +252,7 @@ int ssh_config_resolve(const char *host, const char *config_file, struct ssh_opt
     int rc = run_ssh_g(host, config_file, &out, err);
     if (rc <= 0) {
         buf_release(&out);
-        return rc < 0 ? -1 : ssh_config_parse(host, config_file, o, err);
+        return rc < 0 ? -1 : parse_host(host, config_file, o, err);
     }
     buf_addc(&out, '\0');
     parse_g_output(o, out.data);
@@ -290,8 +298,7 @@ static char *expand_hostname(const char *value, const char *host)
     return buf_detach(&b);
 }
 
-int ssh_config_parse(const char *host, const char *config_file, struct ssh_options *o,
-                     char **err)
+static int parse_host(const char *host, const char *config_file, struct ssh_options *o, char **err)
 {
     memset(o, 0, sizeof *o);
     char *path = config_file ? xstrdup(config_file) : xasprintf("%s/.ssh/config", home());
@@ -331,4 +338,115 @@ int ssh_config_parse(const char *host, const char *config_file, struct ssh_optio
     buf_release(&text);
     finish_options(o, host);
     return 0;
+}
+
+/* One ProxyJump hop: "[user@]host[:port]", "[user@][v6]:port" or the same
+ * behind "ssh://". 0, or -1 when it is not one. */
+static int parse_jump(const char *spec, char **user, char **host, int *port)
+{
+    *user = *host = NULL;
+    *port = 0;
+    if (strncmp(spec, "ssh://", 6) == 0)
+        spec += 6;
+    const char *at = strrchr(spec, '@');
+    if (at) {
+        *user = xstrndup(spec, (size_t)(at - spec));
+        spec = at + 1;
+    }
+    const char *colon;
+    if (spec[0] == '[') {
+        const char *close = strchr(spec, ']');
+        if (!close)
+            return -1;
+        *host = xstrndup(spec + 1, (size_t)(close - spec - 1));
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = strrchr(spec, ':');
+        *host = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+    }
+    if (colon) {
+        char *end;
+        long p = strtol(colon + 1, &end, 10);
+        if (*end || p <= 0 || p > 65535)
+            return -1;
+        *port = (int)p;
+    }
+    return **host ? 0 : -1;
+}
+
+/* Resolve o's ProxyJump list into o->via, the hop right before o, as ssh -J
+ * does: that hop is reached through the rest of the list or, when it is the
+ * first, through what its own configuration says. */
+static int resolve_jumps(struct ssh_options *o, const char *config_file,
+                         int (*resolve)(const char *, const char *, struct ssh_options *, char **),
+                         int depth, char **err)
+{
+    if (o->proxy_command) {
+        /* Connecting directly instead would reach another host, or none. */
+        *err = xasprintf("'ProxyCommand %s' for '%s' is not supported (ProxyJump is)",
+                         o->proxy_command, o->alias);
+        return -1;
+    }
+    if (!o->proxy_jump)
+        return 0;
+    if (depth >= SSH_MAX_JUMPS) {
+        *err = xasprintf("'ProxyJump' for '%s' leads through more than %d jump hosts (a loop "
+                         "in the ssh configuration?)",
+                         o->alias, SSH_MAX_JUMPS);
+        return -1;
+    }
+    char *list = xstrdup(o->proxy_jump);
+    char *comma = strrchr(list, ',');
+    char *spec = comma ? comma + 1 : list;
+    if (comma)
+        *comma = '\0';
+    char *user, *host;
+    int port, rc = -1;
+    struct ssh_options *hop = xcalloc(1, sizeof *hop);
+    if (parse_jump(spec, &user, &host, &port) < 0) {
+        *err = xasprintf("'ProxyJump %s' for '%s': '%s' is not [user@]host[:port]", o->proxy_jump,
+                         o->alias, spec);
+    } else if (resolve(host, config_file, hop, err) == 0) {
+        if (user) {
+            free(hop->user);
+            hop->user = xstrdup(user);
+        }
+        if (port)
+            hop->port = port;
+        if (comma) {
+            free(hop->proxy_jump);
+            hop->proxy_jump = xstrdup(list);
+        }
+        rc = resolve_jumps(hop, config_file, resolve, depth + 1, err);
+    }
+    free(user);
+    free(host);
+    free(list);
+    if (rc < 0) {
+        ssh_options_release(hop);
+        free(hop);
+        return -1;
+    }
+    o->via = hop;
+    return 0;
+}
+
+int ssh_config_resolve(const char *host, const char *config_file, struct ssh_options *o, char **err)
+{
+    if (resolve_host(host, config_file, o, err) < 0)
+        return -1;
+    if (resolve_jumps(o, config_file, resolve_host, 0, err) == 0)
+        return 0;
+    ssh_options_release(o);
+    return -1;
+}
+
+int ssh_config_parse(const char *host, const char *config_file, struct ssh_options *o, char **err)
+{
+    if (parse_host(host, config_file, o, err) < 0)
+        return -1;
+    if (resolve_jumps(o, config_file, parse_host, 0, err) == 0)
+        return 0;
+    ssh_options_release(o);
+    return -1;
 }

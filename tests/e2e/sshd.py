@@ -73,7 +73,8 @@ class SshHost:
     def known_hosts_line(self):
         return f"[{self.addr}]:{self.port} {' '.join(self.host_key)}\n"
 
-    def start(self):
+    def start(self, extra=""):
+        """Start sshd; extra: more sshd_config lines (e.g. AllowTcpForwarding no)."""
         config = self.dir / "sshd_config"
         config.write_text(f"""\
 Port {self.port}
@@ -87,7 +88,7 @@ PubkeyAuthentication yes
 AllowUsers {self.user}
 PrintMotd no
 LogLevel ERROR
-""")
+""" + extra)
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10

@@ -202,17 +202,6 @@ def test_a_dropped_connection_leaves_no_half_written_file(make_project, ssh_lab,
     assert target(h, "big").read_text() == "x" * 200000
 
 
-def test_proxyjump_is_refused_not_ignored(batou, make_project, ssh_lab):
-    lab = ssh_lab(1)
-    project_for(make_project, lab)
-    make_project({"ssh_config": lab.ssh_config() + "Host host0\n    ProxyJump elsewhere\n"})
-    result = batou("prod", env=lab.env())
-    assert result.returncode == 1
-    assert ("host0: 'ProxyJump elsewhere' in the ssh configuration is not supported yet"
-            in result.stderr)
-    assert not (lab.hosts[0].home / "deployment").exists()
-
-
 def test_run_executes_on_each_host_as_its_user(batou, make_project, ssh_lab):
     lab = ssh_lab(2)
     project_for(make_project, lab)

@@ -1,4 +1,4 @@
-/* link: hosts/ssh_config.c hosts/ssh.c hosts/known_hosts.c engine/util.c hosts/loop.c hosts/session.c */
+/* link: hosts/ssh_config.c hosts/ssh.c hosts/ssh_relay.c hosts/known_hosts.c engine/util.c hosts/loop.c hosts/session.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,12 +108,100 @@ static void test_bad_config_is_an_error(void **state)
     free(path);
 }
 
+static const char JUMPS[] = "Host target\n"
+                            "    HostName 10.1.1.1\n"
+                            "    ProxyJump alice@bastion:2222,inner\n"
+                            "Host inner\n"
+                            "    HostName 10.0.0.2\n"
+                            "    ProxyJump elsewhere\n"
+                            "Host bastion\n"
+                            "    HostName bastion.example.com\n"
+                            "    User bob\n"
+                            "    Port 22\n"
+                            "    ProxyJump outer\n"
+                            "Host direct\n"
+                            "    ProxyJump none\n"
+                            "Host outer\n"
+                            "    ProxyJump none\n"
+                            "Host loop\n"
+                            "    ProxyJump loop\n"
+                            "Host *\n"
+                            "    ProxyJump bastion\n";
+
+/* ProxyJump a,b: b is reached through a (not through b's own ProxyJump), a
+ * through what its configuration says, as `ssh -J` resolves the chain. */
+static void check_jumps(int (*resolve)(const char *, const char *, struct ssh_options *, char **))
+{
+    char *path = write_config(JUMPS);
+    setenv("HOME", "/home/tester", 1);
+    struct ssh_options o;
+    char *err = NULL;
+    assert_int_equal(resolve("target", path, &o, &err), 0);
+    assert_string_equal(o.hostname, "10.1.1.1");
+    struct ssh_options *inner = o.via;
+    assert_non_null(inner);
+    assert_string_equal(inner->hostname, "10.0.0.2");
+    assert_string_equal(inner->proxy_jump, "alice@bastion:2222");
+    struct ssh_options *bastion = inner->via;
+    assert_non_null(bastion);
+    assert_string_equal(bastion->hostname, "bastion.example.com");
+    assert_string_equal(bastion->user, "alice");
+    assert_int_equal(bastion->port, 2222);
+    assert_string_equal(bastion->proxy_jump, "outer");
+    struct ssh_options *outer = bastion->via;
+    assert_non_null(outer);
+    assert_string_equal(outer->hostname, "outer");
+    assert_null(outer->via);
+    ssh_options_release(&o);
+    assert_int_equal(resolve("direct", path, &o, &err), 0);
+    assert_null(o.via);
+    ssh_options_release(&o);
+    assert_int_equal(resolve("loop", path, &o, &err), -1);
+    /* ssh -G finds this loop itself ("jumphost loop via loop"); a longer
+     * one, through several Host blocks, meets our bound. */
+    assert_true(strstr(err, "more than 8 jump hosts") || strstr(err, "jumphost loop via loop"));
+    assert_null(strchr(err, '\n'));
+    free(err);
+    unlink(path);
+    free(path);
+}
+
+static void test_jump_chain_parser(void **state)
+{
+    (void)state;
+    check_jumps(ssh_config_parse);
+}
+
+static void test_jump_chain_ssh_g(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/ssh", X_OK) != 0)
+        skip();
+    check_jumps(ssh_config_resolve);
+}
+
+static void test_proxy_command_is_refused(void **state)
+{
+    (void)state;
+    char *path = write_config("Host x\n    ProxyCommand nc %h %p\n");
+    struct ssh_options o;
+    char *err = NULL;
+    assert_int_equal(ssh_config_parse("x", path, &o, &err), -1);
+    assert_string_equal(err, "'ProxyCommand nc %h %p' for 'x' is not supported (ProxyJump is)");
+    free(err);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parser),
         cmocka_unit_test(test_ssh_g_agrees),
         cmocka_unit_test(test_bad_config_is_an_error),
+        cmocka_unit_test(test_jump_chain_parser),
+        cmocka_unit_test(test_jump_chain_ssh_g),
+        cmocka_unit_test(test_proxy_command_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
