@@ -232,9 +232,8 @@ void output_diff(const struct deploy *d, size_t node);
 /* "explain: HOST PATH: DECISION" */
 void output_explain(const struct deploy *d, size_t node);
 void output_orphans(const struct deploy *d, size_t h);
-/* "removed orphan: HOST KEY", with the paths the host kept (not empty directories). */
-void output_pruned(const struct deploy *d, size_t h, const char *key, const char *const *kept,
-                   size_t nkept);
+/* "removed orphan: HOST KEY", then " (NOTE)" unless note is NULL: the paths left in place. */
+void output_pruned(const struct deploy *d, size_t h, const char *key, const char *note);
 void output_prune_error(const struct deploy *d, size_t h, const char *key, const char *message);
 void output_summary(const struct deploy *d);
 /* "batou-ng: error: HOST COMPONENT: health check failed: WHY" */

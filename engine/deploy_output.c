@@ -298,20 +298,19 @@ void output_summary(const struct deploy *d)
     fflush(stdout);
 }
 
-void output_pruned(const struct deploy *d, size_t h, const char *key, const char *const *kept,
-                   size_t nkept)
+void output_pruned(const struct deploy *d, size_t h, const char *key, const char *note)
 {
     if (d->o->quiet)
         return;
     progress_end();
     printf("removed orphan: %s ", d->hosts[h].name);
     put_line(stdout, key);
-    for (size_t i = 0; i < nkept; i++) {
-        fputs(i ? "; kept '" : " (kept '", stdout);
-        put_line(stdout, kept[i]);
-        fputs("': not an empty directory", stdout);
+    if (note) {
+        fputs(" (", stdout);
+        put_line(stdout, note);
+        fputc(')', stdout);
     }
-    fputs(nkept ? ")\n" : "\n", stdout);
+    fputc('\n', stdout);
     fflush(stdout);
 }
 

@@ -12,7 +12,13 @@
  * nested ones go inside out and each finds its files gone. A directory the
  * host kept (something else is in it) is reported and forgotten: it is no
  * longer batou-ng's. One holding a path whose removal failed in the first
- * round is not tried: it stays an orphan for the next --prune. */
+ * round is not tried: it stays an orphan for the next --prune.
+ *
+ * A path a node of the model owns, or one holding such a path, is never
+ * removed: a rule renamed (`Directory "./data"` for `"data"`), a File made
+ * a BinaryFile, a node moved to another component, each leaves an orphan
+ * owning what the new node owns. Its record goes; the path stays, and is
+ * reported as kept. */
 
 #include "engine/deploy_internal.h"
 
@@ -30,8 +36,24 @@ struct prune_item {
     int failed;
     struct plan plan;
     struct buf record;
+    struct buf note; /* "kept 'PATH': why; ..." for the paths it leaves */
     struct apply_result result;
 };
+
+/* The paths the model's nodes own on one host, sorted (bytewise). */
+struct live_paths {
+    int built;
+    const char **paths; /* cleaned (path_clean), in strings */
+    size_t n, cap;
+    struct plan strings;
+};
+
+static void note_kept(struct buf *note, const char *path, const char *why)
+{
+    buf_adds(note, note->len ? "; kept '" : "kept '");
+    buf_adds(note, path);
+    buf_addf(note, "': %s", why);
+}
 
 static void prune_done(void *ctx)
 {
@@ -43,23 +65,13 @@ static void prune_done(void *ctx)
         output_node_output(d, it->result.out, it->result.outlen);
         d->failed++;
     } else {
-        const char **kept = xcalloc(it->result.nkept + 1, sizeof *kept);
         for (size_t i = 0; i < it->result.nkept; i++)
-            kept[i] = it->plan.ops[it->result.kept[i]].path;
+            note_kept(&it->note, it->plan.ops[it->result.kept[i]].path, "not an empty directory");
         manifest_apply(&it->host->manifest, it->record.data, it->record.len);
-        output_pruned(d, it->host->index, it->key, kept, it->result.nkept);
-        free(kept);
+        output_pruned(d, it->host->index, it->key, it->note.len ? it->note.data : NULL);
         d->changed++;
     }
     host_apply_result_release(&it->result);
-}
-
-/* The ops removing orphan it (kind, paths set) and its D record. 0, or -1 with *err. */
-static int plan_orphan(struct prune_item *it, const struct rule_kind *kind, char **err)
-{
-    kind->plan_remove(it->paths, it->npaths, &it->plan);
-    manifest_remove_line(&it->record, it->key);
-    return schedule_record_op(&it->plan, it->host->manifest_path, &it->record, err);
 }
 
 /* Whether path is dir or lies below it ("/a/b" is in "/a" and "/a/"). */
@@ -70,6 +82,94 @@ static int path_within(const char *path, const char *dir)
         len--;
     return strncmp(path, dir, len) == 0 &&
            (path[len] == '\0' || path[len] == '/' || dir[len - 1] == '/');
+}
+
+/* path with "//", "/./" and trailing '/'s made single: "data/" and
+ * "data//x" (a Directory "data/" and its files) name what "data" and
+ * "data/x" do. Allocated. */
+static char *path_clean(const char *path)
+{
+    char *out = xmalloc(strlen(path) + 1);
+    size_t n = 0;
+    for (const char *p = path; *p;) {
+        if (*p == '/' && n > 0 && out[n - 1] == '/') {
+            p++;
+        } else if (*p == '.' && n > 0 && out[n - 1] == '/' && (p[1] == '/' || p[1] == '\0')) {
+            p++;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    while (n > 1 && out[n - 1] == '/')
+        n--;
+    out[n] = '\0';
+    return out;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void live_build(const struct deploy *d, const struct dhost *h, struct live_paths *live)
+{
+    live->built = 1;
+    plan_init(&live->strings);
+    for (size_t i = 0; i < d->g->nnodes; i++) {
+        const struct node *n = &d->g->nodes[i];
+        if (strcmp(d->g->components[n->component].host, h->name) != 0)
+            continue;
+        const char *paths[RULE_MAX_OWNED];
+        int count = n->kind->owned_paths(n, &live->strings, paths);
+        xgrow(&live->paths, &live->cap, live->n + (count > 0 ? (size_t)count : 0),
+              sizeof *live->paths);
+        for (int k = 0; k < count; k++) {
+            char *clean = path_clean(paths[k]);
+            live->paths[live->n++] = plan_strdup(&live->strings, clean);
+            free(clean);
+        }
+    }
+    qsort(live->paths, live->n, sizeof *live->paths, compare_paths);
+}
+
+/* Whether a live path is path or lies below it. The paths starting with
+ * path are one run of the sorted array. */
+static int live_within(const struct live_paths *live, const char *raw)
+{
+    char *path = path_clean(raw);
+    size_t len = strlen(path);
+    size_t lo = 0, hi = live->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strncmp(live->paths[mid], path, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int within = 0;
+    for (; !within && lo < live->n && strncmp(live->paths[lo], path, len) == 0; lo++)
+        within = path_within(live->paths[lo], path);
+    free(path);
+    return within;
+}
+
+/* The ops removing orphan it (kind, paths set) but for what the model
+ * owns, and its D record. 0, or -1 with *err. */
+static int plan_orphan(struct prune_item *it, const struct rule_kind *kind,
+                       const struct live_paths *live, char **err)
+{
+    const char **gone = xcalloc(it->npaths + 1, sizeof *gone);
+    size_t ngone = 0;
+    for (size_t i = 0; i < it->npaths; i++) {
+        if (live_within(live, it->paths[i]))
+            note_kept(&it->note, it->paths[i], "in use by the model");
+        else
+            gone[ngone++] = it->paths[i];
+    }
+    kind->plan_remove(gone, ngone, &it->plan);
+    free(gone);
+    manifest_remove_line(&it->record, it->key);
+    return schedule_record_op(&it->plan, it->host->manifest_path, &it->record, err);
 }
 
 /* Whether a path of m holds one whose removal failed on host h this run. */
@@ -99,7 +199,7 @@ static int deepest_first(const void *a, const void *b)
 }
 
 static void submit_orphan(struct deploy *d, struct dhost *h, const struct manifest_node *m,
-                          const struct rule_kind *kind)
+                          const struct rule_kind *kind, struct live_paths *live)
 {
     xgrow(&d->prunes, &d->prunes_cap, d->nprunes + 1, sizeof *d->prunes);
     struct prune_item *it = xcalloc(1, sizeof *it);
@@ -108,6 +208,7 @@ static void submit_orphan(struct deploy *d, struct dhost *h, const struct manife
     it->key = xstrdup(m->key);
     plan_init(&it->plan);
     buf_init(&it->record);
+    buf_init(&it->note);
     it->paths = xcalloc(m->npaths ? m->npaths : 1, sizeof *it->paths);
     it->npaths = m->npaths;
     for (size_t i = 0; i < m->npaths; i++)
@@ -115,7 +216,9 @@ static void submit_orphan(struct deploy *d, struct dhost *h, const struct manife
     char *err = NULL;
     if (!kind)
         err = xasprintf("unknown rule kind '%s': cannot remove it", m->kind);
-    if (err || plan_orphan(it, kind, &err) < 0 ||
+    if (!err && !live->built)
+        live_build(d, h, live);
+    if (err || plan_orphan(it, kind, live, &err) < 0 ||
         h->host->ops->apply(h->host, it->plan.ops, it->plan.nops, &it->result, prune_done, it,
                             &err) < 0) {
         it->failed = 1;
@@ -126,7 +229,7 @@ static void submit_orphan(struct deploy *d, struct dhost *h, const struct manife
 }
 
 /* Queue the orphans of h of this round (0: outright, 1: remove_last). */
-static void submit_host(struct deploy *d, struct dhost *h, int last)
+static void submit_host(struct deploy *d, struct dhost *h, int last, struct live_paths *live)
 {
     const struct manifest_node **nodes = manifest_sorted_nodes(&h->manifest);
     size_t count = h->manifest.count;
@@ -140,21 +243,28 @@ static void submit_host(struct deploy *d, struct dhost *h, int last)
             continue;
         if (last && holds_failed(d, h, nodes[i]))
             continue;
-        submit_orphan(d, h, nodes[i], kind);
+        submit_orphan(d, h, nodes[i], kind, live);
     }
     free(nodes);
 }
 
 void prune_run(struct deploy *d)
 {
+    struct live_paths *live = xcalloc(d->nhosts + 1, sizeof *live);
     for (int last = 0; last <= 1; last++) {
         for (size_t i = 0; i < d->nhosts; i++) {
             struct dhost *h = &d->hosts[i];
             if (!h->failed && h->host && !deploy_interrupted())
-                submit_host(d, h, last);
+                submit_host(d, h, last, &live[i]);
         }
         deploy_drive(d);
     }
+    for (size_t i = 0; i < d->nhosts; i++) {
+        free(live[i].paths);
+        if (live[i].built)
+            plan_release(&live[i].strings);
+    }
+    free(live);
 }
 
 void prune_release(struct deploy *d)
@@ -165,6 +275,7 @@ void prune_release(struct deploy *d)
         free(it->paths);
         plan_release(&it->plan);
         buf_release(&it->record);
+        buf_release(&it->note);
         host_apply_result_release(&it->result);
         free(it);
     }

@@ -147,3 +147,48 @@ def test_prune_keeps_a_directory_holding_files_it_does_not_own(batou, make_proje
     assert "orphan" not in again.stdout
     assert summary(again) == (0, 0, 0, 0)
     assert (work / "data" / "logs" / "app.log").read_text() == "started\n"
+
+
+RENAMED = {
+    "components/app/component.lua": """\
+        App = Component {}
+        function App:configure()
+          self:add(Directory { "static", source = "static" })
+          self:add(File { "logo.bin", content = "logo" })
+          self:add(File { "old.conf", content = "old" })
+        end
+        """,
+    "components/app/static/index.html": "<p>hello</p>\n",
+    "environments/local/environment.cfg": DATA["environments/local/environment.cfg"],
+}
+
+
+def test_prune_never_removes_what_the_model_still_owns(batou, make_project):
+    project = make_project(RENAMED)
+    assert batou("local").returncode == 0
+    # New names for the same paths: every old node is an orphan owning a
+    # path a new node owns.
+    lua = project / "components" / "app" / "component.lua"
+    lua.write_text(lua.read_text()
+                   .replace('Directory { "static"', 'Directory { "./static"')
+                   .replace('File { "logo.bin"', 'BinaryFile { "logo.bin"')
+                   .replace('  self:add(File { "old.conf", content = "old" })\n', ""))
+    pruned = batou("--prune", "local")
+    assert pruned.returncode == 0, pruned.stderr
+    work = project / "work" / "app"
+    removed = [line for line in pruned.stdout.splitlines() if line.startswith("removed orphan: ")]
+    assert removed == [
+        "removed orphan: localhost local/localhost/app/Directory(static)/File(index.html) "
+        f"(kept '{work}/static/index.html': in use by the model)",
+        f"removed orphan: localhost local/localhost/app/File(logo.bin) (kept '{work}/logo.bin': "
+        "in use by the model)",
+        "removed orphan: localhost local/localhost/app/File(old.conf)",
+        f"removed orphan: localhost local/localhost/app/Directory(static) (kept '{work}/static': "
+        "in use by the model)",
+    ]
+    assert tree(work) == ["logo.bin", "static", "static/index.html"]
+    assert (work / "logo.bin").read_text() == "logo"
+    verified = batou("--verify", "local")
+    assert verified.returncode == 0, verified.stderr
+    assert applied(verified) == [], "pruning undid what the deploy just did"
+    assert "orphan" not in verified.stdout
