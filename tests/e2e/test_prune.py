@@ -2,6 +2,10 @@
 a node gone from the model leaves on the target, and what --prune removes."""
 
 import os
+import shutil
+import subprocess
+
+import pytest
 
 from test_deploy import applied, summary
 
@@ -192,3 +196,34 @@ def test_prune_never_removes_what_the_model_still_owns(batou, make_project):
     assert verified.returncode == 0, verified.stderr
     assert applied(verified) == [], "pruning undid what the deploy just did"
     assert "orphan" not in verified.stdout
+
+
+def test_a_directory_waits_while_a_file_in_it_cannot_be_removed(batou, make_project):
+    project = make_project(DATA)
+    assert batou("local").returncode == 0
+    seed = project / "work" / "app" / "data" / "seed.json"
+    # Immutable: not even root may unlink it (where chattr works at all).
+    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(seed)]).returncode:
+        pytest.skip("chattr +i does not work here")
+    try:
+        lua = project / "components" / "app" / "component.lua"
+        lua.write_text("App = Component {}\nfunction App:configure() end\n")
+        failed = batou("--prune", "local")
+        assert failed.returncode == 1
+        assert [line for line in failed.stderr.splitlines() if "error:" in line] == [
+            "batou-ng: error: localhost orphan local/localhost/app/File(data/seed.json): "
+            f"remove '{seed}': Operation not permitted"]
+        removed = [line for line in failed.stdout.splitlines() if line.startswith("removed orphan")]
+        assert removed == ["removed orphan: localhost local/localhost/app/Directory(cache)"]
+        assert seed.is_file()
+        waiting = batou("local")
+        assert [line for line in waiting.stdout.splitlines() if line.startswith("orphan: ")] == [
+            "orphan: local/localhost/app/Directory(data) (remove with --prune)",
+            "orphan: local/localhost/app/File(data/seed.json) (remove with --prune)",
+        ]
+    finally:
+        subprocess.run(["chattr", "-i", str(seed)])
+    pruned = batou("--prune", "local")
+    assert pruned.returncode == 0, pruned.stderr
+    assert summary(pruned) == (2, 0, 0, 0)
+    assert not (project / "work" / "app" / "data").exists()
