@@ -129,7 +129,8 @@ static void live_build(const struct deploy *d, const struct dhost *h, struct liv
             free(clean);
         }
     }
-    qsort(live->paths, live->n, sizeof *live->paths, compare_paths);
+    if (live->n) /* qsort's base may not be NULL, even for no items */
+        qsort(live->paths, live->n, sizeof *live->paths, compare_paths);
 }
 
 /* Whether a live path is path or lies below it. The paths starting with
