@@ -615,20 +615,28 @@ void session_service(struct session *s)
     if (s->state == SESSION_NEW || s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
         return;
     write_out(s);
-    int open = read_stream(s, TRANSPORT_STDOUT);
-    if (open < 0)
-        return;
-    parse(s);
-    if (s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
-        return;
-    if (open == 0) {
-        stdout_ended(s);
-        return;
+    for (;;) {
+        int open = read_stream(s, TRANSPORT_STDOUT);
+        if (open < 0)
+            return;
+        parse(s);
+        if (s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
+            return;
+        if (open == 0) {
+            stdout_ended(s);
+            return;
+        }
+        if (read_stream(s, TRANSPORT_STDERR) < 0)
+            return;
+        /* Callbacks may have queued more: send it without waiting for a poll. */
+        int dead = s->write_dead;
+        write_out(s);
+        /* A write that failed just now may have ended the whole transport (a
+         * lost SSH connection), which then has no fd left to wake us: read
+         * again now to learn how it ended, or a deploy waits forever. */
+        if (dead || !s->write_dead)
+            return;
     }
-    if (read_stream(s, TRANSPORT_STDERR) < 0)
-        return;
-    /* Callbacks may have queued more: send it without waiting for a poll. */
-    write_out(s);
 }
 
 int session_busy(const struct session *s)

@@ -10,6 +10,7 @@
 #include "hosts/loop.h"
 #include "hosts/session.h"
 #include "hosts/shell.h"
+#include "hosts/transport.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -532,6 +533,143 @@ static void test_garbage_on_the_stream_fails_the_session(void **state)
     loop_free(loop);
 }
 
+/* A transport like SSH's when its connection drops: the local shell behind
+ * it, until a write after the session read stderr (the write of what the
+ * replies' callbacks queued) fails; from then on every read and write fails
+ * and there is no fd left to poll. */
+struct dropping {
+    struct transport base;
+    struct transport *inner;
+    size_t sent, drop_after;
+    int read_stderr, dropped;
+};
+
+static int drop_start(struct transport *t, char **err)
+{
+    struct dropping *d = (struct dropping *)t;
+    return d->inner->ops->start(d->inner, err);
+}
+
+static int drop_poll_fds(struct transport *t, int want_write, struct pollfd *fds, int max)
+{
+    struct dropping *d = (struct dropping *)t;
+    d->read_stderr = 0;
+    return d->dropped ? 0 : d->inner->ops->poll_fds(d->inner, want_write, fds, max);
+}
+
+static ssize_t drop_read(struct transport *t, enum transport_stream stream, void *buf, size_t len,
+                         char **err)
+{
+    struct dropping *d = (struct dropping *)t;
+    if (d->dropped) {
+        *err = xstrdup("connection lost");
+        return TRANSPORT_ERROR;
+    }
+    if (stream == TRANSPORT_STDERR)
+        d->read_stderr = 1;
+    return d->inner->ops->read(d->inner, stream, buf, len, err);
+}
+
+static ssize_t drop_write(struct transport *t, const void *buf, size_t len, char **err)
+{
+    struct dropping *d = (struct dropping *)t;
+    if (!d->dropped && d->read_stderr && d->sent >= d->drop_after)
+        d->dropped = 1;
+    if (d->dropped) {
+        *err = xstrdup("connection lost");
+        return TRANSPORT_ERROR;
+    }
+    ssize_t n = d->inner->ops->write(d->inner, buf, len, err);
+    if (n > 0)
+        d->sent += (size_t)n;
+    return n;
+}
+
+static void drop_close_write(struct transport *t)
+{
+    struct dropping *d = (struct dropping *)t;
+    if (!d->dropped)
+        d->inner->ops->close_write(d->inner);
+}
+
+static int drop_reap(struct transport *t, int *code)
+{
+    struct dropping *d = (struct dropping *)t;
+    return d->dropped ? 0 : d->inner->ops->reap(d->inner, code);
+}
+
+static void drop_kill(struct transport *t)
+{
+    struct dropping *d = (struct dropping *)t;
+    d->inner->ops->kill(d->inner);
+}
+
+static const char *drop_describe(struct transport *t)
+{
+    (void)t;
+    return "dropping sh";
+}
+
+static void drop_free(struct transport *t)
+{
+    struct dropping *d = (struct dropping *)t;
+    d->inner->ops->free(d->inner);
+    free(d);
+}
+
+static const struct transport_ops dropping_ops = {
+    .start = drop_start,
+    .poll_fds = drop_poll_fds,
+    .read = drop_read,
+    .write = drop_write,
+    .close_write = drop_close_write,
+    .reap = drop_reap,
+    .kill = drop_kill,
+    .describe = drop_describe,
+    .free = drop_free,
+};
+
+static void test_a_write_that_ends_the_transport_fails_the_session(void **state)
+{
+    (void)state;
+    struct dropping *d = xcalloc(1, sizeof *d);
+    d->base.ops = &dropping_ops;
+    d->inner = local_new(NULL);
+    d->drop_after = 256 * 1024;
+    struct loop *loop = loop_new();
+    struct session *s = session_new(&d->base, 0);
+    char *err = NULL;
+    if (session_open(s, loop, &err) != 0)
+        fail_msg("session_open: %s", err);
+
+    /* The shell sleeps while the big fragment fills its stdin, so its
+     * bytes are still going out when the connection drops. */
+    size_t big = 2 * 1024 * 1024;
+    char *fragment = xmalloc(big + 1);
+    memset(fragment, 'x', big);
+    memcpy(fragment, ": '", 3);
+    fragment[big - 1] = '\'';
+    fragment[big] = '\0';
+    struct result r[2];
+    result_init(&r[0]);
+    result_init(&r[1]);
+    assert_true(session_submit(s, "sleep 0.2", 9, on_reply, &r[0]) > 0);
+    assert_true(session_submit(s, fragment, big, on_reply, &r[1]) > 0);
+    int64_t start = loop_now_ms();
+    int rc = loop_run(loop, start + 5000, &err);
+    assert_int_equal(d->dropped, 1);
+    assert_int_equal(rc, 0); /* not the deadline: nothing to poll must not mean waiting */
+    assert_true(loop_now_ms() - start < 2000);
+    assert_int_equal(r[1].calls, 1);
+    assert_string_equal(r[1].error, "connection lost");
+    assert_int_equal(session_state(s), SESSION_FAILED);
+    result_release(&r[0]);
+    result_release(&r[1]);
+    free(fragment);
+    session_free(s);
+    loop_free(loop);
+}
+
 static void test_bash_speaks_it_too(void **state)
 {
     (void)state;
@@ -568,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_lost_temp_dir_is_reported),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_garbage_on_the_stream_fails_the_session),
+        cmocka_unit_test(test_a_write_that_ends_the_transport_fails_the_session),
         cmocka_unit_test(test_bash_speaks_it_too),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
