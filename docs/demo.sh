@@ -11,7 +11,12 @@ trap 'rm -rf "$project"' EXIT INT TERM
 cp -R "$(dirname "$0")/tutorial/." "$project"
 cd "$project"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# Bold commands on a terminal, plain text otherwise or with NO_COLOR.
+if [ -t 1 ] && [ -z "${NO_COLOR-}" ]; then
+    step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n$ %s\n' "$*"; }
+fi
 
 step "cd $project    # a copy of docs/tutorial"
 step batou-ng --version
