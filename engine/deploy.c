@@ -168,8 +168,8 @@ static void setup_hosts(struct deploy *d)
     d->comps = xcalloc(d->g->ncomponents ? d->g->ncomponents : 1, sizeof *d->comps);
     for (size_t i = 0; i < d->g->nnodes; i++) {
         const struct graph_component *c = &d->g->components[d->g->nodes[i].component];
-        size_t h = c->ignore || !selection_has(d->o->only, c->name) ? (size_t)-1
-                                                                    : find_host(d, c->host);
+        size_t h =
+            c->ignore || !selection_has(d->o->only, c->name) ? (size_t)-1 : find_host(d, c->host);
         d->nodes[i].status = h == (size_t)-1 ? DN_IGNORED : DN_PENDING;
         d->nodes[i].host = h;
         d->ndeploy += h != (size_t)-1;
@@ -319,8 +319,9 @@ static void lock_reply(const struct session_reply *reply, void *ctx)
         free(holder);
     } else if (reply->status == DEPLOY_CHANGED_STATUS && reply->outlen == changed &&
                memcmp(reply->out, DEPLOY_CHANGED_MARK, changed) == 0) {
-        fail_host(d, h, "the target's manifest changed while this run was reading it "
-                        "(another deploy?): nothing done, run again");
+        fail_host(d, h,
+                  "the target's manifest changed while this run was reading it "
+                  "(another deploy?): nothing done, run again");
     } else if (reply->status == 0) {
         h->locked = 1;
     } else {
@@ -578,11 +579,18 @@ static void deploy_hosts(struct deploy *d)
             struct dnode *dn = &d->nodes[i];
             if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
                 continue;
+            size_t before = dn->guard_held ? dirty_before(d, i) : 0;
             if (dn->dirty) {
                 if (d->o->explain != EXPLAIN_COMMAND) {
                     output_predict(d, i);
                     output_diff(d, i);
                 }
+            } else if (before) {
+                /* The guard sees what the nodes before it do: only the
+                 * deploy can tell whether it still holds then. */
+                d->nask++;
+                if (d->o->explain != EXPLAIN_COMMAND)
+                    output_predict_ask(d, i, before);
             } else {
                 d->clean++;
             }

@@ -37,23 +37,24 @@ enum dnode_status {
 
 /* What a content query found at a File's path, for its diff. */
 struct old_file {
-    int batch;          /* 0: not asked; 1: in the check batch; 2: in the follow-up batch */
-    size_t query;       /* its index in that batch */
+    int batch;    /* 0: not asked; 1: in the check batch; 2: in the follow-up batch */
+    size_t query; /* its index in that batch */
     enum file_type type;
     enum content_state state;
-    char *content;      /* CONTENT_READ */
+    char *content; /* CONTENT_READ */
     size_t len;
-    char *error;        /* the query failed */
+    char *error; /* the query failed */
 };
 
 struct dnode {
     size_t host; /* index into deploy.hosts */
     enum dnode_status status;
     int dirty;
-    char *reason;      /* why it is dirty (or why it failed), or NULL */
-    char *explain;     /* -d explain: the decision and the values compared */
+    char *reason;  /* why it is dirty (or why it failed), or NULL */
+    char *explain; /* -d explain: the decision and the values compared */
     struct old_file old;
     int check;         /* run the rule's check */
+    int guard_held;    /* guarded, inputs changed, but its guard holds now (-n) */
     size_t check_from; /* its queries in its host's check plan */
     size_t nchecks;
     int blocked;    /* a predecessor failed or was skipped */
@@ -71,8 +72,8 @@ struct dcomp {
     size_t nnodes, nodes_cap;
     size_t *requirers; /* components waiting for this one (resource edges) */
     size_t nrequirers, requirers_cap;
-    size_t changed;    /* its nodes applied (not clean) */
-    size_t *next;      /* rolling: the next batch's instances, waiting for this one */
+    size_t changed; /* its nodes applied (not clean) */
+    size_t *next;   /* rolling: the next batch's instances, waiting for this one */
     size_t nnext, next_cap;
 };
 
@@ -84,11 +85,11 @@ struct dhost {
     struct host *host;
     char *statedir;
     char *manifest_path;
-    int locked;  /* this run holds the lock */
-    char *sudo_as;  /* the service user the shell runs as through sudo, or NULL */
-    char *login;    /* the SSH login, with sudo_as */
-    int failed;  /* unreachable or locked: none of its nodes run */
-    int unknown; /* no valid manifest: the target's state is unknown */
+    int locked;    /* this run holds the lock */
+    char *sudo_as; /* the service user the shell runs as through sudo, or NULL */
+    char *login;   /* the SSH login, with sudo_as */
+    int failed;    /* unreachable or locked: none of its nodes run */
+    int unknown;   /* no valid manifest: the target's state is unknown */
     struct manifest manifest;
     struct deploy_cache *cache; /* the controller's copy of the manifest */
     struct plan checks;
@@ -104,9 +105,9 @@ struct dhost {
     struct plan apply;
     struct apply_result result;
     struct buf record;
-    struct plan guard;                  /* a guarded node's check, asked before its apply */
+    struct plan guard; /* a guarded node's check, asked before its apply */
     struct query_result *guard_results;
-    int record_only;                    /* the guard found the target right: record it only */
+    int record_only; /* the guard found the target right: record it only */
     /* nodes ready to run, FIFO */
     size_t *ready;
     size_t nready, ready_cap, ready_head;
@@ -128,15 +129,16 @@ struct deploy {
     size_t ndirty, nstarted;
     size_t jobs, nbusy; /* hosts allowed to apply at once, and applying now */
     size_t changed, clean, failed, skipped;
+    size_t nask; /* -n: guarded nodes that the deploy decides when it gets to them */
     int host_failures;
     int64_t start_ms;
     char *who;
     char *work;                 /* the target's work directory: root components work below it */
     struct prune_item **prunes; /* --prune: one per orphan */
     size_t nprunes, prunes_cap;
-    struct survey *survey;      /* status, graph: a read-only run that keeps what it found */
-    char *commit;               /* the project's git HEAD to record (environments/git.h), or NULL */
-    char *commit_label;         /* ... as the header shows it */
+    struct survey *survey; /* status, graph: a read-only run that keeps what it found */
+    char *commit;          /* the project's git HEAD to record (environments/git.h), or NULL */
+    char *commit_label;    /* ... as the header shows it */
 };
 
 /* engine/dirty.c */
@@ -145,6 +147,9 @@ struct deploy {
 int dirty_submit_checks(struct deploy *d, char **err);
 /* After the checks' replies: mark each node dirty or clean, with reasons. */
 void dirty_decide(struct deploy *d);
+/* The dirty nodes of node's host that come before it (graph order: the
+ * order of application within a root component). */
+size_t dirty_before(const struct deploy *d, size_t node);
 /* Ask for the old content of dirty files whose check decided (their diffs);
  * the others' came with the checks. The number of hosts asked. */
 size_t dirty_submit_contents(struct deploy *d);
@@ -226,6 +231,8 @@ void output_host_error(const struct deploy *d, size_t h, const char *message);
 /* "batou-ng: notice: HOST: MESSAGE (DETAIL)" on stderr. */
 void output_host_notice(const struct deploy *d, size_t h, const char *message, const char *detail);
 void output_predict(const struct deploy *d, size_t node);
+/* -n: a guarded node whose guard holds now, asked again after n changes before it. */
+void output_predict_ask(const struct deploy *d, size_t node, size_t n);
 /* The unified diff of a dirty File (old content on the target, new content),
  * or one line saying why there is none (sensitive, binary, too large). */
 void output_diff(const struct deploy *d, size_t node);

@@ -251,6 +251,15 @@ void output_predict(const struct deploy *d, size_t node)
     fputs(")\n", stdout);
 }
 
+void output_predict_ask(const struct deploy *d, size_t node, size_t n)
+{
+    if (d->o->quiet)
+        return;
+    printf("would ask: %s %s (its guard holds now; the deploy asks it again after the %zu "
+           "change%s before it)\n",
+           host_of(d, node), d->g->nodes[node].path, n, n == 1 ? "" : "s");
+}
+
 void output_orphans(const struct deploy *d, size_t h)
 {
     if (d->o->quiet)
@@ -273,8 +282,10 @@ void output_summary(const struct deploy *d)
     progress_end();
     double seconds = (double)(loop_now_ms() - d->start_ms) / 1000.0;
     if (d->o->predict) {
-        printf("%zu would change, %zu clean (nothing applied) in %.1f s\n", d->ndirty, d->clean,
-               seconds);
+        printf("%zu would change, %zu clean", d->ndirty, d->clean);
+        if (d->nask)
+            printf(", %zu decided by %s guard", d->nask, d->nask == 1 ? "its" : "their");
+        printf(" (nothing applied) in %.1f s\n", seconds);
         fflush(stdout);
         return;
     }

@@ -228,6 +228,7 @@ static void decide_node(struct deploy *d, size_t i, size_t watched)
     if (verdict == 1 && (!by_record || h->unknown || n->kind->guarded)) {
         /* Right on the target: clean (recorded later when the record is missing). */
         dn->dirty = 0;
+        dn->guard_held = by_record && n->kind->guarded && !h->unknown;
         set_explain(d, i, watched, "clean",
                     h->unknown ? "the target matches (recorded now)" : "the target matches");
         free(by_record);
@@ -278,6 +279,16 @@ void dirty_decide(struct deploy *d)
         d->ndirty += dn->dirty;
     }
     free(watched);
+}
+
+size_t dirty_before(const struct deploy *d, size_t node)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < node; j++) {
+        const struct dnode *dn = &d->nodes[j];
+        n += dn->host == d->nodes[node].host && dn->status == DN_PENDING && dn->dirty;
+    }
+    return n;
 }
 
 static void contents_done(void *ctx)

@@ -208,6 +208,15 @@ def test_command_guards_are_asked_right_before_it_would_run(batou, make_project)
         (project / "components" / "r" / "component.lua").read_text()
         .replace('Purge { "state" }', 'Purge { "stat*" }'))
     cfg.write_text(cfg.read_text().replace("flavour = b", "flavour = c"))
+    # -n cannot know what the Purge leaves: it names rebuild as the guard's
+    # to decide, not as clean.
+    predicted = batou("-n", "local")
+    assert predicted.returncode == 0, predicted.stderr
+    assert [line for line in predicted.stdout.splitlines() if line.startswith("would")] == [
+        "would change: localhost r/Purge(stat*) (no record)",
+        "would ask: localhost r/Command(rebuild) (its guard holds now; the deploy asks it "
+        "again after the 1 change before it)"]
+    assert "1 would change, 1 clean, 1 decided by its guard (nothing applied)" in predicted.stdout
     result = deploy(batou)
     assert applied(result) == ["localhost r/Purge(stat*)", "localhost r/Command(rebuild)"]
     assert summary(result) == (2, 1, 0, 0)
