@@ -15,15 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import binary_path, check_no_crash, write_files
+from sshd import free_port
 from test_deploy_cache import stats
 from test_ssh import project_for, summary, target
-
-
-def fingerprint(public_key_file):
-    """SHA256:... of a public key, as ssh-keygen -l prints it."""
-    out = subprocess.run(["ssh-keygen", "-lf", str(public_key_file)], check=True,
-                         capture_output=True, text=True).stdout
-    return out.split()[1]
 
 
 def start(project, lab, *args):
@@ -67,7 +61,7 @@ def wait_for(condition, what, proc=None, timeout=30):
         time.sleep(0.001)
 
 
-# 1. known_hosts: hashed entries, another file, accept-new from ssh_config.
+# known_hosts: hashed entries, another file, accept-new from ssh_config.
 
 def test_a_hashed_known_hosts_entry_is_matched(batou, make_project, ssh_lab):
     lab = ssh_lab(1)
@@ -128,7 +122,7 @@ def test_user_known_hosts_file_and_accept_new_from_ssh_config(batou, make_projec
         in refused.stderr
 
 
-# 3. A connection killed while files are being written.
+# A connection killed while files are being written.
 
 FILES = 6
 SIZE = 2 * 1024 * 1024  # above the printf limit: each goes through base64 -d
@@ -216,3 +210,135 @@ def test_a_connection_killed_during_file_transfers(batou, make_project, ssh_lab,
     for i, name in enumerate(names, 1):
         assert target(h, name).read_text() == big_content("v2", i)
     assert not (h.home / "deployment" / ".batou-ng" / "lock").exists()
+
+
+# A no-op costs one round trip per host.
+
+def test_a_noop_costs_one_round_trip_per_host(batou, make_project, ssh_lab):
+    lab = ssh_lab(3)
+    project_for(make_project, lab)
+    first = batou("-d", "stats", "prod", env=lab.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert {name: s[0] for name, s in stats(first).items()} == {
+        h.name: "read" for h in lab.hosts}
+    assert all(s[4] for s in stats(first).values()), "the first run stored no copy"
+
+    noop = batou("-d", "stats", "prod", env=lab.env())
+    assert noop.returncode == 0, noop.stdout + noop.stderr
+    assert summary(noop) == (0, 6, 0, 0)
+    for h in lab.hosts:
+        how, requests, trips, received, updated = stats(noop)[h.name]
+        # The manifest's identity (and $HOME) in one request; no lock, no record.
+        assert (how, requests, trips, updated) == ("cached", 1, 1, False), stats(noop)
+        size = (h.home / "deployment" / ".batou-ng" / "manifest").stat().st_size
+        assert received < size
+
+
+# A refused connection is retried.
+
+def test_a_refused_connection_is_retried_until_sshd_answers(make_project, ssh_lab):
+    lab = ssh_lab(2)
+    late = lab.hosts[1]
+    late.stop()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((late.addr, late.port), timeout=1).close()
+    project = project_for(make_project, lab, timeout=20)
+    proc = start(project, lab, "prod")
+    time.sleep(1)
+    assert proc.poll() is None, "batou-ng ended while host1 refused connections"
+    late.start()
+    answered = time.monotonic()
+    result = finish(proc)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary(result) == (4, 0, 0, 0)
+    for h in lab.hosts:
+        assert target(h, "greeting").read_text() == f"hello from {h.name}"
+    # Retried at most a second apart: no waiting for the 20 s timeout.
+    assert time.monotonic() - answered < 5
+
+
+# An environment's health command stops a rollout.
+
+HEALTH = """\
+    Greet = Component { rolling = 1, health = "true" }
+    function Greet:configure()
+      self:add(File { "app.conf", content = "on " .. self.host.name .. "\\n" })
+    end
+    """
+
+
+def test_an_environment_health_override_stops_the_rollout(batou, make_project, ssh_lab):
+    lab = ssh_lab(2)
+    first, second = lab.hosts
+    project_for(make_project, lab)
+    cfg = Path("environments/prod/environment.cfg")
+    make_project({"components/greet/component.lua": HEALTH,
+                  str(cfg): (Path(make_project({})) / cfg).read_text() +
+                  "\n[component:greet]\nhealth = test -e ../../../healthy\n"})
+    result = batou("prod", env=lab.env())
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("batou-ng: error:")]
+    assert "batou-ng: error: host0 greet: health check failed: exit status 1" in errors, errors
+    assert ("batou-ng: error: host0 greet: rollout stopped; not deployed on: host1 and any "
+            "later batch") in errors, errors
+    assert target(first, "app.conf").read_text() == "on host0\n"
+    assert not (second.home / "deployment" / "work").exists(), "the second batch was touched"
+
+    for h in lab.hosts:
+        (h.home / "healthy").touch()
+    rerun = batou("prod", env=lab.env())
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert summary(rerun) == (1, 1, 0, 0)
+    assert target(second, "app.conf").read_text() == "on host1\n"
+
+
+# `batou-ng run` with a host that cannot be reached.
+
+def test_run_with_an_unreachable_host(batou, make_project, ssh_lab):
+    lab = ssh_lab(2)
+    up, down = lab.hosts
+    down.stop()
+    project_for(make_project, lab, timeout=1)
+    result = batou("run", "prod", "--", "echo hello from $(id -un)", env=lab.env())
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    block = lines.index("== host0: exit status 0")
+    assert lines[block + 1] == f"hello from {up.user}"
+    assert not any(line.startswith("== host1") for line in lines), result.stdout
+    assert lines[-1] == "2 hosts: 1 ok, 1 failed (host1: unreachable)"
+    assert (f"batou-ng: error: host1: cannot reach host: connection refused by "
+            f"'{down.addr}' port {down.port} (retried for 1 s)") in result.stderr.splitlines()
+
+
+# host_domain: the ssh configuration is asked for the qualified name.
+
+def test_host_domain_names_the_ssh_config_block(batou, make_project, ssh_lab):
+    lab = ssh_lab(1)
+    h = lab.hosts[0]
+    block = lab.ssh_config().replace(f"Host {h.name}\n", "Host web.lab\n")
+    # Anything else (the bare name "web") goes to a closed loopback port,
+    # never to a resolver.
+    closed = free_port("127.0.0.1")
+    make_project({
+        "components/greet/component.lua": """\
+            Greet = Component {}
+            function Greet:configure()
+              self:add(File { "greeting", content = "hello from {{host.name}}" })
+            end
+            """,
+        "environments/prod/environment.cfg": """\
+            [environment]
+            connect_method = ssh
+            host_domain = lab
+            timeout = 5
+
+            [hosts]
+            web = greet
+            """,
+        "ssh_config": block + f"Host *\n    HostName 127.0.0.1\n    Port {closed}\n",
+    })
+    result = batou("prod", env=lab.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert target(h, "greeting").read_text() == "hello from web"
+    assert "[1/1] web greet/File(greeting)" in result.stdout
+
