@@ -342,3 +342,149 @@ def test_host_domain_names_the_ssh_config_block(batou, make_project, ssh_lab):
     assert target(h, "greeting").read_text() == "hello from web"
     assert "[1/1] web greet/File(greeting)" in result.stdout
 
+
+# The messages of docs/ssh.md for a name that does not resolve and for a
+# connect that gets no answer.
+
+DNS_SERVER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+while True:
+    query, peer = s.recvfrom(512)
+    labels, i = [], 12
+    while query[i]:
+        labels.append(query[i + 1:i + 1 + query[i]].decode())
+        i += 1 + query[i]
+    print(".".join(labels), flush=True)
+    # The question back, no answer, rcode 3: NXDOMAIN.
+    s.sendto(query[:2] + bytes([0x81, 0x83]) + query[4:6] + bytes(6) + query[12:i + 5], peer)
+"""
+
+
+def resolver_is_plain_dns():
+    """None when a lookup can only go to the nameservers of resolv.conf
+    (nsswitch 'files dns', no nscd), else why not."""
+    for sock in ("/var/run/nscd/socket", "/run/nscd/socket"):
+        if os.path.exists(sock):
+            return f"nscd answers lookups here ({sock})"
+    for tool in ("unshare", "nsenter", "ip"):
+        if not any(os.access(os.path.join(d, tool), os.X_OK)
+                   for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/sbin"]):
+            return f"{tool} is missing"
+    hosts = [line.split()[1:] for line in Path("/etc/nsswitch.conf").read_text().splitlines()
+             if line.startswith("hosts:")]
+    if not hosts or any(source not in ("files", "dns") for source in hosts[0]):
+        return f"nsswitch.conf resolves hosts with {hosts}"
+    return None
+
+
+def test_a_name_that_does_not_resolve(make_project, tmp_path):
+    """The lookup runs in a network namespace of its own whose resolv.conf
+    names a server on its own loopback that answers NXDOMAIN: nothing can
+    leave the machine, and the answer is certain."""
+    if os.geteuid() != 0:
+        pytest.skip("namespaces need root")
+    problem = resolver_is_plain_dns()
+    if problem:
+        pytest.skip(problem)
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
+    project = make_project({
+        "components/greet/component.lua": """\
+            Greet = Component {}
+            function Greet:configure()
+              self:add(File { "greeting", content = "hello" })
+            end
+            """,
+        "environments/prod/environment.cfg": """\
+            [environment]
+            connect_method = ssh
+            timeout = 5
+
+            [hosts]
+            ghost = greet
+            """,
+        "ssh_config": "Host ghost\n    HostName ghost.batou-ng.invalid\n",
+    })
+    ns = subprocess.Popen(
+        ["unshare", "--net", "--mount", "sh", "-ec",
+         'ip link set lo up; mount --bind "$0" /etc/resolv.conf; echo ready; exec sleep 600',
+         str(resolv)], stdout=subprocess.PIPE, text=True)
+    dns = None
+    try:
+        assert ns.stdout.readline() == "ready\n"
+        enter = ["nsenter", "-t", str(ns.pid), "--net", "--mount", "--"]
+        dns = subprocess.Popen(enter + ["python3", "-c", DNS_SERVER], stdout=subprocess.PIPE,
+                               text=True)
+        assert dns.stdout.readline() == "ready\n"
+        path, _ = binary_path()
+        env = dict(os.environ, NO_COLOR="1", HOME=str(tmp_path))
+        result = subprocess.run(enter[:-1] + [f"--wd={project}", "--", path, "prod"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        check_no_crash(result)
+    finally:
+        for proc in (dns, ns):
+            if proc:
+                proc.kill()
+                proc.wait()
+    asked = set(dns.stdout.read().split())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("batou-ng: error: ghost: cannot reach host: cannot resolve "
+            "'ghost.batou-ng.invalid': Name or service not known") in result.stderr.splitlines()
+    assert result.stdout.splitlines()[-1] == "hosts that failed: ghost"
+    assert asked == {"ghost.batou-ng.invalid"}, asked
+
+
+def no_answer(addr):
+    """A loopback port that takes no connection and refuses none: its
+    listener's backlog of 0 is full, so the kernel drops every SYN."""
+    listener = socket.socket()
+    listener.bind((addr, 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection((addr, port), timeout=1)
+    probe = socket.socket()
+    probe.settimeout(0.3)
+    with pytest.raises(TimeoutError):
+        probe.connect((addr, port))
+    probe.close()
+    return listener, filler, port
+
+
+@pytest.mark.parametrize("connect_timeout", [1, None], ids=["ConnectTimeout", "timeout"])
+def test_a_connect_that_gets_no_answer(batou, make_project, tmp_path, connect_timeout):
+    addr = "127.0.0.1"
+    listener, filler, port = no_answer(addr)
+    try:
+        option = f"    ConnectTimeout {connect_timeout}\n" if connect_timeout else ""
+        make_project({
+            "components/greet/component.lua": """\
+                Greet = Component {}
+                function Greet:configure()
+                  self:add(File { "greeting", content = "hello" })
+                end
+                """,
+            "environments/prod/environment.cfg": f"""\
+                [environment]
+                connect_method = ssh
+                timeout = {10 if connect_timeout else 1}
+
+                [hosts]
+                mute = greet
+                """,
+            "ssh_config": f"Host mute\n    HostName {addr}\n    Port {port}\n" + option,
+        })
+        started = time.monotonic()
+        result = batou("prod", env={"HOME": str(tmp_path), "SSH_AUTH_SOCK": None})
+        elapsed = time.monotonic() - started
+    finally:
+        filler.close()
+        listener.close()
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = f"connection to '{addr}' port {port} timed out after 1 s"
+    if connect_timeout:
+        message += " (ConnectTimeout)"
+    assert f"batou-ng: error: mute: cannot reach host: {message}" in result.stderr.splitlines()
+    assert 1 <= elapsed < 5, elapsed
