@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define REAP_WAIT_MS 2000
 #define FREE_WAIT_MS 500
@@ -286,6 +287,12 @@ static void ssh_free(struct transport *t)
     if (!s)
         return;
     finish(s);
+    /* Said goodbye (or could not): with the socket shut, freeing a channel
+     * that is still open (a jump host's tunnel) fails at once instead of
+     * waiting for the peer, which non-blocking libssh2 would answer with
+     * EAGAIN, and leave the channel and the session allocated. */
+    if (s->fd >= 0)
+        shutdown(s->fd, SHUT_RDWR);
     if (s->channel)
         libssh2_channel_free(s->channel);
     if (s->agent) {

@@ -14,7 +14,6 @@ struct ssh_options;
 int ssh_config_resolve(const char *host, const char *config_file, struct ssh_options *o,
                        char **err);
 /* The same with our own parser only (what happens without an ssh client). */
-int ssh_config_parse(const char *host, const char *config_file, struct ssh_options *o,
-                     char **err);
+int ssh_config_parse(const char *host, const char *config_file, struct ssh_options *o, char **err);
 
 #endif
