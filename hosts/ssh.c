@@ -93,6 +93,15 @@ static int held(struct ssh *s)
 static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds, int max)
 {
     struct ssh *s = (struct ssh *)t;
+    if (s->step == STEP_READY)
+        send_eof(s);
+    if (s->step == STEP_FAILED && s->timer >= 0 && max >= 1) {
+        /* It failed outside a read (sending the end of stdin, a jump host):
+         * wake the reader, whose read reports it and ends the session. */
+        ssh_arm(s, -1);
+        fds[0] = (struct pollfd){.fd = s->timer, .events = POLLIN};
+        return 1;
+    }
     if (s->step == STEP_FAILED || s->step == STEP_KILLED || s->step == STEP_NEW || max < 2)
         return 0;
     if (s->step == STEP_QUEUED) {
@@ -115,8 +124,6 @@ static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds,
         ssh_arm(s, 0);
     }
     fds[n++] = (struct pollfd){.fd = s->timer, .events = POLLIN};
-    if (s->step == STEP_READY)
-        send_eof(s);
     if (s->step == STEP_CONNECT)
         fds[n++] = (struct pollfd){.fd = s->fd, .events = POLLOUT};
     if (s->step == STEP_BACKOFF || s->step == STEP_CONNECT || s->step == STEP_VIA)

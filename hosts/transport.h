@@ -30,7 +30,9 @@ struct transport_ops {
     /* Start the shell (spawn it, or open the channel). 0, or -1 with *err. */
     int (*start)(struct transport *t, char **err);
     /* Fill at most max pollfds with the fds to poll and the events wanted;
-     * want_write says whether the caller has bytes to write. Returns the count. */
+     * want_write says whether the caller has bytes to write. Returns the count.
+     * A transport that failed outside read names an fd that is ready at once,
+     * so that the next read reports the failure. */
     int (*poll_fds)(struct transport *t, int want_write, struct pollfd *fds, int max);
     /* Read from a stream: >0 bytes read, 0 at its end, TRANSPORT_AGAIN or TRANSPORT_ERROR. */
     ssize_t (*read)(struct transport *t, enum transport_stream stream, void *buf, size_t len,
