@@ -90,17 +90,29 @@ static char *shell_command(const char *login, const char *service_user)
     return buf_detach(&b);
 }
 
+void connect_ask(struct deploy *d, struct dhost *h)
+{
+    const struct environment *env = &d->project->env;
+    if (!connect_is_ssh(env))
+        return;
+    const struct env_host *eh = env_host(env, h->name);
+    const char *name = eh && eh->fqdn ? eh->fqdn : h->name;
+    char *config = d->o->ssh_config ? xstrdup(d->o->ssh_config) : project_ssh_config(env);
+    h->ssh_query = ssh_config_ask(name, config);
+    free(config);
+}
+
 struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err)
 {
     const struct environment *env = &d->project->env;
     if (!connect_is_ssh(env))
         return local_new(NULL);
     const struct env_host *eh = env_host(env, h->name);
-    const char *name = eh && eh->fqdn ? eh->fqdn : h->name;
-    char *config = d->o->ssh_config ? xstrdup(d->o->ssh_config) : project_ssh_config(env);
+    if (!h->ssh_query)
+        connect_ask(d, h);
     struct ssh_options o;
-    int rc = ssh_config_resolve(name, config, &o, err);
-    free(config);
+    int rc = ssh_config_answer(h->ssh_query, &o, err);
+    h->ssh_query = NULL;
     if (rc < 0)
         return NULL;
     const char *service_user = eh && eh->service_user ? eh->service_user : env->service_user;

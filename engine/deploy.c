@@ -28,6 +28,7 @@
 #include "hosts/session.h"
 #include "hosts/shell.h"
 #include "hosts/shell_host.h"
+#include "hosts/ssh_config.h"
 
 #include <pwd.h>
 #include <signal.h>
@@ -223,6 +224,8 @@ static void submit_first(struct deploy *d, struct dhost *h)
 
 static void connect_hosts(struct deploy *d)
 {
+    for (size_t i = 0; i < d->nhosts; i++)
+        connect_ask(d, &d->hosts[i]);
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
         char *err = NULL;
@@ -459,6 +462,7 @@ static void release_hosts(struct deploy *d)
         free(h->statedir);
         free(h->manifest_path);
         free(h->sudo_as);
+        ssh_config_query_free(h->ssh_query);
         free(h->login);
     }
 }

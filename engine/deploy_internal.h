@@ -21,6 +21,7 @@ struct loop;
 struct prune_item;
 struct project;
 struct session;
+struct ssh_config_query;
 struct state;
 struct transport;
 struct survey;
@@ -85,7 +86,8 @@ struct dhost {
     struct host *host;
     char *statedir;
     char *manifest_path;
-    int locked;    /* this run holds the lock */
+    int locked;                         /* this run holds the lock */
+    struct ssh_config_query *ssh_query; /* connect_ask's, until connect_transport takes it */
     char *sudo_as; /* the service user the shell runs as through sudo, or NULL */
     char *login;   /* the SSH login, with sudo_as */
     int failed;    /* unreachable or locked: none of its nodes run */
@@ -254,6 +256,8 @@ int connect_is_ssh(const struct environment *env);
 /* Over SSH: <target_directory>/work and <target_directory>/.batou-ng (allocated). */
 char *connect_work(const struct environment *env);
 char *connect_statedir(const struct environment *env);
+/* Start resolving h's ssh options (`ssh -G`), so that every host's run at once. */
+void connect_ask(struct deploy *d, struct dhost *h);
 /* The transport to host h (local sh, or SSH as ssh_config says), or NULL with *err. */
 struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err);
 /* Start h's first fragment: over SSH it prints $HOME and changes to it, and

@@ -170,10 +170,21 @@ static void read_fd(int fd, struct buf *out)
     }
 }
 
-/* Run `ssh -G`: 1 with its output in out, 0 when there is no ssh client,
- * -1 with *err when it refused (a bad configuration). */
-static int run_ssh_g(const char *host, const char *config_file, struct buf *out, char **err)
+struct ssh_config_query {
+    char *host;
+    char *config_file; /* NULL: ssh's own */
+    pid_t pid;         /* `ssh -G`, or -1: there is no ssh client */
+    int out, err;      /* its stdout and stderr */
+    char *error;       /* it could not be asked */
+};
+
+struct ssh_config_query *ssh_config_ask(const char *host, const char *config_file)
 {
+    struct ssh_config_query *q = xcalloc(1, sizeof *q);
+    q->host = xstrdup(host);
+    q->config_file = config_file ? xstrdup(config_file) : NULL;
+    q->pid = -1;
+    q->out = q->err = -1;
     char *user_config = NULL;
     const char *argv[8];
     int argc = 0;
@@ -194,9 +205,12 @@ static int run_ssh_g(const char *host, const char *config_file, struct buf *out,
     argv[argc] = NULL;
     int pipes[2][2] = {{-1, -1}, {-1, -1}};
     if (pipe2(pipes[0], O_CLOEXEC) < 0 || pipe2(pipes[1], O_CLOEXEC) < 0) {
-        *err = xasprintf("cannot run 'ssh -G': %s", strerror(errno));
+        q->error = xasprintf("cannot run 'ssh -G': %s", strerror(errno));
+        for (int i = 0; i < 4; i++)
+            if (pipes[i / 2][i % 2] >= 0)
+                close(pipes[i / 2][i % 2]);
         free(user_config);
-        return -1;
+        return q;
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -209,22 +223,53 @@ static int run_ssh_g(const char *host, const char *config_file, struct buf *out,
     close(pipes[0][1]);
     close(pipes[1][1]);
     free(user_config);
+    if (rc != 0) {
+        close(pipes[0][0]);
+        close(pipes[1][0]);
+        return q;
+    }
+    q->pid = pid;
+    q->out = pipes[0][0];
+    q->err = pipes[1][0];
+    return q;
+}
+
+void ssh_config_query_free(struct ssh_config_query *q)
+{
+    if (!q)
+        return;
+    if (q->out >= 0)
+        close(q->out);
+    if (q->err >= 0)
+        close(q->err);
+    if (q->pid > 0)
+        while (waitpid(q->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    free(q->host);
+    free(q->config_file);
+    free(q->error);
+    free(q);
+}
+
+/* What `ssh -G` said: 1 with its output in out, 0 when there is no ssh
+ * client, -1 with *err when it refused (a bad configuration). */
+static int collect(struct ssh_config_query *q, struct buf *out, char **err)
+{
+    if (q->error) {
+        *err = xstrdup(q->error);
+        return -1;
+    }
+    if (q->pid < 0)
+        return 0;
     struct buf errtext;
     buf_init(&errtext);
-    if (rc == 0) {
-        /* ssh -G prints a few kilobytes: read stdout, then stderr. */
-        read_fd(pipes[0][0], out);
-        read_fd(pipes[1][0], &errtext);
-    }
-    close(pipes[0][0]);
-    close(pipes[1][0]);
-    if (rc != 0) {
-        buf_release(&errtext);
-        return 0;
-    }
+    /* ssh -G prints a few kilobytes: read stdout, then stderr. */
+    read_fd(q->out, out);
+    read_fd(q->err, &errtext);
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    while (waitpid(q->pid, &status, 0) < 0 && errno == EINTR)
         ;
+    q->pid = -1;
     int result = 1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
         result = 0;
@@ -234,7 +279,7 @@ static int run_ssh_g(const char *host, const char *config_file, struct buf *out,
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
-        *err = xasprintf("ssh configuration for '%s': %s", host, *line ? line : "ssh -G failed");
+        *err = xasprintf("ssh configuration for '%s': %s", q->host, *line ? line : "ssh -G failed");
         result = -1;
     }
     buf_release(&errtext);
@@ -243,23 +288,32 @@ static int run_ssh_g(const char *host, const char *config_file, struct buf *out,
 
 static int parse_host(const char *host, const char *config_file, struct ssh_options *o, char **err);
 
-static int resolve_host(const char *host, const char *config_file, struct ssh_options *o,
-                        char **err)
+/* The host's own options (not its jump hosts'), from q. */
+static int answer_host(struct ssh_config_query *q, struct ssh_options *o, char **err)
 {
     memset(o, 0, sizeof *o);
     struct buf out;
     buf_init(&out);
-    int rc = run_ssh_g(host, config_file, &out, err);
+    int rc = collect(q, &out, err);
     if (rc <= 0) {
         buf_release(&out);
-        return rc < 0 ? -1 : parse_host(host, config_file, o, err);
+        return rc < 0 ? -1 : parse_host(q->host, q->config_file, o, err);
     }
     buf_addc(&out, '\0');
     parse_g_output(o, out.data);
     buf_release(&out);
     reroot_known_hosts(o);
-    finish_options(o, host);
+    finish_options(o, q->host);
     return 0;
+}
+
+static int resolve_host(const char *host, const char *config_file, struct ssh_options *o,
+                        char **err)
+{
+    struct ssh_config_query *q = ssh_config_ask(host, config_file);
+    int rc = answer_host(q, o, err);
+    ssh_config_query_free(q);
+    return rc;
 }
 
 /* fnmatch over a Host line's patterns: a match, and no negated match. */
@@ -431,14 +485,20 @@ static int resolve_jumps(struct ssh_options *o, const char *config_file,
     return 0;
 }
 
+int ssh_config_answer(struct ssh_config_query *q, struct ssh_options *o, char **err)
+{
+    int rc = answer_host(q, o, err);
+    if (rc == 0 && resolve_jumps(o, q->config_file, resolve_host, 0, err) < 0) {
+        ssh_options_release(o);
+        rc = -1;
+    }
+    ssh_config_query_free(q);
+    return rc;
+}
+
 int ssh_config_resolve(const char *host, const char *config_file, struct ssh_options *o, char **err)
 {
-    if (resolve_host(host, config_file, o, err) < 0)
-        return -1;
-    if (resolve_jumps(o, config_file, resolve_host, 0, err) == 0)
-        return 0;
-    ssh_options_release(o);
-    return -1;
+    return ssh_config_answer(ssh_config_ask(host, config_file), o, err);
 }
 
 int ssh_config_parse(const char *host, const char *config_file, struct ssh_options *o, char **err)
