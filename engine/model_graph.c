@@ -473,7 +473,11 @@ static void directory_file(struct build *b, int rule, const struct pending *pd,
     param_add(&ps, "is_template", xstrdup("false"));
     param_add(&ps, "leading", xstrdup("true"));
     param_add(&ps, "mode", xasprintf("%04o", pd->mode));
-    param_add(&ps, "path", xasprintf("%s/%s", base, pd->rel));
+    /* Directory { "data/" }: data/a.txt, not data//a.txt. */
+    size_t len = strlen(base);
+    while (len > 1 && base[len - 1] == '/')
+        len--;
+    param_add(&ps, "path", xasprintf("%.*s/%s", (int)len, base, pd->rel));
     param_add(&ps, "source", xstrdup(pd->local_file));
     const char *inherited[] = {"group", "owner"};
     for (size_t i = 0; i < 2; i++) {

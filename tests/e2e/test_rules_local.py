@@ -117,6 +117,20 @@ def test_directory_syncs_its_source_file_by_file(batou, make_project):
     assert (site / "index.html").read_text() == "<h1>hi</h1>\n"
 
 
+def test_a_directory_named_with_a_trailing_slash(batou, make_project):
+    project, work = rule_project(make_project, """\
+        R = Component {}
+        function R:configure()
+          self:add(Directory { "site/", source = "site" })
+        end
+        """, {"components/r/site/index.html": "<h1>hi</h1>\n"})
+    predicted = batou("-n", "local")
+    assert f"+++ {work}/site/index.html" in predicted.stdout, predicted.stdout
+    assert "//" not in predicted.stdout
+    deploy(batou)
+    assert (work / "site" / "index.html").read_text() == "<h1>hi</h1>\n"
+
+
 def test_symlink_points_to_its_source_and_moves_with_it(batou, make_project):
     project, work = rule_project(make_project, """\
         R = Component { release = Attribute("str", "1") }
