@@ -194,6 +194,10 @@ void rolling_done(struct deploy *d, size_t comp);
 /* --prune: remove every orphan of every host still usable, driving the
  * loop until done (two rounds: directories after the rest). */
 void prune_run(struct deploy *d);
+/* Whether the run reports and prunes the orphan with node key
+ * "<env>/<host>/<root>/...": with --only, only those of the root components
+ * it names. */
+int prune_selects(const struct deploy *d, const char *key);
 void prune_release(struct deploy *d);
 
 /* engine/deploy_cache.c: the controller's copy of each target manifest */

@@ -270,6 +270,8 @@ void output_orphans(const struct deploy *d, size_t h)
     for (size_t i = 0; i < host->manifest.count; i++) {
         if (graph_find_node(d->g, nodes[i]->key) != (size_t)-1)
             continue;
+        if (!prune_selects(d, nodes[i]->key))
+            continue; /* --only another component */
         fputs("orphan: ", stdout);
         put_line(stdout, nodes[i]->key);
         fputs(" (remove with --prune)\n", stdout);

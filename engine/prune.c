@@ -23,6 +23,7 @@
 #include "engine/deploy_internal.h"
 
 #include "engine/graph.h"
+#include "engine/selection.h"
 #include "rules/rule.h"
 
 #include <stdlib.h>
@@ -229,6 +230,21 @@ static void submit_orphan(struct deploy *d, struct dhost *h, const struct manife
     }
 }
 
+int prune_selects(const struct deploy *d, const char *key)
+{
+    if (!d->o->only)
+        return 1;
+    const char *p = strchr(key, '/');
+    p = p ? strchr(p + 1, '/') : NULL;
+    if (!p)
+        return 0;
+    size_t len = strcspn(p + 1, "/");
+    char *root = xstrndup(p + 1, len);
+    int yes = selection_has(d->o->only, root);
+    free(root);
+    return yes;
+}
+
 /* Queue the orphans of h of this round (0: outright, 1: remove_last). */
 static void submit_host(struct deploy *d, struct dhost *h, int last, struct live_paths *live)
 {
@@ -237,7 +253,7 @@ static void submit_host(struct deploy *d, struct dhost *h, int last, struct live
     if (last)
         qsort(nodes, count, sizeof *nodes, deepest_first);
     for (size_t i = 0; i < count; i++) {
-        if (graph_find_node(d->g, nodes[i]->key) != (size_t)-1)
+        if (graph_find_node(d->g, nodes[i]->key) != (size_t)-1 || !prune_selects(d, nodes[i]->key))
             continue;
         const struct rule_kind *kind = rule_find(nodes[i]->kind);
         if ((kind && kind->remove_last) != last)

@@ -227,3 +227,26 @@ def test_a_directory_waits_while_a_file_in_it_cannot_be_removed(batou, make_proj
     assert pruned.returncode == 0, pruned.stderr
     assert summary(pruned) == (2, 0, 0, 0)
     assert not (project / "work" / "app" / "data").exists()
+
+
+def test_only_prunes_the_orphans_of_the_components_it_names(batou, make_project):
+    project = make_project(APP)
+    assert batou("local").returncode == 0
+    keep = project / "components" / "keep" / "component.lua"
+    keep.write_text("Keep = Component {}\nfunction Keep:configure() end\n")
+    remove_component(project, "app")
+    work = project / "work"
+
+    only = batou("--only", "keep", "--prune", "local")
+    assert only.returncode == 0, only.stderr
+    removed = [line for line in only.stdout.splitlines() if line.startswith("removed orphan: ")]
+    assert removed == ["removed orphan: localhost local/localhost/keep/File(keep.conf)"]
+    assert not (work / "keep" / "keep.conf").exists()
+    assert (work / "app" / "app.conf").read_text() == "port = 8080"
+    # Outside --only, app's orphans are neither reported nor pruned.
+    assert "app/" not in only.stdout
+    reported = batou("local")
+    assert "orphan: local/localhost/app/File(app.conf) (remove with --prune)" in reported.stdout
+    everything = batou("--prune", "local")
+    assert everything.returncode == 0, everything.stderr
+    assert not (work / "app" / "app.conf").exists()
