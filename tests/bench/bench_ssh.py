@@ -2,7 +2,7 @@
 """Benchmark deploys over SSH, batou-ng against Ansible (issue 4's table).
 
     python3 tests/bench/bench_ssh.py [--binary PATH] [--hosts 1,4,16] [--nodes 100,1000]
-                                     [--repeat K] [--no-ansible]
+                                     [--repeat K] [--ansible-repeat K] [--no-ansible]
 
 Run as root, by hand (never from `ninja check`): it starts real sshd servers
 on 127.0.0.2, ... with a user each (tests/e2e/sshd.py, the end-to-end tests'
@@ -163,6 +163,8 @@ def main():
     ap.add_argument("--hosts", default="1,4,16")
     ap.add_argument("--nodes", default="100,1000")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--ansible-repeat", type=int,
+                    help="runs of each Ansible figure (default: --repeat); it takes minutes a run")
     ap.add_argument("--no-ansible", action="store_true")
     args = ap.parse_args()
     problem = sshd.available()
@@ -176,7 +178,7 @@ def main():
             lab = sshd.SshLab(tmp / "lab", h)
             try:
                 b = bench_batou(args.binary, lab, n, args.repeat, tmp / "batou")
-                a = bench_ansible(lab, n, args.repeat, tmp / "ansible") if with_ansible else None
+                a = bench_ansible(lab, n, args.ansible_repeat or args.repeat, tmp / "ansible") if with_ansible else None
             finally:
                 lab.close()
                 shutil.rmtree(tmp, ignore_errors=True)
