@@ -3,6 +3,7 @@ what lands in each user's target_directory, what the terminal says."""
 
 import os
 import re
+import shutil
 import time
 
 import pytest
@@ -66,6 +67,35 @@ def test_deploy_to_two_hosts_then_noop(batou, make_project, ssh_lab):
     assert summary(again) == (0, 4, 0, 0)
     assert [target(h, "greeting").stat().st_mtime_ns for h in lab.hosts] == before
     assert not lab.known_hosts.read_text().count("\n") > len(lab.hosts)
+
+
+def test_a_second_clone_deploys_nothing_twice(batou, make_project, ssh_lab, tmp_path):
+    # A colleague's clone: another directory, no .batou-ng/ of its own. The
+    # hosts' manifests are the truth, so it redoes nothing and owes nothing.
+    lab = ssh_lab(2)
+    mine = project_for(make_project, lab)
+    assert batou("prod", env=lab.env()).returncode == 0
+    before = [target(h, "greeting").stat().st_mtime_ns for h in lab.hosts]
+    theirs = tmp_path.parent / (tmp_path.name + "-clone")
+    shutil.copytree(mine, theirs, ignore=shutil.ignore_patterns(".batou-ng"))
+    assert not (theirs / ".batou-ng").exists()
+
+    predicted = batou("-n", "prod", cwd=theirs, env=lab.env())
+    assert predicted.returncode == 0, predicted.stderr
+    assert "would change" not in predicted.stdout.replace("0 would change", "")
+    result = batou("prod", cwd=theirs, env=lab.env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary(result) == (0, 4, 0, 0)
+    assert [target(h, "greeting").stat().st_mtime_ns for h in lab.hosts] == before
+
+    # A change made in the clone is deployed once; the first clone sees it
+    # deployed (its copy of the manifest is stale: it reads the target's).
+    cfg = theirs / "environments" / "prod" / "environment.cfg"
+    cfg.write_text(cfg.read_text() + "\n[component:greet]\ntext = hi from the clone\n")
+    assert summary(batou("prod", cwd=theirs, env=lab.env())) == (2, 2, 0, 0)
+    shutil.copy(cfg, mine / "environments" / "prod" / "environment.cfg")
+    assert summary(batou("prod", cwd=mine, env=lab.env())) == (0, 4, 0, 0)
+    shutil.rmtree(theirs)
 
 
 def test_predict_changes_nothing_on_the_hosts(batou, make_project, ssh_lab):
