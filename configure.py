@@ -41,7 +41,7 @@ DEBIAN_PACKAGES = sorted(set(LIBRARIES.values()) | set(TEST_LIBRARIES.values()) 
     "gcc", "pkg-config", "ninja-build", "python3", "python3-pytest",
     "python3-jinja2", "lua5.4", "git", "gnupg", "openssh-server",
     "openssh-client", "sudo", "supervisor", "python3-venv", "graphviz",
-    "lmdb-utils",
+    "lmdb-utils", "iproute2", "procps",
 })
 
 SOURCE_DIRS = ["engine", "rules", "hosts", "environments"]
