@@ -25,6 +25,9 @@ def test_a_host_behind_a_jump_host(batou, make_project, ssh_lab):
     again = batou("prod", env=lab.env())
     assert again.returncode == 0, again.stderr
     assert summary(again) == (0, 2, 0, 0)
+    ran = batou("run", "prod", "--", "id -un", env=lab.env())
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.split("== host1: exit status 0\n")[1].splitlines()[0] == app.user
 
     # The route is the jump host's: without it, or without its forwarding,
     # the host is not reached, and the error says where it broke.
