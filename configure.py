@@ -6,7 +6,7 @@ and with one build statement per source file found under engine/, rules/,
 hosts/ and environments/. Every tests/unit/test_*.c becomes a test program; its
 first line names the sources it links, e.g.
 
-    /* link: engine/template_*.c engine/util.c */
+    /* link: engine/template/template_*.c engine/util.c */
 
 (globs allowed), so a unit test builds even while an unrelated module is broken.
 
@@ -44,7 +44,9 @@ DEBIAN_PACKAGES = sorted(set(LIBRARIES.values()) | set(TEST_LIBRARIES.values()) 
     "lmdb-utils", "iproute2", "procps",
 })
 
-SOURCE_DIRS = ["engine", "rules", "hosts", "environments"]
+# The rooms of the source tree (docs/architecture.md); each folder below them
+# is searched too.
+SOURCE_ROOTS = ["engine", "rules", "hosts", "environments"]
 WARNINGS = "-Wall -Wextra -Wshadow -Wmissing-prototypes -Wpedantic"
 
 
@@ -100,9 +102,19 @@ def flags_for(libraries):
     return " ".join(f for f in cflags if f), " ".join(l for l in libs if l)
 
 
+def source_dirs():
+    """Every folder below the source roots, roots first (relative to SRCDIR)."""
+    dirs = []
+    for root in SOURCE_ROOTS:
+        for path, subdirs, _ in os.walk(os.path.join(SRCDIR, root)):
+            subdirs.sort()
+            dirs.append(os.path.relpath(path, SRCDIR))
+    return dirs
+
+
 def sources():
     found = []
-    for directory in SOURCE_DIRS:
+    for directory in source_dirs():
         found += sorted(glob.glob(os.path.join(SRCDIR, directory, "*.c")))
     return [os.path.relpath(f, SRCDIR) for f in found]
 
@@ -131,12 +143,12 @@ def build_statements(all_sources):
     main_objects = []
     for source in all_sources:
         implicit = ""
-        if source == "engine/model.c":
-            implicit = " | obj/engine/prelude.inc"
+        if source == "engine/model/model.c":
+            implicit = " | obj/engine/model/prelude.inc"
         lines.append("build %s: cc $srcdir/%s%s" % (object_of(source), source, implicit))
         main_objects.append(object_of(source))
-    lines.append("build obj/engine/prelude.inc: embed $srcdir/engine/prelude.lua"
-                 " | $srcdir/engine/embed.py")
+    lines.append("build obj/engine/model/prelude.inc: embed $srcdir/engine/model/prelude.lua"
+                 " | $srcdir/engine/model/embed.py")
     lines.append("build batou-ng: link " + " ".join(main_objects))
     lines.append("")
 
@@ -198,7 +210,7 @@ def main():
         "TEST_LIBS": test_libs,
         "PREFIX": args.prefix,
         "CONFIGURE_ARGS": reconfigure,
-        "SOURCE_DIRS": " ".join("$srcdir/" + d for d in SOURCE_DIRS + ["tests/unit"]),
+        "SOURCE_DIRS": " ".join("$srcdir/" + d for d in source_dirs() + ["tests/unit"]),
         "BUILD_STATEMENTS": build_statements(sources()),
     }
     for key, value in values.items():

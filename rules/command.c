@@ -1,6 +1,6 @@
 #include "rules/rule.h"
 
-#include "engine/graph.h"
+#include "engine/graph/graph.h"
 #include "engine/util.h"
 #include "hosts/host.h"
 #include "rules/plan.h"

@@ -1,11 +1,11 @@
 /* Helpers the effects of the rules share: reading a node's canonical
- * parameters (engine/model_graph.c writes them: booleans "true"/"false",
+ * parameters (engine/model/model_graph.c writes them: booleans "true"/"false",
  * modes "0644", lists and maps as compact JSON) and wording the one-line
  * reasons of decide. */
 
 #include "rules/rule.h"
 
-#include "engine/graph.h"
+#include "engine/graph/graph.h"
 #include "engine/util.h"
 #include "rules/plan.h"
 

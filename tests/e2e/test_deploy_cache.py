@@ -1,5 +1,5 @@
 """End-to-end tests of the controller's copy of the target manifest
-(engine/deploy_cache.c): a clean run reads only the manifest's identity, and
+(engine/deploy/deploy_cache.c): a clean run reads only the manifest's identity, and
 any other state of the target (a second clone, a hand edit, a lost cache)
 costs one full read, never a wrong answer. `-d stats` shows which it was."""
 

@@ -1,5 +1,5 @@
 /* libFuzzer harness for the Python-literal parser (`literal` attributes). */
-#include "engine/literal.h"
+#include "engine/model/literal.h"
 
 #include <lauxlib.h>
 #include <lua.h>

@@ -1,7 +1,7 @@
-/* libFuzzer harness for the target manifest parser (engine/manifest.c).
+/* libFuzzer harness for the target manifest parser (engine/deploy/manifest.c).
  * Beyond not crashing, it checks the round trips: a compacted manifest parses
  * back to the same live state, and any string survives the escaping. */
-#include "engine/manifest.h"
+#include "engine/deploy/manifest.h"
 #include "engine/util.h"
 
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* libFuzzer harness for the template engine: parse, then render against a
  * small context, so both the parser and the evaluator see the input. */
-#include "engine/template.h"
+#include "engine/template/template.h"
 #include "engine/util.h"
 
 #include <lauxlib.h>

@@ -1,4 +1,4 @@
-/* link: engine/address.c environments/environment.c environments/environment_hosts.c environments/ini.c engine/diag.c engine/util.c */
+/* link: engine/model/address.c environments/environment.c environments/environment_hosts.c environments/ini.c engine/diag.c engine/util.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "engine/address.h"
+#include "engine/model/address.h"
 #include "engine/diag.h"
 #include "environments/environment.h"
 

@@ -1,13 +1,13 @@
-/* link: engine/export.c engine/export_dot.c engine/export_json.c engine/graph.c engine/util.c rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c rules/rule_effects.c rules/plan.c hosts/host.c */
+/* link: engine/graph/export.c engine/graph/export_dot.c engine/graph/export_json.c engine/graph/graph.c engine/util.c rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c rules/rule_effects.c rules/plan.c hosts/host.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine/export.h"
-#include "engine/graph.h"
-#include "engine/survey.h"
+#include "engine/graph/export.h"
+#include "engine/graph/graph.h"
+#include "engine/deploy/survey.h"
 #include "engine/util.h"
 #include "rules/rule.h"
 

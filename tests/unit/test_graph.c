@@ -1,11 +1,11 @@
-/* link: engine/graph.c engine/util.c */
+/* link: engine/graph/graph.c engine/util.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "engine/graph.h"
+#include "engine/graph/graph.h"
 #include "engine/util.h"
 
 #include <stdio.h>

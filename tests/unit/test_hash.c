@@ -1,4 +1,4 @@
-/* link: engine/hash.c engine/graph.c engine/sources.c engine/state.c engine/state_codec.c engine/state_runs.c engine/diag.c engine/util.c */
+/* link: engine/graph/hash.c engine/graph/graph.c engine/state/sources.c engine/state/state.c engine/state/state_codec.c engine/state/state_runs.c engine/diag.c engine/util.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,9 +6,9 @@
 #include <cmocka.h>
 
 #include "engine/diag.h"
-#include "engine/graph.h"
-#include "engine/hash.h"
-#include "engine/state.h"
+#include "engine/graph/graph.h"
+#include "engine/graph/hash.h"
+#include "engine/state/state.h"
 #include "engine/util.h"
 #include "environments/environment.h"
 #include "rules/rule.h"

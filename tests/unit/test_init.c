@@ -1,11 +1,11 @@
-/* link: engine/init.c engine/util.c */
+/* link: engine/cli/init.c engine/util.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "engine/init.h"
+#include "engine/cli/init.h"
 #include "engine/util.h"
 
 #include <stdio.h>

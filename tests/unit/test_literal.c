@@ -1,4 +1,4 @@
-/* link: engine/literal.c engine/util.c */
+/* link: engine/model/literal.c engine/util.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "engine/literal.h"
+#include "engine/model/literal.h"
 #include "engine/util.h"
 
 #include <lauxlib.h>

@@ -1,11 +1,11 @@
-/* link: engine/manifest.c engine/manifest_shell.c hosts/shell.c engine/util.c */
+/* link: engine/deploy/manifest.c engine/deploy/manifest_shell.c hosts/shell.c engine/util.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "engine/manifest.h"
+#include "engine/deploy/manifest.h"
 #include "engine/util.h"
 #include "hosts/shell.h"
 

@@ -1,4 +1,4 @@
-/* link: engine/model*.c engine/template_*.c engine/literal.c engine/address.c engine/graph.c engine/diag.c engine/util.c environments/environment*.c environments/secrets*.c environments/ini.c rules/?*.c hosts/host.c */
+/* link: engine/model/model*.c engine/template/template_*.c engine/model/literal.c engine/model/address.c engine/graph/graph.c engine/diag.c engine/util.c environments/environment*.c environments/secrets*.c environments/ini.c rules/?*.c hosts/host.c */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 #include <cmocka.h>
 
 #include "engine/diag.h"
-#include "engine/graph.h"
-#include "engine/model.h"
+#include "engine/graph/graph.h"
+#include "engine/model/model.h"
 #include "engine/util.h"
 #include "environments/environment.h"
 #include "environments/secrets.h"

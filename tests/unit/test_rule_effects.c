@@ -9,7 +9,7 @@
  * and what decide says about hand-made query results. test_rule_hosts.c
  * runs the same rules against the memory host and a real sh. */
 
-#include "engine/graph.h"
+#include "engine/graph/graph.h"
 #include "engine/util.h"
 #include "hosts/host.h"
 #include "rules/plan.h"

@@ -12,7 +12,7 @@
  * level, remove removes what was owned. Every scenario makes its drift with
  * host ops, so the same table runs on any host (struct target). */
 
-#include "engine/graph.h"
+#include "engine/graph/graph.h"
 #include "engine/util.h"
 #include "hosts/host.h"
 #include "hosts/local.h"

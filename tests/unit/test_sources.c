@@ -1,12 +1,12 @@
-/* link: engine/sources.c engine/state.c engine/state_codec.c engine/state_runs.c engine/util.c */
+/* link: engine/state/sources.c engine/state/state.c engine/state/state_codec.c engine/state/state_runs.c engine/util.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "engine/sources.h"
-#include "engine/state.h"
+#include "engine/state/sources.h"
+#include "engine/state/state.h"
 #include "engine/util.h"
 
 #include <fcntl.h>

@@ -1,11 +1,11 @@
-/* link: engine/state.c engine/state_codec.c engine/state_runs.c engine/util.c */
+/* link: engine/state/state.c engine/state/state_codec.c engine/state/state_runs.c engine/util.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "engine/state.h"
+#include "engine/state/state.h"
 #include "engine/util.h"
 
 #include <lmdb.h>

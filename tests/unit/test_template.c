@@ -1,4 +1,4 @@
-/* link: engine/template_lex.c engine/template_parse.c engine/template_expr.c engine/template_eval.c engine/template_arith.c engine/template_value.c engine/template_text.c engine/template_json.c engine/template_filter.c engine/template_render.c engine/util.c */
+/* link: engine/template/template_lex.c engine/template/template_parse.c engine/template/template_expr.c engine/template/template_eval.c engine/template/template_arith.c engine/template/template_value.c engine/template/template_text.c engine/template/template_json.c engine/template/template_filter.c engine/template/template_render.c engine/util.c */
 /* The template engine against what Jinja2 3.1 itself renders: the expected
  * outputs below come from tests/unit/template_cases.py, which renders the
  * same templates with real Jinja2 (keep_trailing_newline=True,
@@ -18,7 +18,7 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "engine/template.h"
+#include "engine/template/template.h"
 #include "engine/util.h"
 
 struct render_case {
@@ -621,7 +621,7 @@ static void test_errors(void **state)
     assert_int_equal(failed, 0);
 }
 
-/* Where batou-ng knowingly differs from Jinja2 (see engine/template.h). */
+/* Where batou-ng knowingly differs from Jinja2 (see engine/template/template.h). */
 static void test_deviations(void **state)
 {
     static const struct error_case cases[] = {

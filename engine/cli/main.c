@@ -1,0 +1,636 @@
+/* The command line: parse options, dispatch to a command, map results to
+ * exit codes (0 ok, 1 runtime failure, 2 usage or configuration error). */
+
+#include "engine/deploy/deploy.h"
+#include "engine/deploy/explain.h"
+#include "engine/graph/export.h"
+#include "engine/cli/init.h"
+#include "engine/model/project.h"
+#include "engine/cli/secrets_command.h"
+#include "engine/cli/status.h"
+#include "engine/deploy/survey.h"
+#include "engine/util.h"
+#include "engine/version.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum exit_status {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+};
+
+struct options {
+    const char *directory; /* -C */
+    const char *platform;  /* -p */
+    int verbose;
+    int quiet;
+    int debug;
+    unsigned debug_words; /* -d WORD: DEBUG_* bits */
+    int no_color;
+    int check;              /* -c */
+    int predict;            /* -n */
+    int break_lock;         /* --break-lock */
+    int prune;              /* --prune */
+    int no_state;           /* graph --no-state */
+    const char *verify;     /* --verify[=content]: "" or the level */
+    const char *limit;      /* --limit HOST,... */
+    const char *only;       /* --only COMPONENT,... */
+    const char *jobs;       /* -j N */
+    const char *ssh_config; /* -F FILE */
+    const char *format;     /* graph --format */
+    const char *output;     /* graph -o */
+    const char *host;       /* graph --host */
+    const char *args[3];    /* positional arguments: command and its operands */
+    int nargs;
+    char **secrets_argv; /* the words after "secrets": that command parses them */
+    char **command_argv; /* run: the words after "--" */
+    int command_argc;
+    int secrets_argc;
+};
+
+/* The words -d takes ("-d explain", "-d explain,stats", "--debug=explain"). */
+enum debug_word {
+    DEBUG_EXPLAIN = 1u << 0, /* why each node is dirty or clean */
+    DEBUG_STATS = 1u << 1,   /* per host: how the manifest was had, requests, bytes */
+};
+
+struct debug_name {
+    const char *name;
+    unsigned bit;
+};
+
+static const struct debug_name debug_names[] = {
+    {"explain", DEBUG_EXPLAIN},
+    {"stats", DEBUG_STATS},
+};
+
+#define NDEBUG_NAMES (sizeof debug_names / sizeof *debug_names)
+
+static const char usage_text[] =
+    "usage: batou-ng [options] ENV                 deploy ENV\n"
+    "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
+    "       batou-ng status ENV [--verify[=content]]  what is deployed on each host\n"
+    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST] [--no-state]\n"
+    "       batou-ng explain ENV [NODE]            why each node is dirty or clean (read-only)\n"
+    "       batou-ng run ENV [--limit HOSTS] -- COMMAND   run COMMAND on every host\n"
+    "       batou-ng init [DIR]                    create a project skeleton\n"
+    "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
+    "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
+    "\n"
+    "options:\n"
+    "  -n, --predict        deploy: what would change and why; touches nothing\n"
+    "  --verify[=content]   deploy: check every node on the target (stat, or content)\n"
+    "  --break-lock         deploy: remove a lock another run left on the targets\n"
+    "  --prune              deploy: remove what orphans (nodes gone from the model) owned\n"
+    "  --limit HOST,...     deploy: only these hosts\n"
+    "  --only COMPONENT,... deploy: only these root components\n"
+    "  -j N                 deploy: at most N hosts at once (default: jobs, else all, max 32)\n"
+    "  -F FILE              the ssh configuration file, as for ssh -F\n"
+    "  -c, --check          load and configure every host of ENV, report all errors\n"
+    "  -C DIR               run in DIR (the project directory)\n"
+    "  -p PLATFORM          override every host's platform\n"
+    "  -v, -q, -d           more output (self:log lines) / less output / debug\n"
+    "  -d explain           deploy, -n: one line per node: why it is dirty or clean\n"
+    "  -d stats             deploy, -n: per host, how the manifest was read, requests, bytes\n"
+    "  --no-color           no colours (also NO_COLOR=1)\n"
+    "  --format FORMAT      graph: dot (default), json or svg\n"
+    "  -o FILE              graph: write to FILE instead of stdout\n"
+    "  --host HOST          graph: only HOST's part\n"
+    "  --no-state           graph: do not read the hosts (no dirty marks)\n"
+    "  --version            print the version\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "exit status: 0 ok, 1 failed, 2 usage or configuration error\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("batou-ng: error: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see 'batou-ng --help')\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Options taking a value accept "-o FILE", "-oFILE" (short) and "--format=X". */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) == 0 && arg[n] == '=' && name[1] == '-')
+        return arg + n + 1;
+    if (strcmp(arg, name) == 0) {
+        if (*i + 1 >= argc)
+            return NULL;
+        return argv[++*i];
+    }
+    if (name[1] != '-' && strncmp(arg, name, 2) == 0 && arg[2])
+        return arg + 2;
+    return NULL;
+}
+
+static int matches_value_option(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0)
+        return 0;
+    if (arg[n] == '\0')
+        return 1;
+    return name[1] == '-' ? arg[n] == '=' : 1;
+}
+
+struct value_option {
+    const char *name;
+    size_t offset;
+};
+
+static const struct value_option value_options[] = {
+    {"-C", offsetof(struct options, directory)},    {"-p", offsetof(struct options, platform)},
+    {"--format", offsetof(struct options, format)}, {"-o", offsetof(struct options, output)},
+    {"--host", offsetof(struct options, host)},     {"--limit", offsetof(struct options, limit)},
+    {"--only", offsetof(struct options, only)},     {"-j", offsetof(struct options, jobs)},
+    {"-F", offsetof(struct options, ssh_config)},
+};
+
+struct flag_option {
+    const char *name;
+    size_t offset;
+};
+
+static const struct flag_option flag_options[] = {
+    {"-c", offsetof(struct options, check)},
+    {"--check", offsetof(struct options, check)},
+    {"-v", offsetof(struct options, verbose)},
+    {"--verbose", offsetof(struct options, verbose)},
+    {"-q", offsetof(struct options, quiet)},
+    {"--quiet", offsetof(struct options, quiet)},
+    {"--no-color", offsetof(struct options, no_color)},
+    {"-n", offsetof(struct options, predict)},
+    {"--predict", offsetof(struct options, predict)},
+    {"--break-lock", offsetof(struct options, break_lock)},
+    {"--prune", offsetof(struct options, prune)},
+    {"--no-state", offsetof(struct options, no_state)},
+};
+
+/* The bits of a comma-separated list of debug words; 0 when one is unknown
+ * (*bad: the first unknown word, allocated). */
+static unsigned debug_bits(const char *list, char **bad)
+{
+    unsigned bits = 0;
+    *bad = NULL;
+    for (const char *w = list;; w++) {
+        size_t len = strcspn(w, ",");
+        size_t k = 0;
+        while (k < NDEBUG_NAMES &&
+               !(strlen(debug_names[k].name) == len && strncmp(debug_names[k].name, w, len) == 0))
+            k++;
+        if (k == NDEBUG_NAMES) {
+            *bad = xstrndup(w, len);
+            return 0;
+        }
+        bits |= debug_names[k].bit;
+        w += len;
+        if (!*w)
+            return bits;
+    }
+}
+
+static int unknown_debug_word(const char *word)
+{
+    const char *names[NDEBUG_NAMES];
+    for (size_t k = 0; k < NDEBUG_NAMES; k++)
+        names[k] = debug_names[k].name;
+    const char *close = suggest(word, names, NDEBUG_NAMES);
+    fprintf(stderr, "batou-ng: error: unknown debug word '%s'", word);
+    if (close)
+        fprintf(stderr, " (did you mean '%s'?)", close);
+    fputs(" (see 'batou-ng --help')\n", stderr);
+    return -1;
+}
+
+/* -d alone, "-d WORDS" (the next argument when it is a list of debug words,
+ * so "-d local" still deploys 'local'), "-dWORDS" or "--debug=WORDS". 1
+ * when arg was -d, 0 when not, -1 on a usage error (reported). */
+static int parse_debug(int argc, char **argv, int *i, struct options *o)
+{
+    const char *arg = argv[*i];
+    const char *words = NULL;
+    if (strcmp(arg, "-d") == 0 || strcmp(arg, "--debug") == 0) {
+        char *bad = NULL;
+        unsigned bits = *i + 1 < argc ? debug_bits(argv[*i + 1], &bad) : 0;
+        free(bad);
+        o->debug = 1;
+        if (bits) {
+            o->debug_words |= bits;
+            ++*i;
+        }
+        return 1;
+    }
+    if (strncmp(arg, "--debug=", 8) == 0)
+        words = arg + 8;
+    else if (strncmp(arg, "-d", 2) == 0 && arg[2])
+        words = arg + 2;
+    else
+        return 0;
+    char *bad = NULL;
+    unsigned bits = debug_bits(words, &bad);
+    if (!bits) {
+        unknown_debug_word(bad);
+        free(bad);
+        return -1;
+    }
+    o->debug = 1;
+    o->debug_words |= bits;
+    return 1;
+}
+
+/* 1 when argv[*i] was a known option (consumed), 0 when it is not one,
+ * -1 on a usage error (already reported). */
+static int parse_option(int argc, char **argv, int *i, struct options *o)
+{
+    const char *arg = argv[*i];
+    int debug = parse_debug(argc, argv, i, o);
+    if (debug)
+        return debug;
+    if (strcmp(arg, "--verify") == 0 || strncmp(arg, "--verify=", 9) == 0) {
+        o->verify = arg[8] ? arg + 9 : "";
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof flag_options / sizeof *flag_options; k++) {
+        if (strcmp(arg, flag_options[k].name) == 0) {
+            *(int *)((char *)o + flag_options[k].offset) = 1;
+            return 1;
+        }
+    }
+    for (size_t k = 0; k < sizeof value_options / sizeof *value_options; k++) {
+        if (!matches_value_option(arg, value_options[k].name))
+            continue;
+        const char *value = option_value(argc, argv, i, value_options[k].name);
+        if (!value) {
+            usage_error("option '%s' needs a value", value_options[k].name);
+            return -1;
+        }
+        *(const char **)((char *)o + value_options[k].offset) = value;
+        return 1;
+    }
+    return 0;
+}
+
+/* EXIT_OK to go on, or the status to exit with (help and version exit 0). */
+static int parse_args(int argc, char **argv, struct options *o, int *done)
+{
+    *done = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(usage_text, stdout);
+            *done = 1;
+            return EXIT_OK;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("batou-ng %s\n", BATOU_NG_VERSION);
+            *done = 1;
+            return EXIT_OK;
+        }
+        if (strcmp(arg, "--") == 0) {
+            /* `run ENV -- COMMAND...`: the rest is the command, words joined. */
+            o->command_argv = argv + i + 1;
+            o->command_argc = argc - i - 1;
+            return EXIT_OK;
+        }
+        int parsed = parse_option(argc, argv, &i, o);
+        if (parsed < 0)
+            return EXIT_USAGE;
+        if (parsed > 0)
+            continue;
+        if (arg[0] == '-' && arg[1] != '\0')
+            return usage_error("unknown option '%s'", arg);
+        if (o->nargs == 0 && strcmp(arg, "secrets") == 0) {
+            o->secrets_argv = argv + i + 1;
+            o->secrets_argc = argc - i - 1;
+            o->args[o->nargs++] = arg;
+            return EXIT_OK;
+        }
+        if (o->nargs == (int)(sizeof o->args / sizeof *o->args))
+            return usage_error("unexpected argument '%s'", arg);
+        o->args[o->nargs++] = arg;
+    }
+    return EXIT_OK;
+}
+
+static int report_configuration(struct project *p)
+{
+    diags_report(&p->diags, stderr);
+    return EXIT_USAGE;
+}
+
+/* Open the project and environment; EXIT_OK with p loaded, or an exit status
+ * (p released). */
+static int open_project(struct project *p, const char *env_name, const struct options *o)
+{
+    if (!project_exists()) {
+        fprintf(stderr,
+                "batou-ng: error: '%s' is not a batou-ng project: no environments/ directory "
+                "(see 'batou-ng init')\n",
+                o->directory ? o->directory : ".");
+        return EXIT_USAGE;
+    }
+    struct project_options options = {.platform = o->platform, .verbose = o->verbose};
+    if (project_load(p, env_name, &options) < 0) {
+        int status = report_configuration(p);
+        project_release(p);
+        return status;
+    }
+    return EXIT_OK;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+static int command_check(const char *env_name, const struct options *o)
+{
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    size_t hosts = p.env.nhosts;
+    if (!o->quiet)
+        printf("configuration ok: environment '%s', %zu %s, %zu %s, %zu %s\n", env_name, hosts,
+               plural(hosts, "host", "hosts"), p.graph.ncomponents,
+               plural(p.graph.ncomponents, "component", "components"), p.graph.nnodes,
+               plural(p.graph.nnodes, "node", "nodes"));
+    project_release(&p);
+    return EXIT_OK;
+}
+
+static int host_in_environment(const struct environment *env, const char *host)
+{
+    const char **names = xmalloc((env->nhosts + 1) * sizeof *names);
+    for (size_t i = 0; i < env->nhosts; i++) {
+        if (strcmp(env->hosts[i].name, host) == 0) {
+            free(names);
+            return 1;
+        }
+        names[i] = env->hosts[i].name;
+    }
+    const char *close = suggest(host, names, env->nhosts);
+    fprintf(stderr, "batou-ng: error: host '%s' is not in environment '%s'", host, env->name);
+    if (close)
+        fprintf(stderr, " (did you mean '%s'?)", close);
+    fputc('\n', stderr);
+    free(names);
+    return 0;
+}
+
+static int write_output(const char *path, const struct buf *data)
+{
+    if (!path) {
+        fwrite(data->data, 1, data->len, stdout);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "batou-ng: error: cannot write '%s': %s\n", path, strerror(errno));
+        return EXIT_FAILED;
+    }
+    size_t written = fwrite(data->data, 1, data->len, f);
+    if (fclose(f) != 0 || written != data->len) {
+        fprintf(stderr, "batou-ng: error: cannot write '%s'\n", path);
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
+/* The options a deploy, status or graph run takes; EXIT_OK or a usage error. */
+static int deploy_options_from(const struct options *o, struct deploy_options *d)
+{
+    const char *no_color = getenv("NO_COLOR");
+    *d = (struct deploy_options){.predict = o->predict,
+                                 .break_lock = o->break_lock,
+                                 .prune = o->prune,
+                                 .limit = o->limit,
+                                 .only = o->only,
+                                 .quiet = o->quiet,
+                                 .verbose = o->verbose,
+                                 .ssh_config = o->ssh_config,
+                                 .explain =
+                                     o->debug_words & DEBUG_EXPLAIN ? EXPLAIN_DEBUG : EXPLAIN_OFF,
+                                 .stats = (o->debug_words & DEBUG_STATS) != 0,
+                                 .verify_level = CHECK_STAT,
+                                 .no_color = o->no_color || (no_color && *no_color)};
+    if (o->ssh_config && access(o->ssh_config, R_OK) != 0)
+        return usage_error("cannot read the ssh configuration '%s' (-F)", o->ssh_config);
+    if (o->jobs) {
+        char *end;
+        long n = strtol(o->jobs, &end, 10);
+        if (*end || end == o->jobs || n < 1 || n > 1024)
+            return usage_error("-j needs a number from 1 to 1024, got '%s'", o->jobs);
+        d->jobs = (int)n;
+    }
+    if (!o->verify)
+        return EXIT_OK;
+    d->verify = 1;
+    if (strcmp(o->verify, "content") == 0)
+        d->verify_level = CHECK_CONTENT;
+    else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
+        return usage_error("unknown --verify level '%s': use --verify or --verify=content",
+                           o->verify);
+    return EXIT_OK;
+}
+
+/* Read the hosts for the dirty marks: a host that cannot be read leaves its
+ * nodes unknown, with a notice, and the graph is still written. 0, or 2. */
+static int survey_graph(struct project *p, const struct deploy_options *d, struct survey *s)
+{
+    if (deploy_survey(p, d, s) == 2)
+        return EXIT_USAGE;
+    survey_report_errors(s, "notice", ": nodes marked unknown");
+    return EXIT_OK;
+}
+
+static int command_graph(const char *env_name, const struct options *o)
+{
+    enum export_format format = EXPORT_DOT;
+    if (o->format && export_format_parse(o->format, &format) < 0)
+        return usage_error("unknown graph format '%s': use dot, json or svg", o->format);
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    if (o->host && !host_in_environment(&p.env, o->host)) {
+        project_release(&p);
+        return EXIT_USAGE;
+    }
+    struct survey s = {0};
+    if (!o->no_state && survey_graph(&p, &d, &s) != EXIT_OK) {
+        survey_release(&s);
+        project_release(&p);
+        return EXIT_USAGE;
+    }
+    struct buf out;
+    buf_init(&out);
+    char *error = NULL;
+    if (export_graph(&p.graph, format, o->host, o->no_state ? NULL : s.nodes, &out, &error) < 0) {
+        fprintf(stderr, "batou-ng: error: %s\n", error);
+        free(error);
+        status = EXIT_FAILED;
+    } else {
+        status = write_output(o->output, &out);
+    }
+    buf_release(&out);
+    survey_release(&s);
+    project_release(&p);
+    return status;
+}
+
+static int command_init(const struct options *o)
+{
+    const char *dir = o->nargs > 1 ? o->args[1] : ".";
+    char *error = NULL;
+    if (init_project(dir, &error) < 0) {
+        fprintf(stderr, "batou-ng: error: %s\n", error);
+        free(error);
+        return EXIT_USAGE;
+    }
+    printf("initialised batou-ng project in '%s'\n", dir);
+    return EXIT_OK;
+}
+
+enum project_action { ACTION_DEPLOY, ACTION_EXPLAIN, ACTION_STATUS };
+
+/* Load ENV's project and run action on it with d (node: explain's NODE, or
+ * NULL for every node). The exit status. */
+static int on_project(const char *env_name, const struct options *o, const struct deploy_options *d,
+                      enum project_action action, const char *node)
+{
+    struct project p;
+    int status = open_project(&p, env_name, o);
+    if (status != EXIT_OK)
+        return status;
+    if (action == ACTION_EXPLAIN)
+        status = explain_run(&p, node, d);
+    else if (action == ACTION_STATUS)
+        status = status_run(&p, d);
+    else
+        status = deploy_run(&p, d);
+    project_release(&p);
+    return status;
+}
+
+/* A deploy, `status`, or `explain ENV [NODE]` (node "" for every node). */
+static int command_deploy(const char *env_name, enum project_action action, const char *node,
+                          const struct options *o)
+{
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    return on_project(env_name, o, &d, action, node && *node ? node : NULL);
+}
+
+static int command_run(const char *env_name, const struct options *o)
+{
+    if (!o->command_argv || o->command_argc == 0)
+        return usage_error("%s", "run needs a command after '--': batou-ng run ENV -- COMMAND");
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    struct buf command;
+    buf_init(&command);
+    for (int i = 0; i < o->command_argc; i++) {
+        if (i)
+            buf_addc(&command, ' ');
+        buf_adds(&command, o->command_argv[i]);
+    }
+    d.predict = 1; /* no lock, nothing written */
+    d.command = command.data;
+    int status = on_project(env_name, o, &d, ACTION_DEPLOY, NULL);
+    buf_release(&command);
+    return status;
+}
+
+static int need_env(const struct options *o, int index, const char *command)
+{
+    if (o->nargs > index)
+        return 1;
+    usage_error("%s needs an environment name", command);
+    return 0;
+}
+
+static int dispatch(const struct options *o)
+{
+    if (o->nargs == 0)
+        return usage_error("%s", "no environment given");
+    const char *command = o->args[0];
+    if (o->secrets_argv)
+        return secrets_command(o->secrets_argc, o->secrets_argv);
+    if (strcmp(command, "init") == 0)
+        return command_init(o);
+    if (strcmp(command, "graph") == 0) {
+        if (!need_env(o, 1, "'graph'"))
+            return EXIT_USAGE;
+        return command_graph(o->args[1], o);
+    }
+    if (strcmp(command, "explain") == 0) {
+        if (!need_env(o, 1, "'explain'"))
+            return EXIT_USAGE;
+        return command_deploy(o->args[1], ACTION_EXPLAIN, o->nargs > 2 ? o->args[2] : NULL, o);
+    }
+    if (strcmp(command, "run") == 0) {
+        if (!need_env(o, 1, "'run'"))
+            return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s' (the command goes after '--')",
+                               o->args[2]);
+        return command_run(o->args[1], o);
+    }
+    if (o->command_argv)
+        return usage_error("%s", "'--' is only for 'batou-ng run ENV -- COMMAND'");
+    if (strcmp(command, "status") == 0) {
+        if (!need_env(o, 1, "'status'"))
+            return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s'", o->args[2]);
+        return command_deploy(o->args[1], ACTION_STATUS, NULL, o);
+    }
+    if (o->nargs > 1)
+        return usage_error("unexpected argument '%s'", o->args[1]);
+    if (o->check)
+        return command_check(command, o);
+    return command_deploy(command, ACTION_DEPLOY, NULL, o);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+/* LeakSanitizer (./configure.py --asan): Debian 12's libssh2 1.10 leaks two
+ * BIGNUMs each time it loads an ECDSA key file (fixed upstream). Memory that
+ * libcrypto allocated is not counted (the fast unwinder sees no caller
+ * behind it); our own leaks, and libssh2 objects we fail to free, still are. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libcrypto.so\n";
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    int done;
+    int status = parse_args(argc, argv, &o, &done);
+    if (status != EXIT_OK || done)
+        return status;
+    if (o.directory && chdir(o.directory) < 0) {
+        fprintf(stderr, "batou-ng: error: cannot change to directory '%s': %s\n", o.directory,
+                strerror(errno));
+        return EXIT_USAGE;
+    }
+    return dispatch(&o);
+}

@@ -1,0 +1,186 @@
+/* How a deploy reaches each host (engine/deploy/deploy.c calls these): a local sh,
+ * or an SSH connection configured as `ssh` would be (hosts/ssh_config.h).
+ *
+ * Over SSH, target_directory may start with "~": the first request of each
+ * host prints the login's $HOME on its first line and works relative to it;
+ * from then on the host's state paths are absolute and its host expands "~"
+ * in every path (hosts/ssh_home.h). */
+
+#define _POSIX_C_SOURCE 200809L
+
+#include "engine/deploy/deploy_internal.h"
+
+#include "environments/environment.h"
+#include "engine/model/project.h"
+#include "hosts/local.h"
+#include "hosts/shell.h"
+#include "hosts/ssh.h"
+#include "hosts/ssh_config.h"
+#include "hosts/ssh_home.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int connect_is_ssh(const struct environment *env)
+{
+    return !env->connect_method || strcmp(env->connect_method, "ssh") == 0;
+}
+
+/* target_directory without trailing slashes (allocated). */
+static char *target_directory(const struct environment *env)
+{
+    const char *target = env->target_directory ? env->target_directory : "~/deployment";
+    size_t len = strlen(target);
+    while (len > 1 && target[len - 1] == '/')
+        len--;
+    return xstrndup(target, len);
+}
+
+char *connect_work(const struct environment *env)
+{
+    char *target = target_directory(env);
+    char *work = xasprintf("%s/work", target);
+    free(target);
+    return work;
+}
+
+char *connect_statedir(const struct environment *env)
+{
+    char *target = target_directory(env);
+    char *dir = xasprintf("%s/.batou-ng", target);
+    free(target);
+    return dir;
+}
+
+static const struct env_host *env_host(const struct environment *env, const char *name)
+{
+    for (size_t i = 0; i < env->nhosts; i++)
+        if (strcmp(env->hosts[i].name, name) == 0)
+            return &env->hosts[i];
+    return NULL;
+}
+
+/* The project's ssh_config_<env>, else its ssh_config, else NULL (allocated). */
+static char *project_ssh_config(const struct environment *env)
+{
+    struct stat st;
+    char *path = xasprintf("ssh_config_%s", env->name);
+    if (stat(path, &st) == 0)
+        return path;
+    free(path);
+    if (stat("ssh_config", &st) == 0)
+        return xstrdup("ssh_config");
+    return NULL;
+}
+
+/* The login shell's command: sh, or sh as the service user through sudo. */
+static char *shell_command(const char *login, const char *service_user)
+{
+    if (!service_user || !*service_user || (login && strcmp(login, service_user) == 0))
+        return xstrdup("sh");
+    struct buf b;
+    buf_init(&b);
+    buf_adds(&b, "sudo -n -u ");
+    shell_quote(&b, service_user);
+    buf_adds(&b, " -H sh");
+    return buf_detach(&b);
+}
+
+void connect_ask(struct deploy *d, struct dhost *h)
+{
+    const struct environment *env = &d->project->env;
+    if (!connect_is_ssh(env))
+        return;
+    const struct env_host *eh = env_host(env, h->name);
+    const char *name = eh && eh->fqdn ? eh->fqdn : h->name;
+    char *config = d->o->ssh_config ? xstrdup(d->o->ssh_config) : project_ssh_config(env);
+    h->ssh_query = ssh_config_ask(name, config);
+    free(config);
+}
+
+struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err)
+{
+    const struct environment *env = &d->project->env;
+    if (!connect_is_ssh(env))
+        return local_new(NULL);
+    const struct env_host *eh = env_host(env, h->name);
+    if (!h->ssh_query)
+        connect_ask(d, h);
+    struct ssh_options o;
+    int rc = ssh_config_answer(h->ssh_query, &o, err);
+    h->ssh_query = NULL;
+    if (rc < 0)
+        return NULL;
+    const char *service_user = eh && eh->service_user ? eh->service_user : env->service_user;
+    char *command = shell_command(o.user, service_user);
+    if (strcmp(command, "sh") != 0) {
+        h->sudo_as = xstrdup(service_user);
+        h->login = xstrdup(o.user ? o.user : "?");
+    }
+    int accept_new = env->host_key_policy && strcmp(env->host_key_policy, "accept-new") == 0;
+    int timeout = env->timeout > 0 ? env->timeout : 30;
+    struct transport *t = ssh_transport_new(&o, command, accept_new, timeout * 1000);
+    free(command);
+    ssh_options_release(&o);
+    return t;
+}
+
+char *connect_failure(const struct dhost *h, const char *error)
+{
+    /* The shell never started: sudo said why on its stderr (quoted in error). */
+    const char *sudo = h->sudo_as ? strstr(error, "'sudo: ") : NULL;
+    if (!sudo)
+        return xasprintf("cannot reach host: %s", error);
+    const char *why = sudo + strlen("'sudo: ");
+    size_t len = strcspn(why, "'");
+    return xasprintf("sudo refused to run as '%s' for '%s': %.*s (the login needs a "
+                     "sudoers rule like '%s ALL=(%s) NOPASSWD: ALL')",
+                     h->sudo_as, h->login, (int)len, why, h->login, h->sudo_as);
+}
+
+/* Relative to $HOME once the fragment did `cd`: "~/x" is "x", "~" is ".". */
+static const char *from_home(const char *path)
+{
+    if (path[0] == '~' && path[1] == '/')
+        return path + 2;
+    if (path[0] == '~' && path[1] == '\0')
+        return ".";
+    return path;
+}
+
+void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,
+                          const char **manifest)
+{
+    *statedir = h->statedir;
+    *manifest = h->manifest_path;
+    if (!connect_is_ssh(&d->project->env))
+        return;
+    buf_adds(f, "printf '%s\\n' \"$HOME\"\ncd || exit 1\n");
+    *statedir = from_home(h->statedir);
+    *manifest = from_home(h->manifest_path);
+}
+
+int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len)
+{
+    if (!connect_is_ssh(&d->project->env))
+        return 0;
+    const char *nl = memchr(*out, '\n', *len);
+    if (!nl || nl == *out || (*out)[0] != '/')
+        return -1;
+    char *home = xstrndup(*out, (size_t)(nl - *out));
+    *len -= (size_t)(nl - *out) + 1;
+    *out = nl + 1;
+    char *statedir = ssh_home_expand(h->statedir, home);
+    char *manifest = ssh_home_expand(h->manifest_path, home);
+    free(h->statedir);
+    free(h->manifest_path);
+    h->statedir = statedir;
+    h->manifest_path = manifest;
+    h->host = ssh_home_host_new(h->host, home);
+    free(home);
+    return 0;
+}

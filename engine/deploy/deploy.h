@@ -1,0 +1,70 @@
+#ifndef BATOU_DEPLOY_H
+#define BATOU_DEPLOY_H
+
+/* `batou-ng ENV`: deploy a loaded project (DESIGN.md §4, §7).
+ *
+ * Per host (not ignored) one session (hosts/session.h) on one loop; hosts run
+ * in parallel, one node at a time per host. The first request takes the
+ * target's lock (<statedir>/lock, created with `set -C`, holding
+ * "user@host pid time") and reads the target manifest (engine/deploy/manifest.h);
+ * the lock is released at the end, on failure and on SIGINT/SIGTERM too.
+ *
+ * State directories: the controller cache is <project>/.batou-ng/ (LMDB,
+ * engine/state/state.h: source stat cache, a copy of each host manifest
+ * (engine/deploy/deploy_cache.c), run history). The target state directory
+ * is <target_directory>/.batou-ng/; with connect_method = local it is
+ * <project>/work/.batou-ng/ (when the environment lists several hosts,
+ * ignored ones too: <project>/work/.batou-ng/<host>/, since they share the
+ * directory). Deleting the project's .batou-ng/
+ * costs speed only: the target manifest is the truth.
+ *
+ * Dirty: a node is clean when the manifest has its key with the same input
+ * hash. Without a valid manifest (state unknown) every node's check runs
+ * (CHECK_CONTENT, one query batch per host) and decide() says: clean nodes
+ * are recorded in the manifest without being applied. So a Command without
+ * unless/creates runs again then: nothing on the target can say it ran.
+ * --verify runs every node's check even when the record matches.
+ *
+ * Apply: the node's ops, then, as the last op of the same request, the
+ * append of its N record to the manifest: ops stop at the first failure, so
+ * a node is recorded only when it succeeded, in one round trip. A failed node
+ * stops its root component and everything depending on it; independent work
+ * goes on. Orphans (recorded nodes the graph lacks) are reported, or with
+ * --prune removed (engine/deploy/prune.c) after everything else. Exit status 0,
+ * 1 (a node failed, a host unreachable or locked, interrupted),
+ * 2 (configuration). */
+
+#include "rules/rule.h"
+
+struct project;
+
+enum explain_mode {
+    EXPLAIN_OFF,
+    EXPLAIN_DEBUG,   /* -d explain: one line per decision, then the run as usual */
+    EXPLAIN_COMMAND, /* `batou-ng explain`: read-only (predict), decisions and history only */
+};
+
+struct deploy_options {
+    int predict;                   /* -n: read-only: what would change, and why */
+    int verify;                    /* --verify: check every node on the target */
+    enum check_level verify_level; /* CHECK_STAT, or CHECK_CONTENT (--verify=content) */
+    int break_lock;                /* --break-lock: remove a lock left by another run */
+    int prune;                     /* --prune: remove what orphans owned */
+    int quiet;                     /* -q: errors and the summary only */
+    int stats;                     /* -d stats: requests, round trips, bytes per host */
+    int verbose;                   /* -v: whole diffs */
+    const char *command;           /* `batou-ng run`: run this on every host instead */
+    const char *ssh_config;        /* -F FILE: the ssh configuration, like ssh -F */
+    const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */
+    const char *only;              /* --only COMPONENT,...: only these root components */
+    int jobs;                      /* -j: hosts applying at once; 0: the environment's
+                                    * `jobs`, else every host, capped at 32 */
+    int no_color;                  /* --no-color or NO_COLOR: no colours even on a terminal */
+    enum explain_mode explain;
+    const char *explain_node;      /* EXPLAIN_COMMAND: only the nodes it matches (NULL: all) */
+};
+
+/* Deploy project p (loaded); prints its progress. Returns the exit status. */
+int deploy_run(struct project *p, const struct deploy_options *o);
+
+#endif

@@ -1,0 +1,300 @@
+#ifndef BATOU_DEPLOY_INTERNAL_H
+#define BATOU_DEPLOY_INTERNAL_H
+
+/* What the parts of a deploy run share (engine/deploy/deploy.c drives the run,
+ * engine/deploy/dirty.c decides what is dirty, engine/deploy/schedule.c orders and applies,
+ * engine/deploy/deploy_output.c prints). Not a public interface. */
+
+#include "engine/deploy/deploy.h"
+#include "engine/deploy/manifest.h"
+#include "engine/util.h"
+#include "hosts/host.h"
+#include "rules/plan.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct deploy_cache;
+struct environment;
+struct graph;
+struct loop;
+struct prune_item;
+struct project;
+struct session;
+struct ssh_config_query;
+struct state;
+struct transport;
+struct survey;
+
+enum dnode_status {
+    DN_IGNORED, /* ignored host or component: never applied, not counted */
+    DN_PENDING, /* waiting for its predecessors */
+    DN_RUNNING, /* its apply is on the way */
+    DN_CLEAN,
+    DN_CHANGED,
+    DN_FAILED,
+    DN_SKIPPED, /* something it depends on failed, or its host is unreachable */
+};
+
+/* What a content query found at a File's path, for its diff. */
+struct old_file {
+    int batch;    /* 0: not asked; 1: in the check batch; 2: in the follow-up batch */
+    size_t query; /* its index in that batch */
+    enum file_type type;
+    enum content_state state;
+    char *content; /* CONTENT_READ */
+    size_t len;
+    char *error; /* the query failed */
+};
+
+struct dnode {
+    size_t host; /* index into deploy.hosts */
+    enum dnode_status status;
+    int dirty;
+    char *reason;  /* why it is dirty (or why it failed), or NULL */
+    char *explain; /* -d explain: the decision and the values compared */
+    struct old_file old;
+    int check;         /* run the rule's check */
+    int guard_held;    /* guarded, inputs changed, but its guard holds now (-n) */
+    size_t check_from; /* its queries in its host's check plan */
+    size_t nchecks;
+    int blocked;    /* a predecessor failed or was skipped */
+    size_t waiting; /* unresolved predecessors: nodes and provider components */
+    size_t *succ;   /* successor nodes */
+    size_t nsucc, succ_cap;
+    int64_t start_ms;
+    uint64_t duration_us;
+};
+
+struct dcomp {
+    size_t pending; /* its nodes not resolved yet */
+    int broken;     /* one of its nodes failed or was skipped */
+    size_t *nodes;  /* its (not ignored) nodes */
+    size_t nnodes, nodes_cap;
+    size_t *requirers; /* components waiting for this one (resource edges) */
+    size_t nrequirers, requirers_cap;
+    size_t changed; /* its nodes applied (not clean) */
+    size_t *next;   /* rolling: the next batch's instances, waiting for this one */
+    size_t nnext, next_cap;
+};
+
+struct dhost {
+    struct deploy *d; /* back pointers for the callbacks */
+    size_t index;
+    const char *name;
+    struct session *session;
+    struct host *host;
+    char *statedir;
+    char *manifest_path;
+    int locked;                         /* this run holds the lock */
+    struct ssh_config_query *ssh_query; /* connect_ask's, until connect_transport takes it */
+    char *sudo_as; /* the service user the shell runs as through sudo, or NULL */
+    char *login;   /* the SSH login, with sudo_as */
+    int failed;    /* unreachable or locked: none of its nodes run */
+    int unknown;   /* no valid manifest: the target's state is unknown */
+    struct manifest manifest;
+    struct deploy_cache *cache; /* the controller's copy of the manifest */
+    struct plan checks;
+    struct query_result *results;
+    int checks_done;
+    /* contents of files found dirty by their check, for diffs */
+    struct plan contents;
+    struct query_result *content_results;
+    int contents_done;
+    /* the node being applied */
+    int busy;
+    size_t current;
+    struct plan apply;
+    struct apply_result result;
+    struct buf record;
+    struct plan guard; /* a guarded node's check, asked before its apply */
+    struct query_result *guard_results;
+    int record_only; /* the guard found the target right: record it only */
+    /* nodes ready to run, FIFO */
+    size_t *ready;
+    size_t nready, ready_cap, ready_head;
+};
+
+struct deploy {
+    struct project *project;
+    struct graph *g;
+    const struct deploy_options *o;
+    struct loop *loop;
+    struct state *state;
+    struct dhost *hosts;
+    size_t nhosts;
+    struct dnode *nodes; /* one per graph node */
+    struct dcomp *comps; /* one per graph component */
+    size_t ndeploy;      /* nodes not ignored */
+    size_t *readyq;      /* nodes whose predecessors are all resolved */
+    size_t nreadyq, readyq_cap, readyq_head;
+    size_t ndirty, nstarted;
+    size_t jobs, nbusy; /* hosts allowed to apply at once, and applying now */
+    size_t changed, clean, failed, skipped;
+    size_t nask; /* -n: guarded nodes that the deploy decides when it gets to them */
+    int host_failures;
+    int64_t start_ms;
+    char *who;
+    char *work;                 /* the target's work directory: root components work below it */
+    struct prune_item **prunes; /* --prune: one per orphan */
+    size_t nprunes, prunes_cap;
+    struct survey *survey; /* status, graph: a read-only run that keeps what it found */
+    char *commit;          /* the project's git HEAD to record (environments/git.h), or NULL */
+    char *commit_label;    /* ... as the header shows it */
+};
+
+/* engine/deploy/dirty.c */
+/* Decide which nodes need a check and queue the checks (one query batch per
+ * host). 0, or -1 with *err. */
+int dirty_submit_checks(struct deploy *d, char **err);
+/* After the checks' replies: mark each node dirty or clean, with reasons. */
+void dirty_decide(struct deploy *d);
+/* The dirty nodes of node's host that come before it (graph order: the
+ * order of application within a root component). */
+size_t dirty_before(const struct deploy *d, size_t node);
+/* Ask for the old content of dirty files whose check decided (their diffs);
+ * the others' came with the checks. The number of hosts asked. */
+size_t dirty_submit_contents(struct deploy *d);
+/* After the replies: move each file's old content into its dnode. */
+void dirty_take_contents(struct deploy *d);
+/* Free a dnode's reason, explanation and old content. */
+void dirty_release_node(struct dnode *dn);
+/* Append to out the N records of clean nodes of host h that the manifest
+ * lacks (a target whose state was unknown): recorded without applying. */
+void dirty_clean_records(struct deploy *d, size_t h, struct buf *out);
+
+/* engine/deploy/schedule.c */
+/* Build the dependencies between nodes (order, after, watch, resource). */
+void schedule_build(struct deploy *d);
+/* Mark every node of host h skipped (the host failed). */
+void schedule_fail_host(struct deploy *d, size_t h);
+/* Resolve what is ready and start the first dirty node of each idle host. */
+void schedule_pump(struct deploy *d);
+/* Resolve every node left (a dependency cycle, or an interrupted run) as skipped. */
+void schedule_finish(struct deploy *d);
+void schedule_release(struct deploy *d);
+/* Append to p the op that appends lines (manifest records) to the manifest
+ * at manifest_path: the last op of a node's request, so that a node is
+ * recorded only when everything before it succeeded. 0, or -1 with *err. */
+int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,
+                       char **err);
+
+/* Release every node of component comp from one wait (a rolling batch
+ * gate); blocked: they are to be skipped. */
+void schedule_release_component(struct deploy *d, size_t comp, int blocked);
+
+/* engine/deploy/rolling.c */
+/* Gate each rolling component's later batches behind the earlier ones. */
+void rolling_build(struct deploy *d);
+/* Component comp has no node left to resolve: check its health when it
+ * changed and has a health command, then release (or stop) its next batch. */
+void rolling_done(struct deploy *d, size_t comp);
+
+/* engine/deploy/prune.c */
+/* --prune: remove every orphan of every host still usable, driving the
+ * loop until done (two rounds: directories after the rest). */
+void prune_run(struct deploy *d);
+/* Whether the run reports and prunes the orphan with node key
+ * "<env>/<host>/<root>/...": with --only, only those of the root components
+ * it names. */
+int prune_selects(const struct deploy *d, const char *key);
+void prune_release(struct deploy *d);
+
+/* engine/deploy/deploy_cache.c: the controller's copy of each target manifest */
+/* Look up h's copy in d->state (none without a state cache). */
+void deploy_cache_load(struct deploy *d, struct dhost *h);
+/* Append the fragment printing the manifest at path (as the first request
+ * sees it), or nothing when the copy is current. */
+void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct buf *f);
+/* Fill h->manifest from the copy or from what the fragment printed. */
+void deploy_cache_read_reply(struct dhost *h, const char *out, size_t len);
+/* Append the fragment printing the manifest file's identity (end of a run). */
+void deploy_cache_release_fragment(const struct dhost *h, struct buf *f);
+/* Store h->manifest as the copy if out is the identity of the file it describes. */
+void deploy_cache_release_reply(struct deploy *d, struct dhost *h, const char *out, size_t len);
+/* Print -d stats for h: how the manifest was had, requests, round trips, bytes. */
+void deploy_cache_stats(const struct dhost *h);
+void deploy_cache_free(struct dhost *h);
+/* The lock request's exit status and output when the manifest is no longer
+ * the file the first request read (another run wrote it meanwhile). */
+#define DEPLOY_CHANGED_STATUS 76
+#define DEPLOY_CHANGED_MARK "batou-ng-changed\n"
+/* Append to the lock request ($d: the state directory, lock taken) a check
+ * that the manifest is the file the first request saw; if not, remove the
+ * lock and exit DEPLOY_CHANGED_STATUS. */
+void deploy_cache_verify_fragment(const struct dhost *h, struct buf *f);
+/* For a host this run wrote nothing to: store the copy of the manifest the
+ * first request read (when it was read rather than taken from the copy). */
+void deploy_cache_keep_seen(struct deploy *d, struct dhost *h);
+
+/* engine/deploy/deploy_output.c */
+void output_header(const struct deploy *d);
+void output_progress(const struct deploy *d, size_t node);
+void output_node_error(const struct deploy *d, size_t node, const char *message);
+/* The output of a failed node's commands, indented, after its error. */
+void output_node_output(const struct deploy *d, const char *out, size_t len);
+void output_host_error(const struct deploy *d, size_t h, const char *message);
+/* "batou-ng: notice: HOST: MESSAGE (DETAIL)" on stderr. */
+void output_host_notice(const struct deploy *d, size_t h, const char *message, const char *detail);
+void output_predict(const struct deploy *d, size_t node);
+/* -n: a guarded node whose guard holds now, asked again after n changes before it. */
+void output_predict_ask(const struct deploy *d, size_t node, size_t n);
+/* The unified diff of a dirty File (old content on the target, new content),
+ * or one line saying why there is none (sensitive, binary, too large). */
+void output_diff(const struct deploy *d, size_t node);
+/* "explain: HOST PATH: DECISION" */
+void output_explain(const struct deploy *d, size_t node);
+void output_orphans(const struct deploy *d, size_t h);
+/* "removed orphan: HOST KEY", then " (NOTE)" unless note is NULL: the paths left in place. */
+void output_pruned(const struct deploy *d, size_t h, const char *key, const char *note);
+void output_prune_error(const struct deploy *d, size_t h, const char *key, const char *message);
+void output_summary(const struct deploy *d);
+/* "batou-ng: error: HOST COMPONENT: health check failed: WHY" */
+void output_health_error(const struct deploy *d, size_t comp, const char *why);
+/* The rollout of comp's class stops after comp's batch: say which hosts stay untouched. */
+void output_rollout_stopped(const struct deploy *d, size_t comp);
+
+/* engine/deploy/connect.c */
+/* 1 when the environment deploys over SSH (connect_method ssh, the default). */
+int connect_is_ssh(const struct environment *env);
+/* Over SSH: <target_directory>/work and <target_directory>/.batou-ng (allocated). */
+char *connect_work(const struct environment *env);
+char *connect_statedir(const struct environment *env);
+/* Start resolving h's ssh options (`ssh -G`), so that every host's run at once. */
+void connect_ask(struct deploy *d, struct dhost *h);
+/* The transport to host h (local sh, or SSH as ssh_config says), or NULL with *err. */
+struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err);
+/* Start h's first fragment: over SSH it prints $HOME and changes to it, and
+ * *statedir and *manifest are the paths to use in it (relative to $HOME). */
+void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,
+                          const char **manifest);
+/* The message for h's connection failing with error: says so plainly when
+ * sudo refused to become the service user (allocated). */
+char *connect_failure(const struct dhost *h, const char *error);
+/* Take $HOME off the first reply's output (SSH): h's paths become absolute
+ * and its host expands "~". 0, or -1 when the output does not start with it. */
+int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len);
+
+/* engine/deploy/explain.c */
+/* -d explain / `batou-ng explain`: each decision (explain.c: with history). */
+void explain_print(struct deploy *d);
+
+/* engine/deploy/survey.c */
+/* Size d->survey for d's hosts and nodes. */
+void survey_begin(struct deploy *d);
+/* Host h cannot be read: keep message (the first one) instead of printing it. */
+void survey_host_error(struct deploy *d, size_t h, const char *message);
+/* After dirty_decide: copy states and reasons, move the manifests. */
+void survey_collect(struct deploy *d);
+
+/* engine/deploy/deploy.c */
+/* 1 once SIGINT or SIGTERM came: start nothing new. */
+int deploy_interrupted(void);
+/* Run the loop until no host has a request under way. */
+void deploy_drive(struct deploy *d);
+
+/* engine/cli/adhoc.c */
+/* `batou-ng run`: command on every connected host, output per host, summary. */
+void adhoc_run(struct deploy *d, const char *command);
+
+#endif

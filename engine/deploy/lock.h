@@ -1,0 +1,30 @@
+#ifndef BATOU_LOCK_H
+#define BATOU_LOCK_H
+
+/* The lock a deploy holds on each target (<statedir>/lock, DESIGN.md §4
+ * State): a file created atomically (`set -C`) holding
+ * "USER@HOST pid PID at UNIXTIME, shell SHELLPID": the run that holds it and
+ * its shell on the target. These build the shell fragment that takes it;
+ * engine/deploy/deploy.c sends it in each host's first request. */
+
+#include <stddef.h>
+
+struct buf;
+
+/* The lock fragment's exit status when another run holds the lock; its
+ * output then is LOCK_HELD_MARK followed by the holder line. */
+#define LOCK_HELD_STATUS 75
+#define LOCK_HELD_MARK "batou-ng-locked\n"
+
+/* "WHO pid PID at TIME" for this process; the caller frees it. */
+char *lock_holder_line(const char *who);
+/* Append a fragment that takes the lock in the directory in shell variable
+ * $d (made if missing) for holder. break_lock removes any lock first. A lock
+ * whose shell is gone (or a zombie) is stale: the fragment removes it and
+ * says so on stderr (lock_stale_holder finds it). */
+void lock_take_fragment(struct buf *f, const char *holder, int break_lock);
+/* The holder line of a stale lock the fragment removed, found in its stderr
+ * (err, len bytes), or NULL; the caller frees it. */
+char *lock_stale_holder(const char *err, size_t len);
+
+#endif

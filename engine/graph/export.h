@@ -1,0 +1,50 @@
+#ifndef BATOU_EXPORT_H
+#define BATOU_EXPORT_H
+
+/* `batou-ng graph`: the graph as DOT, JSON (schema in docs/graph.md) or SVG
+ * (DOT run through Graphviz's `dot`). Sensitive parameters and content are
+ * never exported, only their presence. */
+
+#include <stddef.h>
+
+struct buf;
+struct graph;
+struct survey_node;
+
+enum export_format {
+    EXPORT_DOT,
+    EXPORT_JSON,
+    EXPORT_SVG,
+};
+
+/* Parse "dot" | "json" | "svg"; -1 when unknown. */
+int export_format_parse(const char *name, enum export_format *format);
+/* Append the graph in format to out, only host's part when host is not NULL;
+ * with marks (one per node, engine/deploy/survey.h) each node says whether it is
+ * dirty. 0, or -1 with *error set (caller frees): e.g. `dot` not installed,
+ * or a host the graph does not have. */
+int export_graph(const struct graph *g, enum export_format format, const char *host,
+                 const struct survey_node *marks, struct buf *out, char **error);
+
+/* Shared by engine/export*.c. */
+
+/* The hosts of g in order of first appearance (only host when not NULL):
+ * *hosts points into g (caller frees the array). comp_host[i] is the index in
+ * *hosts of component i's host, or -1 when filtered out (caller frees). */
+size_t export_hosts(const struct graph *g, const char *host, const char ***hosts, long **comp_host);
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
+ * byte at s does not start one (overlong, surrogate, beyond U+10FFFF). */
+size_t export_utf8_length(const unsigned char *s, size_t n);
+/* Append DOT / JSON of g (host's part when not NULL); kept in export_dot.c
+ * and export_json.c. */
+void export_dot(const struct graph *g, const char *host, const struct survey_node *marks,
+                struct buf *out);
+void export_json(const struct graph *g, const char *host, const struct survey_node *marks,
+                 struct buf *out);
+/* "dirty", "clean" or "unknown" (ignored nodes are never deployed: unknown). */
+const char *export_state_name(const struct survey_node *mark);
+/* Run Graphviz `dot -Tsvg` over the DOT text; append its output to out.
+ * 0, or -1 with *error set (caller frees). */
+int export_run_dot(const char *dot, size_t len, struct buf *out, char **error);
+
+#endif

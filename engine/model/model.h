@@ -1,0 +1,42 @@
+#ifndef BATOU_MODEL_H
+#define BATOU_MODEL_H
+
+/* The component model (DESIGN.md §2): one Lua 5.4 state with the batou-ng
+ * prelude (engine/model/prelude.lua) and every components/<name>/component.lua of
+ * the project (the current directory), configured for every host of one
+ * environment, and turned into the deployment graph. The Lua API users see
+ * (Component, Attribute, self:add/provide/require..., the rule constructors)
+ * is implemented in engine/model/prelude.lua; engine/model/model.c holds the Lua state
+ * and the C helpers, model_configure.c hands the environment over,
+ * model_graph.c and model_node.c build the graph. */
+
+struct diags;
+struct environment;
+struct graph;
+struct model;
+
+enum model_flags {
+    MODEL_VERBOSE = 1 << 0, /* print self:log() lines */
+};
+
+/* Load the prelude and every components/ * /component.lua (alphabetically;
+ * components.<dir> loads a later one early when a file uses it). env must
+ * outlive the model. platform_override (-p) replaces every host's platform.
+ * Errors (Lua syntax/runtime with file:line, a class defined twice) go to d;
+ * returns NULL only when the prelude itself could not be loaded. */
+struct model *model_new(const struct environment *env, const char *platform_override,
+                        enum model_flags flags, struct diags *d);
+/* Instantiate every host's root components, apply [component:x] overrides,
+ * and run configure to a fixed point (DESIGN.md §2, resources). Every
+ * configuration error goes to d; with MODEL_VERBOSE, self:log() lines are
+ * printed to stdout as "HOST COMPONENT: message". Call it once. 0 when there
+ * was no error, -1 otherwise. */
+int model_configure(struct model *m, struct diags *d);
+/* Build g (fresh from graph_init) from the configured model: nodes with
+ * canonical parameters and rendered content, and all edges. Call it only
+ * after model_configure succeeded. 0, or -1 with errors in d (e.g. a
+ * template that does not render, a watch naming a rule never added). */
+int model_build_graph(struct model *m, struct graph *g, struct diags *d);
+void model_free(struct model *m);
+
+#endif

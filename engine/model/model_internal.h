@@ -1,0 +1,48 @@
+#ifndef BATOU_MODEL_INTERNAL_H
+#define BATOU_MODEL_INTERNAL_H
+
+/* Shared by engine/model/model.c (the Lua state, loading, C helpers for the
+ * prelude), model_configure.c and model_graph.c. Not a public contract. */
+
+#include "engine/model/model.h"
+
+#include <stddef.h>
+
+struct lua_State;
+
+struct model {
+    struct lua_State *L;
+    const struct environment *env;
+    char *platform; /* -p override, or NULL */
+    enum model_flags flags;
+    int api;        /* registry reference of the table the prelude returns */
+    int configured; /* model_configure ran */
+};
+
+/* Push the prelude's function called name (from its API table). */
+void model_push_api(struct model *m, const char *name);
+/* Call the function below nargs arguments with lua_pcall; on a Lua error
+ * (a bug in the prelude, out of memory) add one diag and return -1. */
+int model_call(struct model *m, int nargs, int nresults, struct diags *d);
+/* Add every error record {file, line, col, host, component, message} of the
+ * Lua sequence at index to d; returns how many there were. */
+size_t model_report(struct lua_State *L, int index, struct diags *d);
+
+/* Copy of the string field name of the table at index, or NULL when it is
+ * not a string. */
+char *model_string_field(struct lua_State *L, int index, const char *name);
+
+struct buf;
+/* Append the canonical JSON of the Lua value at index: object keys sorted,
+ * integers in decimal, tables with a __tostring as their text, nesting
+ * bounded. as_object: an empty table is {} rather than []. */
+void model_json(struct lua_State *L, int index, int as_object, struct buf *out);
+/* The regular files below the local directory dir (symlinks followed, depth
+ * bounded), as paths relative to dir, sorted, minus those whose relative path
+ * or name matches one of the exclude globs (fnmatch; an excluded directory is
+ * skipped whole). *error is set when a directory could not be read. The
+ * caller frees the array and the strings. */
+char **model_list_files(const char *dir, char *const *exclude, size_t nexclude, size_t *count,
+                        int *error);
+
+#endif

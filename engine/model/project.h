@@ -1,0 +1,33 @@
+#ifndef BATOU_PROJECT_H
+#define BATOU_PROJECT_H
+
+/* One environment of the project in the current directory, loaded: the
+ * environment file, the configured model and its graph. What every command
+ * but init starts from. */
+
+#include "engine/diag.h"
+#include "engine/graph/graph.h"
+#include "environments/environment.h"
+
+struct model;
+
+struct project {
+    struct environment env;
+    struct model *model;
+    struct graph graph;
+    struct diags diags; /* every configuration error found while loading */
+};
+
+struct project_options {
+    const char *platform; /* -p: overrides every host's platform, or NULL */
+    int verbose;          /* -v: print self:log() lines */
+};
+
+/* Load environment env_name, configure its model and build its graph. 0, or -1
+ * with the errors in p->diags (p must still be released). */
+int project_load(struct project *p, const char *env_name, const struct project_options *options);
+/* Whether the current directory looks like a project (has environments/). */
+int project_exists(void);
+void project_release(struct project *p);
+
+#endif

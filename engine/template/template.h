@@ -1,0 +1,75 @@
+#ifndef BATOU_TEMPLATE_H
+#define BATOU_TEMPLATE_H
+
+/* The Jinja2 subset of DESIGN.md §2 "Templates", rendered in C with the
+ * settings batou uses (keep_trailing_newline, StrictUndefined, no
+ * trim_blocks/lstrip_blocks): {{ }}, {% if/elif/else %}, {% for %} with
+ * loop.*, {% set %}, {# #}, whitespace control, dotted and indexed lookups,
+ * comparisons, and/or/not/in, literals, and the filters default, join, upper,
+ * lower, trim, length, replace, int, string, indent, tojson.
+ *
+ * Values are Lua values: the context is a Lua table (its fields, including
+ * ones behind __index, are the template's names). Lua sequences behave as
+ * Python lists (0-based in templates), other tables as dicts; booleans render
+ * True/False, a table with __tostring renders through it.
+ *
+ * The engine is template_*.c (engine/template/template_tree.h describes the parts).
+ * Semantics are Jinja2 3.1's, rendered the way batou configures it
+ * (keep_trailing_newline, StrictUndefined, no trim_blocks/lstrip_blocks,
+ * no autoescape), with these rules where Lua and Python differ:
+ *  - a table is a list when it has a sequence part (#t > 0) or is empty
+ *    without a metatable; otherwise a dict (a {...} literal is always a dict).
+ *    A table with __tostring is an object: it renders as its string (also in
+ *    tojson) and is true. A dict with a metatable (a component) is true.
+ *  - dicts have no order: iteration, rendering, join and tojson use sorted
+ *    keys (numbers, then strings, then booleans), literals included.
+ *  - nil is "missing": a name or field that is nil is undefined; Jinja's
+ *    none is a distinct value (it renders None); a Lua function returning nil
+ *    returns none, and none passed to a Lua function arrives as nil.
+ *  - integers are 64-bit: overflow is an error, not a big int.
+ *  - calls: obj.method(args) calls a Lua function with obj as self (like a
+ *    Python bound method), f(args) calls one without; dicts also have
+ *    items(), keys(), values(), get(); range() is there. No keyword arguments.
+ *  - the filters and tests of Jinja not listed above, tuples, string
+ *    %-formatting, str methods, macros/includes/blocks are refused with a
+ *    message that says so.
+ * Errors point at the offending expression: undefined names and attributes
+ * at the name, operator errors at the operator, filter errors at the filter's
+ * name, syntax errors at the token, unclosed blocks at the end of the
+ * template (naming the block's line). Nesting deeper than 100 levels (blocks,
+ * brackets, values) is an error, never a crash. */
+
+#include <stddef.h>
+
+struct buf;
+struct lua_State;
+
+struct template_error {
+    char *file;    /* the template's name */
+    int line;      /* from 1 */
+    int col;       /* from 1 */
+    char *message; /* e.g. "'foo' is undefined" */
+};
+
+struct template;
+
+/* Parse src (len bytes) named name (used in errors, e.g.
+ * "components/tick/tick.sh"). NULL with *err filled on a syntax error. */
+struct template *template_parse(const char *name, const char *src, size_t len,
+                                struct template_error *err);
+/* Render t with the Lua table at stack index context of L as its names,
+ * appending to out. 0, or -1 with *err filled (undefined name, bad filter
+ * argument, error raised by a Lua metamethod) and out as it was. Leaves L's
+ * stack as it was. Lua errors are caught (the render runs in lua_pcall). A
+ * template may be rendered any number of times, with any contexts. */
+int template_render(const struct template *t, struct lua_State *L, int context, struct buf *out,
+                    struct template_error *err);
+/* Free t (NULL is fine). */
+void template_free(struct template *t);
+/* Parse and render in one step. */
+int template_expand(const char *name, const char *src, size_t len, struct lua_State *L,
+                    int context, struct buf *out, struct template_error *err);
+/* Free err's strings (and clear them; releasing twice is harmless). */
+void template_error_release(struct template_error *err);
+
+#endif
