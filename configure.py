@@ -47,6 +47,9 @@ DEBIAN_PACKAGES = sorted(set(LIBRARIES.values()) | set(TEST_LIBRARIES.values()) 
 # The rooms of the source tree (docs/architecture.md); each folder below them
 # is searched too.
 SOURCE_ROOTS = ["engine", "rules", "hosts", "environments"]
+# The prelude's parts, in the order they are joined into one Lua chunk
+# (engine/model/prelude/core.lua).
+PRELUDE_PARTS = ["core.lua", "attributes.lua", "components.lua", "rules.lua", "configure.lua"]
 WARNINGS = "-Wall -Wextra -Wshadow -Wmissing-prototypes -Wpedantic"
 
 
@@ -147,8 +150,9 @@ def build_statements(all_sources):
             implicit = " | obj/engine/model/prelude.inc"
         lines.append("build %s: cc $srcdir/%s%s" % (object_of(source), source, implicit))
         main_objects.append(object_of(source))
-    lines.append("build obj/engine/model/prelude.inc: embed $srcdir/engine/model/prelude.lua"
-                 " | $srcdir/engine/model/embed.py")
+    prelude = " ".join("$srcdir/engine/model/prelude/" + part for part in PRELUDE_PARTS)
+    lines.append("build obj/engine/model/prelude.inc: embed %s | $srcdir/engine/model/embed.py"
+                 % prelude)
     lines.append("build batou-ng: link " + " ".join(main_objects))
     lines.append("")
 

@@ -1,6 +1,6 @@
 #include "rules/rule.h"
 
-#include "engine/graph/graph.h"
+#include "rules/node.h"
 #include "engine/util.h"
 #include "hosts/host.h"
 #include "rules/plan.h"

@@ -7,7 +7,7 @@
  * `const struct rule_kind rule_<name>`; rules/rules.c lists them all.
  *
  * Effects (DESIGN.md §4, §6) are plans, never shell text: a rule turns a
- * graph node (engine/graph/graph.h: canonical parameters, rendered content) into
+ * rule instance (rules/node.h: canonical parameters, rendered content) into
  * the queries of its check and the ops of its apply or remove
  * (hosts/host.h, rules/plan.h); the engine runs them on a host. Strings a
  * plan holds point into the node or are plan_strdup'd copies. */

@@ -2,8 +2,9 @@
  * exit codes (0 ok, 1 runtime failure, 2 usage or configuration error). */
 
 #include "engine/deploy/deploy.h"
-#include "engine/deploy/explain.h"
+#include "engine/cli/explain.h"
 #include "engine/graph/export.h"
+#include "engine/cli/adhoc.h"
 #include "engine/cli/init.h"
 #include "engine/model/project.h"
 #include "engine/cli/secrets_command.h"
@@ -505,10 +506,10 @@ static int command_init(const struct options *o)
     return EXIT_OK;
 }
 
-enum project_action { ACTION_DEPLOY, ACTION_EXPLAIN, ACTION_STATUS };
+enum project_action { ACTION_DEPLOY, ACTION_EXPLAIN, ACTION_STATUS, ACTION_RUN };
 
 /* Load ENV's project and run action on it with d (node: explain's NODE, or
- * NULL for every node). The exit status. */
+ * NULL for every node; run's command). The exit status. */
 static int on_project(const char *env_name, const struct options *o, const struct deploy_options *d,
                       enum project_action action, const char *node)
 {
@@ -520,6 +521,8 @@ static int on_project(const char *env_name, const struct options *o, const struc
         status = explain_run(&p, node, d);
     else if (action == ACTION_STATUS)
         status = status_run(&p, d);
+    else if (action == ACTION_RUN)
+        status = adhoc_run(&p, d, node);
     else
         status = deploy_run(&p, d);
     project_release(&p);
@@ -550,9 +553,7 @@ static int command_run(const char *env_name, const struct options *o)
             buf_addc(&command, ' ');
         buf_adds(&command, o->command_argv[i]);
     }
-    d.predict = 1; /* no lock, nothing written */
-    d.command = command.data;
-    int status = on_project(env_name, o, &d, ACTION_DEPLOY, NULL);
+    int status = on_project(env_name, o, &d, ACTION_RUN, command.data);
     buf_release(&command);
     return status;
 }

@@ -126,7 +126,7 @@ static void print_drift(const struct project *p, const struct survey *s, size_t 
     const struct graph *g = &p->graph;
     const struct survey_host *sh = &s->hosts[h];
     for (size_t i = 0; i < g->nnodes; i++) {
-        const struct survey_node *sn = &s->nodes[i];
+        const struct node_mark *sn = &s->nodes[i];
         if (!sn->drift || strcmp(g->components[g->nodes[i].component].host, sh->name) != 0)
             continue;
         printf("  drift: %s: ", g->nodes[i].path);

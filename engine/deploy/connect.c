@@ -10,6 +10,11 @@
 
 #include "engine/deploy/deploy_internal.h"
 
+#include "engine/deploy/drive.h"
+#include "hosts/loop.h"
+#include "hosts/session.h"
+#include "hosts/shell_host.h"
+
 #include "environments/environment.h"
 #include "engine/model/project.h"
 #include "hosts/local.h"
@@ -183,4 +188,120 @@ int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, siz
     h->host = ssh_home_host_new(h->host, home);
     free(home);
     return 0;
+}
+
+static void first_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    struct deploy *d = h->d;
+    if (reply->error) {
+        char *msg = connect_failure(h, reply->error);
+        drive_fail_host(d, h, msg);
+        free(msg);
+        return;
+    }
+    const char *out = reply->out;
+    size_t outlen = reply->outlen;
+    if (connect_first_reply(d, h, &out, &outlen) < 0) {
+        drive_fail_host(d, h, "cannot read the home directory of the login on the target");
+        return;
+    }
+    if (reply->status != 0) {
+        char *text = xstrndup(reply->err, reply->errlen);
+        char *msg = xasprintf("cannot read the manifest in '%s': %s", h->statedir,
+                              *strip(text) ? text : "failed");
+        drive_fail_host(d, h, msg);
+        free(msg);
+        free(text);
+        return;
+    }
+    deploy_cache_read_reply(h, out, outlen);
+    h->unknown = !h->manifest.valid;
+}
+
+/* Read the manifest (or learn that the controller's copy is current), in
+ * one request and without the lock: a host where nothing is to be done
+ * costs this one round trip. The lock comes later, where work is due
+ * (submit_lock), and checks that the manifest is still this one. */
+static void submit_first(struct deploy *d, struct dhost *h)
+{
+    struct buf f;
+    buf_init(&f);
+    const char *statedir, *manifest;
+    connect_first_prefix(d, h, &f, &statedir, &manifest);
+    deploy_cache_read_fragment(h, manifest, &f);
+    if (!session_submit(h->session, f.data, f.len, first_reply, h))
+        drive_fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
+    buf_release(&f);
+}
+
+void connect_hosts(struct deploy *d)
+{
+    for (size_t i = 0; i < d->nhosts; i++)
+        connect_ask(d, &d->hosts[i]);
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        char *err = NULL;
+        struct transport *t = connect_transport(d, h, &err);
+        if (!t) {
+            drive_fail_host(d, h, err);
+            free(err);
+            continue;
+        }
+        h->session = session_new(t, 0);
+        if (session_start(h->session, &err) < 0) {
+            char *msg = connect_failure(h, err);
+            drive_fail_host(d, h, msg);
+            free(msg);
+            free(err);
+            continue;
+        }
+        h->host = shell_host_new(h->session, d->loop);
+        deploy_cache_load(d, h);
+        submit_first(d, h);
+    }
+    drive_loop(d);
+}
+
+/* Close every session (after what was sent to it is done) and free the hosts. */
+void connect_close(struct deploy *d)
+{
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        if (!h->session)
+            continue;
+        session_close(h->session);
+    }
+    drive_loop(d);
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        if (d->o->stats && h->cache)
+            deploy_cache_stats(h);
+        deploy_cache_free(h);
+        if (h->host)
+            h->host->ops->free(h->host);
+        if (h->session)
+            session_free(h->session);
+        manifest_release(&h->manifest);
+        if (h->results)
+            host_results_release(h->results, h->checks.nqueries);
+        free(h->results);
+        if (h->content_results)
+            host_results_release(h->content_results, h->contents.nqueries);
+        free(h->content_results);
+        plan_release(&h->contents);
+        plan_release(&h->checks);
+        plan_release(&h->apply);
+        plan_release(&h->guard);
+        if (h->guard_results)
+            host_results_release(h->guard_results, h->guard.nqueries);
+        free(h->guard_results);
+        buf_release(&h->record);
+        free(h->ready);
+        free(h->statedir);
+        free(h->manifest_path);
+        free(h->sudo_as);
+        ssh_config_query_free(h->ssh_query);
+        free(h->login);
+    }
 }

@@ -27,52 +27,13 @@
 #include "hosts/loop.h"
 #include "hosts/session.h"
 #include "hosts/shell.h"
-#include "hosts/shell_host.h"
-#include "hosts/ssh_config.h"
 
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-int deploy_interrupted(void)
-{
-    return interrupted;
-}
-
-/* SIGINT/SIGTERM only stop new work: the running node finishes and the locks
- * are released (the target shells run in their own process group). SIGPIPE
- * is ignored: output into a closed pipe (`batou-ng prod | head`) must not
- * kill a run halfway, holding its locks. */
-static void catch_signals(struct sigaction old[3])
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old[0]);
-    sigaction(SIGTERM, &sa, &old[1]);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, &old[2]);
-}
-
-static void restore_signals(const struct sigaction old[3])
-{
-    sigaction(SIGINT, &old[0], NULL);
-    sigaction(SIGTERM, &old[1], NULL);
-    sigaction(SIGPIPE, &old[2], NULL);
-}
 
 static char *who_am_i(void)
 {
@@ -85,38 +46,6 @@ static char *who_am_i(void)
         strcpy(host, "localhost");
     host[sizeof host - 1] = '\0';
     return xasprintf("%s@%s", user ? user : "unknown", host);
-}
-
-static void fail_host(struct deploy *d, struct dhost *h, const char *message)
-{
-    if (h->failed)
-        return;
-    h->failed = 1;
-    d->host_failures++;
-    if (d->survey)
-        survey_host_error(d, h->index, message);
-    else
-        output_host_error(d, h->index, message);
-}
-
-/* Step the loop until no session has work in flight. */
-void deploy_drive(struct deploy *d)
-{
-    for (;;) {
-        int busy = 0;
-        for (size_t i = 0; i < d->nhosts; i++)
-            if (d->hosts[i].session && session_busy(d->hosts[i].session))
-                busy = 1;
-        if (!busy)
-            return;
-        char *err = NULL;
-        if (loop_step(d->loop, 250, &err) < 0) {
-            for (size_t i = 0; i < d->nhosts; i++)
-                if (d->hosts[i].session)
-                    session_kill(d->hosts[i].session, err);
-            free(err);
-        }
-    }
 }
 
 /* <project>/work, as the model's work_base (engine/model/model_configure.c). */
@@ -177,295 +106,6 @@ static void setup_hosts(struct deploy *d)
     }
 }
 
-static void first_reply(const struct session_reply *reply, void *ctx)
-{
-    struct dhost *h = ctx;
-    struct deploy *d = h->d;
-    if (reply->error) {
-        char *msg = connect_failure(h, reply->error);
-        fail_host(d, h, msg);
-        free(msg);
-        return;
-    }
-    const char *out = reply->out;
-    size_t outlen = reply->outlen;
-    if (connect_first_reply(d, h, &out, &outlen) < 0) {
-        fail_host(d, h, "cannot read the home directory of the login on the target");
-        return;
-    }
-    if (reply->status != 0) {
-        char *text = xstrndup(reply->err, reply->errlen);
-        char *msg = xasprintf("cannot read the manifest in '%s': %s", h->statedir,
-                              *strip(text) ? text : "failed");
-        fail_host(d, h, msg);
-        free(msg);
-        free(text);
-        return;
-    }
-    deploy_cache_read_reply(h, out, outlen);
-    h->unknown = !h->manifest.valid;
-}
-
-/* Read the manifest (or learn that the controller's copy is current), in
- * one request and without the lock: a host where nothing is to be done
- * costs this one round trip. The lock comes later, where work is due
- * (submit_lock), and checks that the manifest is still this one. */
-static void submit_first(struct deploy *d, struct dhost *h)
-{
-    struct buf f;
-    buf_init(&f);
-    const char *statedir, *manifest;
-    connect_first_prefix(d, h, &f, &statedir, &manifest);
-    deploy_cache_read_fragment(h, manifest, &f);
-    if (!session_submit(h->session, f.data, f.len, first_reply, h))
-        fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
-    buf_release(&f);
-}
-
-static void connect_hosts(struct deploy *d)
-{
-    for (size_t i = 0; i < d->nhosts; i++)
-        connect_ask(d, &d->hosts[i]);
-    for (size_t i = 0; i < d->nhosts; i++) {
-        struct dhost *h = &d->hosts[i];
-        char *err = NULL;
-        struct transport *t = connect_transport(d, h, &err);
-        if (!t) {
-            fail_host(d, h, err);
-            free(err);
-            continue;
-        }
-        h->session = session_new(t, 0);
-        if (session_start(h->session, &err) < 0) {
-            char *msg = connect_failure(h, err);
-            fail_host(d, h, msg);
-            free(msg);
-            free(err);
-            continue;
-        }
-        h->host = shell_host_new(h->session, d->loop);
-        deploy_cache_load(d, h);
-        submit_first(d, h);
-    }
-    deploy_drive(d);
-}
-
-static void write_reply(const struct session_reply *reply, void *ctx)
-{
-    struct dhost *h = ctx;
-    if (!reply->error && reply->status == 0)
-        return;
-    char *text = reply->error ? xstrdup(reply->error) : xstrndup(reply->err, reply->errlen);
-    char *msg = xasprintf("cannot write the manifest '%s': %s", h->manifest_path,
-                          *strip(text) ? text : "failed");
-    fail_host(h->d, h, msg);
-    free(msg);
-    free(text);
-}
-
-/* Append to f the fragment appending lines to the manifest (rewriting it
- * first when it needs compaction), and apply them to h's copy in memory.
- * 0, or -1 with *err. */
-static int records_fragment(struct dhost *h, const char *lines, size_t len, struct buf *f,
-                            char **err)
-{
-    struct buf file;
-    buf_init(&file);
-    int rc;
-    if (manifest_needs_compaction(&h->manifest)) {
-        manifest_serialize(&h->manifest, &file);
-        buf_add(&file, lines, len);
-        rc = manifest_rewrite_fragment(f, h->manifest_path, file.data, file.len, err);
-    } else {
-        rc = manifest_append_fragment(f, h->manifest_path, lines, len, err);
-    }
-    if (rc == 0)
-        manifest_apply(&h->manifest, lines, len);
-    buf_release(&file);
-    return rc;
-}
-
-static void submit_records(struct dhost *h, const char *lines, size_t len)
-{
-    struct buf f;
-    buf_init(&f);
-    char *err = NULL;
-    if (records_fragment(h, lines, len, &f, &err) < 0) {
-        fail_host(h->d, h, err);
-        free(err);
-    } else if (!session_submit(h->session, f.data, f.len, write_reply, h)) {
-        fail_host(h->d, h, "cannot write the manifest: session closed");
-    }
-    buf_release(&f);
-}
-
-static void lock_reply(const struct session_reply *reply, void *ctx)
-{
-    struct dhost *h = ctx;
-    struct deploy *d = h->d;
-    if (reply->error) {
-        write_reply(reply, ctx);
-        return;
-    }
-    char *stale = lock_stale_holder(reply->err, reply->errlen);
-    if (stale) {
-        output_host_notice(d, h->index, "took over the lock of a run that is gone", stale);
-        free(stale);
-    }
-    size_t held = strlen(LOCK_HELD_MARK), changed = strlen(DEPLOY_CHANGED_MARK);
-    if (reply->status == LOCK_HELD_STATUS && reply->outlen >= held &&
-        memcmp(reply->out, LOCK_HELD_MARK, held) == 0) {
-        char *holder = xstrndup(reply->out + held, reply->outlen - held);
-        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
-        fail_host(d, h, msg);
-        free(msg);
-        free(holder);
-    } else if (reply->status == DEPLOY_CHANGED_STATUS && reply->outlen == changed &&
-               memcmp(reply->out, DEPLOY_CHANGED_MARK, changed) == 0) {
-        fail_host(d, h,
-                  "the target's manifest changed while this run was reading it "
-                  "(another deploy?): nothing done, run again");
-    } else if (reply->status == 0) {
-        h->locked = 1;
-    } else {
-        write_reply(reply, ctx);
-        /* The lock may be ours: the release request removes it. */
-        h->locked = 1;
-    }
-}
-
-/* Take the lock, check that the manifest is still the one the first
- * request read, and append the run's R record: one request. */
-static void submit_lock(struct deploy *d, struct dhost *h)
-{
-    struct buf f, line;
-    buf_init(&f);
-    buf_init(&line);
-    buf_adds(&f, "d=");
-    shell_quote_path(&f, h->statedir, strlen(h->statedir));
-    buf_adds(&f, "\n");
-    char *holder = lock_holder_line(d->who);
-    lock_take_fragment(&f, holder, d->o->break_lock);
-    free(holder);
-    deploy_cache_verify_fragment(h, &f);
-    char id[MANIFEST_HEX];
-    manifest_new_generation(id);
-    manifest_run_line(&line, id, d->g->env, d->commit, d->who, (int64_t)time(NULL));
-    char *err = NULL;
-    if (records_fragment(h, line.data, line.len, &f, &err) < 0) {
-        fail_host(d, h, err);
-        free(err);
-    } else if (!session_submit(h->session, f.data, f.len, lock_reply, h)) {
-        fail_host(d, h, "cannot take the lock: session closed");
-    }
-    buf_release(&f);
-    buf_release(&line);
-}
-
-/* 1 when this run has something to write to host h: a dirty node, a record
- * of a node found right on the target, or (with --prune) an orphan. */
-static int host_has_work(struct deploy *d, size_t h, struct buf *clean_records)
-{
-    dirty_clean_records(d, h, clean_records);
-    if (clean_records->len)
-        return 1;
-    for (size_t i = 0; i < d->g->nnodes; i++)
-        if (d->nodes[i].host == h && d->nodes[i].status == DN_PENDING && d->nodes[i].dirty)
-            return 1;
-    if (!d->o->prune)
-        return 0;
-    const struct manifest *m = &d->hosts[h].manifest;
-    for (size_t b = 0; b < m->nbuckets; b++)
-        for (const struct manifest_node *n = m->buckets[b]; n; n = n->next)
-            if (graph_find_node(d->g, n->key) == (size_t)-1)
-                return 1;
-    return 0;
-}
-
-/* Lock the hosts with work and record their clean nodes; the others are done. */
-static void lock_hosts(struct deploy *d)
-{
-    struct buf *records = xcalloc(d->nhosts ? d->nhosts : 1, sizeof *records);
-    for (size_t i = 0; i < d->nhosts; i++) {
-        struct dhost *h = &d->hosts[i];
-        buf_init(&records[i]);
-        if (h->failed)
-            continue;
-        if (host_has_work(d, i, &records[i]))
-            submit_lock(d, h);
-        else
-            deploy_cache_keep_seen(d, h);
-    }
-    deploy_drive(d);
-    for (size_t i = 0; i < d->nhosts; i++) {
-        if (d->hosts[i].locked && !d->hosts[i].failed && records[i].len)
-            submit_records(&d->hosts[i], records[i].data, records[i].len);
-        buf_release(&records[i]);
-    }
-    free(records);
-}
-
-static void release_reply(const struct session_reply *reply, void *ctx)
-{
-    struct dhost *h = ctx;
-    if (!reply->error && reply->status == 0)
-        deploy_cache_release_reply(h->d, h, reply->out, reply->outlen);
-    else
-        write_reply(reply, ctx);
-}
-
-/* Release the locks (noting each manifest's identity for the cache). */
-static void release_hosts(struct deploy *d)
-{
-    for (size_t i = 0; i < d->nhosts; i++) {
-        struct dhost *h = &d->hosts[i];
-        if (!h->session)
-            continue;
-        if (h->locked) {
-            struct buf f;
-            buf_init(&f);
-            deploy_cache_release_fragment(h, &f);
-            buf_adds(&f, "rm -f ");
-            shell_quote(&f, h->statedir);
-            buf_adds(&f, "/lock\n");
-            session_submit(h->session, f.data, f.len, release_reply, h);
-            buf_release(&f);
-        }
-        session_close(h->session);
-    }
-    deploy_drive(d);
-    for (size_t i = 0; i < d->nhosts; i++) {
-        struct dhost *h = &d->hosts[i];
-        if (d->o->stats && h->cache)
-            deploy_cache_stats(h);
-        deploy_cache_free(h);
-        if (h->host)
-            h->host->ops->free(h->host);
-        if (h->session)
-            session_free(h->session);
-        manifest_release(&h->manifest);
-        if (h->results)
-            host_results_release(h->results, h->checks.nqueries);
-        free(h->results);
-        if (h->content_results)
-            host_results_release(h->content_results, h->contents.nqueries);
-        free(h->content_results);
-        plan_release(&h->contents);
-        plan_release(&h->checks);
-        plan_release(&h->apply);
-        plan_release(&h->guard);
-        if (h->guard_results)
-            host_results_release(h->guard_results, h->guard.nqueries);
-        free(h->guard_results);
-        buf_release(&h->record);
-        free(h->ready);
-        free(h->statedir);
-        free(h->manifest_path);
-        free(h->sudo_as);
-        ssh_config_query_free(h->ssh_query);
-        free(h->login);
-    }
-}
 
 static void record_history(struct deploy *d)
 {
@@ -559,6 +199,9 @@ static void deploy_release(struct deploy *d)
     free(d->commit_label);
     loop_free(d->loop);
     state_free(d->state);
+    free(d->refusal);
+    free(d->own_options);
+    free(d);
 }
 
 /* Everything after the hosts answered: checks, dirty set, applies. */
@@ -571,10 +214,10 @@ static void deploy_hosts(struct deploy *d)
         d->host_failures++;
         return;
     }
-    deploy_drive(d);
+    drive_loop(d);
     dirty_decide(d);
     if (dirty_submit_contents(d))
-        deploy_drive(d);
+        drive_loop(d);
     dirty_take_contents(d);
     if (d->o->explain != EXPLAIN_OFF)
         explain_print(d);
@@ -607,7 +250,7 @@ static void deploy_hosts(struct deploy *d)
         if (d->hosts[i].failed)
             schedule_fail_host(d, i);
     schedule_pump(d);
-    deploy_drive(d);
+    drive_loop(d);
     schedule_finish(d);
 }
 
@@ -619,88 +262,87 @@ static void read_commit(struct deploy *d)
     d->commit_label = git_head_describe(&head);
 }
 
-/* A deploy, or with s a survey (engine/deploy/survey.h). */
-static int run(struct project *p, const struct deploy_options *o, struct survey *s)
+/* A run set up: hosts selected, state open, the graph hashed; nothing sent
+ * yet. NULL with *status 2 after a reported configuration error. With s, a
+ * survey: a refused connect_method fails each host instead (status, graph). */
+static struct deploy *open_run(struct project *p, const struct deploy_options *o,
+                               struct survey *s, int *status)
 {
+    *status = 2;
     char *refusal = connect_method_refusal(&p->env);
     if (refusal && !s) {
         fprintf(stderr, "batou-ng: error: %s\n", refusal);
         free(refusal);
-        return 2;
+        return NULL;
     }
     char *err = NULL;
     if (selection_check(&p->env, &p->graph, o->limit, o->only, &err) < 0) {
         fprintf(stderr, "batou-ng: error: %s\n", err);
         free(err);
         free(refusal);
-        return 2;
+        return NULL;
     }
-    struct deploy d;
-    memset(&d, 0, sizeof d);
-    d.project = p;
-    d.g = &p->graph;
-    d.o = o;
-    d.survey = s;
-    d.start_ms = loop_now_ms();
-    d.who = who_am_i();
-    d.loop = loop_new();
-    setup_hosts(&d);
-    d.jobs = (size_t)(o->jobs ? o->jobs : p->env.jobs);
-    if (d.jobs == 0)
-        d.jobs = d.nhosts < 32 ? d.nhosts : 32;
-    if (d.jobs == 0)
-        d.jobs = 1;
+    struct deploy *d = xcalloc(1, sizeof *d);
+    d->project = p;
+    d->g = &p->graph;
+    d->o = o;
+    d->survey = s;
+    d->refusal = refusal;
+    d->start_ms = loop_now_ms();
+    d->who = who_am_i();
+    d->loop = loop_new();
+    setup_hosts(d);
+    d->jobs = (size_t)(o->jobs ? o->jobs : p->env.jobs);
+    if (d->jobs == 0)
+        d->jobs = d->nhosts < 32 ? d->nhosts : 32;
+    if (d->jobs == 0)
+        d->jobs = 1;
     if (s)
-        survey_begin(&d);
-    if (open_state(&d) < 0) {
-        free(refusal);
-        release_hosts(&d);
-        deploy_release(&d);
-        return 2;
+        survey_begin(d);
+    if (open_state(d) < 0) {
+        connect_close(d);
+        deploy_release(d);
+        return NULL;
     }
-    read_commit(&d);
-    interrupted = 0;
-    struct sigaction old[3];
-    catch_signals(old);
-    output_header(&d);
-    if (refusal) {
-        for (size_t i = 0; i < d.nhosts; i++)
-            fail_host(&d, &d.hosts[i], refusal);
-        free(refusal);
-    } else {
-        connect_hosts(&d);
-    }
-    if (o->command) {
-        adhoc_run(&d, o->command);
-        release_hosts(&d);
-        restore_signals(old);
-        int failed = d.failed != 0;
-        deploy_release(&d);
-        return failed;
-    }
-    deploy_hosts(&d);
+    read_commit(d);
+    *status = 0;
+    return d;
+}
+
+/* A deploy, or with s a survey (engine/deploy/survey.h). */
+static int run(struct project *p, const struct deploy_options *o, struct survey *s)
+{
+    int status;
+    struct deploy *d = open_run(p, o, s, &status);
+    if (!d)
+        return status;
+    drive_catch_signals(&d->signals);
+    output_header(d);
+    deploy_connect(d);
+    deploy_hosts(d);
     if (s) {
-        survey_collect(&d);
+        survey_collect(d);
     } else if (o->prune && !o->predict) {
-        prune_run(&d);
+        prune_run(d);
     } else {
-        for (size_t i = 0; i < d.nhosts; i++)
-            if (!d.hosts[i].failed)
-                output_orphans(&d, i);
+        for (size_t i = 0; i < d->nhosts; i++)
+            if (!d->hosts[i].failed)
+                output_orphans(d, i);
     }
     /* The manifest copies and the run: one write transaction. */
-    if (d.state)
-        state_begin(d.state);
-    release_hosts(&d);
-    record_history(&d);
-    commit_state(&d);
+    if (d->state)
+        state_begin(d->state);
+    lock_release_hosts(d);
+    connect_close(d);
+    record_history(d);
+    commit_state(d);
     if (!s)
-        output_summary(&d);
-    int status = d.failed || d.host_failures || interrupted ? 1 : 0;
-    if (interrupted)
+        output_summary(d);
+    status = d->failed || d->host_failures || drive_interrupted() ? 1 : 0;
+    if (drive_interrupted())
         fputs("batou-ng: error: interrupted\n", stderr);
-    restore_signals(old);
-    deploy_release(&d);
+    drive_restore_signals(&d->signals);
+    deploy_release(d);
     return status;
 }
 
@@ -718,4 +360,61 @@ int deploy_survey(struct project *p, const struct deploy_options *o, struct surv
     ro.prune = 0;
     ro.break_lock = 0;
     return run(p, &ro, s);
+}
+
+struct deploy *deploy_open(struct project *p, const struct deploy_options *o, int *status)
+{
+    struct deploy_options *ro = xmalloc(sizeof *ro);
+    *ro = *o;
+    ro->predict = 1; /* no lock, nothing written */
+    ro->prune = 0;
+    struct deploy *d = open_run(p, ro, NULL, status);
+    if (!d) {
+        free(ro);
+        return NULL;
+    }
+    d->own_options = ro;
+    drive_catch_signals(&d->signals);
+    return d;
+}
+
+void deploy_connect(struct deploy *d)
+{
+    if (!d->refusal) {
+        connect_hosts(d);
+        return;
+    }
+    for (size_t i = 0; i < d->nhosts; i++)
+        drive_fail_host(d, &d->hosts[i], d->refusal);
+}
+
+size_t deploy_host_count(const struct deploy *d)
+{
+    return d->nhosts;
+}
+
+const char *deploy_host_name(const struct deploy *d, size_t h)
+{
+    return d->hosts[h].name;
+}
+
+struct session *deploy_host_session(const struct deploy *d, size_t h)
+{
+    return d->hosts[h].failed ? NULL : d->hosts[h].session;
+}
+
+void deploy_wait(struct deploy *d)
+{
+    drive_loop(d);
+}
+
+int deploy_close(struct deploy *d)
+{
+    connect_close(d);
+    drive_restore_signals(&d->signals);
+    int interrupted = drive_interrupted();
+    if (interrupted)
+        fputs("batou-ng: error: interrupted\n", stderr);
+    deploy_release(d);
+    return interrupted;
 }

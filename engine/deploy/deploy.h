@@ -36,6 +36,8 @@
 
 #include "rules/rule.h"
 
+#include <stddef.h>
+
 struct project;
 
 enum explain_mode {
@@ -53,7 +55,6 @@ struct deploy_options {
     int quiet;                     /* -q: errors and the summary only */
     int stats;                     /* -d stats: requests, round trips, bytes per host */
     int verbose;                   /* -v: whole diffs */
-    const char *command;           /* `batou-ng run`: run this on every host instead */
     const char *ssh_config;        /* -F FILE: the ssh configuration, like ssh -F */
     const char *limit;             /* --limit HOST,...: only these hosts (NULL: all) */
     const char *only;              /* --only COMPONENT,...: only these root components */
@@ -66,5 +67,24 @@ struct deploy_options {
 
 /* Deploy project p (loaded); prints its progress. Returns the exit status. */
 int deploy_run(struct project *p, const struct deploy_options *o);
+
+/* The hosts of a run, for commands of their own (`batou-ng run`,
+ * engine/cli/adhoc.c): open selects them (--limit), connect reaches each
+ * and reads its manifest; nothing is locked or written. */
+struct deploy;
+struct session;
+/* NULL with *status 2 after a reported configuration error. */
+struct deploy *deploy_open(struct project *p, const struct deploy_options *o, int *status);
+/* Connect every host; one that fails is reported and has no session. */
+void deploy_connect(struct deploy *d);
+size_t deploy_host_count(const struct deploy *d);
+const char *deploy_host_name(const struct deploy *d, size_t h);
+/* Host h's session, or NULL when it could not be reached. */
+struct session *deploy_host_session(const struct deploy *d, size_t h);
+/* Drive every host until none has a request under way. */
+void deploy_wait(struct deploy *d);
+/* Disconnect and free d. 1 when the run was interrupted (SIGINT, SIGTERM;
+ * said on stderr), else 0. */
+int deploy_close(struct deploy *d);
 
 #endif

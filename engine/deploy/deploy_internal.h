@@ -1,11 +1,17 @@
 #ifndef BATOU_DEPLOY_INTERNAL_H
 #define BATOU_DEPLOY_INTERNAL_H
 
-/* What the parts of a deploy run share (engine/deploy/deploy.c drives the run,
- * engine/deploy/dirty.c decides what is dirty, engine/deploy/schedule.c orders and applies,
- * engine/deploy/deploy_output.c prints). Not a public interface. */
+/* What the parts of a deploy run share: its data, and each part's functions.
+ * engine/deploy/deploy.c drives the run and calls the parts (connect.c
+ * reaches the hosts, lock.c takes and releases their locks, dirty.c decides
+ * what is dirty, schedule.c and rolling.c order and apply, prune.c removes
+ * orphans, deploy_output.c and explain.c print, survey.c keeps what a
+ * read-only run found, deploy_cache.c keeps the controller's copy of each
+ * manifest). The parts call each other and engine/deploy/drive.h, never the
+ * driver. Not a public interface. */
 
 #include "engine/deploy/deploy.h"
+#include "engine/deploy/drive.h"
 #include "engine/deploy/manifest.h"
 #include "engine/util.h"
 #include "hosts/host.h"
@@ -141,6 +147,9 @@ struct deploy {
     struct survey *survey; /* status, graph: a read-only run that keeps what it found */
     char *commit;          /* the project's git HEAD to record (environments/git.h), or NULL */
     char *commit_label;    /* ... as the header shows it */
+    char *refusal;         /* a survey: why connect_method cannot be used, or NULL */
+    struct drive_signals signals;        /* the handlers the run replaced */
+    struct deploy_options *own_options;  /* deploy_open's copy of the options */
 };
 
 /* engine/deploy/dirty.c */
@@ -268,12 +277,25 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
  * *statedir and *manifest are the paths to use in it (relative to $HOME). */
 void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,
                           const char **manifest);
+/* Connect every host and send its first request (its manifest, or the
+ * identity of the controller's copy); wait for the answers. */
+void connect_hosts(struct deploy *d);
+/* Close every session once what was sent to it is done; free the hosts. */
+void connect_close(struct deploy *d);
 /* The message for h's connection failing with error: says so plainly when
  * sudo refused to become the service user (allocated). */
 char *connect_failure(const struct dhost *h, const char *error);
 /* Take $HOME off the first reply's output (SSH): h's paths become absolute
  * and its host expands "~". 0, or -1 when the output does not start with it. */
 int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len);
+
+/* engine/deploy/lock.c */
+/* Lock the hosts with work (checking that their manifest is still the one
+ * the first request read) and record their clean nodes; the others are done. */
+void lock_hosts(struct deploy *d);
+/* Send each locked host the request that removes its lock (connect_close
+ * waits for it). */
+void lock_release_hosts(struct deploy *d);
 
 /* engine/deploy/explain.c */
 /* -d explain / `batou-ng explain`: each decision (explain.c: with history). */
@@ -286,15 +308,5 @@ void survey_begin(struct deploy *d);
 void survey_host_error(struct deploy *d, size_t h, const char *message);
 /* After dirty_decide: copy states and reasons, move the manifests. */
 void survey_collect(struct deploy *d);
-
-/* engine/deploy/deploy.c */
-/* 1 once SIGINT or SIGTERM came: start nothing new. */
-int deploy_interrupted(void);
-/* Run the loop until no host has a request under way. */
-void deploy_drive(struct deploy *d);
-
-/* engine/cli/adhoc.c */
-/* `batou-ng run`: command on every connected host, output per host, summary. */
-void adhoc_run(struct deploy *d, const char *command);
 
 #endif

@@ -80,14 +80,6 @@ void output_header(const struct deploy *d)
 {
     if (d->o->quiet)
         return;
-    if (d->o->command) {
-        printf("batou-ng %s: running on '%s' (%zu %s): ", BATOU_NG_VERSION, d->g->env, d->nhosts,
-               plural(d->nhosts, "host", "hosts"));
-        put_line(stdout, d->o->command);
-        fputc('\n', stdout);
-        fflush(stdout);
-        return;
-    }
     printf("batou-ng %s: %s '%s' (%zu %s, %zu %s, commit %s)\n", BATOU_NG_VERSION,
            d->o->predict ? "predicting" : "deploying", d->g->env, d->nhosts,
            plural(d->nhosts, "host", "hosts"), d->ndeploy, plural(d->ndeploy, "node", "nodes"),

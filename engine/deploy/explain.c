@@ -1,35 +1,20 @@
-/* -d explain and `batou-ng explain` (engine/deploy/explain.h). dirty.c writes each
+/* -d explain and `batou-ng explain` (engine/cli/explain.h). dirty.c writes each
  * node's decision into its dnode; this prints them and, for the command, what
  * the run history says about each node. */
 
 #define _POSIX_C_SOURCE 200809L
-
-#include "engine/deploy/explain.h"
 
 #include "engine/deploy/deploy_internal.h"
 #include "engine/graph/graph.h"
 #include "engine/model/project.h"
 #include "engine/state/state.h"
 
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define HISTORY_RUNS 100 /* state.c keeps as many */
-
-static int matches(const struct node *n, const char *pattern)
-{
-    if (!pattern)
-        return 1;
-    size_t len = strlen(pattern);
-    if (strcmp(n->key, pattern) == 0 || strcmp(n->path, pattern) == 0)
-        return 1;
-    if (len && strncmp(n->path, pattern, len) == 0 && n->path[len] == '/')
-        return 1; /* a component: "tick" for "tick/File(tick.sh)" */
-    return fnmatch(pattern, n->path, 0) == 0 || fnmatch(pattern, n->key, 0) == 0;
-}
 
 /* What the history says about one node. */
 struct last {
@@ -122,7 +107,7 @@ void explain_print(struct deploy *d)
     for (size_t i = 0; i < d->g->nnodes; i++) {
         const struct dnode *dn = &d->nodes[i];
         if (dn->status != DN_PENDING || d->hosts[dn->host].failed ||
-            !matches(&d->g->nodes[i], d->o->explain_node))
+            !graph_node_matches(&d->g->nodes[i], d->o->explain_node))
             continue;
         output_explain(d, i);
         if (last)
@@ -130,39 +115,4 @@ void explain_print(struct deploy *d)
     }
     free(last);
     fflush(stdout);
-}
-
-/* "no node matches 'x' in environment 'e'", with the closest path. */
-static void no_match(const struct graph *g, const char *node)
-{
-    const char **paths = xmalloc((g->nnodes ? g->nnodes : 1) * sizeof *paths);
-    for (size_t i = 0; i < g->nnodes; i++)
-        paths[i] = g->nodes[i].path;
-    const char *close = suggest(node, paths, g->nnodes);
-    for (size_t i = 0; !close && i < g->nnodes; i++)
-        if (strncmp(paths[i], node, strlen(node)) == 0)
-            close = paths[i]; /* "tick/File" for "tick/File(tick.sh)" */
-    fprintf(stderr, "batou-ng: error: no node matches '%s' in environment '%s'", node, g->env);
-    if (close)
-        fprintf(stderr, " (did you mean '%s'?)", close);
-    fputc('\n', stderr);
-    free(paths);
-}
-
-int explain_run(struct project *p, const char *node, const struct deploy_options *o)
-{
-    size_t found = 0;
-    for (size_t i = 0; i < p->graph.nnodes && !found; i++)
-        found += matches(&p->graph.nodes[i], node);
-    if (!found) {
-        no_match(&p->graph, node);
-        return 2;
-    }
-    struct deploy_options e = *o;
-    e.predict = 1;
-    e.prune = 0;
-    e.break_lock = 0;
-    e.explain = EXPLAIN_COMMAND;
-    e.explain_node = node;
-    return deploy_run(p, &e);
 }

@@ -11,9 +11,15 @@
 
 #include "engine/deploy/lock.h"
 
+#include "engine/deploy/deploy_internal.h"
+#include "engine/deploy/drive.h"
+#include "engine/graph/graph.h"
+#include "hosts/session.h"
+
 #include "engine/util.h"
 #include "hosts/shell.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,4 +65,187 @@ char *lock_stale_holder(const char *err, size_t len)
         }
     }
     return NULL;
+}
+
+static void write_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    if (!reply->error && reply->status == 0)
+        return;
+    char *text = reply->error ? xstrdup(reply->error) : xstrndup(reply->err, reply->errlen);
+    char *msg = xasprintf("cannot write the manifest '%s': %s", h->manifest_path,
+                          *strip(text) ? text : "failed");
+    drive_fail_host(h->d, h, msg);
+    free(msg);
+    free(text);
+}
+
+/* Append to f the fragment appending lines to the manifest (rewriting it
+ * first when it needs compaction), and apply them to h's copy in memory.
+ * 0, or -1 with *err. */
+static int records_fragment(struct dhost *h, const char *lines, size_t len, struct buf *f,
+                            char **err)
+{
+    struct buf file;
+    buf_init(&file);
+    int rc;
+    if (manifest_needs_compaction(&h->manifest)) {
+        manifest_serialize(&h->manifest, &file);
+        buf_add(&file, lines, len);
+        rc = manifest_rewrite_fragment(f, h->manifest_path, file.data, file.len, err);
+    } else {
+        rc = manifest_append_fragment(f, h->manifest_path, lines, len, err);
+    }
+    if (rc == 0)
+        manifest_apply(&h->manifest, lines, len);
+    buf_release(&file);
+    return rc;
+}
+
+static void submit_records(struct dhost *h, const char *lines, size_t len)
+{
+    struct buf f;
+    buf_init(&f);
+    char *err = NULL;
+    if (records_fragment(h, lines, len, &f, &err) < 0) {
+        drive_fail_host(h->d, h, err);
+        free(err);
+    } else if (!session_submit(h->session, f.data, f.len, write_reply, h)) {
+        drive_fail_host(h->d, h, "cannot write the manifest: session closed");
+    }
+    buf_release(&f);
+}
+
+static void lock_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    struct deploy *d = h->d;
+    if (reply->error) {
+        write_reply(reply, ctx);
+        return;
+    }
+    char *stale = lock_stale_holder(reply->err, reply->errlen);
+    if (stale) {
+        output_host_notice(d, h->index, "took over the lock of a run that is gone", stale);
+        free(stale);
+    }
+    size_t held = strlen(LOCK_HELD_MARK), changed = strlen(DEPLOY_CHANGED_MARK);
+    if (reply->status == LOCK_HELD_STATUS && reply->outlen >= held &&
+        memcmp(reply->out, LOCK_HELD_MARK, held) == 0) {
+        char *holder = xstrndup(reply->out + held, reply->outlen - held);
+        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
+        drive_fail_host(d, h, msg);
+        free(msg);
+        free(holder);
+    } else if (reply->status == DEPLOY_CHANGED_STATUS && reply->outlen == changed &&
+               memcmp(reply->out, DEPLOY_CHANGED_MARK, changed) == 0) {
+        drive_fail_host(d, h,
+                  "the target's manifest changed while this run was reading it "
+                  "(another deploy?): nothing done, run again");
+    } else if (reply->status == 0) {
+        h->locked = 1;
+    } else {
+        write_reply(reply, ctx);
+        /* The lock may be ours: the release request removes it. */
+        h->locked = 1;
+    }
+}
+
+/* Take the lock, check that the manifest is still the one the first
+ * request read, and append the run's R record: one request. */
+static void submit_lock(struct deploy *d, struct dhost *h)
+{
+    struct buf f, line;
+    buf_init(&f);
+    buf_init(&line);
+    buf_adds(&f, "d=");
+    shell_quote_path(&f, h->statedir, strlen(h->statedir));
+    buf_adds(&f, "\n");
+    char *holder = lock_holder_line(d->who);
+    lock_take_fragment(&f, holder, d->o->break_lock);
+    free(holder);
+    deploy_cache_verify_fragment(h, &f);
+    char id[MANIFEST_HEX];
+    manifest_new_generation(id);
+    manifest_run_line(&line, id, d->g->env, d->commit, d->who, (int64_t)time(NULL));
+    char *err = NULL;
+    if (records_fragment(h, line.data, line.len, &f, &err) < 0) {
+        drive_fail_host(d, h, err);
+        free(err);
+    } else if (!session_submit(h->session, f.data, f.len, lock_reply, h)) {
+        drive_fail_host(d, h, "cannot take the lock: session closed");
+    }
+    buf_release(&f);
+    buf_release(&line);
+}
+
+/* 1 when this run has something to write to host h: a dirty node, a record
+ * of a node found right on the target, or (with --prune) an orphan. */
+static int host_has_work(struct deploy *d, size_t h, struct buf *clean_records)
+{
+    dirty_clean_records(d, h, clean_records);
+    if (clean_records->len)
+        return 1;
+    for (size_t i = 0; i < d->g->nnodes; i++)
+        if (d->nodes[i].host == h && d->nodes[i].status == DN_PENDING && d->nodes[i].dirty)
+            return 1;
+    if (!d->o->prune)
+        return 0;
+    const struct manifest *m = &d->hosts[h].manifest;
+    for (size_t b = 0; b < m->nbuckets; b++)
+        for (const struct manifest_node *n = m->buckets[b]; n; n = n->next)
+            if (graph_find_node(d->g, n->key) == (size_t)-1)
+                return 1;
+    return 0;
+}
+
+/* Lock the hosts with work and record their clean nodes; the others are done. */
+void lock_hosts(struct deploy *d)
+{
+    struct buf *records = xcalloc(d->nhosts ? d->nhosts : 1, sizeof *records);
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        buf_init(&records[i]);
+        if (h->failed)
+            continue;
+        if (host_has_work(d, i, &records[i]))
+            submit_lock(d, h);
+        else
+            deploy_cache_keep_seen(d, h);
+    }
+    drive_loop(d);
+    for (size_t i = 0; i < d->nhosts; i++) {
+        if (d->hosts[i].locked && !d->hosts[i].failed && records[i].len)
+            submit_records(&d->hosts[i], records[i].data, records[i].len);
+        buf_release(&records[i]);
+    }
+    free(records);
+}
+
+static void release_reply(const struct session_reply *reply, void *ctx)
+{
+    struct dhost *h = ctx;
+    if (!reply->error && reply->status == 0)
+        deploy_cache_release_reply(h->d, h, reply->out, reply->outlen);
+    else
+        write_reply(reply, ctx);
+}
+
+/* Send each locked host the request that notes its manifest's identity (for
+ * the controller's cache) and removes the lock; connect_close waits for it. */
+void lock_release_hosts(struct deploy *d)
+{
+    for (size_t i = 0; i < d->nhosts; i++) {
+        struct dhost *h = &d->hosts[i];
+        if (!h->session || !h->locked)
+            continue;
+        struct buf f;
+        buf_init(&f);
+        deploy_cache_release_fragment(h, &f);
+        buf_adds(&f, "rm -f ");
+        shell_quote(&f, h->statedir);
+        buf_adds(&f, "/lock\n");
+        session_submit(h->session, f.data, f.len, release_reply, h);
+        buf_release(&f);
+    }
 }

@@ -271,10 +271,10 @@ void prune_run(struct deploy *d)
     for (int last = 0; last <= 1; last++) {
         for (size_t i = 0; i < d->nhosts; i++) {
             struct dhost *h = &d->hosts[i];
-            if (!h->failed && h->host && !deploy_interrupted())
+            if (!h->failed && h->host && !drive_interrupted())
                 submit_host(d, h, last, &live[i]);
         }
-        deploy_drive(d);
+        drive_loop(d);
     }
     for (size_t i = 0; i < d->nhosts; i++) {
         free(live[i].paths);

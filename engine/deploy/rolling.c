@@ -116,7 +116,7 @@ void rolling_done(struct deploy *d, size_t comp)
 {
     struct dcomp *c = &d->comps[comp];
     const struct graph_component *gc = &d->g->components[comp];
-    if (c->broken || deploy_interrupted()) {
+    if (c->broken || drive_interrupted()) {
         release_next(d, comp, 1);
         return;
     }

@@ -331,7 +331,7 @@ static void start(struct deploy *d, struct dhost *h, size_t i)
 static int pump_host(struct deploy *d, struct dhost *h)
 {
     int moved = 0;
-    while (!h->busy && !h->failed && h->ready_head < h->nready && !deploy_interrupted() &&
+    while (!h->busy && !h->failed && h->ready_head < h->nready && !drive_interrupted() &&
            d->nbusy < d->jobs) {
         size_t i = h->ready[h->ready_head++];
         moved = 1;
@@ -371,7 +371,7 @@ void schedule_finish(struct deploy *d)
         struct dnode *dn = &d->nodes[i];
         if (dn->status != DN_PENDING && dn->status != DN_RUNNING)
             continue;
-        if (!deploy_interrupted() && !d->hosts[dn->host].failed && !dn->blocked) {
+        if (!drive_interrupted() && !d->hosts[dn->host].failed && !dn->blocked) {
             free(dn->reason);
             dn->reason = xstrdup("dependency cycle");
         }

@@ -54,24 +54,24 @@ static void collect_node(struct deploy *d, size_t i)
 {
     struct survey *s = d->survey;
     struct dnode *dn = &d->nodes[i];
-    struct survey_node *sn = &s->nodes[i];
+    struct node_mark *sn = &s->nodes[i];
     if (dn->status == DN_IGNORED) {
-        sn->state = SURVEY_IGNORED;
+        sn->state = MARK_IGNORED;
         sn->reason = xstrdup("ignored");
         return;
     }
     struct survey_host *sh = &s->hosts[dn->host];
     sh->in_model++;
     if (sh->error) {
-        sn->state = SURVEY_UNKNOWN;
+        sn->state = MARK_UNKNOWN;
         sn->reason = xstrdup(sh->error);
         return;
     }
     if (!dn->dirty) {
-        sn->state = SURVEY_CLEAN;
+        sn->state = MARK_CLEAN;
         return;
     }
-    sn->state = SURVEY_DIRTY;
+    sn->state = MARK_DIRTY;
     sn->reason = xstrdup(dn->reason ? dn->reason : "dirty");
     sn->drift = d->o->verify && recorded_same(d, i);
     sh->dirty++;

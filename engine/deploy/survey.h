@@ -9,24 +9,12 @@
  * writes nothing: no lock, no manifest, no run history. */
 
 #include "engine/deploy/manifest.h"
+#include "engine/graph/export.h"
 
 #include <stddef.h>
 
 struct deploy_options;
 struct project;
-
-enum survey_state {
-    SURVEY_CLEAN,
-    SURVEY_DIRTY,   /* a deploy would apply it */
-    SURVEY_UNKNOWN, /* its host could not be read */
-    SURVEY_IGNORED, /* an ignored host or component: never deployed */
-};
-
-struct survey_node {
-    enum survey_state state;
-    int drift;    /* recorded with its input hash, but its check failed (--verify) */
-    char *reason; /* why dirty or unknown; NULL when clean */
-};
 
 struct survey_host {
     const char *name;         /* points into the project's environment */
@@ -38,7 +26,7 @@ struct survey_host {
 };
 
 struct survey {
-    struct survey_node *nodes; /* one per graph node */
+    struct node_mark *nodes; /* one per graph node */
     size_t nnodes;
     struct survey_host *hosts; /* the hosts not ignored, in environment order */
     size_t nhosts;

@@ -1,7 +1,6 @@
 #include "engine/graph/export.h"
 
 #include "engine/graph/graph.h"
-#include "engine/deploy/survey.h"
 #include "engine/util.h"
 
 #include <errno.h>
@@ -115,22 +114,22 @@ static char *unknown_host_error(const struct graph *g, const char *host)
     return error;
 }
 
-const char *export_state_name(const struct survey_node *mark)
+const char *export_state_name(const struct node_mark *mark)
 {
     switch (mark->state) {
-    case SURVEY_CLEAN:
+    case MARK_CLEAN:
         return "clean";
-    case SURVEY_DIRTY:
+    case MARK_DIRTY:
         return "dirty";
-    case SURVEY_UNKNOWN:
-    case SURVEY_IGNORED:
+    case MARK_UNKNOWN:
+    case MARK_IGNORED:
         break;
     }
     return "unknown";
 }
 
 int export_graph(const struct graph *g, enum export_format format, const char *host,
-                 const struct survey_node *marks, struct buf *out, char **error)
+                 const struct node_mark *marks, struct buf *out, char **error)
 {
     *error = NULL;
     if (host && !has_host(g, host)) {

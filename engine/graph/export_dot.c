@@ -1,7 +1,6 @@
 #include "engine/graph/export.h"
 
 #include "engine/graph/graph.h"
-#include "engine/deploy/survey.h"
 #include "engine/util.h"
 
 #include <stdlib.h>
@@ -132,7 +131,7 @@ struct dot_export {
     size_t *host_comps;
     size_t *comp_start; /* nodes grouped by component */
     size_t *comp_nodes;
-    const struct survey_node *marks; /* one per node, or NULL: no state */
+    const struct node_mark *marks; /* one per node, or NULL: no state */
 };
 
 #define DIRTY_STYLE "color=\"#c62828\", fontcolor=\"#c62828\", penwidth=2, style=\"rounded,bold\""
@@ -142,10 +141,10 @@ struct dot_export {
  * says so); the tooltip gives the reason. */
 static void write_mark(const struct dot_export *x, const struct node *n)
 {
-    const struct survey_node *mark = &x->marks[n - x->g->nodes];
-    if (mark->state == SURVEY_DIRTY)
+    const struct node_mark *mark = &x->marks[n - x->g->nodes];
+    if (mark->state == MARK_DIRTY)
         buf_adds(x->out, ", " DIRTY_STYLE);
-    else if (mark->state == SURVEY_UNKNOWN)
+    else if (mark->state == MARK_UNKNOWN)
         buf_adds(x->out, ", " UNKNOWN_STYLE);
     char *tip = xasprintf("%s\n%s%s%s", n->path, export_state_name(mark), mark->reason ? ": " : "",
                           mark->reason ? mark->reason : "");
@@ -272,7 +271,7 @@ static void write_edge(const struct dot_export *x, const struct edge *e)
     buf_addf(x->out, " [style=%s, comment=\"%s\"];\n", styles[e->kind], edge_kind_name(e->kind));
 }
 
-void export_dot(const struct graph *g, const char *host, const struct survey_node *marks,
+void export_dot(const struct graph *g, const char *host, const struct node_mark *marks,
                 struct buf *out)
 {
     struct dot_export x = {.g = g, .out = out, .marks = marks};

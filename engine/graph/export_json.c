@@ -1,7 +1,6 @@
 #include "engine/graph/export.h"
 
 #include "engine/graph/graph.h"
-#include "engine/deploy/survey.h"
 #include "engine/util.h"
 #include "rules/rule.h"
 
@@ -148,7 +147,7 @@ static void write_content(struct buf *out, const struct node *n)
 }
 
 static void write_node(struct buf *out, const struct graph *g, const struct node *n,
-                       const struct survey_node *mark)
+                       const struct node_mark *mark)
 {
     const struct graph_component *c = &g->components[n->component];
     buf_addc(out, '{');
@@ -183,7 +182,7 @@ static void write_node(struct buf *out, const struct graph *g, const struct node
 }
 
 static void write_nodes(struct buf *out, const struct graph *g, const long *comp_host,
-                        const struct survey_node *marks)
+                        const struct node_mark *marks)
 {
     int first = 1;
     buf_adds(out, "  \"nodes\": [");
@@ -229,7 +228,7 @@ static void write_edges(struct buf *out, const struct graph *g, const long *comp
     buf_addc(out, '\n');
 }
 
-void export_json(const struct graph *g, const char *host, const struct survey_node *marks,
+void export_json(const struct graph *g, const char *host, const struct node_mark *marks,
                  struct buf *out)
 {
     const char **hosts;

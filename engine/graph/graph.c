@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -209,4 +210,16 @@ void graph_release(struct graph *g)
     free(g->node_slots);
     free(g->edge_slots);
     memset(g, 0, sizeof *g);
+}
+
+int graph_node_matches(const struct node *n, const char *pattern)
+{
+    if (!pattern)
+        return 1;
+    size_t len = strlen(pattern);
+    if (strcmp(n->key, pattern) == 0 || strcmp(n->path, pattern) == 0)
+        return 1;
+    if (len && strncmp(n->path, pattern, len) == 0 && n->path[len] == '/')
+        return 1; /* a component: "tick" for "tick/File(tick.sh)" */
+    return fnmatch(pattern, n->path, 0) == 0 || fnmatch(pattern, n->key, 0) == 0;
 }

@@ -6,37 +6,15 @@
  * between them (DESIGN.md §4). The graph owns every string in it; the whole
  * graph is freed at once by graph_release. */
 
-#include <stddef.h>
+#include "rules/node.h"
 
-struct rule_kind;
+#include <stddef.h>
 
 enum edge_kind {
     EDGE_ORDER,    /* node -> next node added in the same root component */
     EDGE_RESOURCE, /* provider root component -> requirer root component */
     EDGE_WATCH,    /* watched node -> watcher node */
     EDGE_AFTER,    /* `after = {...}`: the named node -> the node that waits */
-};
-
-/* One parameter, canonical: value is the exact text hashed and exported. */
-struct node_param {
-    char *name;
-    char *value;
-};
-
-struct node {
-    char *key;  /* "<env>/<host>/<path>" */
-    char *path; /* "tick/File(tick.sh)": root component, then each level */
-    const struct rule_kind *kind;
-    size_t component;          /* index into graph.components */
-    struct node_param *params; /* sorted by name, lists/maps in canonical text */
-    size_t nparams;
-    char *content; /* rendered content (File and friends), or NULL */
-    size_t content_len;
-    char **sources; /* local source files it reads, relative to the project */
-    size_t nsources;
-    char *defined_at; /* "components/tick/component.lua:7": where it was made */
-    int sensitive;
-    unsigned char hash[16]; /* input hash, filled by hash_graph (engine/graph/hash.h) */
 };
 
 /* A root component instance on one host. */
@@ -91,6 +69,10 @@ char *graph_node_key(const struct graph *g, const char *host, const char *path);
 size_t graph_find_node(const struct graph *g, const char *key);
 /* Free what n owns (for a node that never made it into a graph). */
 void graph_node_release(struct node *n);
+/* 1 when n matches pattern: NULL (everything), its key, its path, a
+ * component's path ("tick" for "tick/File(tick.sh)"), or a shell pattern
+ * (fnmatch) over its path or key. */
+int graph_node_matches(const struct node *n, const char *pattern);
 /* "order", "resource", "watch", "after". */
 const char *edge_kind_name(enum edge_kind kind);
 void graph_release(struct graph *g);

@@ -7,7 +7,6 @@
 
 #include "engine/graph/export.h"
 #include "engine/graph/graph.h"
-#include "engine/deploy/survey.h"
 #include "engine/util.h"
 #include "rules/rule.h"
 
@@ -486,11 +485,11 @@ static void test_marks(void **state)
     (void)state;
     struct graph g;
     sample(&g);
-    struct survey_node marks[4] = {
-        {SURVEY_DIRTY, 0, "inputs changed"},
-        {SURVEY_CLEAN, 0, NULL},
-        {SURVEY_UNKNOWN, 0, "cannot reach host: \"refused\""},
-        {SURVEY_IGNORED, 0, "ignored"},
+    struct node_mark marks[4] = {
+        {MARK_DIRTY, 0, "inputs changed"},
+        {MARK_CLEAN, 0, NULL},
+        {MARK_UNKNOWN, 0, "cannot reach host: \"refused\""},
+        {MARK_IGNORED, 0, "ignored"},
     };
     assert_int_equal(g.nnodes, 4);
     struct buf out;

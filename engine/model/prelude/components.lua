@@ -1,0 +1,275 @@
+-- The prelude, part 3 of 5: component classes and instances. Component{}
+-- declares a class (with rolling and health); a constructor call makes an
+-- instance, which instantiate() sets up under its root when it is added;
+-- the methods every component has (add, expand, template, log, platform).
+-- Uses core.lua and attributes.lua.
+
+-- rolling = N or "N%": a root component's hosts deploy in batches (docs/reference/lua.md,
+-- "rolling"). Returns the number and whether it is a percentage, or nil.
+local function parse_rolling(v)
+  if math.type(v) == "integer" and v >= 1 and v <= 100000 then return v, false end
+  if type(v) ~= "string" then return nil end
+  local n, pct = v:match("^%s*(%d+)%s*(%%?)%s*$")
+  n = tonumber(n)
+  if not n or n < 1 or n > 100000 or (pct == "%" and n > 100) then return nil end
+  return math.tointeger(n), pct == "%"
+end
+
+local function rolling_error(v)
+  return format("rolling must be a number of hosts or a percentage like '50%%', got %s",
+                describe(v))
+end
+
+local function health_error(v)
+  return format("health must be a shell command, got %s", describe(v))
+end
+
+function Component(def)
+  if type(def) ~= "table" or getmetatable(def) ~= nil then
+    error("Component expects a table of attributes and fields, got " .. describe(def), 2)
+  end
+  for k, v in pairs(def) do
+    if type(k) ~= "string" then
+      error(format("Component fields must be named, got [%s]", describe(k)), 2)
+    end
+    if k:sub(1, 2) == "__" then
+      error(format("field '%s' is reserved for batou-ng", k), 2)
+    end
+    if RESERVED[k] and k ~= "namevar" then
+      error(format("field '%s' is reserved: every component has it", k), 2)
+    end
+  end
+  if def.namevar ~= nil and type(def.namevar) ~= "string" then
+    error("namevar must be the name of a field, got " .. describe(def.namevar), 2)
+  end
+  if def.rolling ~= nil and not parse_rolling(def.rolling) then
+    error(rolling_error(def.rolling), 2)
+  end
+  if def.health ~= nil and (type(def.health) ~= "string" or def.health == "") then
+    error(health_error(def.health), 2)
+  end
+  local file = user_where()
+  def.__defdir = file and dirname(file) or "."
+  def.__platforms = {}
+  return setmetatable(def, class_mt)
+end
+
+class_mt.__index = Base
+class_mt.__tostring = function(cls) return "class " .. (rawget(cls, "__name") or "Component") end
+
+------------------------------------------------------------------------------
+-- Instances
+
+local instance_mts = setmetatable({}, {__mode = "k"})
+
+local function instance_index(cls)
+  return function(inst, key)
+    local attr = class_attribute(cls, key)
+    if attr then return resolve_attribute(inst, key, attr) end
+    return cls[key]
+  end
+end
+
+local function instance_mt(cls)
+  local mt = instance_mts[cls]
+  if not mt then
+    mt = {__index = instance_index(cls), __name = "component"}
+    mt.__tostring = function(inst)
+      local st = instance_state[inst]
+      return format("<%s %s>", class_name(cls), st and st.label or "?")
+    end
+    instance_mts[cls] = mt
+  end
+  return mt
+end
+
+-- Constructing `Sub { "x", port = 80 }` makes an instance that is configured
+-- when a component adds it.
+class_mt.__call = function(cls, args)
+  if args == nil then args = {} end
+  if type(args) ~= "table" or getmetatable(args) ~= nil then
+    raise(format("%s expects a table, got %s", class_name(cls), describe(args)))
+  end
+  local namevar = rawget(cls, "namevar")
+  local values = {}
+  for k, v in pairs(args) do
+    if k == 1 then
+      if not namevar then
+        raise(format("%s has no namevar: name its fields", class_name(cls)))
+      end
+      if args[namevar] ~= nil then
+        raise(format("%s got both a positional value and '%s'", class_name(cls), namevar))
+      end
+      values[namevar] = v
+    elseif type(k) ~= "string" then
+      raise(format("unexpected positional value %s for %s", describe(v), class_name(cls)))
+    elseif class_attribute(cls, k) or k == namevar then
+      values[k] = v
+    else
+      local candidates = {table.unpack(attribute_names(cls))}
+      if namevar then candidates[#candidates + 1] = namevar end
+      raise(format("%s has no attribute '%s'%s", class_name(cls), k,
+                   did_you_mean(k, candidates)))
+    end
+  end
+  local file, line = user_where()
+  local inst = setmetatable({}, instance_mt(cls))
+  instance_state[inst] = {class = cls, args = values, file = file, line = line}
+  return inst
+end
+
+local configuring = {} -- stack of instances whose configure runs
+
+-- Set up inst (made by a constructor or for a root) under parent/root and
+-- resolve all its attributes; every failure is recorded in the root.
+-- How deep sub-components may nest below a root component.
+local MAX_NESTING = 50
+
+local function instantiate(inst, root, parent, seg)
+  local st = instance_state[inst]
+  local cls = st.class
+  st.root = root
+  st.root_instance = parent and root.instance or inst
+  st.parent = parent
+  st.host = root.host
+  st.children = {}
+  st.resolved, st.failed, st.resolving, st.chain, st.failures = {}, {}, {}, {}, 0
+  st.segment = seg
+  st.label = parent and instance_state[parent].label .. "/" .. seg or seg
+  st.added = true
+  for k, v in pairs(cls) do
+    if type(k) == "string" and k:sub(1, 2) ~= "__" and type(v) == "table" and
+        getmetatable(v) == nil then
+      rawset(inst, k, deep_copy(v))
+    end
+  end
+  rawset(inst, "host", root.host)
+  rawset(inst, "environment", root.environment)
+  rawset(inst, "workdir", root.workdir)
+  rawset(inst, "defdir", rawget(cls, "__defdir"))
+  rawset(inst, "parent", parent and parent or nil)
+  rawset(inst, "root", parent and root.instance or inst)
+  local namevar = rawget(cls, "namevar")
+  if namevar and not class_attribute(cls, namevar) and st.args[namevar] ~= nil then
+    rawset(inst, namevar, st.args[namevar])
+  end
+  local first
+  for _, name in ipairs(attribute_names(cls)) do
+    local ok, e = pcall(resolve_attribute, inst, name, class_attribute(cls, name))
+    if not ok then
+      root.errors[#root.errors + 1] = e
+      first = first or e
+    end
+  end
+  return first
+end
+
+local function configure_instance(inst)
+  configuring[#configuring + 1] = inst
+  inst:configure()
+  local platform = rawget(inst, "host").platform
+  for _, p in ipairs(rawget(instance_state[inst].class, "__platforms")) do
+    if p.name == platform then p.fn(inst) end
+  end
+  configuring[#configuring] = nil
+end
+
+------------------------------------------------------------------------------
+-- Methods of every component
+
+function Base:configure() end
+
+function Base:platform(name, fn)
+  if not is_class(self) then raise("platform: call it on a class: Tick:platform(...)") end
+  if type(name) ~= "string" or type(fn) ~= "function" then
+    raise("platform expects a platform name and a function")
+  end
+  local list = rawget(self, "__platforms")
+  list[#list + 1] = {name = name, fn = fn}
+end
+
+local function check_self(self, method)
+  if not is_instance(self) or not instance_state[self].added then
+    raise(format("%s: call it on a configured component (self:%s(...))", method, method))
+  end
+  return instance_state[self]
+end
+
+-- Label of a child for its path: Class(namevar) or Kind(namevar).
+local function segment(kind, name)
+  if name == nil then return kind end
+  return kind .. "(" .. tostring(name) .. ")" -- once per rule: cheaper than format
+end
+
+local function child_label(st, base)
+  st.labels = st.labels or {}
+  local n = (st.labels[base] or 0) + 1
+  st.labels[base] = n
+  if n > 1 then return base .. "#" .. n end
+  return base
+end
+
+function Base:add(c)
+  local st = check_self(self, "add")
+  if is_rule(c) then
+    local rs = rule_state[c]
+    if rs.parent then raise("add: this rule was already added") end
+    rs.parent = self
+    rs.label = child_label(st, segment(rs.kind, c[rs.namevar]))
+    st.children[#st.children + 1] = c
+    return c
+  end
+  if not is_instance(c) then
+    raise("add expects a component or a rule, got " .. describe(c))
+  end
+  local cs = instance_state[c]
+  if cs.added then raise("add: this component was already added") end
+  -- A component that adds itself (directly or not) would recurse forever.
+  local depth = (st.depth or 1) + 1
+  if depth > MAX_NESTING then
+    raise(format("components nested deeper than %d levels (does a component add itself?)",
+                 MAX_NESTING))
+  end
+  cs.depth = depth
+  local cls = cs.class
+  local namevar = rawget(cls, "namevar")
+  local name = namevar and cs.args[namevar]
+  local label = child_label(st, segment(class_name(cls), name))
+  st.children[#st.children + 1] = c
+  local failed = instantiate(c, st.root, self, label)
+  if failed then error(failed, 0) end
+  configure_instance(c)
+  return c
+end
+
+function Base:expand(s)
+  check_self(self, "expand")
+  if type(s) ~= "string" then raise("expand expects a string, got " .. describe(s)) end
+  local file, line = user_where()
+  local text, message, tline, tcol = C.expand(file or "?", s, context(self))
+  if not text then
+    local l, c = shift(line, 0, tline, tcol)
+    error(failure(file, l, c, "expand: " .. message), 0)
+  end
+  return text
+end
+
+function Base:template(path)
+  check_self(self, "template")
+  if type(path) ~= "string" then raise("template expects a file name, got " .. describe(path)) end
+  local full = path
+  if path:sub(1, 1) ~= "/" then full = rawget(self, "defdir") .. "/" .. path end
+  local src, err = C.read(full)
+  if not src then raise(format("template: cannot read '%s': %s", full, err)) end
+  local text, message, tline, tcol = C.expand(full, src, context(self))
+  if not text then error(failure(full, tline, tcol, message), 0) end
+  return text
+end
+
+function Base:log(message)
+  local st = check_self(self, "log")
+  local logs = st.root.logs
+  logs[#logs + 1] = tostring(message)
+end
+
+------------------------------------------------------------------------------

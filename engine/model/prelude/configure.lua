@@ -1,0 +1,470 @@
+-- The prelude, part 5 of 5: resources and the fixed point. provide and
+-- require; configuring an environment (each root until no provided value
+-- changes), the checks of the final state (unused provides, unsatisfied
+-- requires, cycles between roots), and flattening the model into nodes for
+-- the graph (engine/model/model_graph.c). Uses the parts before it.
+
+-- Resources
+
+local host_index = {}   -- host name -> position in the environment
+local provided = {}     -- key -> {root = true}
+local subscribers = {}  -- key -> {root = true}
+local roots = {}        -- every root, in environment order
+
+local function provide_seq(root) root.seq = root.seq + 1; return root.seq end
+
+function Base:provide(key, value)
+  local st = check_self(self, "provide")
+  if type(key) ~= "string" then raise("provide expects a key (string), got " .. describe(key)) end
+  local file, line = user_where()
+  local root = st.root
+  root.provides[#root.provides + 1] = {key = key, value = value, file = file, line = line,
+                                       seq = provide_seq(root)}
+  provided[key] = provided[key] or {}
+  provided[key][root] = true
+end
+
+local function provider_order(a, b)
+  local ha, hb = host_index[a.host.name], host_index[b.host.name]
+  if ha ~= hb then return ha < hb end
+  return a.name < b.name
+end
+
+-- Roots providing key (on host when given), in result order.
+local function providers(key, host)
+  local list = {}
+  for root in pairs(provided[key] or {}) do
+    if not host or root.host.name == host then list[#list + 1] = root end
+  end
+  sort(list, provider_order)
+  return list
+end
+
+local function values_of(key, host)
+  local values = {}
+  for _, root in ipairs(providers(key, host)) do
+    for _, p in ipairs(root.provides) do
+      if p.key == key then values[#values + 1] = p.value end
+    end
+  end
+  return values
+end
+
+local function require_options(opts, method)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then raise(method .. ": options must be a table") end
+  for k in pairs(opts) do
+    if k ~= "host" and k ~= "strict" and k ~= "reverse" then
+      raise(format("%s: unknown option %s%s", method, describe(k),
+                   type(k) == "string" and did_you_mean(k, {"host", "strict", "reverse"}) or ""))
+    end
+  end
+  local host = opts.host
+  if type(host) == "table" then host = rawget(host, "name") or host.name end
+  if host ~= nil and type(host) ~= "string" then
+    raise(method .. ": host must be a host or a host name, got " .. describe(opts.host))
+  end
+  return host, opts.strict ~= false, opts.reverse == true
+end
+
+local function do_require(self, key, opts, method)
+  local st = check_self(self, method)
+  if type(key) ~= "string" then raise(method .. " expects a key (string), got " .. describe(key)) end
+  local host, strict, reverse = require_options(opts, method)
+  local file, line = user_where()
+  local root = st.root
+  local record = {key = key, host = host, strict = strict, reverse = reverse, file = file,
+                  line = line, method = method}
+  root.requires[#root.requires + 1] = record
+  subscribers[key] = subscribers[key] or {}
+  subscribers[key][root] = true
+  local values = values_of(key, host)
+  if #values == 0 and strict then error(setmetatable(record, Wait), 0) end
+  return values, record
+end
+
+function Base:require(key, opts)
+  return (do_require(self, key, opts, "require"))
+end
+
+function Base:require_one(key, opts)
+  local values, record = do_require(self, key, opts, "require_one")
+  if #values ~= 1 then
+    error(failure(record.file, record.line, 0,
+                  format("require_one: resource '%s' has %d values%s, expected exactly 1", key,
+                         #values, record.host and format(" on host '%s'", record.host) or "")), 0)
+  end
+  return values[1]
+end
+
+------------------------------------------------------------------------------
+-- Configuring an environment
+
+local environment_info -- {name, secret_files}
+
+local function reset_root(root)
+  for _, p in ipairs(root.provides) do
+    if provided[p.key] then provided[p.key][root] = nil end
+  end
+  for _, r in ipairs(root.requires) do
+    if subscribers[r.key] then subscribers[r.key][root] = nil end
+  end
+  root.provides, root.requires, root.errors, root.logs = {}, {}, {}, {}
+  root.waiting, root.seq = nil, 0
+  root.generation = root.generation + 1
+end
+
+-- Identity of values across runs: instances by path and generation, other
+-- tables by content, so an unchanged provide does not wake requirers.
+local function fingerprint(v, out, depth)
+  local t = type(v)
+  if t == "string" then out[#out + 1] = format("%q", v)
+  elseif t == "function" then
+    -- A closure made again by the next run is the same code.
+    local info = debug.getinfo(v, "S")
+    out[#out + 1] = format("function:%s:%d", info.source, info.linedefined)
+  elseif t ~= "table" then out[#out + 1] = t .. ":" .. tostring(v)
+  elseif is_instance(v) then
+    local st = instance_state[v]
+    out[#out + 1] = format("<%s#%d>", tostring(st.label),
+                           st.root and st.root.generation or 0)
+  elseif is_rule(v) or is_class(v) then
+    out[#out + 1] = tostring(v)
+  elseif getmetatable(v) and getmetatable(v).__tostring then
+    local ok, s = pcall(tostring, v)
+    out[#out + 1] = ok and format("%q", tostring(s)) or "?"
+  elseif depth > 20 then
+    out[#out + 1] = "..."
+  else
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    sort(keys, function(a, b)
+      if type(a) == type(b) and (type(a) == "string" or type(a) == "number") then return a < b end
+      return type(a) < type(b)
+    end)
+    out[#out + 1] = "{"
+    for _, k in ipairs(keys) do
+      fingerprint(k, out, depth + 1)
+      out[#out + 1] = "="
+      fingerprint(v[k], out, depth + 1)
+      out[#out + 1] = ","
+    end
+    out[#out + 1] = "}"
+  end
+end
+
+local function provides_by_key(root)
+  local by_key = {}
+  for _, p in ipairs(root.provides) do
+    local out = by_key[p.key] or {}
+    fingerprint(p.value, out, 0)
+    out[#out + 1] = ";"
+    by_key[p.key] = out
+  end
+  for k, out in pairs(by_key) do by_key[k] = concat(out) end
+  return by_key
+end
+
+local function run_root(root)
+  local before = provides_by_key(root)
+  reset_root(root)
+  configuring = {}
+  local cls = root.class
+  local inst = setmetatable({}, instance_mt(cls))
+  instance_state[inst] = {class = cls, args = {}, overrides = root.overrides}
+  root.instance = inst
+  local failed = instantiate(inst, root, nil, root.name)
+  if not failed then
+    local ok, e = xpcall(configure_instance, handler, inst)
+    if not ok then
+      if getmetatable(e) == Wait then root.waiting = e
+      else root.errors[#root.errors + 1] = e end
+    end
+  end
+  -- Wake every requirer of a key whose values changed.
+  local after = provides_by_key(root)
+  for key, text in pairs(after) do
+    if before[key] ~= text then
+      for r in pairs(subscribers[key] or {}) do r.dirty = true end
+    end
+  end
+  for key in pairs(before) do
+    if after[key] == nil then
+      for r in pairs(subscribers[key] or {}) do r.dirty = true end
+    end
+  end
+end
+
+local function host_table(h)
+  local data = {}
+  for k, v in pairs(h.data or {}) do data[k] = v end
+  return {name = h.name, fqdn = h.fqdn, platform = h.platform, data = data}
+end
+
+-- Check [component:x] sections against the classes.
+local function check_overrides(env, errors)
+  local by_component, order = {}, {}
+  for _, o in ipairs(env.overrides) do
+    if not by_component[o.component] then
+      by_component[o.component] = {}
+      order[#order + 1] = o
+    end
+    by_component[o.component][o.attribute] = o
+  end
+  local names = B.class_names()
+  for _, first in ipairs(order) do
+    local cls = classes[first.component]
+    if not cls then
+      errors[#errors + 1] = {file = first.file, line = first.line, col = 0,
+        message = format("[component:%s]: no component '%s'%s", first.component,
+                         first.component, did_you_mean(first.component, names))}
+    end
+  end
+  for _, o in ipairs(env.overrides) do
+    local cls = classes[o.component]
+    if cls and (o.attribute == "rolling" or o.attribute == "health") then
+      -- Deploy settings, not attributes.
+      local bad = o.attribute == "rolling" and not parse_rolling(o.value) and
+          rolling_error(o.value) or o.attribute == "health" and o.value == "" and
+          health_error(o.value)
+      if bad then
+        errors[#errors + 1] = {file = o.file, line = o.line, col = 0, component = o.component,
+                               message = bad}
+      end
+    elseif cls and not class_attribute(cls, o.attribute) then
+      errors[#errors + 1] = {file = o.file, line = o.line, col = 0, component = o.component,
+        message = format("attribute '%s' does not exist%s", o.attribute,
+                         did_you_mean(o.attribute, attribute_names(cls)))}
+    end
+  end
+  return by_component
+end
+
+local function make_roots(env, overrides, errors)
+  local names = B.class_names()
+  environment_info = {name = env.name, secret_files = env.secret_files or {}}
+  for i, h in ipairs(env.hosts) do
+    host_index[h.name] = i
+    local host = host_table(h)
+    for _, c in ipairs(h.components) do
+      local cls = classes[c.name]
+      if not cls then
+        errors[#errors + 1] = {file = h.file, line = c.line, col = c.col or 0, host = h.name,
+          message = format("no component '%s'%s", c.name, did_you_mean(c.name, names))}
+      else
+        roots[#roots + 1] = {
+          name = c.name, class = cls, host = host, environment = environment_info,
+          workdir = env.work .. "/" .. c.name, ignore = c.ignore or h.ignore,
+          overrides = overrides[c.name], provides = {}, requires = {}, errors = {},
+          logs = {}, seq = 0, generation = 0, dirty = true, runs = 0,
+        }
+      end
+    end
+  end
+end
+
+local function root_label(root) return root.host.name .. ":" .. root.name end
+
+-- Configure every root until no provided value changes.
+local function fixed_point(errors)
+  local limit = 10 * #roots + 10
+  local runs = 0
+  while true do
+    local any = false
+    for _, root in ipairs(roots) do
+      if root.dirty then
+        if runs >= limit then
+          local still = {}
+          for _, r in ipairs(roots) do
+            if r.dirty then still[#still + 1] = root_label(r) end
+          end
+          errors[#errors + 1] = {line = 0, col = 0, message = format(
+            "configuration did not converge after %d runs of configure: still changing: %s",
+            runs, concat(still, ", "))}
+          return
+        end
+        root.dirty = false
+        runs = runs + 1
+        run_root(root)
+        any = true
+      end
+    end
+    if not any then return end
+  end
+end
+
+-- Resource edges between roots (provider -> requirer unless reverse) and the
+-- errors the final state has. When a root failed, what it would have
+-- provided or required is unknown: unused provides are not reported then,
+-- and an unsatisfied require says that it may be an echo.
+local function resource_checks(errors, failed)
+  local edges, seen = {}, {}
+  for ti, root in ipairs(roots) do
+    for _, r in ipairs(root.requires) do
+      for _, provider in ipairs(providers(r.key, r.host)) do
+        if provider ~= root then
+          local from, to = provider.index, ti
+          if r.reverse then from, to = ti, provider.index end
+          local id = from .. ">" .. to
+          if not seen[id] then
+            seen[id] = true
+            edges[#edges + 1] = {from = from, to = to}
+          end
+        end
+      end
+    end
+  end
+  for _, root in ipairs(roots) do
+    local w = root.waiting
+    if w then
+      errors[#errors + 1] = {file = w.file, line = w.line, col = 0, host = root.host.name,
+        component = root.name, message = format("%s: nothing provides resource '%s'%s%s",
+          w.method, w.key, w.host and format(" on host '%s'", w.host) or "",
+          failed and " (components that failed to configure provide nothing)" or "")}
+    end
+    for _, p in ipairs(root.provides) do
+      if not failed and not next(subscribers[p.key] or {}) then
+        errors[#errors + 1] = {file = p.file, line = p.line, col = 0, host = root.host.name,
+          component = root.name,
+          message = format("resource '%s' is provided but nothing requires it", p.key)}
+      end
+    end
+  end
+  return edges
+end
+
+-- Dependency cycles between roots, each printed as its path.
+local function cycle_checks(edges, errors)
+  local out = {}
+  for i = 1, #roots do out[i] = {} end
+  for _, e in ipairs(edges) do out[e.from][#out[e.from] + 1] = e.to end
+  local color, stack, reported = {}, {}, 0
+  local function visit(v)
+    color[v] = 1
+    stack[#stack + 1] = v
+    for _, w in ipairs(out[v]) do
+      if color[w] == 1 and reported < 10 then
+        local path, on = {}, false
+        for _, x in ipairs(stack) do
+          if x == w then on = true end
+          if on then path[#path + 1] = root_label(roots[x]) end
+        end
+        path[#path + 1] = root_label(roots[w])
+        errors[#errors + 1] = {line = 0, col = 0,
+                               message = "dependency cycle: " .. concat(path, " -> ")}
+        reported = reported + 1
+      elseif not color[w] then
+        visit(w)
+      end
+    end
+    stack[#stack] = nil
+    color[v] = 2
+  end
+  for i = 1, #roots do
+    if not color[i] then visit(i) end
+  end
+end
+
+-- env: {name, work, hosts = {{name, fqdn, platform, data, ignore, file,
+-- components = {{name, ignore, line}}}}, overrides = {{component, attribute,
+-- value, file, line, col, secret}}}. Returns the error records; keeps the
+-- resource edges ({from, to} root positions) in B.edges.
+function B.configure(env)
+  local errors = {}
+  local overrides = check_overrides(env, errors)
+  make_roots(env, overrides, errors)
+  for i, root in ipairs(roots) do root.index = i end
+  fixed_point(errors)
+  local failed = false
+  for _, root in ipairs(roots) do
+    failed = failed or #root.errors > 0
+    for _, e in ipairs(root.errors) do
+      local r = to_record(e)
+      r.host, r.component = root.host.name, root.name
+      errors[#errors + 1] = r
+    end
+  end
+  local edges = resource_checks(errors, failed)
+  cycle_checks(edges, errors)
+  B.edges = edges
+  return errors
+end
+
+function B.resource_edges() return B.edges or {} end
+
+function B.logs()
+  local out = {}
+  for _, root in ipairs(roots) do
+    for _, line in ipairs(root.logs) do
+      out[#out + 1] = {host = root.host.name, component = root.name, message = line}
+    end
+  end
+  return out
+end
+
+------------------------------------------------------------------------------
+-- Flattening the configured model for the graph
+
+-- Returns roots, errors, nodes. roots: {host, name, ignore, workdir} in
+-- environment order. nodes: every rule of every root, depth first in add
+-- order, as {path, kind, rule, component, root (position in roots), workdir,
+-- host, defined_at, watch, after}; watch/after hold the positions in nodes
+-- of the rules they name (a component names all of its rules), or are nil.
+function B.flatten()
+  local out, all, rule_pos, range = {}, {}, {}, {}
+  local function walk(inst, prefix, ri)
+    local st = instance_state[inst]
+    local first = #all + 1
+    for _, c in ipairs(st.children or {}) do
+      if is_rule(c) then
+        local rs = rule_state[c]
+        all[#all + 1] = {path = prefix .. "/" .. rs.label, kind = rs.kind, rule = c,
+                         component = inst, defined_at = rs.defined_at, root = ri}
+        rule_pos[c] = #all
+      else
+        walk(c, prefix .. "/" .. instance_state[c].segment, ri)
+      end
+    end
+    range[inst] = {first, #all}
+  end
+  local errors = {}
+  local function refs(list, node, param)
+    if list == nil then return nil end
+    local positions = {}
+    for _, ref in ipairs(list) do
+      if rule_pos[ref] then
+        positions[#positions + 1] = rule_pos[ref]
+      elseif range[ref] then
+        for p = range[ref][1], range[ref][2] do positions[#positions + 1] = p end
+      else
+        local file, line = node.defined_at:match("^(.*):(%d+)$")
+        errors[#errors + 1] = {file = file, line = tonumber(line), col = 0,
+          host = node.host, component = out[node.root].name,
+          message = format("%s: '%s' names %s, which is not part of the model", node.path,
+                           param, is_rule(ref) and tostring(ref) .. " (never added)" or
+                           describe(ref))}
+      end
+    end
+    return positions
+  end
+  for ri, root in ipairs(roots) do
+    local o = root.overrides or {}
+    local rolling, percent = parse_rolling(o.rolling and o.rolling.value or
+                                           rawget(root.class, "rolling"))
+    out[ri] = {host = root.host.name, name = root.name, ignore = root.ignore,
+               workdir = root.workdir, rolling = rolling, rolling_percent = percent,
+               health = o.health and o.health.value or rawget(root.class, "health")}
+    if root.instance and instance_state[root.instance].children then
+      walk(root.instance, root.name, ri)
+    end
+  end
+  for _, node in ipairs(all) do
+    local root = out[node.root]
+    node.host, node.workdir = root.host, root.workdir
+    node.watch = refs(rawget(node.rule, "watch"), node, "watch")
+    node.after = refs(rawget(node.rule, "after"), node, "after")
+  end
+  return out, errors, all
+end
+
+return B

@@ -1,0 +1,193 @@
+-- The batou-ng prelude (docs/reference/lua.md): Component, Attribute,
+-- instances, resources and the configure fixed point, in five parts by
+-- concept: core.lua (this: the C helpers, errors, the shared tables),
+-- attributes.lua, components.lua, rules.lua, configure.lua. The build
+-- (engine/model/embed.py) joins them, in that order, into one chunk that
+-- engine/model/model.c loads with a table of C helpers; it keeps the table
+-- the chunk returns (B, the internal API). One chunk: a later part uses the
+-- locals of the parts before it, never the other way round.
+--
+-- C helpers: expand(name, src, ctx) -> text | nil, msg, line, col;
+-- literal(text) -> true, value | false, msg, col; validate(kind, params) ->
+-- true | nil, msg; suggest(word, list) -> word | nil; kind(path) -> "file" |
+-- "directory" | nil.
+local C = ...
+
+local B = {}
+local PRELUDE = debug.getinfo(1, "S").source
+local PRELUDE_SHORT = debug.getinfo(1, "S").short_src
+
+local type, pairs, ipairs, tostring, setmetatable, getmetatable, rawget, rawset =
+    type, pairs, ipairs, tostring, setmetatable, getmetatable, rawget, rawset
+local format, sort, concat = string.format, table.sort, table.concat
+
+------------------------------------------------------------------------------
+-- Errors: a raised value is a string (Lua's own, "file:line: msg"), a Failure
+-- (file, line, col, message) or a Wait (a strict require nobody satisfies yet).
+
+local Failure = {}
+Failure.__tostring = function(e)
+  if e.file then return format("%s:%d: %s", e.file, e.line or 0, e.message) end
+  return e.message
+end
+local Wait = {}
+
+local function failure(file, line, col, message)
+  return setmetatable({file = file, line = line or 0, col = col or 0, message = message}, Failure)
+end
+
+local function clean_source(src)
+  if src:sub(1, 1) == "@" or src:sub(1, 1) == "=" then src = src:sub(2) end
+  if src:sub(1, 2) == "./" then src = src:sub(3) end
+  return src
+end
+
+-- Per function: its cleaned source file, or false for C and the prelude.
+-- Every rule and component records where it was made, so this runs once per
+-- rule: getinfo's "S" costs several times "fl" (it builds three strings).
+local getinfo = debug.getinfo
+local user_source = setmetatable({}, {__mode = "k"})
+
+-- The innermost frame of user code (not the prelude, not C) calling us;
+-- start (default 2: our caller) skips frames known to be the prelude's.
+local function user_where(start)
+  local level = start or 2
+  while true do
+    local info = getinfo(level, "fl")
+    if not info then return nil, 0 end
+    local src = user_source[info.func]
+    if src == nil then
+      local s = getinfo(info.func, "S")
+      src = s.what ~= "C" and s.source ~= PRELUDE and clean_source(s.source)
+      user_source[info.func] = src
+    end
+    if src and info.currentline > 0 then return src, info.currentline end
+    level = level + 1
+  end
+end
+
+-- Raise message at the user's call site.
+local function raise(message)
+  local file, line = user_where()
+  error(failure(file, line, 0, message), 0)
+end
+
+local function describe(v)
+  if type(v) == "string" then
+    if #v > 40 then v = v:sub(1, 40) .. "..." end
+    return "'" .. v .. "'"
+  end
+  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
+  return "a " .. type(v)
+end
+
+local function did_you_mean(word, candidates)
+  local guess = C.suggest(word, candidates)
+  if guess then return format(" (did you mean '%s'?)", guess) end
+  return ""
+end
+
+-- xpcall message handler: errors raised inside the prelude, and error
+-- objects that are not strings, are placed at the user's line that raised
+-- them; everything else is kept as is.
+local to_record
+local function handler(e)
+  local mt = getmetatable(e)
+  if mt == Failure or mt == Wait then return e end
+  if type(e) == "string" then
+    if e:sub(1, #PRELUDE_SHORT + 1) ~= PRELUDE_SHORT .. ":" then return e end
+    local file, line = user_where()
+    return failure(file, line, 0, (e:gsub("^[^:]*:%d+: ", "", 1)))
+  end
+  local file, line = user_where()
+  return failure(file, line, 0, to_record(e).message)
+end
+
+local function first_line(message)
+  return (message:match("^[^\n]*"):gsub(":%s*$", ""))
+end
+
+-- Any raised value as {file, line, col, message}; never raises.
+to_record = function(e)
+  local mt = getmetatable(e)
+  if mt == Failure then
+    return {file = e.file, line = e.line, col = e.col, message = e.message}
+  end
+  if type(e) == "string" then
+    -- One line per error: Lua's multi-line messages (require's search list)
+    -- keep their first line.
+    local file, line, message = e:match("^([^\n]-):(%d+): (.*)$")
+    if file and not file:find(" ", 1, true) then
+      return {file = clean_source(file), line = tonumber(line), col = 0,
+              message = first_line(message)}
+    end
+    return {line = 0, col = 0, message = first_line(e)}
+  end
+  if mt and mt.__tostring then
+    local ok, s = pcall(tostring, e)
+    if ok and type(s) == "string" then return {line = 0, col = 0, message = s} end
+    return {line = 0, col = 0, message = "error object whose __tostring fails"}
+  end
+  return {line = 0, col = 0, message = format("error object is a %s value", type(e))}
+end
+
+------------------------------------------------------------------------------
+-- Classes and attributes
+
+local Base = {}          -- methods every component has
+local class_mt = {}      -- metatable of every class
+local Attr = {}          -- metatable of Attribute descriptors
+local classes = {}       -- lower-cased name -> class
+local instance_state = setmetatable({}, {__mode = "k"})
+local rule_state = setmetatable({}, {__mode = "k"})
+local Rule = {__name = "rule"}
+
+-- Configuring computes a model: it must not end the process.
+os.exit = function() error("os.exit is not allowed in a component", 2) end
+
+local TYPES = {"Address", "bool", "float", "int", "list", "literal", "str"}
+local TYPE_SET = {}
+for _, t in ipairs(TYPES) do TYPE_SET[t] = true end
+
+local RESERVED = {host = true, environment = true, workdir = true, defdir = true,
+                  parent = true, root = true, namevar = true}
+
+local function is_class(v) return type(v) == "table" and getmetatable(v) == class_mt end
+local function class_name(cls) return rawget(cls, "__name") or "Component" end
+local function is_attribute(v) return type(v) == "table" and getmetatable(v) == Attr end
+local function is_instance(v) return type(v) == "table" and instance_state[v] ~= nil end
+local function is_rule(v) return type(v) == "table" and rule_state[v] ~= nil end
+
+local function class_attribute(cls, name)
+  local v = rawget(cls, name)
+  if is_attribute(v) then return v end
+  return nil
+end
+
+-- Sorted attribute names of cls (cached: classes do not change after load).
+local function attribute_names(cls)
+  local names = rawget(cls, "__attributes")
+  if names then return names end
+  names = {}
+  for k, v in pairs(cls) do
+    if type(k) == "string" and is_attribute(v) then names[#names + 1] = k end
+  end
+  sort(names)
+  rawset(cls, "__attributes", names)
+  return names
+end
+
+local function dirname(path)
+  return path:match("^(.*)/[^/]*$") or "."
+end
+
+-- Plain tables are copied, so no instance shares one with its class.
+local function deep_copy(v, seen)
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
+  local copy = {}
+  seen[v] = copy
+  for k, x in pairs(v) do copy[deep_copy(k, seen)] = deep_copy(x, seen) end
+  return copy
+end
