@@ -2,7 +2,7 @@
 #define BATOU_DIFF_H
 
 /* Unified diffs of a file's old content on a target and its new content, for
- * `-n` and the files a deploy changes (DESIGN.md §7). libgit2's buffer diff
+ * `-n` and the files a deploy changes (docs/reference/cli.md). libgit2's buffer diff
  * does the work; this only frames and prints it. */
 
 #include <stddef.h>

@@ -1,6 +1,10 @@
 #ifndef BATOU_UTIL_H
 #define BATOU_UTIL_H
 
+/* Room engine/ (its root): util, diag, diff, version — what every room
+ * uses. Uses nothing of batou-ng; libc, libgit2 (diff) only.
+ * The rooms and their order: docs/architecture.md. */
+
 /* Memory, strings and files: the small helpers every module uses.
  * The x* allocators never return NULL: out of memory is fatal. */
 

@@ -1,8 +1,13 @@
 #ifndef BATOU_HOST_H
 #define BATOU_HOST_H
 
-/* What the engine asks of a target, whatever the way there (DESIGN.md §5,
- * STYLE.md rule 9): read-only queries ("what is at this path?", "does this
+/* Room hosts/: the transports behind one interface (this file): local sh,
+ * SSH (libssh2, ssh_config, known_hosts, jump hosts), the session that
+ * pipelines requests over either, one poll loop, and the shell host that
+ * turns queries and ops into shell text. Uses engine/'s root only. */
+
+/* What the engine asks of a target, whatever the way there (docs/ssh.md,
+ * docs/architecture.md): read-only queries ("what is at this path?", "does this
  * command succeed?") and ops ("write these bytes there atomically").
  *
  * Rules (rules/) turn a node into queries (its check) and ops (its apply and

@@ -1,12 +1,16 @@
 #ifndef BATOU_RULE_H
 #define BATOU_RULE_H
 
+/* Room rules/: one file per rule kind, each turning a rule instance
+ * (rules/node.h) into check queries and apply/remove ops (rules/plan.h).
+ * Uses hosts/host.h (the queries and ops) and engine/'s root. */
+
 /* A rule is a kind of leaf in the component model (File, Directory, Command,
  * ...): what its parameters are, and how it checks, applies and removes
  * itself on a host. One rules/<name>.c per rule defines its
  * `const struct rule_kind rule_<name>`; rules/rules.c lists them all.
  *
- * Effects (DESIGN.md §4, §6) are plans, never shell text: a rule turns a
+ * Effects (docs/architecture.md, docs/reference/lua.md) are plans, never shell text: a rule turns a
  * rule instance (rules/node.h: canonical parameters, rendered content) into
  * the queries of its check and the ops of its apply or remove
  * (hosts/host.h, rules/plan.h); the engine runs them on a host. Strings a

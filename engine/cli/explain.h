@@ -2,7 +2,7 @@
 #define BATOU_EXPLAIN_H
 
 /* `batou-ng explain ENV [NODE]`: why each node is dirty or clean, read-only
- * like -n (DESIGN.md §7). One line per decision naming the node and the
+ * like -n (docs/reference/cli.md). One line per decision naming the node and the
  * values compared, then the node's last result and last change from the run
  * history in .batou-ng/ (engine/state/state.h). -d explain prints the same lines
  * before a deploy or -n (engine/deploy/explain.c, engine/deploy/dirty.c). */

@@ -1,3 +1,8 @@
+/* Room engine/cli/: the command line. main.c parses it and dispatches to
+ * the front ends: deploy, -c, graph, status (status.c), explain (explain.c),
+ * run (adhoc.c), init (init.c), secrets (secrets_command.c,
+ * secrets_edit.c). The top room: uses every other, none uses it. */
+
 /* The command line: parse options, dispatch to a command, map results to
  * exit codes (0 ok, 1 runtime failure, 2 usage or configuration error). */
 

@@ -1,7 +1,14 @@
 #ifndef BATOU_DEPLOY_H
 #define BATOU_DEPLOY_H
 
-/* `batou-ng ENV`: deploy a loaded project (DESIGN.md §4, §7).
+/* Room engine/deploy/: the deploy run. deploy.c is the driver; its parts
+ * (connect, lock, dirty, schedule, rolling, prune, survey, explain, output,
+ * deploy_cache, manifest, selection) share engine/deploy/deploy_internal.h
+ * and call back only through engine/deploy/drive.h. Uses engine/model/
+ * (a loaded project), engine/graph/, engine/state/, rules/, hosts/,
+ * environments/ and engine/'s root; never engine/cli/. */
+
+/* `batou-ng ENV`: deploy a loaded project (docs/architecture.md, docs/reference/cli.md).
  *
  * Per host (not ignored) one session (hosts/session.h) on one loop; hosts run
  * in parallel, one node at a time per host. The first request takes the

@@ -1,4 +1,4 @@
-/* The controller's copy of each target manifest (DESIGN.md §4 "State"), so a
+/* The controller's copy of each target manifest (docs/architecture.md, "Persistent formats"), so a
  * deploy where nothing changed does not read the whole manifest again.
  *
  * The copy lives in the state cache (engine/state/state.h, record "hosts", key

@@ -1,4 +1,4 @@
-/* What a deploy prints (DESIGN.md §7 "Output"): a header line (version,
+/* What a deploy prints (docs/reference/cli.md): a header line (version,
  * environment, hosts, nodes, commit), one line per node applied, errors on
  * stderr as "batou-ng: error: HOST PATH: message", orphans, and one summary
  * line. -q keeps only the errors and the summary.

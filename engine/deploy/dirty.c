@@ -1,4 +1,4 @@
-/* What is dirty and why (DESIGN.md §4 "Dirty set"). A node is clean when the
+/* What is dirty and why (docs/architecture.md, "The dirty set"). A node is clean when the
  * target manifest records its key with the same input hash. The rule's check
  * runs on the target when the manifest is missing or invalid (the host's
  * state is unknown: CHECK_CONTENT) and for every node with --verify

@@ -1,11 +1,11 @@
 #ifndef BATOU_LOCK_H
 #define BATOU_LOCK_H
 
-/* The lock a deploy holds on each target (<statedir>/lock, DESIGN.md §4
- * State): a file created atomically (`set -C`) holding
+/* The lock a deploy holds on each target (<statedir>/lock, docs/architecture.md,
+ * "Persistent formats"): a file created atomically (`set -C`) holding
  * "USER@HOST pid PID at UNIXTIME, shell SHELLPID": the run that holds it and
  * its shell on the target. These build the shell fragment that takes it;
- * engine/deploy/deploy.c sends it in each host's first request. */
+ * engine/deploy/lock.c sends it where a host has work. */
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-/* --prune: remove what orphans owned (DESIGN.md §4 "State"). An orphan is a
+/* --prune: remove what orphans owned (docs/architecture.md, "Persistent formats"). An orphan is a
  * node the target manifest records and the graph no longer has. Its kind's
  * plan_remove turns the paths the manifest says it owns into ops; as with an
  * apply, the last op of the same request appends its D record, so an orphan

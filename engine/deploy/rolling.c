@@ -1,4 +1,4 @@
-/* Rolling deploys (DESIGN.md §4 "Scheduling"): a root component with
+/* Rolling deploys (docs/architecture.md, "Scheduling"): a root component with
  * `rolling = N` (or "N%") goes to its hosts in batches, in the order the
  * environment lists the hosts. Every node of batch b+1 waits for every
  * instance of batch b to be done and, where that instance changed anything,

@@ -1,4 +1,4 @@
-/* Order and apply (DESIGN.md §4 "Scheduling"). A node waits for its
+/* Order and apply (docs/architecture.md, "Scheduling"). A node waits for its
  * predecessors over order, after and watch edges (watched before watcher),
  * and for every node of the provider root components of its own (resource
  * edges). A node whose predecessors are all resolved is ready: skipped when

@@ -1,7 +1,7 @@
 #ifndef BATOU_SELECTION_H
 #define BATOU_SELECTION_H
 
-/* --limit HOST,... and --only COMPONENT,... (DESIGN.md §4 Scheduling): the
+/* --limit HOST,... and --only COMPONENT,... (docs/reference/cli.md): the
  * hosts and root components a run touches. A NULL list selects everything.
  * Lists are comma-separated; spaces around names are ignored. */
 

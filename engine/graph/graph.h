@@ -1,9 +1,13 @@
 #ifndef BATOU_GRAPH_H
 #define BATOU_GRAPH_H
 
+/* Room engine/graph/: the deployment graph (graph.c), node input hashes
+ * (hash.c) and its exports (export*.c). Uses rules/ (a node's kind),
+ * engine/state/ (the source stat cache), environments/ and engine/'s root. */
+
 /* The deployment graph of one environment: per host, its root components,
  * and the rule instances (nodes) configuring them produced, with the edges
- * between them (DESIGN.md §4). The graph owns every string in it; the whole
+ * between them (docs/architecture.md). The graph owns every string in it; the whole
  * graph is freed at once by graph_release. */
 
 #include "rules/node.h"

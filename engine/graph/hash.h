@@ -1,7 +1,7 @@
 #ifndef BATOU_HASH_H
 #define BATOU_HASH_H
 
-/* Node input hashes (DESIGN.md §4 "Nodes and hashes"): XXH3-128 over a
+/* Node input hashes (docs/architecture.md, "Nodes and hashes"): XXH3-128 over a
  * node's rule kind, canonical parameters, rendered content, local source
  * files, target identity and the hashes of the nodes it watches. The
  * encoding ("batou-ng-hash/1") is documented at the top of hash.c; changing

@@ -1,4 +1,4 @@
-/* The Lua state of the component model: the prelude (engine/model/prelude.lua,
+/* The Lua state of the component model: the prelude (engine/model/prelude/,
  * embedded), the C helpers it calls, the rule constructors and Address, and
  * loading every components/<dir>/component.lua of the project. */
 
@@ -283,7 +283,7 @@ static char **component_dirs(size_t *count)
     return names;
 }
 
-/* Load every components/<dir>/component.lua (engine/model/prelude.lua, B.load_all:
+/* Load every components/<dir>/component.lua (engine/model/prelude/, B.load_all:
  * Lua's own messages then read "components/<dir>/component.lua:12: ..."). */
 static void load_components(struct model *m, struct diags *d)
 {

@@ -1,12 +1,17 @@
 #ifndef BATOU_MODEL_H
 #define BATOU_MODEL_H
 
-/* The component model (DESIGN.md §2): one Lua 5.4 state with the batou-ng
- * prelude (engine/model/prelude.lua) and every components/<name>/component.lua of
+/* Room engine/model/: the Lua model (model*.c, the prelude in prelude/),
+ * Address and literal conversions, and loading a project (project.c:
+ * environment, model, graph). Uses engine/graph/, engine/template/, rules/,
+ * environments/ and engine/'s root. */
+
+/* The component model (docs/reference/lua.md): one Lua 5.4 state with the batou-ng
+ * prelude (engine/model/prelude/) and every components/<name>/component.lua of
  * the project (the current directory), configured for every host of one
  * environment, and turned into the deployment graph. The Lua API users see
  * (Component, Attribute, self:add/provide/require..., the rule constructors)
- * is implemented in engine/model/prelude.lua; engine/model/model.c holds the Lua state
+ * is implemented in engine/model/prelude/; engine/model/model.c holds the Lua state
  * and the C helpers, model_configure.c hands the environment over,
  * model_graph.c and model_node.c build the graph. */
 
@@ -27,7 +32,7 @@ enum model_flags {
 struct model *model_new(const struct environment *env, const char *platform_override,
                         enum model_flags flags, struct diags *d);
 /* Instantiate every host's root components, apply [component:x] overrides,
- * and run configure to a fixed point (DESIGN.md §2, resources). Every
+ * and run configure to a fixed point (docs/reference/lua.md, resources). Every
  * configuration error goes to d; with MODEL_VERBOSE, self:log() lines are
  * printed to stdout as "HOST COMPONENT: message". Call it once. 0 when there
  * was no error, -1 otherwise. */

@@ -1,6 +1,6 @@
 /* Configuring the model for one environment: the environment (hosts, their
  * root components, [component:x] overrides) handed to the prelude, which
- * instantiates and configures to a fixed point (engine/model/prelude.lua,
+ * instantiates and configures to a fixed point (engine/model/prelude/,
  * B.configure); its errors become diags. */
 
 #include "engine/model/model_internal.h"

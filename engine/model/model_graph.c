@@ -1,6 +1,6 @@
 /* memmem */
 #define _GNU_SOURCE
-/* From the configured model to the graph (DESIGN.md §4): every rule instance
+/* From the configured model to the graph (docs/architecture.md): every rule instance
  * becomes a node with canonical parameters and rendered content; a Directory
  * with a source also becomes one File node per file below it; then the order,
  * watch, after and resource edges. The prelude's B.flatten lists the rules;

@@ -1,6 +1,10 @@
 #ifndef BATOU_STATE_H
 #define BATOU_STATE_H
 
+/* Room engine/state/: the controller's LMDB cache (state.c, state_codec.c),
+ * the run history (state_runs.c) and the source-file stat cache
+ * (sources.c). Uses engine/'s root only. */
+
 /* The controller's state cache: <project>/.batou-ng/, an LMDB environment
  * holding the source-file stat cache, a copy of each host's manifest and the
  * history of runs. It is only a cache: losing it costs speed, never

@@ -1,7 +1,10 @@
 #ifndef BATOU_TEMPLATE_H
 #define BATOU_TEMPLATE_H
 
-/* The Jinja2 subset of DESIGN.md §2 "Templates", rendered in C with the
+/* Room engine/template/: the Jinja2 engine (lex, parse, expr, eval, arith,
+ * value, text, json, filter, render). Uses engine/'s root and Lua only. */
+
+/* The Jinja2 subset of docs/reference/templates.md, rendered in C with the
  * settings batou uses (keep_trailing_newline, StrictUndefined, no
  * trim_blocks/lstrip_blocks): {{ }}, {% if/elif/else %}, {% for %} with
  * loop.*, {% set %}, {# #}, whitespace control, dotted and indexed lookups,

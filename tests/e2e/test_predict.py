@@ -1,6 +1,6 @@
 """End-to-end tests of what `batou-ng -n ENV` and a deploy show about the
 files they change: exactly the nodes that would change, and unified diffs of
-the old content on the target against the new one (DESIGN.md §7)."""
+the old content on the target against the new one (docs/reference/cli.md)."""
 
 import os
 import pty
