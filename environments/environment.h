@@ -1,6 +1,9 @@
 #ifndef BATOU_ENVIRONMENT_H
 #define BATOU_ENVIRONMENT_H
 
+/* Room environments/: environment.cfg and its INI parser, secrets (gpgme),
+ * the project's git HEAD (libgit2). Uses engine/'s root only. */
+
 /* environments/<name>/environment.cfg: batou 2.3's environment format,
  * loaded and validated. All paths are relative to the project directory,
  * which is the current directory while batou-ng runs. */

@@ -2,7 +2,7 @@
 #define BATOU_GIT_H
 
 /* The project's git state (libgit2), for the output header and the commit a
- * deploy records (DESIGN.md §7, §8). Reads only: never touches the work tree
+ * deploy records (docs/reference/cli.md). Reads only: never touches the work tree
  * or the index file. */
 
 #include <stddef.h>

@@ -206,7 +206,12 @@ def test_a_connection_killed_during_file_transfers(batou, make_project, ssh_lab,
 
     rerun = batou("prod", env=lab.env())
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert summary(rerun) == (versions.count("v1"), versions.count("v2"), 0, 0)
+    # The rerun redoes exactly the nodes not recorded: those still v1, and the
+    # one in flight when the kill came, which may be v2 already (renamed, its
+    # record not yet appended) - redone all the same, never skipped.
+    redone = len(names) - len(new)
+    assert versions.count("v1") <= redone <= versions.count("v1") + 1, (versions, new)
+    assert summary(rerun) == (redone, len(names) - redone, 0, 0)
     for i, name in enumerate(names, 1):
         assert target(h, name).read_text() == big_content("v2", i)
     assert not (h.home / "deployment" / ".batou-ng" / "lock").exists()
