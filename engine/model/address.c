@@ -278,6 +278,33 @@ static int address_new(lua_State *L)
     return 1;
 }
 
+/* Addresses and net locations compare by their text, as batou's do:
+ * Address("h", 80) == Address("h:80"), and a list of them sorts. */
+static int compare_text(lua_State *L)
+{
+    const char *a = luaL_tolstring(L, 1, NULL);
+    const char *b = luaL_tolstring(L, 2, NULL);
+    return strcmp(a, b);
+}
+
+static int equal(lua_State *L)
+{
+    lua_pushboolean(L, compare_text(L) == 0);
+    return 1;
+}
+
+static int less_than(lua_State *L)
+{
+    lua_pushboolean(L, compare_text(L) < 0);
+    return 1;
+}
+
+static int less_equal(lua_State *L)
+{
+    lua_pushboolean(L, compare_text(L) <= 0);
+    return 1;
+}
+
 static void new_metatable(lua_State *L, const char *name, lua_CFunction tostring)
 {
     luaL_newmetatable(L, name);
@@ -285,6 +312,12 @@ static void new_metatable(lua_State *L, const char *name, lua_CFunction tostring
     lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, concat);
     lua_setfield(L, -2, "__concat");
+    lua_pushcfunction(L, equal);
+    lua_setfield(L, -2, "__eq");
+    lua_pushcfunction(L, less_than);
+    lua_setfield(L, -2, "__lt");
+    lua_pushcfunction(L, less_equal);
+    lua_setfield(L, -2, "__le");
     lua_pop(L, 1);
 }
 

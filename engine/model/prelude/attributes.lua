@@ -30,19 +30,28 @@ local function check_value(t, v)
   return nil, format("expected %s, got %s", t, describe(v))
 end
 
+-- Attribute(type, default): type is a name of TYPES or a function (batou's
+-- callable conversion: it gets the override's text and returns the value).
+-- The default None (batou's Attribute(str, None)) makes it optional: nil
+-- unless set. Without a default (nil) it is required.
+None = setmetatable({}, {__name = "None", __tostring = function() return "None" end,
+                         __newindex = function() error("None cannot be changed", 2) end})
+
 function Attribute(t, default)
-  if type(t) ~= "string" or not TYPE_SET[t] then
-    error(format("unknown attribute type %s%s (types: %s)", describe(t),
+  if type(t) ~= "function" and (type(t) ~= "string" or not TYPE_SET[t]) then
+    error(format("unknown attribute type %s%s (types: %s, or a function)", describe(t),
                  type(t) == "string" and did_you_mean(t, TYPES) or "", concat(TYPES, ", ")), 2)
   end
-  if default ~= nil and type(default) ~= "string" then
+  local optional = rawequal(default, None)
+  if optional then default = nil end
+  if default ~= nil and type(default) ~= "string" and type(t) == "string" then
     local _, message = check_value(t, default)
     if message then error("attribute default: " .. message, 2) end
   end
   local file, line = user_where()
-  return setmetatable({type = t, default = default, file = file, line = line}, Attr)
+  return setmetatable({type = t, default = default, optional = optional,
+                       file = file, line = line}, Attr)
 end
-
 
 -- Template context of an instance.
 local function context(inst)
@@ -70,6 +79,13 @@ local BOOLS = {["true"] = true, yes = true, on = true, ["1"] = true,
 -- Convert string s to attribute type t: value, or nil, message, col offset.
 local function convert(t, s, secret)
   local shown = secret and "the secret value" or format("'%s'", s)
+  if type(t) == "function" then
+    local ok, value = pcall(t, s)
+    if ok then return value end
+    -- The function's message may quote the value: not for a secret.
+    if secret then return nil, format("cannot convert %s", shown) end
+    return nil, format("cannot convert %s: %s", shown, to_record(value).message)
+  end
   if t == "str" then return s end
   if t == "int" then
     local stripped = s:match("^%s*(.-)%s*$")
@@ -124,11 +140,16 @@ local function compute_attribute(inst, st, name, attr)
     secret = override.secret
   elseif attr.default ~= nil then
     value, file, line, col, templated = attr.default, attr.file, attr.line, 0, true
+  elseif attr.optional then
+    return nil
   else
     local where = st.root_instance == inst and
         format("set it in [component:%s]", st.root.name) or "pass it to the constructor"
     error(failure(attr.file, attr.line, 0,
                   format("%s is required but has no value: %s", label, where)), 0)
+  end
+  if type(value) ~= "string" and type(attr.type) == "function" then
+    return value -- batou converts only text (overrides, string defaults)
   end
   if type(value) ~= "string" then
     local v, message = check_value(attr.type, value)

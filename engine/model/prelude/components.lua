@@ -83,6 +83,13 @@ local function instance_mt(cls)
   return mt
 end
 
+-- A field the class declares with a plain value (servers = {}), not an
+-- Attribute: a constructor may set it, as batou's keyword arguments do.
+local function is_plain_field(cls, k)
+  local v = rawget(cls, k)
+  return v ~= nil and type(v) ~= "function" and not RESERVED[k] and k:sub(1, 2) ~= "__"
+end
+
 -- Constructing `Sub { "x", port = 80 }` makes an instance that is configured
 -- when a component adds it.
 class_mt.__call = function(cls, args)
@@ -91,7 +98,7 @@ class_mt.__call = function(cls, args)
     raise(format("%s expects a table, got %s", class_name(cls), describe(args)))
   end
   local namevar = rawget(cls, "namevar")
-  local values = {}
+  local values, fields = {}, {}
   for k, v in pairs(args) do
     if k == 1 then
       if not namevar then
@@ -105,16 +112,23 @@ class_mt.__call = function(cls, args)
       raise(format("unexpected positional value %s for %s", describe(v), class_name(cls)))
     elseif class_attribute(cls, k) or k == namevar then
       values[k] = v
+    elseif is_plain_field(cls, k) then
+      fields[k] = v
     else
       local candidates = {table.unpack(attribute_names(cls))}
       if namevar then candidates[#candidates + 1] = namevar end
-      raise(format("%s has no attribute '%s'%s", class_name(cls), k,
-                   did_you_mean(k, candidates)))
+      local hint = did_you_mean(k, candidates)
+      if hint == "" then
+        hint = format(" (declare it in the class: %s = Attribute(...), or a plain field %s = ...)",
+                      k, k)
+      end
+      raise(format("%s has no attribute '%s'%s", class_name(cls), k, hint))
     end
   end
   local file, line = user_where()
   local inst = setmetatable({}, instance_mt(cls))
-  instance_state[inst] = {class = cls, args = values, file = file, line = line}
+  for k, v in pairs(fields) do rawset(inst, k, v) end
+  instance_state[inst] = {class = cls, args = values, fields = fields, file = file, line = line}
   return inst
 end
 
@@ -137,9 +151,10 @@ local function instantiate(inst, root, parent, seg)
   st.segment = seg
   st.label = parent and instance_state[parent].label .. "/" .. seg or seg
   st.added = true
+  local given = st.fields or {}
   for k, v in pairs(cls) do
     if type(k) == "string" and k:sub(1, 2) ~= "__" and type(v) == "table" and
-        getmetatable(v) == nil then
+        getmetatable(v) == nil and given[k] == nil then
       rawset(inst, k, deep_copy(v))
     end
   end
@@ -242,11 +257,28 @@ function Base:add(c)
   return c
 end
 
-function Base:expand(s)
+-- self:expand(text, {name = value, ...}): batou's expand(string, **kw): the
+-- names are added to the context; component = c expands in c's context.
+function Base:expand(s, args)
   check_self(self, "expand")
   if type(s) ~= "string" then raise("expand expects a string, got " .. describe(s)) end
+  if args ~= nil and (type(args) ~= "table" or getmetatable(args) ~= nil) then
+    raise("expand: the second argument must be a table of names, got " .. describe(args))
+  end
+  local of = self
+  if args and args.component ~= nil then
+    if not is_instance(args.component) then
+      raise("expand: component must be a component, got " .. describe(args.component))
+    end
+    of = args.component
+  end
+  local ctx = context(of)
+  for k, v in pairs(args or {}) do
+    if type(k) ~= "string" then raise("expand: names must be strings, got " .. describe(k)) end
+    if k ~= "component" then ctx[k] = v end
+  end
   local file, line = user_where()
-  local text, message, tline, tcol = C.expand(file or "?", s, context(self))
+  local text, message, tline, tcol = C.expand(file or "?", s, ctx)
   if not text then
     local l, c = shift(line, 0, tline, tcol)
     error(failure(file, l, c, "expand: " .. message), 0)

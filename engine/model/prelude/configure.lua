@@ -8,7 +8,7 @@
 
 local host_index = {}   -- host name -> position in the environment
 local provided = {}     -- key -> {root = true}
-local subscribers = {}  -- key -> {root = true}
+local subscribers = {}  -- key -> {root = wake on change (false: dirty = true)}
 local roots = {}        -- every root, in environment order
 
 local function provide_seq(root) root.seq = root.seq + 1; return root.seq end
@@ -53,10 +53,11 @@ end
 local function require_options(opts, method)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then raise(method .. ": options must be a table") end
+  local known = {"dirty", "host", "reverse", "strict"}
   for k in pairs(opts) do
-    if k ~= "host" and k ~= "strict" and k ~= "reverse" then
+    if k ~= "host" and k ~= "strict" and k ~= "reverse" and k ~= "dirty" then
       raise(format("%s: unknown option %s%s", method, describe(k),
-                   type(k) == "string" and did_you_mean(k, {"host", "strict", "reverse"}) or ""))
+                   type(k) == "string" and did_you_mean(k, known) or ""))
     end
   end
   local host = opts.host
@@ -64,20 +65,22 @@ local function require_options(opts, method)
   if host ~= nil and type(host) ~= "string" then
     raise(method .. ": host must be a host or a host name, got " .. describe(opts.host))
   end
-  return host, opts.strict ~= false, opts.reverse == true
+  return host, opts.strict ~= false, opts.reverse == true, opts.dirty == true
 end
 
 local function do_require(self, key, opts, method)
   local st = check_self(self, method)
   if type(key) ~= "string" then raise(method .. " expects a key (string), got " .. describe(key)) end
-  local host, strict, reverse = require_options(opts, method)
+  local host, strict, reverse, dirty = require_options(opts, method)
   local file, line = user_where()
   local root = st.root
   local record = {key = key, host = host, strict = strict, reverse = reverse, file = file,
                   line = line, method = method}
   root.requires[#root.requires + 1] = record
   subscribers[key] = subscribers[key] or {}
-  subscribers[key][root] = true
+  -- true: configure again when the values change; false (dirty = true, as
+  -- in batou): only while it waits for a first value.
+  subscribers[key][root] = subscribers[key][root] == true or not dirty
   local values = values_of(key, host)
   if #values == 0 and strict then error(setmetatable(record, Wait), 0) end
   return values, record
@@ -165,6 +168,14 @@ local function provides_by_key(root)
   return by_key
 end
 
+-- Configure again every requirer of key, but one that said dirty = true
+-- and has its values already.
+local function wake(key)
+  for r, on_change in pairs(subscribers[key] or {}) do
+    if on_change or r.waiting then r.dirty = true end
+  end
+end
+
 local function run_root(root)
   local before = provides_by_key(root)
   reset_root(root)
@@ -184,14 +195,10 @@ local function run_root(root)
   -- Wake every requirer of a key whose values changed.
   local after = provides_by_key(root)
   for key, text in pairs(after) do
-    if before[key] ~= text then
-      for r in pairs(subscribers[key] or {}) do r.dirty = true end
-    end
+    if before[key] ~= text then wake(key) end
   end
   for key in pairs(before) do
-    if after[key] == nil then
-      for r in pairs(subscribers[key] or {}) do r.dirty = true end
-    end
+    if after[key] == nil then wake(key) end
   end
 end
 

@@ -87,6 +87,10 @@ local function did_you_mean(word, candidates)
   return ""
 end
 
+local function first_line(message)
+  return (message:match("^[^\n]*"):gsub(":%s*$", ""))
+end
+
 -- xpcall message handler: errors raised inside the prelude, and error
 -- objects that are not strings, are placed at the user's line that raised
 -- them; everything else is kept as is.
@@ -97,14 +101,10 @@ local function handler(e)
   if type(e) == "string" then
     if e:sub(1, #PRELUDE_SHORT + 1) ~= PRELUDE_SHORT .. ":" then return e end
     local file, line = user_where()
-    return failure(file, line, 0, (e:gsub("^[^:]*:%d+: ", "", 1)))
+    return failure(file, line, 0, first_line((e:gsub("^[^:]*:%d+: ", "", 1))))
   end
   local file, line = user_where()
   return failure(file, line, 0, to_record(e).message)
-end
-
-local function first_line(message)
-  return (message:match("^[^\n]*"):gsub(":%s*$", ""))
 end
 
 -- Any raised value as {file, line, col, message}; never raises.

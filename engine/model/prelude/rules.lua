@@ -116,9 +116,10 @@ local function load_file(chunk, dir, file)
       elseif not other then
         classes[lname] = cls
         class_files[cls] = {file = file, line = a.line}
-        if not rawget(cls, "__name") then
+        if not rawget(cls, "__name") or rawget(cls, "__guessed_name") then
           rawset(cls, "__name", name)
           rawset(cls, "__lname", lname)
+          rawset(cls, "__guessed_name", nil)
         end
       end
       rawget(components, dir)[name] = cls
@@ -139,6 +140,35 @@ local function load_dir(dir)
   end
   for _, e in ipairs(errors) do load_errors[#load_errors + 1] = e end
   component_dirs[dir] = "loaded"
+end
+
+-- A class a required module returns (or returns in a table, or assigns to a
+-- global) is named after its key, the global or the module, so that output
+-- and the graph say Nginx(x), not Component(x). Naming only: the environment
+-- still sees the classes of components/*/component.lua alone.
+local function name_class(cls, name)
+  if is_class(cls) and not rawget(cls, "__name") then
+    rawset(cls, "__name", name)
+    rawset(cls, "__lname", name:lower())
+    rawset(cls, "__guessed_name", true) -- a component.lua's global wins
+  end
+end
+
+local plain_require = require
+require = function(name, ...)
+  local result, extra = plain_require(name, ...)
+  if type(name) == "string" then
+    name_class(result, name:match("([^.]+)$"))
+    if type(result) == "table" and not is_class(result) and getmetatable(result) == nil then
+      for k, v in pairs(result) do
+        if type(k) == "string" then name_class(v, k) end
+      end
+    end
+    for k, v in pairs(_G) do
+      if type(k) == "string" then name_class(v, k) end
+    end
+  end
+  return result, extra
 end
 
 -- components.<dir>.<Class>: a directory not loaded yet is loaded on first
