@@ -1,3 +1,6 @@
+/* POSIX_SPAWN_SETSID (glibc 2.26) */
+#define _GNU_SOURCE
+
 #include "hosts/local.h"
 
 #include "engine/util.h"
@@ -49,8 +52,11 @@ static int set_flags(int fd, int nonblock)
     return 0;
 }
 
-/* The shell gets its own process group (so kill reaches what it started) and
- * default signal dispositions, whatever batou-ng itself ignores. */
+/* The shell gets its own session and process group (so kill reaches what it
+ * started, and the session's watcher (hosts/session.c) sees batou-ng as the
+ * parent of its session leader, and its death) and default signal
+ * dispositions, whatever batou-ng itself ignores. Without setsid the shell
+ * only gets a process group: it then does not die with batou-ng. */
 static int spawn(struct local *l, int in, int out, int err)
 {
     posix_spawn_file_actions_t fa;
@@ -67,8 +73,12 @@ static int spawn(struct local *l, int in, int out, int err)
     posix_spawn_file_actions_adddup2(&fa, out, 1);
     posix_spawn_file_actions_adddup2(&fa, err, 2);
     posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETSIGMASK);
+#ifdef POSIX_SPAWN_SETSID
+    short group = POSIX_SPAWN_SETSID;
+#else
+    short group = POSIX_SPAWN_SETPGROUP;
+#endif
+    posix_spawnattr_setflags(&attr, group | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setsigmask(&attr, &none);

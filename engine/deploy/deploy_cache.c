@@ -68,11 +68,22 @@ struct deploy_cache {
     int stored;  /* the copy was refreshed at the end of the run */
 };
 
-/* The shell lines setting i to the identity of "$f", which exists. */
+/* The shell lines setting i to the identity of "$f", which exists. Only a
+ * regular file of at most MANIFEST_MAX_BYTES is read (a FIFO would block
+ * the read forever, /dev/zero never end it; a symlink would let an append
+ * land elsewhere): anything else fails the request with one line on
+ * stderr. The header is read through head: read(1) on a file without a
+ * newline would take a syscall per byte. */
 static void identity_lines(struct buf *f)
 {
-    buf_adds(f, "i=$(LC_ALL=C stat -c '%s %i %z' -- \"$f\") || exit 1\n"
-                "IFS=' ' read -r a b c g r <\"$f\" || :\n"
+    buf_adds(f, "if [ -h \"$f\" ] || [ ! -f \"$f\" ]; then\n"
+                "printf \"'%s' is not a regular file\\n\" \"${f##*/}\" >&2; exit 1; fi\n"
+                "i=$(LC_ALL=C stat -c '%s %i %z' -- \"$f\") || exit 1\n");
+    buf_addf(f, "if [ \"${i%%%% *}\" -gt %d ]; then\n"
+                "printf \"'%%s' is larger than %d MiB: not a manifest\\n\" \"${f##*/}\" >&2; exit 1; fi\n",
+             MANIFEST_MAX_BYTES, MANIFEST_MAX_BYTES >> 20);
+    buf_adds(f, "h=$(head -c 128 -- \"$f\") || exit 1\n"
+                "IFS=' ' read -r a b c g r <<_B_\n$h\n_B_\n"
                 "i=\"${g:--} $i\"\n");
 }
 
@@ -138,14 +149,15 @@ void deploy_cache_load(struct deploy *d, struct dhost *h)
 void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct buf *f)
 {
     set_path(f, path);
-    buf_adds(f, "if [ ! -e \"$f\" ]; then printf 'N\\n'; exit 0; fi\n");
+    buf_adds(f, "if [ ! -e \"$f\" ] && [ ! -h \"$f\" ]; then printf 'N\\n'; exit 0; fi\n");
     identity_lines(f);
     if (h->cache->identity) {
         buf_adds(f, "if [ \"$i\" = ");
         shell_quote(f, h->cache->identity);
         buf_adds(f, " ]; then exit 0; fi\n");
     }
-    buf_adds(f, "printf 'F %s\\n' \"$i\"; cat -- \"$f\" || exit 1\n");
+    buf_addf(f, "printf 'F %%s\\n' \"$i\"; head -c %d -- \"$f\" || exit 1\n",
+             MANIFEST_MAX_BYTES);
 }
 
 void deploy_cache_read_reply(struct dhost *h, const char *out, size_t len)
@@ -177,7 +189,7 @@ void deploy_cache_read_reply(struct dhost *h, const char *out, size_t len)
 void deploy_cache_verify_fragment(const struct dhost *h, struct buf *f)
 {
     set_path(f, h->manifest_path);
-    buf_adds(f, "if [ -e \"$f\" ]; then\n");
+    buf_adds(f, "if [ -e \"$f\" ] || [ -h \"$f\" ]; then\n");
     identity_lines(f);
     buf_adds(f, "else i=none; fi\nif [ \"$i\" != ");
     shell_quote(f, h->cache->seen ? h->cache->seen : "none");
@@ -188,9 +200,10 @@ void deploy_cache_verify_fragment(const struct dhost *h, struct buf *f)
 void deploy_cache_release_fragment(const struct dhost *h, struct buf *f)
 {
     set_path(f, h->manifest_path);
-    buf_adds(f, "if [ -e \"$f\" ]; then\n");
+    /* A subshell: a file that is no manifest must not keep the lock. */
+    buf_adds(f, "( if [ -e \"$f\" ] || [ -h \"$f\" ]; then\n");
     identity_lines(f);
-    buf_adds(f, "printf '%s\\n' \"$i\"\nfi\n");
+    buf_adds(f, "printf '%s\\n' \"$i\"\nfi )\n");
 }
 
 /* 1 when the run appended nothing but its R record to the file the copy

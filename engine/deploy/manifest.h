@@ -14,6 +14,9 @@
 struct buf;
 
 #define MANIFEST_VERSION 1
+/* The largest manifest a target's file may be: any bigger is refused, not
+ * read (10,000 nodes take about 2 MiB). */
+#define MANIFEST_MAX_BYTES (64 * 1024 * 1024)
 #define MANIFEST_HEX 33 /* 32 lowercase hex digits and a NUL: hashes, generations */
 
 /* One live node. One allocation holds the struct and all its strings. */
