@@ -29,6 +29,7 @@ void host_apply_result_release(struct apply_result *result)
     free(result->out);
     free(result->error);
     free(result->kept);
+    free(result->replaced);
     memset(result, 0, sizeof *result);
 }
 
@@ -90,6 +91,8 @@ int host_op_check(const struct op *op, char **error)
     if ((op->kind == OP_WRITE || op->kind == OP_MKDIR) &&
         (bad_name(op->owner) || bad_name(op->group)))
         return fail(error, op, "invalid owner or group");
+    if (op->kind == OP_REMOVE && op->expect != FILE_REGULAR && op->expect != FILE_SYMLINK)
+        return fail(error, op, "removes only a regular file or a symlink");
     if (op->kind == OP_SYMLINK && (!op->target || !*op->target))
         return fail(error, op, "empty link target");
     if ((op->kind == OP_WRITE || op->kind == OP_APPEND) && op->len && !op->data)

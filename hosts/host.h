@@ -88,11 +88,18 @@ struct query_result {
     char *error;
 };
 
+/* A rule's own path is never followed: a symlink there is the thing found,
+ * not what it points to. */
 enum op_kind {
-    OP_WRITE,   /* write data to path atomically (temp in the same dir, fsync, rename) */
-    OP_MKDIR,   /* make directory path (exists already: only mode/owner/group) */
+    OP_WRITE,   /* write data to path atomically (temp in the same dir, fsync, rename); a
+                 * symlink at path is replaced by the file (listed in apply_result.replaced),
+                 * what it points to is left alone; a directory fails the op */
+    OP_MKDIR,   /* make directory path (exists already: only mode/owner/group); a symlink
+                 * at path fails the op: it is neither followed nor replaced */
     OP_SYMLINK, /* make path a symlink to target, atomically replacing what is there */
-    OP_REMOVE,  /* remove path (a directory with everything below it); absent is fine */
+    OP_REMOVE,  /* remove path when it is of type expect (a regular file or a symlink, never
+                 * a directory); absent is fine; anything else is kept untouched (the op
+                 * succeeds, listed in apply_result.kept) */
     OP_RMDIR,   /* remove directory path and the directories below it when it holds nothing
                  * else (deepest first); absent is fine; otherwise keep it untouched (the op
                  * succeeds, listed in apply_result.kept) */
@@ -110,12 +117,17 @@ struct op {
     const char *owner;   /* NULL: leave as is */
     const char *group;
     int leading;         /* OP_WRITE, OP_MKDIR, OP_SYMLINK: create missing parents */
+    enum file_type expect; /* OP_REMOVE: FILE_REGULAR or FILE_SYMLINK */
     const char *target;  /* OP_SYMLINK: what the link points to */
     const char *command; /* OP_RUN */
     const char *cwd;
     const char *const *env;
     size_t nenv;
 };
+
+/* Why an OP_MKDIR fails on a symlink, in both hosts' words. */
+#define HOST_MKDIR_SYMLINK                                                                         \
+    "is a symlink: not followed, not replaced (remove it to have the directory made)"
 
 /* The outcome of applying a list of ops: they run in order and stop at the
  * first that fails. */
@@ -125,9 +137,12 @@ struct apply_result {
     char *out;       /* stdout and stderr of OP_RUN ops, for the node's log */
     size_t outlen;
     char *error;     /* one line saying what failed, NULL on success */
-    size_t *kept;    /* indexes of the OP_RMDIR ops that succeeded keeping their path (not an
-                      * empty directory: a file is below it, or it is not a directory) */
+    size_t *kept;    /* indexes of the OP_RMDIR and OP_REMOVE ops that succeeded keeping their
+                      * path (OP_RMDIR: not an empty directory, a file is below it or it is
+                      * not a directory; OP_REMOVE: not of the type it expects) */
     size_t nkept;
+    size_t *replaced; /* indexes of the OP_WRITE ops that replaced a symlink at their path */
+    size_t nreplaced;
 };
 
 typedef void host_done_fn(void *ctx);
@@ -157,7 +172,8 @@ void host_digest(const void *data, size_t len, unsigned char digest[32]);
 
 /* Shared by both hosts, so they accept the same ops and word failures alike. */
 /* 0 if op can be applied; else -1 with *error (allocated): an empty path, a
- * path ending in "/", "." or ".." (but for OP_MKDIR: never "rm -rf /"), a mode outside 0..07777, an owner or
+ * path ending in "/", "." or ".." (but for OP_MKDIR: never "rm -rf /"), an OP_REMOVE
+ * expecting neither a regular file nor a symlink, a mode outside 0..07777, an owner or
  * group that is empty or starts with '-', an empty OP_SYMLINK target or OP_RUN
  * command, an env entry that is not NAME=value. */
 int host_op_check(const struct op *op, char **error);

@@ -43,16 +43,18 @@ static void set_owner(struct mnode *n, const char *owner, const char *group)
 
 /* Ops: each returns 0, or an errno with the op unapplied. */
 
-/* shell_write_file: [ -d ] check, mktemp in the directory, chown, chmod
- * (or the old file's mode through a symlink), rename over the path. */
-static int op_write(struct memory_host *m, const struct op *op)
+/* shell_write_file: a directory fails, mktemp in the directory, chown,
+ * chmod (or the old file's mode), rename over the path: a symlink there is
+ * replaced (*replaced), never followed. */
+static int op_write(struct memory_host *m, const struct op *op, int *replaced)
 {
     struct memory_place at;
     int rc = 0;
 
-    struct mnode *through = memory_find(m, op->path, 1);
+    struct mnode *through = memory_find(m, op->path, 0);
     if (through && through->type == FILE_DIRECTORY)
         return EISDIR;
+    *replaced = through && through->type == FILE_SYMLINK;
     if (op->leading) {
         char *dir = memory_parent_of(op->path);
         rc = memory_mkdir_p(m, dir, 0777 & ~m->umask);
@@ -111,11 +113,14 @@ static int op_append(struct memory_host *m, const struct op *op)
     return 0;
 }
 
+/* A symlink at the path fails the op: neither followed nor replaced. */
 static int op_mkdir(struct memory_host *m, const struct op *op)
 {
-    struct mnode *dir = memory_find(m, op->path, 1);
+    struct mnode *dir = memory_find(m, op->path, 0);
     int rc = 0;
 
+    if (dir && dir->type == FILE_SYMLINK)
+        return -1; /* HOST_MKDIR_SYMLINK */
     if (!dir || dir->type != FILE_DIRECTORY) {
         if (op->leading) {
             rc = memory_mkdir_p(m, op->path, 0777 & ~m->umask);
@@ -129,7 +134,7 @@ static int op_mkdir(struct memory_host *m, const struct op *op)
                                  memory_node_new(m, at.name, FILE_DIRECTORY, 0777 & ~m->umask));
             free(at.name);
         }
-        dir = rc ? NULL : memory_find(m, op->path, 1);
+        dir = rc ? NULL : memory_find(m, op->path, 0);
     }
     if (!rc && dir) {
         set_owner(dir, op->owner, op->group);
@@ -166,18 +171,19 @@ static int op_symlink(struct memory_host *m, const struct op *op)
     return rc;
 }
 
-/* rm -rf: what is absent (or behind a file) is fine. */
-static int op_remove(struct memory_host *m, const struct op *op)
+/* rm -f of a path of the expected type: what is absent (or behind a file)
+ * is fine, anything else stays (*kept). */
+static int op_remove(struct memory_host *m, const struct op *op, int *kept)
 {
     struct memory_place at;
     int rc = memory_lookup(m, op->path, 0, 0, &at);
 
-    if (rc == ENOENT || rc == ENOTDIR)
+    if (rc == ENOENT || rc == ENOTDIR || rc == ELOOP)
         rc = 0;
-    else if (!rc && at.node && at.node == m->root)
-        rc = EBUSY;
-    else if (!rc && at.node)
+    else if (!rc && at.node && at.node->type == (int)op->expect)
         memory_node_unlink(at.node);
+    else if (!rc && at.node)
+        *kept = 1;
     free(at.name);
     return rc;
 }
@@ -252,7 +258,7 @@ static int cwd_ok(struct memory_host *m, const char *cwd)
 
 /* Apply one op; on failure fill result's status and error. 0 or -1. */
 static int apply_one(struct memory_host *m, const struct op *op, struct apply_result *result,
-                     struct buf *out, int *kept)
+                     struct buf *out, int *kept, int *replaced)
 {
     int rc;
     if (op->kind == OP_RUN) {
@@ -282,7 +288,7 @@ static int apply_one(struct memory_host *m, const struct op *op, struct apply_re
     if (!rc) {
         switch (op->kind) {
         case OP_WRITE:
-            rc = op_write(m, op);
+            rc = op_write(m, op, replaced);
             break;
         case OP_MKDIR:
             rc = op_mkdir(m, op);
@@ -291,7 +297,7 @@ static int apply_one(struct memory_host *m, const struct op *op, struct apply_re
             rc = op_symlink(m, op);
             break;
         case OP_REMOVE:
-            rc = op_remove(m, op);
+            rc = op_remove(m, op, kept);
             break;
         case OP_RMDIR:
             rc = op_rmdir(m, op, kept);
@@ -307,7 +313,7 @@ static int apply_one(struct memory_host *m, const struct op *op, struct apply_re
     if (!rc)
         return 0;
     result->status = 1;
-    result->error = host_op_error(op, strerror(rc));
+    result->error = host_op_error(op, rc < 0 ? HOST_MKDIR_SYMLINK : strerror(rc));
     return -1;
 }
 
@@ -322,14 +328,20 @@ static int memory_apply(struct host *h, const struct op *ops, size_t n, struct a
             return -1;
     }
     m->apply_calls++;
-    size_t kept_cap = 0;
+    size_t kept_cap = 0, replaced_cap = 0;
     buf_init(&out);
     for (size_t i = 0; i < n; i++) {
-        int kept = 0;
+        int kept = 0, replaced = 0;
         host_op_describe(&m->log, &ops[i]);
-        if (apply_one(m, &ops[i], result, &out, &kept)) {
+        if (apply_one(m, &ops[i], result, &out, &kept, &replaced)) {
             buf_adds(&m->log, " failed\n");
             break;
+        }
+        if (replaced) {
+            buf_adds(&m->log, " replaced a symlink");
+            xgrow(&result->replaced, &replaced_cap, result->nreplaced + 1,
+                  sizeof *result->replaced);
+            result->replaced[result->nreplaced++] = i;
         }
         if (kept) {
             buf_adds(&m->log, " kept");

@@ -156,23 +156,26 @@ static void temp_name(struct buf *out)
 /* The fragment, for path /srv/app.ini, mode 0640, owner www:
  *
  *   d='/srv' p='/srv/app.ini'
- *   [ -d "$p" ] && { echo "batou-ng: '$p' is a directory" >&2; exit 1; }
+ *   [ -d "$p" ] && ! [ -h "$p" ] && { echo "batou-ng: '$p' is a directory" >&2; exit 1; }
  *   t="$d/.batou-ng.<unique>"
  *   umask 0137; set -C
  *   printf '%s' '...content...' >"$t" || exit 1
  *   set +C
  *   { chown www "$t" && { sync "$t" || sync; } &&
- *   mv -f "$t" "$p"; } || { rm -f "$t"; exit 1; }
+ *   mv -fT "$t" "$p"; } || { rm -f "$t"; exit 1; }
  *
  * Every step but sync and mv is a shell builtin when it can be: the umask
  * gives the file its mode at creation when the mode needs no bit outside
  * 0666 (else chmod), content without NUL bytes is printf's (else base64 -d
  * from a here-document). Without a mode, a new file gets the login's umask
- * and a replaced one the old file's mode (chmod --reference), the temp file
+ * and a replaced one the old file's mode (chmod --reference; a symlink at
+ * the path is never followed: the file replacing it is new), the temp file
  * private (umask 077) until then. The file is never visible under its name
  * before it is whole: mode and owner are set, and the data synced, before
- * the rename. mv onto an existing directory would move the file into it,
- * hence the -d check; `sync FILE` needs coreutils 8.24, older ones sync
+ * the rename. A directory at the path fails the write (mv would move the
+ * file into it); a symlink there is replaced by the file, even one to a
+ * directory: GNU mv -T renames onto the path itself, never into what it
+ * names. `sync FILE` needs coreutils 8.24, older ones sync
  * everything. Runs in a subshell of its own (umask, set -C, exit). */
 int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
 {
@@ -189,7 +192,8 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
         shell_quote_path(out, w->path, (size_t)(slash - w->path));
     buf_adds(out, " p=");
     shell_quote_path(out, w->path, strlen(w->path));
-    buf_adds(out, "\n[ -d \"$p\" ] && { echo \"batou-ng: '$p' is a directory\" >&2; exit 1; }\n");
+    buf_adds(out, "\n[ -d \"$p\" ] && ! [ -h \"$p\" ] &&"
+                  " { echo \"batou-ng: '$p' is a directory\" >&2; exit 1; }\n");
     if (w->leading)
         buf_adds(out, "[ -d \"$d\" ] || mkdir -p \"$d\" || exit 1\n");
     buf_adds(out, "t=\"$d/");
@@ -201,7 +205,7 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
     else if (w->mode >= 0)
         buf_adds(out, "umask 077\n");
     else
-        buf_adds(out, "r=\nif [ -e \"$p\" ]; then umask 077; r=1; fi\n");
+        buf_adds(out, "r=\nif [ -e \"$p\" ] && ! [ -h \"$p\" ]; then umask 077; r=1; fi\n");
     buf_adds(out, "set -C\n");
     if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
         buf_adds(out, "printf '%s' ");
@@ -234,6 +238,6 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
     else if (w->mode < 0)
         buf_adds(out, "{ [ -z \"$r\" ] || chmod --reference=\"$p\" \"$t\"; } && ");
     buf_adds(out, "{ sync \"$t\" 2>/dev/null || sync; } &&\n"
-                  "mv -f \"$t\" \"$p\"; } || { rm -f \"$t\"; exit 1; }\n");
+                  "mv -fT \"$t\" \"$p\"; } || { rm -f \"$t\"; exit 1; }\n");
     return 0;
 }

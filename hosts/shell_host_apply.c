@@ -22,14 +22,20 @@
  *
  * The ops (P the quoted path):
  *   OP_WRITE    shell_write_file (hosts/shell.h) in a subshell, after
- *               [ -d P ] fails it with "Is a directory"
- *   OP_MKDIR    { [ -d P ] || mkdir [-p] -- P; } && chown -- O P && chgrp -- G P
- *               && chmod -- MODE P
+ *               a directory (not a symlink to one) fails it with "Is a
+ *               directory"; a symlink at P is replaced, never followed:
+ *               before the op, outside its redirection, "\036L <index>" on
+ *               stderr says so (apply_result.replaced)
+ *   OP_MKDIR    { ! [ -h P ] || refuse; } && { [ -d P ] || mkdir [-p] -- P; }
+ *               && chown -h -- O P && chgrp -h -- G P && chmod -- MODE P
  *   OP_SYMLINK  an empty directory in the way is removed (rmdir), then the
  *               link is made under a temp name and renamed over the path:
  *               t=$(mktemp -u "$d/.batou-ng.XXXXXX") && ln -s -- TARGET "$t"
  *               && mv -fT -- "$t" "$p" (GNU mv -T: never into a directory)
- *   OP_REMOVE   rm -rf -- P
+ *   OP_REMOVE   ( if <P is of the type expected>; then rm -f -- P; fi ): a
+ *               regular file is [ -f P ] && ! [ -h P ], a symlink [ -h P ];
+ *               then, outside the op's redirection, a path still there
+ *               prints "\036K <index>" on stderr (apply_result.kept)
  *   OP_RMDIR    ( [ -d P ] && ! [ -h P ] && _be P && _br P ): _be walks the
  *               tree (globs, no find: coreutils only) and fails at the first
  *               entry that is not a directory, _br rmdirs it deepest first;
@@ -96,9 +102,9 @@ static int add_write(struct buf *f, const struct op *op, char **error)
     };
     char *why = NULL;
 
-    buf_adds(f, "( LC_ALL=C; export LC_ALL\n[ -d ");
+    buf_adds(f, "( LC_ALL=C; export LC_ALL\np=");
     shell_host_quote_path(f, op->path);
-    buf_adds(f, " ] && { echo 'batou-ng: Is a directory' >&2; exit 1; }\n");
+    buf_adds(f, "\n[ -d \"$p\" ] && ! [ -h \"$p\" ] && { echo 'batou-ng: Is a directory' >&2; exit 1; }\n");
     if (shell_write_file(f, &w, &why)) {
         *error = host_op_error(op, why);
         free(why);
@@ -108,21 +114,25 @@ static int add_write(struct buf *f, const struct op *op, char **error)
     return 0;
 }
 
+/* A symlink at the path is refused: chown and chmod would follow it, and
+ * replacing it would hide what the application keeps behind it. */
 static void add_mkdir(struct buf *f, const struct op *op)
 {
-    buf_adds(f, "{ [ -d ");
+    buf_adds(f, "{ ! [ -h ");
+    shell_host_quote_path(f, op->path);
+    buf_adds(f, " ] || { echo 'batou-ng: " HOST_MKDIR_SYMLINK "' >&2; false; }; } && { [ -d ");
     shell_host_quote_path(f, op->path);
     buf_adds(f, op->leading ? " ] || LC_ALL=C mkdir -p -- " : " ] || LC_ALL=C mkdir -- ");
     shell_host_quote_path(f, op->path);
     buf_adds(f, "; }");
     if (op->owner) {
-        buf_adds(f, " && LC_ALL=C chown -- ");
+        buf_adds(f, " && LC_ALL=C chown -h -- ");
         shell_quote(f, op->owner);
         buf_addc(f, ' ');
         shell_host_quote_path(f, op->path);
     }
     if (op->group) {
-        buf_adds(f, " && LC_ALL=C chgrp -- ");
+        buf_adds(f, " && LC_ALL=C chgrp -h -- ");
         shell_quote(f, op->group);
         buf_addc(f, ' ');
         shell_host_quote_path(f, op->path);
@@ -170,7 +180,27 @@ static void add_rmdir(struct buf *f, const struct op *op)
         f, "\nif [ -d \"$p\" ] && ! [ -h \"$p\" ] && _be \"$p\"; then _br \"$p\"; fi ) >/dev/null");
 }
 
-/* After a successful OP_RMDIR: whether it kept its path. */
+/* Only what the orphan's rule made: a regular file that is no symlink, or a
+ * symlink; rm -f, never -r. */
+static void add_remove(struct buf *f, const struct op *op)
+{
+    buf_adds(f, "( LC_ALL=C; export LC_ALL\np=");
+    shell_host_quote_path(f, op->path);
+    if (op->expect == FILE_SYMLINK)
+        buf_adds(f, "\nif [ -h \"$p\" ]; then rm -f -- \"$p\"; fi ) >/dev/null");
+    else
+        buf_adds(f, "\nif [ -f \"$p\" ] && ! [ -h \"$p\" ]; then rm -f -- \"$p\"; fi ) >/dev/null");
+}
+
+/* Before an OP_WRITE: whether a symlink is at its path (it gets replaced). */
+static void add_replaced_mark(struct buf *f, const struct op *op, size_t index)
+{
+    buf_adds(f, "if [ -h ");
+    shell_host_quote_path(f, op->path);
+    buf_addf(f, " ]; then printf '\\036L %zu\\n' >&2; fi\n", index);
+}
+
+/* After a successful OP_RMDIR or OP_REMOVE: whether it kept its path. */
 static void add_kept_mark(struct buf *f, const struct op *op, size_t index)
 {
     buf_adds(f, "if [ -e ");
@@ -285,6 +315,8 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
         const struct op *op = &ops[i];
         if (host_op_check(op, error))
             return -1;
+        if (op->kind == OP_WRITE)
+            add_replaced_mark(f, op, i);
         buf_adds(f, "{ ");
         switch (op->kind) {
         case OP_WRITE:
@@ -298,8 +330,7 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
             add_symlink(f, op);
             break;
         case OP_REMOVE:
-            buf_adds(f, "LC_ALL=C rm -rf -- ");
-            shell_host_quote_path(f, op->path);
+            add_remove(f, op);
             break;
         case OP_RMDIR:
             add_rmdir(f, op);
@@ -318,7 +349,7 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
             return -1;
         }
         buf_addf(f, "\n} 2>\"$T/x\" || _bf %zu $?\n", i);
-        if (op->kind == OP_RMDIR)
+        if (op->kind == OP_RMDIR || op->kind == OP_REMOVE)
             add_kept_mark(f, op, i);
     }
     return 0;
@@ -378,21 +409,26 @@ static void take_failure(struct apply_request *r, const struct session_reply *re
     free(reason);
 }
 
-/* The "\036K <index>" lines of kept OP_RMDIRs, before a failure's dump
- * (whose tool messages could hold anything). */
+/* The "\036K <index>" lines of kept OP_RMDIRs and OP_REMOVEs and the
+ * "\036L <index>" lines of OP_WRITEs replacing a symlink, before a
+ * failure's dump (whose tool messages could hold anything). */
 static void take_kept(struct apply_request *r, const struct session_reply *reply)
 {
     struct apply_result *res = r->result;
     const char *err = reply->err, *end = reply->err + reply->errlen;
     const char *stop = last_mark(err, end, 'B');
-    size_t cap = 0;
+    size_t cap = 0, rcap = 0;
 
     for (const char *p = err; p && p < (stop ? stop : end);) {
-        if (p + 2 < end && p[0] == MARK && p[1] == 'K' && p[2] == ' ') {
+        if (p + 2 < end && p[0] == MARK && (p[1] == 'K' || p[1] == 'L') && p[2] == ' ') {
             unsigned long index = strtoul(p + 3, NULL, 10);
-            if (index < r->n && r->ops[index].kind == OP_RMDIR) {
+            enum op_kind kind = index < r->n ? r->ops[index].kind : OP_RUN;
+            if (p[1] == 'K' && (kind == OP_RMDIR || kind == OP_REMOVE)) {
                 xgrow(&res->kept, &cap, res->nkept + 1, sizeof *res->kept);
                 res->kept[res->nkept++] = index;
+            } else if (p[1] == 'L' && kind == OP_WRITE) {
+                xgrow(&res->replaced, &rcap, res->nreplaced + 1, sizeof *res->replaced);
+                res->replaced[res->nreplaced++] = index;
             }
         }
         p = memchr(p, '\n', (size_t)(end - p));

@@ -25,5 +25,5 @@ const struct rule_kind rule_binary_file = {
     .decide = rule_file_decide,
     .plan_apply = rule_file_plan_apply,
     .owned_paths = rule_owned_namevar,
-    .plan_remove = rule_remove_paths,
+    .plan_remove = rule_remove_files,
 };

@@ -169,8 +169,11 @@ int rule_file_plan_apply(const struct node *n, struct plan *out, struct buf *err
 /* Owns its namevar's value (path, target). */
 int rule_owned_namevar(const struct node *n, struct plan *strings,
                        const char *paths[RULE_MAX_OWNED]);
-/* OP_REMOVE of each path. */
-void rule_remove_paths(const char *const *paths, size_t npaths, struct plan *out);
+/* Prune removes only what the rule made: OP_REMOVE of each path when it is
+ * a regular file (File, BinaryFile), or a symlink (Symlink); anything else
+ * found there is kept. */
+void rule_remove_files(const char *const *paths, size_t npaths, struct plan *out);
+void rule_remove_links(const char *const *paths, size_t npaths, struct plan *out);
 /* Owns nothing, removes nothing (Purge, Command). */
 int rule_owned_none(const struct node *n, struct plan *strings, const char *paths[RULE_MAX_OWNED]);
 void rule_remove_none(const char *const *paths, size_t npaths, struct plan *out);

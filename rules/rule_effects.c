@@ -454,10 +454,21 @@ int rule_owned_namevar(const struct node *n, struct plan *strings,
     return 1;
 }
 
-void rule_remove_paths(const char *const *paths, size_t npaths, struct plan *out)
+static void remove_typed(const char *const *paths, size_t npaths, enum file_type type,
+                         struct plan *out)
 {
     for (size_t i = 0; i < npaths; i++)
-        plan_op(out, &(struct op){.kind = OP_REMOVE, .path = paths[i], .mode = -1});
+        plan_op(out, &(struct op){.kind = OP_REMOVE, .path = paths[i], .mode = -1, .expect = type});
+}
+
+void rule_remove_files(const char *const *paths, size_t npaths, struct plan *out)
+{
+    remove_typed(paths, npaths, FILE_REGULAR, out);
+}
+
+void rule_remove_links(const char *const *paths, size_t npaths, struct plan *out)
+{
+    remove_typed(paths, npaths, FILE_SYMLINK, out);
 }
 
 int rule_owned_none(const struct node *n, struct plan *strings, const char *paths[RULE_MAX_OWNED])

@@ -77,7 +77,7 @@ const struct rule_kind rule_symlink = {
     .plan_check = symlink_plan_check,
     .decide = symlink_decide,
     .plan_apply = symlink_plan_apply,
-    /* OP_REMOVE of the link removes the link, never what it points to. */
+    /* The link is removed, never what it points to; not a link, kept. */
     .owned_paths = rule_owned_namevar,
-    .plan_remove = rule_remove_paths,
+    .plan_remove = rule_remove_links,
 };

@@ -245,6 +245,9 @@ void output_node_output(const struct deploy *d, const char *out, size_t len);
 void output_host_error(const struct deploy *d, size_t h, const char *message);
 /* "batou-ng: notice: HOST: MESSAGE (DETAIL)" on stderr. */
 void output_host_notice(const struct deploy *d, size_t h, const char *message, const char *detail);
+/* "batou-ng: notice: HOST NODE: replaced the symlink 'PATH' (not followed)"
+ * on stderr: a write found a symlink at its path and replaced it. */
+void output_replaced_link(const struct deploy *d, size_t node, const char *path);
 void output_predict(const struct deploy *d, size_t node);
 /* -n: a guarded node whose guard holds now, asked again after n changes before it. */
 void output_predict_ask(const struct deploy *d, size_t node, size_t n);

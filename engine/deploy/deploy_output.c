@@ -234,6 +234,18 @@ void output_host_notice(const struct deploy *d, size_t h, const char *message, c
     fputs(")\n", stderr);
 }
 
+void output_replaced_link(const struct deploy *d, size_t node, const char *path)
+{
+    if (d->o->quiet)
+        return;
+    progress_clear();
+    fflush(stdout);
+    fprintf(stderr, "batou-ng: notice: %s %s: replaced the symlink '", host_of(d, node),
+            d->g->nodes[node].path);
+    put_line(stderr, path);
+    fputs("' by the file (not followed: what it pointed to is unchanged)\n", stderr);
+}
+
 void output_predict(const struct deploy *d, size_t node)
 {
     if (d->o->quiet)

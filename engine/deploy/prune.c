@@ -56,6 +56,15 @@ static void note_kept(struct buf *note, const char *path, const char *why)
     buf_addf(note, "': %s", why);
 }
 
+/* Why the host kept op's path: it is not what the orphan's rule made. */
+static const char *kept_why(const struct op *op)
+{
+    if (op->kind == OP_RMDIR)
+        return "not an empty directory";
+    return op->expect == FILE_SYMLINK ? "not the symlink its rule made"
+                                      : "not the regular file its rule wrote";
+}
+
 static void prune_done(void *ctx)
 {
     struct prune_item *it = ctx;
@@ -66,8 +75,10 @@ static void prune_done(void *ctx)
         output_node_output(d, it->result.out, it->result.outlen);
         d->failed++;
     } else {
-        for (size_t i = 0; i < it->result.nkept; i++)
-            note_kept(&it->note, it->plan.ops[it->result.kept[i]].path, "not an empty directory");
+        for (size_t i = 0; i < it->result.nkept; i++) {
+            const struct op *op = &it->plan.ops[it->result.kept[i]];
+            note_kept(&it->note, op->path, kept_why(op));
+        }
         manifest_apply(&it->host->manifest, it->record.data, it->record.len);
         output_pruned(d, it->host->index, it->key, it->note.len ? it->note.data : NULL);
         d->changed++;

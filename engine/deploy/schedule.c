@@ -173,6 +173,8 @@ static void apply_done(void *ctx)
         fail_node(d, i, xstrdup(h->result.error));
         output_node_output(d, h->result.out, h->result.outlen);
     } else {
+        for (size_t k = 0; k < h->result.nreplaced; k++)
+            output_replaced_link(d, i, h->apply.ops[h->result.replaced[k]].path);
         if (!h->record_only)
             output_diff(d, i);
         manifest_apply(&h->manifest, h->record.data, h->record.len);

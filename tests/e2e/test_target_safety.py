@@ -220,3 +220,209 @@ def test_the_local_shell_blocked_on_a_fifo_dies_with_batou_ng(make_project):
     assert shells
     wait_for(lambda: all(group(pid) == [] for pid in shells), "the target shell to end",
              timeout=10)
+
+
+# A target, local or over SSH: the same scenarios run on both.
+
+class Target:
+    def __init__(self, batou, make_project, component, lab=None):
+        self.batou = batou
+        self.lab = lab
+        if lab:
+            self.host = lab.hosts[0]
+            self.project = ssh_project(make_project, lab, component)
+            self.env_name, self.env = "prod", lab.env()
+            self.work = ssh_work(self.host)
+            self.shown = "~/deployment/work/app"  # paths as the model has them
+            self.statedir = ssh_statedir(self.host)
+            self.name = self.host.name
+        else:
+            self.project = local_project(make_project, component)
+            self.env_name, self.env = "local", None
+            self.work = self.project / "work" / "app"
+            self.shown = str(self.work)
+            self.statedir = self.project / "work" / ".batou-ng"
+            self.name = "localhost"
+
+    def run(self, *args):
+        return self.batou(*args, self.env_name, env=self.env, timeout=TIMEOUT)
+
+    def key(self, rule):
+        return f"{self.env_name}/{self.name}/app/{rule}"
+
+    def component(self, text):
+        (self.project / "components" / "app" / "component.lua").write_text(text)
+
+    def planted(self):
+        """What the test made on the target belongs to the target's user."""
+        if self.lab:
+            chown_tree(self.host, self.host.home / "deployment")
+            chown_tree(self.host, self.host.home / "elsewhere")
+
+
+@pytest.fixture(params=["local", "ssh"])
+def target(request, batou, make_project):
+    def make(component):
+        if request.param == "local":
+            return Target(batou, make_project, component)
+        lab = request.getfixturevalue("ssh_lab")(1)
+        return Target(batou, make_project, component, lab=lab)
+    return make
+
+
+def elsewhere(t):
+    """A directory outside the deployment, as a planted link would name."""
+    path = (t.host.home if t.lab else t.project) / "elsewhere"
+    path.mkdir(mode=0o700, exist_ok=True)
+    (path / "secret").write_text("secret")
+    (path / "secret").chmod(0o600)
+    return path
+
+
+# 1. --prune removes only what it recorded.
+
+PRUNED = """\
+    App = Component {}
+    function App:configure()
+      self:add(File { "app.conf", content = "port = 8080" })
+      self:add(File { "old.conf", content = "old" })
+      self:add(BinaryFile { "old.bin", content = "\\0\\1" })
+      self:add(Symlink { "current", source = "app.conf" })
+      self:add(Directory { "cache" })
+    end
+    """
+
+KEPT = """\
+    App = Component {}
+    function App:configure()
+      self:add(File { "app.conf", content = "port = 8080" })
+    end
+    """
+
+
+def lines(result, prefix):
+    return [line for line in result.stdout.splitlines() if line.startswith(prefix)]
+
+
+def test_prune_removes_only_what_its_rule_made(target):
+    t = target(PRUNED)
+    first = t.run()
+    assert first.returncode == 0, first.stderr
+    # Users put their own things where batou-ng's were: data in a directory
+    # at a File's path, a file at a Symlink's path, a link at a BinaryFile's,
+    # a file in the Directory.
+    (t.work / "old.conf").unlink()
+    (t.work / "old.conf").mkdir()
+    (t.work / "old.conf" / "user.db").write_text("precious")
+    (t.work / "current").unlink()
+    (t.work / "current").write_text("mine")
+    other = elsewhere(t)
+    (t.work / "old.bin").unlink()
+    (t.work / "old.bin").symlink_to(other / "secret")
+    (t.work / "cache" / "keep.txt").write_text("mine")
+    t.planted()
+    t.component(KEPT)
+
+    pruned = t.run("--prune")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    work = t.work
+    shown = t.shown
+    assert sorted(lines(pruned, "removed orphan: ")) == [
+        f"removed orphan: {t.name} {t.key('BinaryFile(old.bin)')} (kept '{shown}/old.bin': "
+        "not the regular file its rule wrote)",
+        f"removed orphan: {t.name} {t.key('Directory(cache)')} (kept '{shown}/cache': "
+        "not an empty directory)",
+        f"removed orphan: {t.name} {t.key('File(old.conf)')} (kept '{shown}/old.conf': "
+        "not the regular file its rule wrote)",
+        f"removed orphan: {t.name} {t.key('Symlink(current)')} (kept '{shown}/current': "
+        "not the symlink its rule made)",
+    ]
+    assert (work / "old.conf" / "user.db").read_text() == "precious"
+    assert (work / "current").read_text() == "mine"
+    assert os.readlink(work / "old.bin") == str(other / "secret")
+    assert (other / "secret").read_text() == "secret"
+    assert (work / "cache" / "keep.txt").read_text() == "mine"
+    # Kept and forgotten: the next run owes nothing.
+    again = t.run("--prune")
+    assert again.returncode == 0
+    assert "orphan" not in again.stdout
+
+
+def test_prune_still_removes_what_its_rule_made(target):
+    t = target(PRUNED)
+    assert t.run().returncode == 0
+    t.component(KEPT)
+    pruned = t.run("--prune")
+    assert pruned.returncode == 0, pruned.stderr
+    assert sorted(lines(pruned, "removed orphan: ")) == [
+        f"removed orphan: {t.name} {t.key(rule)}" for rule in
+        ("BinaryFile(old.bin)", "Directory(cache)", "File(old.conf)", "Symlink(current)")]
+    assert sorted(os.listdir(t.work)) == ["app.conf"]
+
+
+# 3. A symlink planted at a rule's path is never followed.
+
+PLANTED = """\
+    App = Component {}
+    function App:configure()
+      self:add(File { "app.conf", content = "port = 8080", mode = "0644" })
+      self:add(BinaryFile { "logo.bin", content = "\\0\\1" })
+      self:add(Directory { "data", mode = "0777" })
+      self:add(Symlink { "current", source = "data" })
+    end
+    """
+
+
+def test_a_symlink_planted_at_a_rules_path_is_never_followed(target):
+    t = target(PLANTED)
+    assert t.run().returncode == 0
+    other = elsewhere(t)
+    (other / "dir").mkdir(mode=0o700)
+    for name, to in (("app.conf", other / "secret"), ("logo.bin", other / "dir"),
+                     ("data", other / "dir"), ("current", other)):
+        path = t.work / name
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink()
+        path.symlink_to(to)
+    t.planted()
+    before = {p: (p.stat().st_mode, p.stat().st_uid) for p in (other, other / "secret",
+                                                                 other / "dir")}
+
+    # The checks do not follow the links: every node is dirty.
+    predicted = t.run("-n", "--verify")
+    assert predicted.returncode == 0, predicted.stderr
+    would = sorted(lines(predicted, "would change: "))
+    assert would == [
+        f"would change: {t.name} app/BinaryFile(logo.bin) ('{t.shown}/logo.bin' is a symlink "
+        f"to '{other}/dir', want a file)",
+        f"would change: {t.name} app/Directory(data) ('{t.shown}/data' is a symlink to "
+        f"'{other}/dir', want a directory)",
+        f"would change: {t.name} app/File(app.conf) ('{t.shown}/app.conf' is a symlink to "
+        f"'{other}/secret', want a file)",
+        f"would change: {t.name} app/Symlink(current) ('{t.shown}/current' points to "
+        f"'{other}', want '{t.shown}/data')",
+    ]
+
+    result = t.run("--verify")
+    assert result.returncode == 1, result.stdout + result.stderr
+    # Files replace the links, and say so; the Directory refuses the link.
+    notices = sorted(line for line in result.stderr.splitlines() if "notice" in line)
+    assert notices == [
+        f"batou-ng: notice: {t.name} app/BinaryFile(logo.bin): replaced the symlink "
+        f"'{t.shown}/logo.bin' by the file (not followed: what it pointed to is unchanged)",
+        f"batou-ng: notice: {t.name} app/File(app.conf): replaced the symlink "
+        f"'{t.shown}/app.conf' by the file (not followed: what it pointed to is unchanged)",
+    ]
+    assert (f"batou-ng: error: {t.name} app/Directory(data): mkdir '{t.work}/data': is a "
+            "symlink: not followed, not replaced (remove it to have the directory made)"
+            in result.stderr)
+    assert (t.work / "app.conf").read_text() == "port = 8080"
+    assert not (t.work / "app.conf").is_symlink()
+    assert not (t.work / "logo.bin").is_symlink()
+    assert (t.work / "data").is_symlink()
+    # What the links pointed to: the same bytes, modes and owners.
+    assert (other / "secret").read_text() == "secret"
+    assert sorted(os.listdir(other / "dir")) == []
+    assert {p: (p.stat().st_mode, p.stat().st_uid) for p in before} == before

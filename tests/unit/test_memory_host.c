@@ -91,6 +91,11 @@ static struct op simple_op(enum op_kind kind, const char *path)
     return (struct op){.kind = kind, .path = path, .mode = -1};
 }
 
+static struct op remove_op(const char *path, enum file_type type)
+{
+    return (struct op){.kind = OP_REMOVE, .path = path, .mode = -1, .expect = type};
+}
+
 static void test_seeding_and_get(void **state)
 {
     (void)state;
@@ -256,19 +261,35 @@ static void test_write(void **state)
     assert_int_equal(memory_host_get(h, "/srv/bin")->len, 4);
     assert_memory_equal(memory_host_get(h, "/srv/bin")->data, bin, 4);
 
-    /* onto a directory, or a symlink to one: no */
+    /* onto a directory: no */
     op = write_op("/srv", "x");
     apply_fails(h, &op, "write '/srv': Is a directory");
+    /* onto a symlink, to a directory or a file: the link is replaced by the
+     * file (a new one: the login's mode), never followed, and said so */
     memory_host_put_symlink(h, "/link-to-dir", "srv");
     op = write_op("/link-to-dir", "x");
-    apply_fails(h, &op, "write '/link-to-dir': Is a directory");
-    /* onto a symlink to a file: the link becomes the file */
+    struct apply_result r;
+    apply(h, &op, 1, &r);
+    assert_null(r.error);
+    assert_int_equal(r.nreplaced, 1);
+    assert_int_equal(r.replaced[0], 0);
+    host_apply_result_release(&r);
+    assert_int_equal(memory_host_get(h, "/link-to-dir")->type, FILE_REGULAR);
+    assert_null(memory_host_get(h, "/srv/link-to-dir"));
     memory_host_put_symlink(h, "/link-to-file", "/srv/old");
     op = write_op("/link-to-file", "z");
-    apply_ok(h, &op, 1);
+    apply(h, &op, 1, &r);
+    assert_int_equal(r.nreplaced, 1);
+    host_apply_result_release(&r);
     assert_int_equal(memory_host_get(h, "/link-to-file")->type, FILE_REGULAR);
-    assert_int_equal(memory_host_get(h, "/link-to-file")->mode, 0700);
+    assert_int_equal(memory_host_get(h, "/link-to-file")->mode,
+                     memory_host_get(h, "/link-to-dir")->mode);
+    assert_int_equal(memory_host_get(h, "/srv/old")->mode, 0700);
     assert_string_equal(memory_host_get(h, "/srv/old")->data, "y");
+    /* a plain write replaces nothing */
+    apply(h, &op, 1, &r);
+    assert_int_equal(r.nreplaced, 0);
+    host_apply_result_release(&r);
     /* under a file */
     op = write_op("/srv/old/x", "z");
     apply_fails(h, &op, "write '/srv/old/x': Not a directory");
@@ -303,12 +324,14 @@ static void test_mkdir(void **state)
     apply_fails(h, &op, "mkdir '/a/f/g': Not a directory");
     memory_host_put_symlink(h, "/a/dangling", "nowhere");
     op = mkdir_op("/a/dangling", -1, 1);
-    apply_fails(h, &op, "mkdir '/a/dangling': File exists");
-    /* through a symlink to a directory: the directory's mode changes */
+    apply_fails(h, &op, "mkdir '/a/dangling': " HOST_MKDIR_SYMLINK);
+    /* a symlink to a directory: refused, the directory is left alone */
     memory_host_put_symlink(h, "/a/lb", "b");
     op = mkdir_op("/a/lb", 0711, 0);
-    apply_ok(h, &op, 1);
-    assert_int_equal(memory_host_get(h, "/a/b")->mode, 0711);
+    op.owner = "evil";
+    apply_fails(h, &op, "mkdir '/a/lb': " HOST_MKDIR_SYMLINK);
+    assert_int_equal(memory_host_get(h, "/a/b")->mode, 0700);
+    assert_string_equal(memory_host_get(h, "/a/b")->owner, "app");
     assert_int_equal(memory_host_get(h, "/a/lb")->type, FILE_SYMLINK);
     /* a trailing slash is fine for a directory */
     op = mkdir_op("/a/c/", -1, 0);
@@ -354,12 +377,34 @@ static void test_remove_and_purge(void **state)
     memory_host_put_file(h, "/keep/f", "x", 1, 0644);
     memory_host_put_symlink(h, "/l", "keep");
 
-    struct op ops[] = {simple_op(OP_REMOVE, "/t"), simple_op(OP_REMOVE, "/l"),
-                       simple_op(OP_REMOVE, "/absent"), simple_op(OP_REMOVE, "/keep/f/x")};
-    apply_ok(h, ops, 4);
-    assert_null(memory_host_get(h, "/t"));
+    memory_host_put_file(h, "/file", "x", 1, 0644);
+    memory_host_put_symlink(h, "/lf", "file");
+
+    /* only what the rule made: a file where it wrote one, a link where it
+     * made one; a directory, or the other type, is kept and listed */
+    struct op ops[] = {remove_op("/t", FILE_REGULAR),      remove_op("/l", FILE_SYMLINK),
+                       remove_op("/absent", FILE_REGULAR), remove_op("/keep/f/x", FILE_REGULAR),
+                       remove_op("/lf", FILE_REGULAR),     remove_op("/file", FILE_SYMLINK),
+                       remove_op("/keep", FILE_SYMLINK)};
+    struct apply_result r;
+    apply(h, ops, 7, &r);
+    assert_null(r.error);
+    assert_int_equal(r.done, 7);
+    assert_int_equal(r.nkept, 4);
+    assert_int_equal(r.kept[0], 0);
+    assert_int_equal(r.kept[1], 4);
+    assert_int_equal(r.kept[2], 5);
+    assert_int_equal(r.kept[3], 6);
+    host_apply_result_release(&r);
+    assert_non_null(memory_host_get(h, "/t/a/b/c"));
     assert_null(memory_host_get(h, "/l"));
     assert_non_null(memory_host_get(h, "/keep/f"));
+    assert_non_null(memory_host_get(h, "/lf"));
+    assert_non_null(memory_host_get(h, "/file"));
+    struct op both[] = {remove_op("/lf", FILE_SYMLINK), remove_op("/file", FILE_REGULAR)};
+    apply_ok(h, both, 2);
+    assert_null(memory_host_get(h, "/lf"));
+    assert_null(memory_host_get(h, "/file"));
 
     static const char *const files[] = {"/p/a.pyc",   "/p/.b.pyc",      "/p/c.txt", "/p/d.pyc/x",
                                         "/p/s/e.pyc", "/p/back\\slash", "/p/[x]"};
@@ -460,7 +505,7 @@ static void test_log_and_refusals(void **state)
     (void)state;
     struct host *h = memory_host_new();
     struct op ops[] = {mkdir_op("/a", -1, 0), write_op("/a/b", "x"), write_op("/x/y", "z"),
-                       simple_op(OP_REMOVE, "/a")};
+                       remove_op("/a", FILE_REGULAR)};
     struct apply_result r;
 
     apply(h, ops, 4, &r);

@@ -133,8 +133,10 @@ static int check(struct target *t, const struct node *n, enum check_level level,
 }
 
 /* Apply the ops of p on t; 0, or the failing op's status (error in *error).
- * With kept, how many OP_RMDIRs kept their path. */
-static int run_ops_kept(struct target *t, const struct plan *p, char **error, size_t *kept)
+ * With kept, how many OP_RMDIRs and OP_REMOVEs kept their path; with
+ * replaced, how many OP_WRITEs replaced a symlink. */
+static int run_ops_seen(struct target *t, const struct plan *p, char **error, size_t *kept,
+                        size_t *replaced)
 {
     struct apply_result result = {0};
     int finished = 0;
@@ -149,30 +151,45 @@ static int run_ops_kept(struct target *t, const struct plan *p, char **error, si
         *error = result.error ? xstrdup(result.error) : NULL;
     if (kept)
         *kept = result.nkept;
+    if (replaced)
+        *replaced = result.nreplaced;
     for (size_t i = 0; i < result.nkept; i++)
-        assert_int_equal(p->ops[result.kept[i]].kind, OP_RMDIR);
+        assert_true(p->ops[result.kept[i]].kind == OP_RMDIR ||
+                    p->ops[result.kept[i]].kind == OP_REMOVE);
+    for (size_t i = 0; i < result.nreplaced; i++)
+        assert_int_equal(p->ops[result.replaced[i]].kind, OP_WRITE);
     host_apply_result_release(&result);
     return status;
 }
 
 static int run_ops(struct target *t, const struct plan *p, char **error)
 {
-    return run_ops_kept(t, p, error, NULL);
+    return run_ops_seen(t, p, error, NULL, NULL);
 }
 
-static void apply(struct target *t, const struct node *n)
+/* Apply n: 0, or the failing op's status with its error in *error. The
+ * number of symlinks its writes replaced in *replaced. */
+static int try_apply(struct target *t, const struct node *n, char **error, size_t *replaced)
 {
     struct plan p;
     struct buf err;
     plan_init(&p);
     buf_init(&err);
     assert_int_equal(n->kind->plan_apply(n, &p, &err), 0);
-    char *error = NULL;
-    int status = run_ops(t, &p, &error);
-    if (status != 0)
-        fail_msg("apply of %s failed: %s", n->path, error ? error : "?");
+    *error = NULL;
+    int status = run_ops_seen(t, &p, error, NULL, replaced);
     plan_release(&p);
     buf_release(&err);
+    return status;
+}
+
+static void apply(struct target *t, const struct node *n)
+{
+    char *error = NULL;
+    size_t replaced = 0;
+    if (try_apply(t, n, &error, &replaced) != 0)
+        fail_msg("apply of %s failed: %s", n->path, error ? error : "?");
+    free(error);
 }
 
 /* Remove what n owns, as --prune would from the manifest's paths: the
@@ -187,10 +204,15 @@ static size_t prune(struct target *t, const struct node *n)
     n->kind->plan_remove(paths, (size_t)count, &p);
     char *error = NULL;
     size_t kept = 0;
-    if (run_ops_kept(t, &p, &error, &kept) != 0)
+    if (run_ops_seen(t, &p, &error, &kept, NULL) != 0)
         fail_msg("remove of %s failed: %s", n->path, error ? error : "?");
     plan_release(&p);
     return kept;
+}
+
+static struct op remove_op(const char *path, enum file_type type)
+{
+    return (struct op){.kind = OP_REMOVE, .path = path, .mode = -1, .expect = type};
 }
 
 /* One op of drift "by hand". */
@@ -296,13 +318,56 @@ static void scenario_file(struct target *t)
     apply(t, n);
 
     /* Replaced by a directory. */
-    drift(t, (struct op){.kind = OP_REMOVE, .path = path, .mode = -1});
+    drift(t, remove_op(path, FILE_REGULAR));
     drift(t, (struct op){.kind = OP_MKDIR, .path = path, .mode = -1});
     assert_int_equal(check(t, n, CHECK_STAT, &reason), 0);
     assert_reason(t, &reason, "'R/etc/my app/x\\ny.conf' is a directory, want a file");
-    drift(t, (struct op){.kind = OP_REMOVE, .path = path, .mode = -1});
+    /* Pruning it keeps the directory and what a user put in it: prune
+     * removes a file where the rule wrote a file, nothing else. */
+    char *data = at(t, "etc/my app/x\ny.conf/user.db");
+    drift(t, (struct op){.kind = OP_WRITE, .path = data, .data = "db", .len = 2, .mode = -1});
+    assert_int_equal(prune(t, n), 1);
+    assert_int_equal(type_of(t, "etc/my app/x\ny.conf/user.db"), FILE_REGULAR);
+    drift(t, remove_op(data, FILE_REGULAR));
+    drift(t, (struct op){.kind = OP_RMDIR, .path = path, .mode = -1});
+    free(data);
     apply(t, n);
     assert_int_equal(check(t, n, CHECK_CONTENT, &reason), 1);
+
+    /* A symlink planted at its path: the check does not follow it (dirty),
+     * the apply replaces the link by the file and says so, and what the
+     * link pointed to keeps its content and mode. */
+    char *victim = at(t, "victim");
+    drift(t, (struct op){.kind = OP_WRITE, .path = victim, .data = "secret", .len = 6,
+                         .mode = 0600});
+    drift(t, remove_op(path, FILE_REGULAR));
+    drift(t, (struct op){.kind = OP_SYMLINK, .path = path, .target = victim, .mode = -1});
+    assert_int_equal(check(t, n, CHECK_CONTENT, &reason), 0);
+    assert_reason(t, &reason, "'R/etc/my app/x\\ny.conf' is a symlink to 'R/victim', want a file");
+    /* Pruning it keeps the link (no file of its rule is there). */
+    assert_int_equal(prune(t, n), 1);
+    assert_int_equal(type_of(t, "etc/my app/x\ny.conf"), FILE_SYMLINK);
+    char *error = NULL;
+    size_t replaced = 0;
+    assert_int_equal(try_apply(t, n, &error, &replaced), 0);
+    assert_int_equal(replaced, 1);
+    assert_int_equal(check(t, n, CHECK_CONTENT, &reason), 1);
+    struct query_result r;
+    assert_int_equal(stat_path(t, "victim", &r), FILE_REGULAR);
+    assert_int_equal(r.size, 6);
+    assert_int_equal(r.mode, 0600);
+    host_results_release(&r, 1);
+    /* A symlink to a directory: replaced too, nothing lands inside. */
+    char *dir = at(t, "victim-dir");
+    drift(t, (struct op){.kind = OP_MKDIR, .path = dir, .mode = 0700});
+    drift(t, remove_op(path, FILE_REGULAR));
+    drift(t, (struct op){.kind = OP_SYMLINK, .path = path, .target = dir, .mode = -1});
+    assert_int_equal(try_apply(t, n, &error, &replaced), 0);
+    assert_int_equal(replaced, 1);
+    assert_int_equal(type_of(t, "etc/my app/x\ny.conf"), FILE_REGULAR);
+    assert_int_equal(type_of(t, "victim-dir/x\ny.conf"), FILE_NONE);
+    free(dir);
+    free(victim);
 
     /* Remove what it owns: the file, not its directory. */
     prune(t, n);
@@ -359,11 +424,34 @@ static void scenario_directory(struct target *t)
     apply(t, n);
     assert_int_equal(check(t, n, CHECK_STAT, &reason), 1);
     /* Replaced by a file. */
-    drift(t, (struct op){.kind = OP_REMOVE, .path = path, .mode = -1});
+    drift(t, (struct op){.kind = OP_RMDIR, .path = path, .mode = -1});
     drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = "x", .len = 1, .mode = -1});
     assert_int_equal(check(t, n, CHECK_STAT, &reason), 0);
     assert_reason(t, &reason, "'R/var/data dir' is a file, want a directory");
-    drift(t, (struct op){.kind = OP_REMOVE, .path = path, .mode = -1});
+    drift(t, remove_op(path, FILE_REGULAR));
+    apply(t, n);
+    /* A symlink planted at its path (to a directory elsewhere): dirty, and
+     * the apply refuses it; what it points to keeps its mode. */
+    char *other = at(t, "other");
+    drift(t, (struct op){.kind = OP_MKDIR, .path = other, .mode = 0700});
+    drift(t, (struct op){.kind = OP_RMDIR, .path = path, .mode = -1});
+    drift(t, (struct op){.kind = OP_SYMLINK, .path = path, .target = other, .mode = -1});
+    assert_int_equal(check(t, n, CHECK_STAT, &reason), 0);
+    assert_reason(t, &reason, "'R/var/data dir' is a symlink to 'R/other', want a directory");
+    char *error = NULL;
+    size_t replaced = 0;
+    assert_int_not_equal(try_apply(t, n, &error, &replaced), 0);
+    char *want = xasprintf("mkdir '%s': %s", path, HOST_MKDIR_SYMLINK);
+    assert_string_equal(error, want);
+    free(want);
+    free(error);
+    struct query_result r;
+    assert_int_equal(stat_path(t, "other", &r), FILE_DIRECTORY);
+    assert_int_equal(r.mode, 0700);
+    host_results_release(&r, 1);
+    assert_int_equal(type_of(t, "var/data dir"), FILE_SYMLINK);
+    drift(t, remove_op(path, FILE_SYMLINK));
+    free(other);
     apply(t, n);
     /* An application's file deep inside keeps the whole tree as it is:
      * pruning the Directory is an rmdir, never an rm -r. */
@@ -378,7 +466,7 @@ static void scenario_directory(struct target *t)
     assert_int_equal(type_of(t, "var/data dir/.empty"), FILE_DIRECTORY);
     /* Once only empty directories are left (its source's subdirectories,
      * hidden ones too), they go with it; its parent stays. */
-    drift(t, (struct op){.kind = OP_REMOVE, .path = inside, .mode = -1});
+    drift(t, remove_op(inside, FILE_REGULAR));
     assert_int_equal(prune(t, n), 0);
     assert_int_equal(type_of(t, "var/data dir"), FILE_NONE);
     assert_int_equal(type_of(t, "var"), FILE_DIRECTORY);
@@ -392,7 +480,7 @@ static void scenario_directory(struct target *t)
     assert_int_equal(prune(t, n), 1);
     assert_int_equal(type_of(t, "var/data dir"), FILE_SYMLINK);
     assert_int_equal(type_of(t, "elsewhere"), FILE_DIRECTORY);
-    drift(t, (struct op){.kind = OP_REMOVE, .path = path, .mode = -1});
+    drift(t, remove_op(path, FILE_SYMLINK));
     drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = "x", .len = 1, .mode = -1});
     assert_int_equal(prune(t, n), 1);
     assert_int_equal(type_of(t, "var/data dir"), FILE_REGULAR);
@@ -427,10 +515,13 @@ static void scenario_symlink(struct target *t)
     prune(t, n);
     assert_int_equal(type_of(t, "current"), FILE_NONE);
     assert_int_equal(type_of(t, "v2"), FILE_DIRECTORY);
-    /* A file where the link should be. */
+    /* A file where the link should be: pruning keeps it (its rule made a
+     * link, not this file). */
     drift(t, (struct op){.kind = OP_WRITE, .path = target, .data = "x", .len = 1, .mode = -1});
     assert_int_equal(check(t, n, CHECK_STAT, &reason), 0);
     assert_reason(t, &reason, "'R/current' is a file, want a symlink");
+    assert_int_equal(prune(t, n), 1);
+    assert_int_equal(type_of(t, "current"), FILE_REGULAR);
     apply(t, n);
     assert_int_equal(check(t, n, CHECK_STAT, &reason), 1);
     free(v1);

@@ -43,6 +43,7 @@ struct xop {
     const char *owner, *group;
     int leading;
     const char *target;
+    enum file_type expect; /* OP_REMOVE */
     const char *command;
     const char *cwd;
     const char *env;
@@ -76,6 +77,7 @@ struct scenario {
     const char *error;
     const char *out;
     size_t kept[6]; /* expected apply_result.kept, ended by 0 (op 0 is never listed here) */
+    size_t replaced[6]; /* expected apply_result.replaced, ended by 0 likewise */
     struct xscript scripts[4];
     struct xquery queries[12];
 };
@@ -159,16 +161,36 @@ static const struct scenario scenarios[] = {
         .queries = {Q("@/d", FILE_DIRECTORY)},
     },
     {
-        .name = "write through a symlink replaces the link, keeping the file's mode",
+        .name = "write onto a symlink replaces the link, never follows it",
         .seed = {
             {.kind = OP_WRITE, .path = "@/f", .data = "old", .len = 3, .mode = M(0600)},
             {.kind = OP_SYMLINK, .path = "@/l", .target = "f"},
+            {.kind = OP_MKDIR, .path = "@/d", .mode = M(0700)},
+            {.kind = OP_SYMLINK, .path = "@/ld", .target = "d"},
         },
-        .ops = {W("@/l", "new")},
-        .done = 1,
+        .ops = {W("@/first", "x"), W("@/l", "new"), W("@/ld", "new"), W("@/l", "again")},
+        .done = 4,
+        .replaced = {1, 2},
         .queries = {
-            {.path = "@/l", .digest = 1, .type = FILE_REGULAR, .mode = 0600},
-            {.path = "@/f", .digest = 1, .type = FILE_REGULAR},
+            {.path = "@/l", .digest = 1, .type = FILE_REGULAR, .mode = 0644},
+            {.path = "@/f", .digest = 1, .type = FILE_REGULAR, .mode = 0600},
+            {.path = "@/ld", .digest = 1, .type = FILE_REGULAR, .mode = 0644},
+            {.path = "@/d", .type = FILE_DIRECTORY, .mode = 0700},
+            Q("@/d/ld", FILE_NONE),
+        },
+    },
+    {
+        .name = "mkdir refuses a symlink at its path: no chmod of what it points to",
+        .seed = {
+            {.kind = OP_MKDIR, .path = "@/d", .mode = M(0700)},
+            {.kind = OP_SYMLINK, .path = "@/ld", .target = "d"},
+        },
+        .ops = {{.kind = OP_MKDIR, .path = "@/ld", .mode = M(0777)}},
+        .status = 1,
+        .error = "mkdir '@/ld': " HOST_MKDIR_SYMLINK,
+        .queries = {
+            {.path = "@/d", .type = FILE_DIRECTORY, .mode = 0700},
+            Q("@/ld", FILE_SYMLINK),
         },
     },
     {
@@ -243,20 +265,41 @@ static const struct scenario scenarios[] = {
         .error = "symlink '@/no/l': No such file or directory",
     },
     {
-        .name = "remove: a tree, a link (not its target), nothing",
+        .name = "remove: only a file where a file is expected, a link (not its target) "
+                "where a link is; a tree, the other type and nothing stay",
         .seed = {
             WL("@/t/a/b", "x"),
             WL("@/keep/f", "x"),
             {.kind = OP_SYMLINK, .path = "@/l", .target = "keep"},
+            W("@/file", "x"),
+            {.kind = OP_SYMLINK, .path = "@/lf", .target = "file"},
         },
         .ops = {
-            {.kind = OP_REMOVE, .path = "@/t"},
-            {.kind = OP_REMOVE, .path = "@/l"},
-            {.kind = OP_REMOVE, .path = "@/absent"},
-            {.kind = OP_REMOVE, .path = "@/keep/f/under-a-file"},
+            {.kind = OP_REMOVE, .path = "@/file", .expect = FILE_REGULAR},
+            {.kind = OP_REMOVE, .path = "@/t", .expect = FILE_REGULAR},
+            {.kind = OP_REMOVE, .path = "@/l", .expect = FILE_SYMLINK},
+            {.kind = OP_REMOVE, .path = "@/absent", .expect = FILE_REGULAR},
+            {.kind = OP_REMOVE, .path = "@/keep/f/under-a-file", .expect = FILE_REGULAR},
+            {.kind = OP_REMOVE, .path = "@/lf", .expect = FILE_REGULAR},
         },
-        .done = 4,
-        .queries = {Q("@/t", FILE_NONE), Q("@/l", FILE_NONE), Q("@/keep/f", FILE_REGULAR)},
+        .done = 6,
+        .kept = {1, 5},
+        .queries = {
+            Q("@/file", FILE_NONE), Q("@/t/a/b", FILE_REGULAR), Q("@/l", FILE_NONE),
+            Q("@/keep/f", FILE_REGULAR), Q("@/lf", FILE_SYMLINK),
+        },
+    },
+    {
+        .name = "remove: a symlink expected, a file or a directory found: kept",
+        .seed = {W("@/f", "x"), {.kind = OP_MKDIR, .path = "@/d"}},
+        .ops = {
+            W("@/first", "x"),
+            {.kind = OP_REMOVE, .path = "@/f", .expect = FILE_SYMLINK},
+            {.kind = OP_REMOVE, .path = "@/d", .expect = FILE_SYMLINK},
+        },
+        .done = 3,
+        .kept = {1, 2},
+        .queries = {Q("@/f", FILE_REGULAR), Q("@/d", FILE_DIRECTORY)},
     },
     {
         .name = "rmdir: a tree of empty directories goes, anything else stays whole",
@@ -567,6 +610,7 @@ static void prepare(struct prepared *p, const struct xop *x, size_t max, const c
         op->group = keep(p, expand(o->group, root, user, group));
         op->leading = o->leading;
         op->target = o->target;
+        op->expect = o->expect;
         op->command = keep(p, expand(o->command, root, user, group));
         op->cwd = keep(p, expand(o->cwd, root, user, group));
         if (o->env) {
@@ -674,6 +718,17 @@ static void check_applied(const struct scenario *sc, const char *root, const str
     for (size_t i = 0; i < nkept; i++) {
         CHECK(a->kept[i] == sc->kept[i], "shell: kept[%zu] is %zu", i, a->kept[i]);
         CHECK(b->kept[i] == sc->kept[i], "memory: kept[%zu] is %zu", i, b->kept[i]);
+    }
+    size_t nreplaced = 0;
+    while (nreplaced < 6 && sc->replaced[nreplaced])
+        nreplaced++;
+    CHECK(a->nreplaced == nreplaced, "shell: %zu replaced, want %zu", a->nreplaced, nreplaced);
+    CHECK(b->nreplaced == nreplaced, "memory: %zu replaced, want %zu", b->nreplaced, nreplaced);
+    for (size_t i = 0; i < nreplaced; i++) {
+        CHECK(a->replaced[i] == sc->replaced[i], "shell: replaced[%zu] is %zu", i,
+              a->replaced[i]);
+        CHECK(b->replaced[i] == sc->replaced[i], "memory: replaced[%zu] is %zu", i,
+              b->replaced[i]);
     }
     free(want_error);
 }
@@ -883,8 +938,9 @@ static void test_bad_ops_refused(void **state)
     static const char *const bad_env[] = {"1X=y"};
     const struct op ops[] = {
         {.kind = OP_WRITE, .path = "", .mode = -1},
-        {.kind = OP_REMOVE, .path = "/"},
+        {.kind = OP_REMOVE, .path = "/", .expect = FILE_REGULAR},
         {.kind = OP_REMOVE, .path = "/srv/.."},
+        {.kind = OP_REMOVE, .path = "/srv/x", .expect = FILE_DIRECTORY},
         {.kind = OP_WRITE, .path = "/x", .mode = 010000},
         {.kind = OP_MKDIR, .path = "/x", .mode = -1, .owner = "-r"},
         {.kind = OP_SYMLINK, .path = "/x", .target = ""},
@@ -895,6 +951,7 @@ static void test_bad_ops_refused(void **state)
         "write '': empty path",
         "remove '/': the path names a directory, not a file",
         "remove '/srv/..': the path names a directory, not a file",
+        "remove '/srv/x': removes only a regular file or a symlink",
         "write '/x': invalid mode",
         "mkdir '/x': invalid owner or group",
         "symlink '/x': empty link target",
