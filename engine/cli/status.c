@@ -20,6 +20,7 @@
 #include "engine/cli/status.h"
 
 #include "engine/deploy/deploy.h"
+#include "engine/deploy/orphan.h"
 #include "engine/graph/graph.h"
 #include "engine/model/project.h"
 #include "engine/state/state.h"
@@ -108,16 +109,26 @@ static void print_last_run(const struct manifest *m)
     }
 }
 
-static void print_orphans(const struct graph *g, const struct manifest *m)
+/* As a deploy reports them (engine/deploy/orphan.h): the paths each owns,
+ * and those --prune would keep. */
+static void print_orphans(const struct graph *g, const struct survey *s,
+                          const struct survey_host *sh)
 {
+    const struct manifest *m = &sh->manifest;
+    const struct orphan_scope scope = {g->env, sh->name, s->work};
+    struct buf line;
+    buf_init(&line);
     const struct manifest_node **nodes = manifest_sorted_nodes(m);
     for (size_t i = 0; i < m->count; i++) {
         if (graph_find_node(g, nodes[i]->key) != (size_t)-1)
             continue;
+        buf_clear(&line);
+        orphan_describe(&scope, nodes[i], 0, &line);
         fputs("  orphan: ", stdout);
-        put_text(nodes[i]->key);
-        fputs(" (remove with --prune)\n", stdout);
+        put_text(line.data);
+        putchar('\n');
     }
+    buf_release(&line);
     free(nodes);
 }
 
@@ -161,7 +172,7 @@ static void print_host(const struct project *p, const struct survey *s, size_t h
     print_last_run(m);
     printf("\n  generation %.12s, %zu %s recorded, %zu in the model, %zu would change\n",
            m->generation, m->count, plural(m->count, "node", "nodes"), sh->in_model, sh->dirty);
-    print_orphans(&p->graph, m);
+    print_orphans(&p->graph, s, sh);
     if (o->verify)
         print_drift(p, s, h);
 }

@@ -322,9 +322,9 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
     deploy_hosts(d);
     if (s) {
         survey_collect(d);
-    } else if (o->prune && !o->predict) {
-        prune_run(d);
     } else {
+        if (o->prune && !o->predict)
+            prune_run(d);
         for (size_t i = 0; i < d->nhosts; i++)
             if (!d->hosts[i].failed)
                 output_orphans(d, i);

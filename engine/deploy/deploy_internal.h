@@ -207,6 +207,10 @@ void prune_run(struct deploy *d);
  * "<env>/<host>/<root>/...": with --only, only those of the root components
  * it names. */
 int prune_selects(const struct deploy *d, const char *key);
+/* Whether --prune removes the record key of host h's manifest: not in the
+ * graph, selected (prune_selects), and of this run's environment and host
+ * (engine/deploy/orphan.h). */
+int prune_orphan(const struct deploy *d, const struct dhost *h, const char *key);
 void prune_release(struct deploy *d);
 
 /* engine/deploy/deploy_cache.c: the controller's copy of each target manifest */

@@ -12,6 +12,7 @@
 
 #include "engine/deploy/deploy_internal.h"
 
+#include "engine/deploy/orphan.h"
 #include "engine/diff.h"
 #include "engine/graph/graph.h"
 #include "engine/model/project.h"
@@ -270,16 +271,27 @@ void output_orphans(const struct deploy *d, size_t h)
         return;
     progress_end();
     const struct dhost *host = &d->hosts[h];
+    const struct orphan_scope scope = {d->g->env, host->name, d->work};
+    struct buf line;
+    buf_init(&line);
     const struct manifest_node **nodes = manifest_sorted_nodes(&host->manifest);
     for (size_t i = 0; i < host->manifest.count; i++) {
         if (graph_find_node(d->g, nodes[i]->key) != (size_t)-1)
             continue;
         if (!prune_selects(d, nodes[i]->key))
             continue; /* --only another component */
-        fputs("orphan: ", stdout);
-        put_line(stdout, nodes[i]->key);
-        fputs(" (remove with --prune)\n", stdout);
+        /* -n --prune: what the --prune would remove, paths and all; after
+         * --prune, only the records it left alone are still orphans */
+        int will_prune = d->o->prune && d->o->predict;
+        if (d->o->prune && !d->o->predict && orphan_is_own(&scope, nodes[i]->key))
+            continue;
+        buf_clear(&line);
+        int own = orphan_describe(&scope, nodes[i], will_prune, &line);
+        fputs(will_prune && own ? "would remove orphan: " : "orphan: ", stdout);
+        put_line(stdout, line.data);
+        fputc('\n', stdout);
     }
+    buf_release(&line);
     free(nodes);
 }
 

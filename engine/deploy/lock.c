@@ -194,7 +194,7 @@ static int host_has_work(struct deploy *d, size_t h, struct buf *clean_records)
     const struct manifest *m = &d->hosts[h].manifest;
     for (size_t b = 0; b < m->nbuckets; b++)
         for (const struct manifest_node *n = m->buckets[b]; n; n = n->next)
-            if (graph_find_node(d->g, n->key) == (size_t)-1)
+            if (prune_orphan(d, &d->hosts[h], n->key))
                 return 1;
     return 0;
 }

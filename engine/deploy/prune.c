@@ -18,11 +18,16 @@
  * removed: a rule renamed (`Directory "./data"` for `"data"`), a File made
  * a BinaryFile, a node moved to another component, each leaves an orphan
  * owning what the new node owns. Its record goes; the path stays, and is
- * reported as kept. */
+ * reported as kept.
+ *
+ * A path its record may not name (engine/deploy/orphan.h: another
+ * environment's or host's key, a path outside the directory its component
+ * deploys to) is never removed either: kept, and reported with why. */
 
 #include "engine/deploy/deploy_internal.h"
 
 #include "engine/graph/graph.h"
+#include "engine/deploy/orphan.h"
 #include "engine/deploy/selection.h"
 #include "rules/rule.h"
 
@@ -86,38 +91,6 @@ static void prune_done(void *ctx)
     host_apply_result_release(&it->result);
 }
 
-/* Whether path is dir or lies below it ("/a/b" is in "/a" and "/a/"). */
-static int path_within(const char *path, const char *dir)
-{
-    size_t len = strlen(dir);
-    while (len > 1 && dir[len - 1] == '/')
-        len--;
-    return strncmp(path, dir, len) == 0 &&
-           (path[len] == '\0' || path[len] == '/' || dir[len - 1] == '/');
-}
-
-/* path with "//", "/./" and trailing '/'s made single: "data/" and
- * "data//x" (a Directory "data/" and its files) name what "data" and
- * "data/x" do. Allocated. */
-static char *path_clean(const char *path)
-{
-    char *out = xmalloc(strlen(path) + 1);
-    size_t n = 0;
-    for (const char *p = path; *p;) {
-        if (*p == '/' && n > 0 && out[n - 1] == '/') {
-            p++;
-        } else if (*p == '.' && n > 0 && out[n - 1] == '/' && (p[1] == '/' || p[1] == '\0')) {
-            p++;
-        } else {
-            out[n++] = *p++;
-        }
-    }
-    while (n > 1 && out[n - 1] == '/')
-        n--;
-    out[n] = '\0';
-    return out;
-}
-
 static int compare_paths(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -136,7 +109,7 @@ static void live_build(const struct deploy *d, const struct dhost *h, struct liv
         xgrow(&live->paths, &live->cap, live->n + (count > 0 ? (size_t)count : 0),
               sizeof *live->paths);
         for (int k = 0; k < count; k++) {
-            char *clean = path_clean(paths[k]);
+            char *clean = orphan_path_clean(paths[k]);
             live->paths[live->n++] = plan_strdup(&live->strings, clean);
             free(clean);
         }
@@ -149,7 +122,7 @@ static void live_build(const struct deploy *d, const struct dhost *h, struct liv
  * path are one run of the sorted array. */
 static int live_within(const struct live_paths *live, const char *raw)
 {
-    char *path = path_clean(raw);
+    char *path = orphan_path_clean(raw);
     size_t len = strlen(path);
     size_t lo = 0, hi = live->n;
     while (lo < hi) {
@@ -161,7 +134,7 @@ static int live_within(const struct live_paths *live, const char *raw)
     }
     int within = 0;
     for (; !within && lo < live->n && strncmp(live->paths[lo], path, len) == 0; lo++)
-        within = path_within(live->paths[lo], path);
+        within = orphan_path_within(live->paths[lo], path);
     free(path);
     return within;
 }
@@ -173,12 +146,19 @@ static int plan_orphan(struct prune_item *it, const struct rule_kind *kind,
 {
     const char **gone = xcalloc(it->npaths + 1, sizeof *gone);
     size_t ngone = 0;
+    const struct orphan_scope scope = {it->host->d->g->env, it->host->name, it->host->d->work};
+    struct buf why;
+    buf_init(&why);
     for (size_t i = 0; i < it->npaths; i++) {
-        if (live_within(live, it->paths[i]))
+        buf_clear(&why);
+        if (orphan_refusal(&scope, it->key, it->paths[i], &why))
+            note_kept(&it->note, it->paths[i], why.data);
+        else if (live_within(live, it->paths[i]))
             note_kept(&it->note, it->paths[i], "in use by the model");
         else
             gone[ngone++] = it->paths[i];
     }
+    buf_release(&why);
     kind->plan_remove(gone, ngone, &it->plan);
     free(gone);
     manifest_remove_line(&it->record, it->key);
@@ -195,7 +175,7 @@ static int holds_failed(const struct deploy *d, const struct dhost *h,
             continue;
         for (size_t k = 0; k < it->npaths; k++)
             for (size_t j = 0; j < m->npaths; j++)
-                if (path_within(it->paths[k], m->paths[j]))
+                if (orphan_path_within(it->paths[k], m->paths[j]))
                     return 1;
     }
     return 0;
@@ -241,6 +221,13 @@ static void submit_orphan(struct deploy *d, struct dhost *h, const struct manife
     }
 }
 
+int prune_orphan(const struct deploy *d, const struct dhost *h, const char *key)
+{
+    const struct orphan_scope scope = {d->g->env, h->name, d->work};
+    return graph_find_node(d->g, key) == (size_t)-1 && prune_selects(d, key) &&
+           orphan_is_own(&scope, key);
+}
+
 int prune_selects(const struct deploy *d, const char *key)
 {
     if (!d->o->only)
@@ -264,7 +251,7 @@ static void submit_host(struct deploy *d, struct dhost *h, int last, struct live
     if (last)
         qsort(nodes, count, sizeof *nodes, deepest_first);
     for (size_t i = 0; i < count; i++) {
-        if (graph_find_node(d->g, nodes[i]->key) != (size_t)-1 || !prune_selects(d, nodes[i]->key))
+        if (!prune_orphan(d, h, nodes[i]->key))
             continue;
         const struct rule_kind *kind = rule_find(nodes[i]->kind);
         if ((kind && kind->remove_last) != last)

@@ -20,6 +20,7 @@ void survey_begin(struct deploy *d)
     s->nnodes = d->g->nnodes;
     s->hosts = xcalloc(d->nhosts ? d->nhosts : 1, sizeof *s->hosts);
     s->nodes = xcalloc(d->g->nnodes ? d->g->nnodes : 1, sizeof *s->nodes);
+    s->work = xstrdup(d->work);
     for (size_t i = 0; i < d->nhosts; i++) {
         s->hosts[i].name = d->hosts[i].name;
         s->hosts[i].statedir = xstrdup(d->hosts[i].statedir);
@@ -103,6 +104,7 @@ void survey_release(struct survey *s)
     free(s->nodes);
     free(s->hosts);
     free(s->commit);
+    free(s->work);
     memset(s, 0, sizeof *s);
 }
 

@@ -33,6 +33,7 @@ struct survey {
     size_t unreachable; /* hosts with an error */
     size_t ndeploy;     /* nodes not ignored */
     char *commit;       /* the project's git HEAD, as output shows it ("1a2b3c4+dirty", "no git") */
+    char *work;         /* the targets' work directory, as the model writes it */
 };
 
 /* Survey project p (loaded) with o (verify and verify_level count; the run is

@@ -300,7 +300,8 @@ def test_orphans_are_reported(batou, simple_project):
         '  self:add(File { "motd", content = self.greeting })\n', ""))
     result = batou("local")
     assert result.returncode == 0, result.stderr
-    assert "orphan: local/localhost/tick/File(motd) (remove with --prune)" in (
+    motd = simple_project / "work" / "tick" / "motd"
+    assert f"orphan: local/localhost/tick/File(motd): '{motd}' (remove with --prune)" in (
         result.stdout.splitlines())
 
 
@@ -388,7 +389,7 @@ def test_prune_removes_what_orphans_owned(batou, simple_project):
         '  self:add(File { "motd", content = self.greeting })\n', ""))
     reported = batou("local")
     assert motd.is_file(), "an orphan was removed without --prune"
-    assert "orphan: local/localhost/tick/File(motd) (remove with --prune)" in (
+    assert f"orphan: local/localhost/tick/File(motd): '{motd}' (remove with --prune)" in (
         reported.stdout.splitlines())
     pruned = batou("--prune", "local")
     assert pruned.returncode == 0, pruned.stderr

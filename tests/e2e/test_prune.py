@@ -37,6 +37,17 @@ APP = {
         """,
 }
 
+# Each key and the path it owns, below the project's work/app.
+APP_PATHS = {
+    "local/localhost/app/BinaryFile(logo.bin)": "logo.bin",
+    "local/localhost/app/Directory(static)": "static",
+    "local/localhost/app/Directory(static)/File(css/site.css)": "static/css/site.css",
+    "local/localhost/app/Directory(static)/File(index.html)": "static/index.html",
+    "local/localhost/app/File(app.conf)": "app.conf",
+    "local/localhost/app/File(static/version.txt)": "static/version.txt",
+    "local/localhost/app/Symlink(current)": "current",
+}
+
 APP_KEYS = [
     "local/localhost/app/BinaryFile(logo.bin)",
     "local/localhost/app/Directory(static)",
@@ -79,7 +90,8 @@ def test_prune_removes_every_file_of_a_removed_component(batou, make_project):
     reported = batou("local")
     assert reported.returncode == 0, reported.stderr
     orphans = [line for line in reported.stdout.splitlines() if line.startswith("orphan: ")]
-    assert orphans == [f"orphan: {key} (remove with --prune)" for key in APP_KEYS]
+    assert orphans == [f"orphan: {key}: '{app / APP_PATHS[key]}' (remove with --prune)"
+                       for key in APP_KEYS]
     assert summary(reported) == (0, 1, 0, 0)
     assert tree(app) == deployed, "an orphan was removed without --prune"
 
@@ -218,8 +230,8 @@ def test_a_directory_waits_while_a_file_in_it_cannot_be_removed(batou, make_proj
         assert seed.is_file()
         waiting = batou("local")
         assert [line for line in waiting.stdout.splitlines() if line.startswith("orphan: ")] == [
-            "orphan: local/localhost/app/Directory(data) (remove with --prune)",
-            "orphan: local/localhost/app/File(data/seed.json) (remove with --prune)",
+            f"orphan: local/localhost/app/Directory(data): '{seed.parent}' (remove with --prune)",
+            f"orphan: local/localhost/app/File(data/seed.json): '{seed}' (remove with --prune)",
         ]
     finally:
         subprocess.run(["chattr", "-i", str(seed)])
@@ -246,7 +258,8 @@ def test_only_prunes_the_orphans_of_the_components_it_names(batou, make_project)
     # Outside --only, app's orphans are neither reported nor pruned.
     assert "app/" not in only.stdout
     reported = batou("local")
-    assert "orphan: local/localhost/app/File(app.conf) (remove with --prune)" in reported.stdout
+    assert (f"orphan: local/localhost/app/File(app.conf): '{work}/app/app.conf' "
+            "(remove with --prune)") in reported.stdout
     everything = batou("--prune", "local")
     assert everything.returncode == 0, everything.stderr
     assert not (work / "app" / "app.conf").exists()

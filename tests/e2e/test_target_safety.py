@@ -256,8 +256,9 @@ class Target:
     def planted(self):
         """What the test made on the target belongs to the target's user."""
         if self.lab:
-            chown_tree(self.host, self.host.home / "deployment")
-            chown_tree(self.host, self.host.home / "elsewhere")
+            for name in ("deployment", "elsewhere", "victim.txt"):
+                if (self.host.home / name).exists():
+                    chown_tree(self.host, self.host.home / name)
 
 
 @pytest.fixture(params=["local", "ssh"])
@@ -426,3 +427,90 @@ def test_a_symlink_planted_at_a_rules_path_is_never_followed(target):
     assert (other / "secret").read_text() == "secret"
     assert sorted(os.listdir(other / "dir")) == []
     assert {p: (p.stat().st_mode, p.stat().st_uid) for p in before} == before
+
+
+# 2. Orphans show their paths; --prune removes only what its record may name.
+
+def xxh3_64_hex(data):
+    import ctypes
+    import ctypes.util
+    lib = ctypes.CDLL(ctypes.util.find_library("xxhash") or "libxxhash.so.0")
+    lib.XXH3_64bits.restype = ctypes.c_uint64
+    lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    return f"{lib.XXH3_64bits(data, len(data)):016x}"
+
+
+def add_records(manifest, *records):
+    """Append N records by hand, as someone editing the manifest would."""
+    with open(manifest, "a") as f:
+        for key, path in records:
+            body = f"N {key} File {'0' * 32} {path}"
+            f.write(f"{body} #{xxh3_64_hex(body.encode())}\n")
+
+
+def test_orphans_show_their_paths_and_prune_keeps_what_records_may_not_name(target):
+    t = target(PRUNED)
+    home = t.host.home if t.lab else t.project
+    # A rule with an absolute path: its key names it, so prune removes it.
+    t.component(PRUNED.replace('end\n', f'  self:add(File {{ "{home}/abs.conf", content = "a" }})\n'
+                                         'end\n'))
+    assert t.run().returncode == 0
+    victim = home / "victim.txt"
+    victim.write_text("precious")
+    shared = t.work / "app.conf"
+    add_records(t.statedir / "manifest",
+                (t.key("File(evil)"), victim),
+                (t.key("File(up)"), f"{t.shown}/../../../victim.txt"),
+                (f"staging/{t.name}/app/File(app.conf)", f"{t.shown}/app.conf"),
+                (f"{t.env_name}/otherhost/app/File(x)", f"{t.shown}/app.conf"))
+    t.planted()
+    t.component(KEPT)
+
+    shown = t.shown
+    refused = {
+        "evil": f"{t.key('File(evil)')}: '{victim}' (remove with --prune, which keeps "
+                f"'{victim}': outside '{shown}', where its component deploys)",
+        "up": f"{t.key('File(up)')}: '{shown}/../../../victim.txt' (remove with --prune, which "
+              f"keeps '{shown}/../../../victim.txt': not a path a rule records)",
+    }
+    foreign = [
+        f"orphan: {t.env_name}/otherhost/app/File(x): '{shown}/app.conf' (recorded for another "
+        f"environment or host, not '{t.env_name}/{t.name}': --prune leaves it alone)",
+        f"orphan: staging/{t.name}/app/File(app.conf): '{shown}/app.conf' (recorded for another "
+        f"environment or host, not '{t.env_name}/{t.name}': --prune leaves it alone)",
+    ]
+    own = [
+        f"orphan: {t.key('BinaryFile(old.bin)')}: '{shown}/old.bin' (remove with --prune)",
+        f"orphan: {t.key('Directory(cache)')}: '{shown}/cache' (remove with --prune)",
+        f"orphan: {t.key(f'File({home}/abs.conf)')}: '{home}/abs.conf' (remove with --prune)",
+        "orphan: " + refused["evil"],
+        f"orphan: {t.key('File(old.conf)')}: '{shown}/old.conf' (remove with --prune)",
+        "orphan: " + refused["up"],
+        f"orphan: {t.key('Symlink(current)')}: '{shown}/current' (remove with --prune)",
+    ]
+    reported = t.run("-n")
+    assert reported.returncode == 0, reported.stderr
+    assert sorted(lines(reported, "orphan: ")) == sorted(own + foreign)
+    status = t.run("status")
+    assert sorted(line.strip() for line in status.stdout.splitlines()
+                  if line.startswith("  orphan: ")) == sorted(own + foreign)
+    predicted = t.run("-n", "--prune")
+    assert sorted(lines(predicted, "would remove orphan: ")) == sorted(
+        "would remove " + line.replace(" (remove with --prune)", "").replace(
+            " (remove with --prune, which keeps ", " (keeping ") for line in own)
+    assert sorted(lines(predicted, "orphan: ")) == sorted(foreign)
+    assert (t.work / "old.conf").exists() and (home / "abs.conf").exists()
+
+    pruned = t.run("--prune")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert (f"removed orphan: {t.name} {t.key('File(evil)')} (kept '{victim}': outside "
+            f"'{shown}', where its component deploys)") in pruned.stdout.splitlines()
+    assert victim.read_text() == "precious"
+    assert shared.read_text() == "port = 8080"
+    assert not (home / "abs.conf").exists()
+    assert sorted(os.listdir(t.work)) == ["app.conf"]
+    # The records of another environment or host stay, reported again.
+    again = t.run("--prune")
+    assert again.returncode == 0
+    assert sorted(lines(again, "orphan: ")) == sorted(foreign)
+    assert shared.read_text() == "port = 8080"
