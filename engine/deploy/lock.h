@@ -21,7 +21,9 @@ char *lock_holder_line(const char *who);
 /* Append a fragment that takes the lock in the directory in shell variable
  * $d (made if missing) for holder. break_lock removes any lock first. A lock
  * whose shell is gone (or a zombie) is stale: the fragment removes it and
- * says so on stderr (lock_stale_holder finds it). */
+ * says so on stderr (lock_stale_holder finds it). A lock that is not a
+ * regular file (a FIFO, a symlink) is never read: it holds, its "holder"
+ * naming it. */
 void lock_take_fragment(struct buf *f, const char *holder, int break_lock);
 /* The holder line of a stale lock the fragment removed, found in its stderr
  * (err, len bytes), or NULL; the caller frees it. */

@@ -514,3 +514,25 @@ def test_orphans_show_their_paths_and_prune_keeps_what_records_may_not_name(targ
     assert again.returncode == 0
     assert sorted(lines(again, "orphan: ")) == sorted(foreign)
     assert shared.read_text() == "port = 8080"
+
+
+@pytest.mark.parametrize("what", ["fifo", "link"])
+def test_a_lock_that_is_no_regular_file_holds_and_is_never_read(target, what):
+    t = target(SIMPLE)
+    assert t.run().returncode == 0
+    t.component(SIMPLE.replace("8080", "8081"))
+    lock = t.statedir / "lock"
+    if what == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.symlink_to("/dev/zero")
+    t.planted()
+    held = t.run()
+    assert held.returncode == 1, held.stdout + held.stderr
+    assert (f"batou-ng: error: {t.name}: deploy locked by '{t.statedir}/lock', which is not a "
+            "regular file (remove with --break-lock)") in held.stderr.splitlines()
+    assert (t.work / "app.conf").read_text() == "port = 8080"
+    broken = t.run("--break-lock")
+    assert broken.returncode == 0, broken.stderr
+    assert (t.work / "app.conf").read_text() == "port = 8081"
+    assert not lock.exists() and not lock.is_symlink()
