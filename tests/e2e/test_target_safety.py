@@ -15,6 +15,7 @@ import pytest
 from conftest import binary_path, check_no_crash
 from test_deploy import summary
 from test_ssh import project_for
+from test_ssh_sudo import service_user  # noqa: F401 (a fixture)
 
 TIMEOUT = 30
 
@@ -199,6 +200,19 @@ def test_the_remote_shell_dies_with_batou_ng(make_project, ssh_lab, tmp_path):
     project = ssh_project(make_project, lab, component)
     kill_during_command(project, ["prod"], seconds, env=lab.env(), user=host.user)
     wait_for(lambda: ps("-u", host.user) == [], "the remote shell to end", timeout=10)
+
+
+def test_the_remote_shell_under_sudo_dies_with_batou_ng(make_project, service_user, tmp_path):
+    lab, name, rule = service_user
+    rule.write_text(f"{lab.hosts[0].user} ALL=({name}) NOPASSWD: ALL\n")
+    rule.chmod(0o440)
+    seconds, component = long_command(tmp_path)
+    project = ssh_project(make_project, lab, component)
+    cfg = project / "environments" / "prod" / "environment.cfg"
+    cfg.write_text(cfg.read_text().replace("[hosts]", f"service_user = {name}\n\n[hosts]"))
+    kill_during_command(project, ["prod"], seconds, env=lab.env(), user=name)
+    wait_for(lambda: ps("-u", name) == [] and ps("-u", lab.hosts[0].user) == [],
+             "the shells of the login and the service user to end", timeout=10)
 
 
 def test_the_local_shell_blocked_on_a_fifo_dies_with_batou_ng(make_project):
