@@ -111,10 +111,13 @@ int manifest_append_fragment(struct buf *out, const char *path, const char *line
  * for a path shell_write_file refuses. */
 int manifest_rewrite_fragment(struct buf *out, const char *path, const char *data, size_t len,
                               char **err);
-/* Print the whole file; nothing (exit 0) when it does not exist. */
+/* Print the whole file; nothing (exit 0) when it does not exist. A file
+ * that is no regular file (a symlink, a FIFO, a device) or is larger than
+ * MANIFEST_MAX_BYTES is not read: exit 1, one line on stderr. */
 void manifest_read_fragment(struct buf *out, const char *path);
 /* Print "<generation> <size in bytes>\n" ("-" for a file without a version-1
- * header); nothing (exit 0) when the file does not exist. */
+ * header); nothing (exit 0) when the file does not exist; exit 1 as
+ * manifest_read_fragment for a file it does not read. */
 void manifest_generation_fragment(struct buf *out, const char *path);
 /* Read what manifest_generation_fragment printed: gen is "" when there is no
  * file or no version-1 header, size 0 when there is no file. Returns 0, or -1

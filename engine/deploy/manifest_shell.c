@@ -96,22 +96,40 @@ int manifest_rewrite_fragment(struct buf *out, const char *path, const char *dat
     return 0;
 }
 
+/* Only a regular file, no symlink, of at most MANIFEST_MAX_BYTES is read
+ * (as engine/deploy/deploy_cache.c does): a FIFO would block, /dev/zero
+ * never end. Sets s to its size. */
+static void check_regular(struct buf *out)
+{
+    buf_adds(out, "if [ -h \"$f\" ] || [ ! -f \"$f\" ]; then\n"
+                  "printf \"'%s' is not a regular file\\n\" \"${f##*/}\" >&2; exit 1; fi\n"
+                  "s=$(wc -c <\"$f\") || exit 1\n");
+    buf_addf(out, "if [ \"$s\" -gt %d ]; then\n"
+                  "printf \"'%%s' is larger than %d MiB: not a manifest\\n\" \"${f##*/}\" >&2; "
+                  "exit 1; fi\n",
+             MANIFEST_MAX_BYTES, MANIFEST_MAX_BYTES >> 20);
+}
+
 void manifest_read_fragment(struct buf *out, const char *path)
 {
     set_vars(out, path, 0);
-    buf_adds(out, "if [ -e \"$f\" ]; then cat \"$f\" || exit 1; fi\n");
+    buf_adds(out, "if [ -e \"$f\" ] || [ -h \"$f\" ]; then\n");
+    check_regular(out);
+    buf_addf(out, "head -c %d -- \"$f\" || exit 1\nfi\n", MANIFEST_MAX_BYTES);
 }
 
-/* read is a builtin: the only exec is wc. Without the deploy lock, a rewrite
- * between read and wc could pair the old generation with the new size; the
- * engine reads it under the lock. */
+/* wc -c of a regular file only stats it; the header comes through head (a
+ * read builtin on a file without a newline would take a syscall per byte).
+ * Without the deploy lock, a rewrite between wc and head could pair the
+ * old size with the new generation; the engine reads it under the lock. */
 void manifest_generation_fragment(struct buf *out, const char *path)
 {
     set_vars(out, path, 0);
-    buf_adds(out, "if [ -e \"$f\" ]; then\n"
-                  "IFS=' ' read -r a b c g r <\"$f\" || :\n"
+    buf_adds(out, "if [ -e \"$f\" ] || [ -h \"$f\" ]; then\n");
+    check_regular(out);
+    buf_adds(out, "h=$(head -c 128 -- \"$f\") || exit 1\n"
+                  "IFS=' ' read -r a b c g r <<_B_\n$h\n_B_\n"
                   "[ \"$a $b $c\" = 'H batou-ng-manifest 1' ] || g=-\n"
-                  "s=$(wc -c <\"$f\") || exit 1\n"
                   "printf '%s %s\\n' \"${g:--}\" $s\n"
                   "fi\n");
 }

@@ -1038,6 +1038,24 @@ static void test_shell_failures_exit_non_zero(void **state)
     manifest_read_fragment(&frag, path);
     assert_int_not_equal(run_sh(&frag, &out), 0);
     buf_clear(&frag);
+    /* a FIFO, or a symlink to a device, is not read: it would block the
+     * read forever, or never end it */
+    char *fifo = xasprintf("%s/fifo", dir), *zero = xasprintf("%s/zero", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(symlink("/dev/zero", zero), 0);
+    const char *odd[] = {fifo, zero};
+    for (size_t i = 0; i < 2; i++) {
+        manifest_read_fragment(&frag, odd[i]);
+        assert_int_equal(run_sh(&frag, &out), 1);
+        buf_clear(&frag);
+        manifest_generation_fragment(&frag, odd[i]);
+        assert_int_equal(run_sh(&frag, &out), 1);
+        buf_clear(&frag);
+    }
+    unlink(fifo);
+    unlink(zero);
+    free(fifo);
+    free(zero);
     manifest_remove_line(&line, "k");
     assert_int_equal(manifest_append_fragment(&frag, path, line.data, line.len, &err), 0);
     assert_int_not_equal(run_sh(&frag, &out), 0);
