@@ -40,8 +40,7 @@ void session_add_preamble(struct buf *b)
                 "case $T in *'\n'*) exit 97;; esac\n"
                 "W=\n");
     buf_adds(b, watcher);
-    buf_adds(b, 
-                "_bR() {\n"
+    buf_adds(b, "_bR() {\n"
                 "if [ -s \"$T/o\" ] || [ -s \"$T/e\" ]; then\n"
                 "printf '\\036R %s %s\\n' \"$1\" \"$2\"; wc -c \"$T/o\" \"$T/e\";"
                 " cat \"$T/o\" \"$T/e\"\n"

@@ -104,7 +104,8 @@ static int add_write(struct buf *f, const struct op *op, char **error)
 
     buf_adds(f, "( LC_ALL=C; export LC_ALL\np=");
     shell_host_quote_path(f, op->path);
-    buf_adds(f, "\n[ -d \"$p\" ] && ! [ -h \"$p\" ] && { echo 'batou-ng: Is a directory' >&2; exit 1; }\n");
+    buf_adds(f, "\n[ -d \"$p\" ] && ! [ -h \"$p\" ] &&"
+                " { echo 'batou-ng: Is a directory' >&2; exit 1; }\n");
     if (shell_write_file(f, &w, &why)) {
         *error = host_op_error(op, why);
         free(why);

@@ -79,8 +79,10 @@ static void identity_lines(struct buf *f)
     buf_adds(f, "if [ -h \"$f\" ] || [ ! -f \"$f\" ]; then\n"
                 "printf \"'%s' is not a regular file\\n\" \"${f##*/}\" >&2; exit 1; fi\n"
                 "i=$(LC_ALL=C stat -c '%s %i %z' -- \"$f\") || exit 1\n");
-    buf_addf(f, "if [ \"${i%%%% *}\" -gt %d ]; then\n"
-                "printf \"'%%s' is larger than %d MiB: not a manifest\\n\" \"${f##*/}\" >&2; exit 1; fi\n",
+    buf_addf(f,
+             "if [ \"${i%%%% *}\" -gt %d ]; then\n"
+             "printf \"'%%s' is larger than %d MiB: not a manifest\\n\" \"${f##*/}\" >&2;"
+             " exit 1; fi\n",
              MANIFEST_MAX_BYTES, MANIFEST_MAX_BYTES >> 20);
     buf_adds(f, "h=$(head -c 128 -- \"$f\") || exit 1\n"
                 "IFS=' ' read -r a b c g r <<_B_\n$h\n_B_\n"
@@ -156,8 +158,7 @@ void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct 
         shell_quote(f, h->cache->identity);
         buf_adds(f, " ]; then exit 0; fi\n");
     }
-    buf_addf(f, "printf 'F %%s\\n' \"$i\"; head -c %d -- \"$f\" || exit 1\n",
-             MANIFEST_MAX_BYTES);
+    buf_addf(f, "printf 'F %%s\\n' \"$i\"; head -c %d -- \"$f\" || exit 1\n", MANIFEST_MAX_BYTES);
 }
 
 void deploy_cache_read_reply(struct dhost *h, const char *out, size_t len)

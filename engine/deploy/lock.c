@@ -47,9 +47,10 @@ void lock_take_fragment(struct buf *f, const char *holder, int break_lock)
         buf_adds(f, "rm -f \"$d/lock\"\n");
     /* A FIFO would block sed and the holder's write forever, a link send
      * them elsewhere: such a lock holds, --break-lock removes it. */
-    buf_addf(f, "if [ -h \"$d/lock\" ] || { [ -e \"$d/lock\" ] && [ ! -f \"$d/lock\" ]; }; then\n"
-                "printf '%%s' '%s'; printf \"'%%s/lock', which is not a regular file\\n\" \"$d\"; "
-                "exit %d; fi\n",
+    buf_addf(f,
+             "if [ -h \"$d/lock\" ] || { [ -e \"$d/lock\" ] && [ ! -f \"$d/lock\" ]; }; then\n"
+             "printf '%%s' '%s'; printf \"'%%s/lock', which is not a regular file\\n\" \"$d\"; "
+             "exit %d; fi\n",
              LOCK_HELD_MARK "", LOCK_HELD_STATUS);
     buf_adds(f, stale_fragment);
     buf_adds(f, "if ! (set -C; printf '%s, shell %s\\n' ");

@@ -104,9 +104,10 @@ static void check_regular(struct buf *out)
     buf_adds(out, "if [ -h \"$f\" ] || [ ! -f \"$f\" ]; then\n"
                   "printf \"'%s' is not a regular file\\n\" \"${f##*/}\" >&2; exit 1; fi\n"
                   "s=$(wc -c <\"$f\") || exit 1\n");
-    buf_addf(out, "if [ \"$s\" -gt %d ]; then\n"
-                  "printf \"'%%s' is larger than %d MiB: not a manifest\\n\" \"${f##*/}\" >&2; "
-                  "exit 1; fi\n",
+    buf_addf(out,
+             "if [ \"$s\" -gt %d ]; then\n"
+             "printf \"'%%s' is larger than %d MiB: not a manifest\\n\" \"${f##*/}\" >&2; "
+             "exit 1; fi\n",
              MANIFEST_MAX_BYTES, MANIFEST_MAX_BYTES >> 20);
 }
 

@@ -61,8 +61,28 @@ int orphan_is_own(const struct orphan_scope *s, const char *key)
     return scope_prefix(s, key) != 0;
 }
 
-/* Whether key names an absolute path that holds path: a segment
- * "(Q)" followed by the end or '/', Q starting with '/' or '~'. */
+/* The path key names from its segment "(Q)" at open..close, Q absolute:
+ * Q itself when the key ends there, else Q joined with the argument of the
+ * one segment after it ("Directory(/srv/s)/File(css/x)": /srv/s/css/x);
+ * NULL when what follows is not one "/Kind(ARG)" ending the key. */
+static char *named_path(const char *open, const char *close)
+{
+    const char *rest = close + 1;
+    if (!*rest)
+        return xstrndup(open + 1, (size_t)(close - open - 1));
+    const char *arg = strchr(rest, '(');
+    size_t len = strlen(rest);
+    if (rest[0] != '/' || !arg || rest[len - 1] != ')' ||
+        memchr(rest + 1, '/', (size_t)(arg - rest - 1)))
+        return NULL;
+    return xasprintf("%.*s/%.*s", (int)(close - open - 1), open + 1,
+                     (int)(rest + len - 1 - arg - 1), arg + 1);
+}
+
+/* Whether key names path as an absolute one: a rule written with an
+ * absolute path ("app/File(/etc/app.conf)"), or a file of a Directory
+ * written so ("app/Directory(/srv/s)/File(x)"). Exactly that path, never
+ * one below it: a key cannot make a whole tree removable. */
 static int key_names(const char *key, const char *path)
 {
     for (const char *open = strchr(key, '('); open; open = strchr(open + 1, '(')) {
@@ -71,20 +91,19 @@ static int key_names(const char *key, const char *path)
         for (const char *close = strchr(open, ')'); close; close = strchr(close + 1, ')')) {
             if (close[1] != '\0' && close[1] != '/')
                 continue;
-            char *named = xstrndup(open + 1, (size_t)(close - open - 1));
-            char *clean = orphan_path_clean(named);
-            int within = !has_dotdot(clean) && orphan_path_within(path, clean);
+            char *named = named_path(open, close);
+            char *clean = named ? orphan_path_clean(named) : NULL;
+            int same = clean && !has_dotdot(clean) && strcmp(path, clean) == 0;
             free(clean);
             free(named);
-            if (within)
+            if (same)
                 return 1;
         }
     }
     return 0;
 }
 
-int orphan_refusal(const struct orphan_scope *s, const char *key, const char *path,
-                   struct buf *why)
+int orphan_refusal(const struct orphan_scope *s, const char *key, const char *path, struct buf *why)
 {
     size_t prefix = scope_prefix(s, key);
     if (!prefix) {
@@ -119,8 +138,9 @@ int orphan_describe(const struct orphan_scope *s, const struct manifest_node *m,
         buf_addc(out, '\'');
     }
     if (!orphan_is_own(s, m->key)) {
-        buf_addf(out, " (recorded for another environment or host, not '%s/%s': --prune leaves it "
-                      "alone)",
+        buf_addf(out,
+                 " (recorded for another environment or host, not '%s/%s': --prune leaves it "
+                 "alone)",
                  s->env, s->host);
         return 0;
     }

@@ -11,8 +11,11 @@
  * so. Of the run's own records, a path is removable when
  *   - the path is absolute (or "~/...") with no "." or ".." segment, and
  *   - it lies in the directory its root component deploys to
- *     (<work>/<root component>), or in an absolute path its key names
- *     (a rule written with an absolute path: "app/File(/etc/app.conf)").
+ *     (<work>/<root component>), or is exactly the absolute path its key
+ *     names (a rule written with one: "app/File(/etc/app.conf)", a file of
+ *     a Directory written so: "app/Directory(/srv/s)/File(x)" names
+ *     /srv/s/x); a key naming a directory never makes what is below it
+ *     removable.
  * Anything else is kept, with why. Nothing here prints or touches a host. */
 
 #include <stddef.h>

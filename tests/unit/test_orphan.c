@@ -34,7 +34,8 @@ static void test_own_paths_are_removable(void **state)
 {
     (void)state;
     assert_null(refusal(&local, "local/localhost/app/File(a.conf)", "/srv/p/work/app/a.conf"));
-    assert_null(refusal(&local, "local/localhost/app/Directory(static/)", "/srv/p/work/app/static/"));
+    assert_null(
+        refusal(&local, "local/localhost/app/Directory(static/)", "/srv/p/work/app/static/"));
     assert_null(refusal(&local, "local/localhost/app/Directory(s)/File(css/x.css)",
                         "/srv/p/work/app/s//css/x.css"));
     assert_null(refusal(&local, "local/localhost/app/Sub(x)/File(./a)", "/srv/p/work/app/./a"));
@@ -43,6 +44,9 @@ static void test_own_paths_are_removable(void **state)
     assert_null(refusal(&local, "local/localhost/app/File(/etc/app.conf)", "/etc/app.conf"));
     assert_null(refusal(&local, "local/localhost/app/Directory(/srv/static)/File(i.html)",
                         "/srv/static/i.html"));
+    assert_null(refusal(&local, "local/localhost/app/Directory(/srv/s/)/File(css/a (1).css)",
+                        "/srv/s//css/a (1).css"));
+    assert_null(refusal(&local, "local/localhost/app/Directory(/srv/s)", "/srv/s"));
     assert_null(refusal(&ssh, "prod/web/app/File(~/.app.rc)", "~/.app.rc"));
 }
 
@@ -63,6 +67,12 @@ static void test_other_records_are_refused(void **state)
     assert_non_null(refusal(&local, "local/localhost/app/File(x)", "/srv/p/work/other/x"));
     assert_non_null(refusal(&local, "local/localhost/app/File(x)", "/srv/p/work/app2/x"));
     assert_non_null(refusal(&local, "local/localhost/app/File(/etc/a)", "/etc/b"));
+    /* a key naming a directory names it, not what is below it */
+    assert_non_null(refusal(&local, "local/localhost/app/File(/)", "/etc/passwd"));
+    assert_non_null(refusal(&local, "local/localhost/app/File(/etc)", "/etc/passwd"));
+    assert_non_null(refusal(&local, "local/localhost/app/Directory(/srv/s)/File(x)", "/srv/s/y"));
+    assert_non_null(
+        refusal(&local, "local/localhost/app/Directory(/srv/s)/File(x)/File(y)", "/srv/s/x/y"));
     assert_non_null(refusal(&local, "local/localhost/app/File(/etc/a)", "/etc/a2"));
     assert_non_null(refusal(&local, "local/localhost//File(x)", "/srv/p/work/x"));
     /* paths no rule records */
@@ -77,8 +87,8 @@ static void test_describe(void **state)
 {
     (void)state;
     const char *paths[] = {"/srv/p/work/app/a", "/etc/passwd"};
-    struct manifest_node m = {.key = "local/localhost/app/File(a)", .kind = "File",
-                              .paths = paths, .npaths = 1};
+    struct manifest_node m = {
+        .key = "local/localhost/app/File(a)", .kind = "File", .paths = paths, .npaths = 1};
     struct buf out;
     buf_init(&out);
     assert_int_equal(orphan_describe(&local, &m, 0, &out), 1);

@@ -338,8 +338,8 @@ static void scenario_file(struct target *t)
      * the apply replaces the link by the file and says so, and what the
      * link pointed to keeps its content and mode. */
     char *victim = at(t, "victim");
-    drift(t, (struct op){.kind = OP_WRITE, .path = victim, .data = "secret", .len = 6,
-                         .mode = 0600});
+    drift(t,
+          (struct op){.kind = OP_WRITE, .path = victim, .data = "secret", .len = 6, .mode = 0600});
     drift(t, remove_op(path, FILE_REGULAR));
     drift(t, (struct op){.kind = OP_SYMLINK, .path = path, .target = victim, .mode = -1});
     assert_int_equal(check(t, n, CHECK_CONTENT, &reason), 0);

@@ -725,10 +725,8 @@ static void check_applied(const struct scenario *sc, const char *root, const str
     CHECK(a->nreplaced == nreplaced, "shell: %zu replaced, want %zu", a->nreplaced, nreplaced);
     CHECK(b->nreplaced == nreplaced, "memory: %zu replaced, want %zu", b->nreplaced, nreplaced);
     for (size_t i = 0; i < nreplaced; i++) {
-        CHECK(a->replaced[i] == sc->replaced[i], "shell: replaced[%zu] is %zu", i,
-              a->replaced[i]);
-        CHECK(b->replaced[i] == sc->replaced[i], "memory: replaced[%zu] is %zu", i,
-              b->replaced[i]);
+        CHECK(a->replaced[i] == sc->replaced[i], "shell: replaced[%zu] is %zu", i, a->replaced[i]);
+        CHECK(b->replaced[i] == sc->replaced[i], "memory: replaced[%zu] is %zu", i, b->replaced[i]);
     }
     free(want_error);
 }
