@@ -48,9 +48,12 @@ static int directory_decide(const struct node *n, enum check_level level,
     const char *path = rule_node_required(n, "path", reason);
     if (!path)
         return -1;
-    /* A symlink to a directory is not one: mkdir would keep finding it so. */
+    /* A symlink to a directory is not one, and the apply refuses it
+     * (OP_MKDIR): say so before the deploy fails on it. */
     if (results[0].type != FILE_DIRECTORY) {
         rule_describe_type(reason, path, &results[0], "directory");
+        if (results[0].type == FILE_SYMLINK)
+            buf_adds(reason, "; a deploy neither follows nor replaces it: remove it");
         return 0;
     }
     return rule_match_attrs(n, &results[0], reason);

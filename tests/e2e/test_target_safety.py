@@ -413,7 +413,7 @@ def test_a_symlink_planted_at_a_rules_path_is_never_followed(target):
         f"would change: {t.name} app/BinaryFile(logo.bin) ('{t.shown}/logo.bin' is a symlink "
         f"to '{other}/dir', want a file)",
         f"would change: {t.name} app/Directory(data) ('{t.shown}/data' is a symlink to "
-        f"'{other}/dir', want a directory)",
+        f"'{other}/dir', want a directory; a deploy neither follows nor replaces it: remove it)",
         f"would change: {t.name} app/File(app.conf) ('{t.shown}/app.conf' is a symlink to "
         f"'{other}/secret', want a file)",
         f"would change: {t.name} app/Symlink(current) ('{t.shown}/current' points to "

@@ -386,7 +386,8 @@ static void test_directory(void **state)
     assert_string_equal(reason.data, "'/srv/d' is a file, want a directory");
     r = (struct query_result){.type = FILE_SYMLINK, .link_target = "/elsewhere"};
     assert_int_equal(decide1(n, CHECK_STAT, &r, &reason), 0);
-    assert_string_equal(reason.data, "'/srv/d' is a symlink to '/elsewhere', want a directory");
+    assert_string_equal(reason.data, "'/srv/d' is a symlink to '/elsewhere', want a directory; "
+                                     "a deploy neither follows nor replaces it: remove it");
 
     /* Owned, and removed only when empty: an rmdir, never an rm -r, and
      * after the other orphans (see directory.c). */

@@ -437,7 +437,8 @@ static void scenario_directory(struct target *t)
     drift(t, (struct op){.kind = OP_RMDIR, .path = path, .mode = -1});
     drift(t, (struct op){.kind = OP_SYMLINK, .path = path, .target = other, .mode = -1});
     assert_int_equal(check(t, n, CHECK_STAT, &reason), 0);
-    assert_reason(t, &reason, "'R/var/data dir' is a symlink to 'R/other', want a directory");
+    assert_reason(t, &reason, "'R/var/data dir' is a symlink to 'R/other', want a directory; a "
+                             "deploy neither follows nor replaces it: remove it");
     char *error = NULL;
     size_t replaced = 0;
     assert_int_not_equal(try_apply(t, n, &error, &replaced), 0);
