@@ -113,6 +113,7 @@ struct dhost {
     struct plan apply;
     struct apply_result result;
     struct buf record;
+    size_t forget; /* bytes of record dropping the node's old record (its first op), or 0 */
     struct plan guard; /* a guarded node's check, asked before its apply */
     struct query_result *guard_results;
     int record_only; /* the guard found the target right: record it only */

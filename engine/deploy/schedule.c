@@ -170,6 +170,9 @@ static void apply_done(void *ctx)
     set_busy(d, h, 0);
     d->nodes[i].duration_us = (uint64_t)(loop_now_ms() - d->nodes[i].start_ms) * 1000;
     if (h->result.error) {
+        /* Its old record went with the first op: the next run checks it. */
+        if (h->forget && h->result.done > 0)
+            manifest_apply(&h->manifest, h->record.data, h->forget);
         fail_node(d, i, xstrdup(h->result.error));
         output_node_output(d, h->result.out, h->result.outlen);
     } else {
@@ -187,14 +190,35 @@ static void apply_done(void *ctx)
 static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err);
 static int plan_record_op(struct dhost *h, const struct node *n, char **err);
 
+/* Whether the manifest records n with its current inputs: then it is dirty
+ * only by its check (drift, a symlink planted at its path), and if its
+ * apply fails that record must not go on saying it is deployed, or every
+ * later run would take it for clean without looking. */
+static int recorded_as_is(const struct dhost *h, const struct node *n)
+{
+    const struct manifest_node *rec = manifest_find(&h->manifest, n->key);
+    char hex[33];
+    hash_to_hex(n->hash, hex);
+    return rec && strcmp(rec->hash, hex) == 0;
+}
+
 /* The node's ops (none when record_only), then the append of its record:
- * recorded only on success. */
+ * recorded only on success. A node recorded as it is drops that record
+ * first (a D record, the plan's first op), so a failed apply leaves it
+ * unrecorded, to be checked by the next run. */
 static int plan_node(struct deploy *d, struct dhost *h, size_t i, int record_only, char **err)
 {
     const struct node *n = &d->g->nodes[i];
     plan_release(&h->apply);
     plan_init(&h->apply);
     buf_clear(&h->record);
+    h->forget = 0;
+    if (!record_only && recorded_as_is(h, n)) {
+        manifest_remove_line(&h->record, n->key);
+        h->forget = h->record.len;
+        if (schedule_record_op(&h->apply, h->manifest_path, &h->record, err) < 0)
+            return -1;
+    }
     if (!record_only && plan_rule_ops(d, h, n, err) < 0)
         return -1;
     return plan_record_op(h, n, err);
@@ -226,12 +250,18 @@ static int plan_record_op(struct dhost *h, const struct node *n, char **err)
     int count = n->kind->owned_paths(n, &h->apply, paths);
     char hex[33];
     hash_to_hex(n->hash, hex);
-    if (manifest_node_line(&h->record, n->key, n->kind->name, hex, paths,
+    struct buf line;
+    buf_init(&line);
+    if (manifest_node_line(&line, n->key, n->kind->name, hex, paths,
                            count > 0 ? (size_t)count : 0) < 0) {
+        buf_release(&line);
         *err = xstrdup("cannot make its manifest record");
         return -1;
     }
-    return schedule_record_op(&h->apply, h->manifest_path, &h->record, err);
+    int rc = schedule_record_op(&h->apply, h->manifest_path, &line, err);
+    buf_add(&h->record, line.data, line.len);
+    buf_release(&line);
+    return rc;
 }
 
 int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,

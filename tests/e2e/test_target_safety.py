@@ -550,3 +550,30 @@ def test_a_lock_that_is_no_regular_file_holds_and_is_never_read(target, what):
     assert broken.returncode == 0, broken.stderr
     assert (t.work / "app.conf").read_text() == "port = 8081"
     assert not lock.exists() and not lock.is_symlink()
+
+
+def test_a_refused_directory_stays_dirty_until_the_link_is_gone(target):
+    # The Directory was deployed and recorded; a link planted since is found
+    # by --verify and refused. Its record goes with the failed apply, so a
+    # plain run (which trusts the manifest) checks it again instead of
+    # calling it clean.
+    t = target(PLANTED)
+    assert t.run().returncode == 0
+    other = elsewhere(t)
+    (t.work / "data").rmdir()
+    (t.work / "data").symlink_to(other)
+    t.planted()
+    refused = (f"batou-ng: error: {t.name} app/Directory(data): mkdir '{t.work}/data': is a "
+               "symlink: not followed, not replaced (remove it to have the directory made)")
+    plain = t.run()
+    assert plain.returncode == 0, "a plain run does not look (the manifest says clean)"
+    for args in (["--verify"], []):
+        result = t.run(*args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert refused in result.stderr.splitlines(), (args, result.stderr)
+    (t.work / "data").unlink()
+    fixed = t.run()
+    assert fixed.returncode == 0, fixed.stderr
+    assert (t.work / "data").is_dir() and not (t.work / "data").is_symlink()
+    assert t.run().returncode == 0
+    assert sorted(os.listdir(other)) == ["secret"]
