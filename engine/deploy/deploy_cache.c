@@ -18,7 +18,10 @@
  * The first request of a run (the one taking the lock) compares the identity
  * on the target and prints nothing when it matches, else "F\n" and the whole
  * file (none when there is no file). So a clean run transfers no manifest
- * byte, and any other state costs one full read, never a wrong answer.
+ * byte, and any other state costs one full read, never a wrong answer. The
+ * comparisons (this one, and the lock's check that the file is still the
+ * one seen) look at the stat part only: the same size, inode and ctime are
+ * the same bytes, so the same generation, and the file is not read at all.
  *
  * The copy is written at the end of a run, from the request that releases
  * the lock: it prints the file's identity again, and the copy is stored only
@@ -68,13 +71,12 @@ struct deploy_cache {
     int stored;  /* the copy was refreshed at the end of the run */
 };
 
-/* The shell lines setting i to the identity of "$f", which exists. Only a
- * regular file of at most MANIFEST_MAX_BYTES is read (a FIFO would block
- * the read forever, /dev/zero never end it; a symlink would let an append
- * land elsewhere): anything else fails the request with one line on
- * stderr. The header is read through head: read(1) on a file without a
- * newline would take a syscall per byte. */
-static void identity_lines(struct buf *f)
+/* The shell lines setting i to the stat part of the identity of "$f",
+ * which exists: "<size> <inode> <ctime>". Only a regular file of at most
+ * MANIFEST_MAX_BYTES is read further (a FIFO would block the read forever,
+ * /dev/zero never end it; a symlink would let an append land elsewhere):
+ * anything else fails the request with one line on stderr. */
+static void stat_lines(struct buf *f)
 {
     buf_adds(f, "if [ -h \"$f\" ] || [ ! -f \"$f\" ]; then\n"
                 "printf \"'%s' is not a regular file\\n\" \"${f##*/}\" >&2; exit 1; fi\n"
@@ -84,9 +86,26 @@ static void identity_lines(struct buf *f)
              "printf \"'%%s' is larger than %d MiB: not a manifest\\n\" \"${f##*/}\" >&2;"
              " exit 1; fi\n",
              MANIFEST_MAX_BYTES, MANIFEST_MAX_BYTES >> 20);
+}
+
+/* After stat_lines: i becomes the whole identity, the generation from the
+ * header first. Through head: read(1) on a file without a newline would
+ * take a syscall per byte. */
+static void header_lines(struct buf *f)
+{
     buf_adds(f, "h=$(head -c 128 -- \"$f\") || exit 1\n"
                 "IFS=' ' read -r a b c g r <<_B_\n$h\n_B_\n"
                 "i=\"${g:--} $i\"\n");
+}
+
+/* The stat part of identity ("<generation> <stat part>"): equal stat parts
+ * are the same file with the same bytes (an inode and a ctime nobody can
+ * set back), so the same header: comparing them needs no read of the file.
+ * "none" (no file) stays itself. */
+static const char *stat_part(const char *identity)
+{
+    const char *space = strchr(identity, ' ');
+    return space ? space + 1 : identity;
 }
 
 static void set_path(struct buf *f, const char *path)
@@ -152,12 +171,13 @@ void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct 
 {
     set_path(f, path);
     buf_adds(f, "if [ ! -e \"$f\" ] && [ ! -h \"$f\" ]; then printf 'N\\n'; exit 0; fi\n");
-    identity_lines(f);
+    stat_lines(f);
     if (h->cache->identity) {
         buf_adds(f, "if [ \"$i\" = ");
-        shell_quote(f, h->cache->identity);
+        shell_quote(f, stat_part(h->cache->identity));
         buf_adds(f, " ]; then exit 0; fi\n");
     }
+    header_lines(f);
     buf_addf(f, "printf 'F %%s\\n' \"$i\"; head -c %d -- \"$f\" || exit 1\n", MANIFEST_MAX_BYTES);
 }
 
@@ -191,9 +211,9 @@ void deploy_cache_verify_fragment(const struct dhost *h, struct buf *f)
 {
     set_path(f, h->manifest_path);
     buf_adds(f, "if [ -e \"$f\" ] || [ -h \"$f\" ]; then\n");
-    identity_lines(f);
+    stat_lines(f);
     buf_adds(f, "else i=none; fi\nif [ \"$i\" != ");
-    shell_quote(f, h->cache->seen ? h->cache->seen : "none");
+    shell_quote(f, stat_part(h->cache->seen ? h->cache->seen : "none"));
     buf_addf(f, " ]; then rm -f \"$d/lock\"; printf '%%s' '%s'; exit %d; fi\n",
              DEPLOY_CHANGED_MARK, DEPLOY_CHANGED_STATUS);
 }
@@ -203,7 +223,8 @@ void deploy_cache_release_fragment(const struct dhost *h, struct buf *f)
     set_path(f, h->manifest_path);
     /* A subshell: a file that is no manifest must not keep the lock. */
     buf_adds(f, "( if [ -e \"$f\" ] || [ -h \"$f\" ]; then\n");
-    identity_lines(f);
+    stat_lines(f);
+    header_lines(f);
     buf_adds(f, "printf '%s\\n' \"$i\"\nfi )\n");
 }
 
