@@ -338,7 +338,8 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
     commit_state(d);
     if (!s)
         output_summary(d);
-    status = d->failed || d->host_failures || drive_interrupted() ? 1 : 0;
+    /* A node left undone (skipped) is a deploy that did not complete. */
+    status = d->failed || d->skipped || d->host_failures || drive_interrupted() ? 1 : 0;
     if (drive_interrupted())
         fputs("batou-ng: error: interrupted\n", stderr);
     drive_restore_signals(&d->signals);

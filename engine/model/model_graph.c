@@ -9,6 +9,7 @@
 #include "engine/model/model_internal.h"
 
 #include "engine/diag.h"
+#include "engine/graph/check.h"
 #include "engine/graph/graph.h"
 #include "engine/template/template.h"
 #include "engine/util.h"
@@ -59,6 +60,13 @@ static int field_bool(lua_State *L, int index, const char *name, int fallback)
     int value = lua_isboolean(L, -1) ? lua_toboolean(L, -1) : fallback;
     lua_pop(L, 1);
     return value;
+}
+
+static int has_nul(lua_State *L, int index)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, index, &len);
+    return s && memchr(s, '\0', len) != NULL;
 }
 
 /* Report an error about the rule at node (a flat-list entry on the stack). */
@@ -176,6 +184,27 @@ static void plan_directory(struct build *b, int node, int rule, int pos, size_t 
     free(source);
 }
 
+/* A NUL byte in the node's path (its rule's namevar when set after the
+ * call; sub-components refuse one when constructed). A namevar holding one
+ * is reported with the parameters. */
+static void path_nul_check(struct build *b, int node)
+{
+    lua_State *L = b->L;
+    lua_getfield(L, node, "path");
+    int bad = has_nul(L, -1);
+    lua_pop(L, 1);
+    if (!bad)
+        return;
+    char *kind_name = model_string_field(L, node, "kind");
+    const struct rule_kind *kind = rule_find(kind_name ? kind_name : "");
+    free(kind_name);
+    lua_getfield(L, node, "rule");
+    lua_getfield(L, -1, kind ? kind->namevar : "path");
+    if (!has_nul(L, -1))
+        defined_error(b, node, "the name of this rule holds a NUL byte");
+    lua_pop(L, 2);
+}
+
 /* One pending per rule, plus one per file below a Directory's source. */
 static void plan_nodes(struct build *b)
 {
@@ -185,6 +214,7 @@ static void plan_nodes(struct build *b)
     for (int pos = 1; pos <= b->nnodes; pos++) {
         lua_rawgeti(L, b->nodes, pos);
         int node = lua_gettop(L);
+        path_nul_check(b, node);
         char *path = model_string_field(L, node, "path");
         char *host = model_string_field(L, node, "host");
         char *kind = model_string_field(L, node, "kind");
@@ -282,6 +312,36 @@ static char *param_text(struct build *b, int node, const struct rule_kind *kind,
     return buf_detach(&out);
 }
 
+/* Whether the string value on the stack top, or a string key or value of the
+ * table there, holds a NUL byte: C strings end at it, so "keep\0/x" would
+ * reach the target as "keep". Only content may hold one (BinaryFile). */
+static int param_has_nul(lua_State *L)
+{
+    int value = lua_gettop(L);
+    if (lua_type(L, value) == LUA_TSTRING)
+        return has_nul(L, value);
+    if (lua_type(L, value) != LUA_TTABLE)
+        return 0;
+    int found = 0;
+    lua_pushnil(L);
+    while (!found && lua_next(L, value)) {
+        found = (lua_type(L, -1) == LUA_TSTRING && has_nul(L, -1)) ||
+                (lua_type(L, -2) == LUA_TSTRING && has_nul(L, -2));
+        lua_pop(L, 1);
+    }
+    if (found)
+        lua_pop(L, 1);
+    return found;
+}
+
+static void nul_error(struct build *b, int node, const char *what, const char *name,
+                      const char *kind)
+{
+    char *message = xasprintf("%s '%s' of %s holds a NUL byte", what, name, kind);
+    defined_error(b, node, message);
+    free(message);
+}
+
 /* Parameters of the rule at index, sorted by name. content and template_args
  * are left out: they are in the node's rendered content. */
 static void rule_params(struct build *b, int node, int rule, const struct rule_kind *kind,
@@ -296,7 +356,9 @@ static void rule_params(struct build *b, int node, int rule, const struct rule_k
         lua_getfield(L, rule, p->name);
         if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING && p->type == PARAM_STRING)
             lua_tostring(L, -1);
-        if (lua_isnil(L, -1) && kind == &rule_command && strcmp(p->name, "cwd") == 0)
+        if (p->type != PARAM_REFS && p->type != PARAM_ANY && param_has_nul(L))
+            nul_error(b, node, "parameter", p->name, kind->name);
+        else if (lua_isnil(L, -1) && kind == &rule_command && strcmp(p->name, "cwd") == 0)
             param_add(&ps, p->name, xstrdup(workdir)); /* commands run in the workdir */
         else if (!lua_isnil(L, -1))
             param_add(&ps, p->name, param_text(b, node, kind, p, workdir));
@@ -613,6 +675,12 @@ static void add_components(struct build *b, int roots)
         c->rolling = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
         c->rolling_percent = field_bool(L, -1, "rolling_percent", 0);
+        lua_getfield(L, -1, "health");
+        if (has_nul(L, -1)) {
+            diag_add_in(b->d, host, name, NULL, 0, 0, "its health command holds a NUL byte");
+            b->errors++;
+        }
+        lua_pop(L, 1);
         c->health = model_string_field(L, -1, "health");
         free(host);
         free(name);
@@ -650,6 +718,10 @@ int model_build_graph(struct model *m, struct graph *g, struct diags *d)
     if (model_call(m, 1, 0, d) < 0)
         b.errors++;
     lua_settop(m->L, top);
+    /* On a graph without missing nodes only: a conflict or a cycle through
+     * a node that failed would be an echo of that failure. */
+    if (!b.errors)
+        b.errors += (int)(graph_check_paths(g, d) + graph_check_cycles(g, d));
     for (size_t i = 0; i < b.np; i++) {
         free(b.p[i].path);
         free(b.p[i].key);

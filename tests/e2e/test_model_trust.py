@@ -1,0 +1,75 @@
+"""What a model that -c refuses can no longer do to a target (issue 15,
+"Trust"): two rules on one path, a NUL byte in a path or command, and a
+dependency cycle are configuration errors for the deploy too (exit 2,
+nothing touched), never a deploy that half-works.
+"""
+
+import textwrap
+
+from conftest import error_lines
+
+ENV = """\
+[environment]
+connect_method = local
+
+[hosts]
+localhost = hello
+"""
+
+
+def project(make_project, configure_body, extra=None):
+    files = {
+        "components/hello/component.lua":
+            "Hello = Component {}\nfunction Hello:configure()\n" +
+            textwrap.indent(textwrap.dedent(configure_body).strip("\n"), "  ") + "\nend\n",
+        "environments/local/environment.cfg": ENV,
+    }
+    files.update(extra or {})
+    return make_project(files)
+
+
+def test_two_rules_on_one_path_deploy_nothing(batou, make_project):
+    root = project(make_project, """
+        self:add(File { "a", content = "first" })
+        self:add(File { "./a", content = "second" })
+        """)
+    for args in (("local",), ("--verify=content", "local"), ("-n", "local")):
+        result = batou(*args)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "two rules make" in error_lines(result.stderr)[0]
+        assert not (root / "work").exists()
+
+
+def test_nul_in_purge_deletes_nothing(batou, make_project):
+    root = project(make_project, 'self:add(Purge { "keep\\0/*.tmp" })')
+    keep = root / "work" / "hello" / "keep"
+    keep.mkdir(parents=True)
+    (keep / "data").write_text("precious\n")
+    (keep / "x.tmp").write_text("tmp\n")
+    result = batou("local")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "holds a NUL byte" in result.stderr
+    assert sorted(p.name for p in keep.iterdir()) == ["data", "x.tmp"]
+
+
+def test_nul_in_command_runs_nothing(batou, make_project):
+    root = project(make_project, 'self:add(Command { "c", run = "touch ran\\0; exit 1" })')
+    result = batou("local")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "parameter 'run' of Command holds a NUL byte" in result.stderr
+    assert not (root / "work" / "hello" / "ran").exists()
+
+
+def test_cycle_is_refused_before_the_deploy(batou, make_project):
+    root = project(make_project, """
+        local b = File { "b", content = "b" }
+        self:add(File { "a", content = "a", after = b })
+        self:add(b)
+        """)
+    for args in (("-c", "local"), ("local",), ("graph", "local")):
+        result = batou(*args)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert error_lines(result.stderr)[0].endswith(
+            "dependency cycle: hello/File(a) -> hello/File(b) -> hello/File(a)")
+        assert "skipped" not in result.stdout
+    assert not (root / "work").exists()
