@@ -315,12 +315,13 @@ struct model *model_new(const struct environment *env, const char *platform_over
     m->L = luaL_newstate();
     if (!m->L)
         fatal("out of memory creating the Lua state");
-    luaL_openlibs(m->L);
+    model_sandbox_open(m->L);
     set_package_path(m->L);
     if (load_prelude(m, d) < 0) {
         model_free(m);
         return NULL;
     }
+    model_sandbox_seal(m->L);
     address_open(m->L, env);
     load_components(m, d);
     return m;

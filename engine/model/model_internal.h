@@ -45,4 +45,10 @@ void model_json(struct lua_State *L, int index, int as_object, struct buf *out);
 char **model_list_files(const char *dir, char *const *exclude, size_t nexclude, size_t *count,
                         int *error);
 
+/* The standard libraries the model may use (engine/model/model_sandbox.c):
+ * open them in a fresh state, and once the prelude is loaded (it keeps the
+ * full debug library), seal: users get debug.traceback and getinfo only. */
+void model_sandbox_open(struct lua_State *L);
+void model_sandbox_seal(struct lua_State *L);
+
 #endif

@@ -649,8 +649,55 @@ CYCLE_CASES = [
     }, "components/", r"dependency cycle: h\d:\w/File\([^)]*\) -> h\d:\w/File"),
 ]
 
+# The model runs on every -c, -n and graph: it may read files, never write,
+# delete or execute. Each refusal names the function and the caller's line.
+REFUSED = r"is not allowed in the model"
+SANDBOX_CASES = [
+    Case("sandbox-os-execute", configure("""
+        os.execute("touch pwned")
+        """), f"{L}:3:", r"os\.execute " + REFUSED, HELLO),
+    Case("sandbox-io-popen", configure("""
+        io.popen("touch pwned")
+        """), f"{L}:3:", r"io\.popen " + REFUSED, HELLO),
+    Case("sandbox-io-open-write", configure("""
+        io.open("pwned", "w")
+        """), f"{L}:3:", r"io\.open with mode 'w' " + REFUSED, HELLO),
+    Case("sandbox-io-open-append", configure("""
+        io.open("pwned", "a+")
+        """), f"{L}:3:", r"io\.open with mode 'a\+' " + REFUSED, HELLO),
+    Case("sandbox-io-output", configure("""
+        io.output("pwned")
+        """), f"{L}:3:", r"io\.output " + REFUSED, HELLO),
+    Case("sandbox-os-remove", configure("""
+        os.remove("components/hello/hello.txt")
+        """), f"{L}:3:", r"os\.remove " + REFUSED, HELLO),
+    Case("sandbox-os-rename", configure("""
+        os.rename("components/hello/hello.txt", "gone")
+        """), f"{L}:3:", r"os\.rename " + REFUSED, HELLO),
+    Case("sandbox-os-exit", lua("""
+        Hello = Component {}
+        os.exit(0)
+        """), f"{L}:2:", r"os\.exit " + REFUSED),
+    Case("sandbox-loadlib", configure("""
+        package.loadlib("libc.so.6", "system")
+        """), f"{L}:3:", r"package\.loadlib " + REFUSED, HELLO),
+    Case("sandbox-c-module", {
+        **configure("""
+            package.cpath = "./components/hello/?.so"
+            require("evil")
+            """),
+        "components/hello/evil.so": b"\x7fELF not really\n",
+    }, f"{L}:4:", r"module 'evil' not found", HELLO),
+    Case("sandbox-binary-chunk", configure("""
+        assert(load(string.dump(function() end)))
+        """), f"{L}:3:", r"binary chunk", HELLO),
+    Case("sandbox-debug-upvalue", configure("""
+        debug.getupvalue(io.open, 1)
+        """), f"{L}:3:", r"getupvalue", HELLO),
+]
+
 CASES = (ENV_CASES + LUA_CASES + TEMPLATE_CASES + SAME_PATH_CASES + NUL_CASES +
-         CYCLE_CASES)
+         CYCLE_CASES + SANDBOX_CASES)
 
 
 def test_corpus_is_large_enough():

@@ -73,3 +73,53 @@ def test_cycle_is_refused_before_the_deploy(batou, make_project):
             "dependency cycle: hello/File(a) -> hello/File(b) -> hello/File(a)")
         assert "skipped" not in result.stdout
     assert not (root / "work").exists()
+
+
+# Every way the standard library writes, deletes or executes, tried inside
+# pcall so the model loads anyway; reading the project's files still works.
+SANDBOX_TRIES = """\
+local lib = require("lib.util")
+local tries = {
+  function() return os.execute("touch pwned-execute") end,
+  function() return io.popen("touch pwned-popen") end,
+  function() return io.open("pwned-open", "w") end,
+  function() return io.open("keep.txt", "r+") end,
+  function() return io.output("pwned-output") end,
+  function() return os.remove("keep.txt") end,
+  function() return os.rename("keep.txt", "pwned-renamed") end,
+  function() return os.tmpname() end,
+  function() return package.loadlib("libc.so.6", "system") end,
+  function() return os.exit(0) end,
+}
+local refused = 0
+for _, f in ipairs(tries) do
+  if not pcall(f) then refused = refused + 1 end
+end
+local first = io.open("keep.txt"):read("l")
+local lines = 0
+for _ in io.lines("keep.txt") do lines = lines + 1 end
+Hello = Component {}
+function Hello:configure()
+  self:add(File { "report", content = string.format("%d %s %d %s", refused, first, lines,
+                                                    lib.name) })
+end
+"""
+
+
+def test_model_cannot_write_delete_or_execute(batou, make_project):
+    root = make_project({
+        "components/hello/component.lua": SANDBOX_TRIES,
+        "lib/util.lua": "return { name = 'util' }\n",
+        "keep.txt": "kept\nline two\n",
+        "environments/local/environment.cfg": ENV,
+    })
+    before = sorted(p.name for p in root.iterdir())
+    for args in (("-c", "local"), ("-n", "local"), ("graph", "local")):
+        result = batou(*args)
+        assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in root.iterdir()) == before
+    assert (root / "keep.txt").read_text() == "kept\nline two\n"
+    result = batou("local")
+    assert result.returncode == 0, result.stderr
+    assert (root / "work/hello/report").read_text() == "10 kept 2 util"
+    assert not list(root.glob("pwned*"))
