@@ -583,6 +583,17 @@ static void add_node(struct build *b, struct pending *pd)
     pd->path = NULL;
     n.component = pd->root;
     n.defined_at = model_string_field(L, node, "defined_at");
+    if (has_secret(b->m->env, n.path, strlen(n.path))) {
+        /* Names are never masked: refuse before anything prints or keeps it. */
+        defined_error(b, node, "a secret value is part of this rule's name (its path or "
+                               "namevar, or a sub-component's): names reach the output, the "
+                               "manifest, the state and the graph");
+        graph_node_release(&n);
+        free(kind_name);
+        free(workdir);
+        lua_pop(L, 2);
+        return;
+    }
     if (pd->local_file) {
         directory_file(b, rule, pd, workdir, &n);
     } else {

@@ -811,7 +811,7 @@ static void test_bad_lua(void **state)
     assert_reported(&r, "components/bad/component.lua:13: host 'web01': component 'misuse': "
                         "provide expects a key (string), got 42");
     assert_reported(&r, "components/bad/component.lua:15: host 'web01': component 'quit': "
-                        "os.exit is not allowed in a component");
+                        "os.exit is not allowed in the model");
     run_release(&r);
 }
 
