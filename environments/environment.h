@@ -91,6 +91,7 @@ struct environment {
     char *host_key_policy;               /* NULL (refuse unknown keys) or "accept-new" */
     int timeout;                         /* seconds, default 30 */
     int jobs;                            /* 0: unset */
+    int model_budget;                    /* millions of Lua instructions; 0: unset */
     enum address_requirement require_v4; /* default ADDRESS_REQUIRED */
     enum address_requirement require_v6; /* default ADDRESS_SKIPPED */
     struct env_host *hosts;

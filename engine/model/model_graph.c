@@ -74,13 +74,15 @@ static void node_error(struct build *b, int node, const char *file, int line, in
                        const char *message)
 {
     lua_State *L = b->L;
+    b->errors++;
+    if (model_budget_echo(L, message))
+        return;
     char *host = model_string_field(L, node, "host");
     lua_getfield(L, node, "root");
     size_t root = b->roots[lua_tointeger(L, -1)];
     lua_pop(L, 1);
     diag_add_in(b->d, host, b->g->components[root].name, file, line, col, "%s", message);
     free(host);
-    b->errors++;
 }
 
 /* Report at the line that made the rule ("components/x/component.lua:7"). */

@@ -696,8 +696,52 @@ SANDBOX_CASES = [
         """), f"{L}:3:", r"getupvalue", HELLO),
 ]
 
+# An endless loop in the model or a template ends in an error naming where
+# it stopped. A small budget keeps these fast; test_model_trust.py runs one
+# on the default.
+SMALL_BUDGET = {E: ENV_HEAD.replace("[hosts]", "model_budget = 20\n\n[hosts]")}
+BUDGET = r"the model ran out of its budget \(20 million Lua instructions; raise model_budget"
+BUDGET_CASES = [
+    Case("budget-endless-loop", {**SMALL_BUDGET, **configure("""
+        local n = 0
+        while true do
+          n = n + 1
+        end
+        """)}, f"{L}:5:", BUDGET, HELLO),
+    Case("budget-endless-tail-call", {**SMALL_BUDGET, **configure("""
+        local function again(n) return again(n + 1) end
+        again(1)
+        """)}, f"{L}:3:", BUDGET, HELLO),
+    Case("budget-loop-around-pcall", {**SMALL_BUDGET, **configure("""
+        while true do
+          pcall(function() while true do end end)
+        end
+        """)}, (f"{L}:3:", f"{L}:4:"), BUDGET, HELLO),
+    Case("budget-endless-loop-at-load", {**SMALL_BUDGET, **lua("""
+        Hello = Component {}
+        while true do end
+        """)}, f"{L}:2:", BUDGET),
+    Case("budget-endless-loop-in-a-method-a-template-calls", {
+        **SMALL_BUDGET,
+        **lua("""
+            Hello = Component {}
+            function Hello:spin() while true do end end
+            function Hello:configure() self:add(File { "hello.txt" }) end
+            """),
+        T: "line one\n{{ component.spin() }}\n",
+    }, (f"{L}:2:", f"{T}:2:"), BUDGET),
+    Case("budget-template-nested-loops", {
+        **SMALL_BUDGET,
+        T: "a\n{% for a in range(100000) %}{% for b in range(100000) %}{{ b }}"
+           "{% endfor %}{% endfor %}\n",
+    }, f"{T}:2:", r"template rendering ran out of its budget \(model_budget in "
+                  r"\[environment\] sets it\)", HELLO),
+    Case("budget-not-a-number", {E: ENV_HEAD.replace("[hosts]", "model_budget = lots\n\n[hosts]")},
+         f"{E}:4:", r"'model_budget' must be a positive integer, got 'lots'"),
+]
+
 CASES = (ENV_CASES + LUA_CASES + TEMPLATE_CASES + SAME_PATH_CASES + NUL_CASES +
-         CYCLE_CASES + SANDBOX_CASES)
+         CYCLE_CASES + SANDBOX_CASES + BUDGET_CASES)
 
 
 def test_corpus_is_large_enough():

@@ -123,3 +123,29 @@ def test_model_cannot_write_delete_or_execute(batou, make_project):
     assert result.returncode == 0, result.stderr
     assert (root / "work/hello/report").read_text() == "10 kept 2 util"
     assert not list(root.glob("pwned*"))
+
+
+def test_endless_loop_stops_on_the_default_budget(batou, make_project):
+    project(make_project, """
+        local co = coroutine.wrap(function() while true do end end)
+        co()
+        """)
+    result = batou("-c", "local", timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    # Where the coroutine was resumed, then where it stopped.
+    assert lines[0].startswith("batou-ng: error: components/hello/component.lua:4: ")
+    assert lines[0].endswith("component.lua:3: the model ran out of its budget (1000 million Lua instructions; "
+                             "raise model_budget in [environment] if the model needs more)")
+
+
+def test_a_large_model_fits_the_default_budget(batou, tmp_path):
+    import subprocess
+    import sys
+    from conftest import REPO
+    subprocess.run([sys.executable, str(REPO / "tests/bench/gen_model.py"), "3000",
+                    str(tmp_path / "big")], check=True, capture_output=True)
+    result = batou("-c", "bench", cwd=tmp_path / "big")
+    assert result.returncode == 0, result.stderr
+    assert "3000 components, 9000 nodes" in result.stdout
