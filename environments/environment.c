@@ -257,6 +257,8 @@ static void read_environment_entry(struct env_loader *ld, const struct ini_secti
     char *value = env_single_value(ld, e, &line, &col);
     if (!value)
         return;
+    if (field && strcmp(e->key, "target_directory") == 0)
+        ld->env->target_directory_set = 1;
     if (field && strcmp(e->key, "target_directory") == 0 && !*value)
         env_error(ld, line, col, "'target_directory' must not be empty");
     else if (field)
