@@ -132,6 +132,8 @@ size_t graph_check_paths(const struct graph *g, struct diags *d)
     struct owned *all = NULL;
     size_t n = 0, cap = 0, errors = 0;
     collect_owned(g, &all, &n, &cap);
+    if (n == 0)
+        return 0;
     qsort(all, n, sizeof *all, compare_owned);
     for (size_t i = 1, first = 0; i < n; i++) {
         if (strcmp(all[i].host, all[first].host) != 0 || strcmp(all[i].path, all[first].path) != 0) {

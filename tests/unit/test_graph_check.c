@@ -87,6 +87,24 @@ static void test_paths(void **state)
     graph_release(&g);
 }
 
+/* Nothing to check is no error (and no qsort of NULL: UBSan builds). */
+static void test_empty_graph(void **state)
+{
+    (void)state;
+    struct graph g;
+    struct diags d;
+    graph_init(&g, "prod");
+    diags_init(&d);
+    assert_int_equal(graph_check_paths(&g, &d), 0);
+    assert_int_equal(graph_check_cycles(&g, &d), 0);
+    graph_add_component(&g, "h", "a", 0);
+    assert_int_equal(graph_check_paths(&g, &d), 0);
+    assert_int_equal(graph_check_cycles(&g, &d), 0);
+    assert_int_equal(d.count, 0);
+    diags_release(&d);
+    graph_release(&g);
+}
+
 static void test_no_cycles(void **state)
 {
     (void)state;
@@ -187,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_empty_graph),
         cmocka_unit_test(test_no_cycles),
         cmocka_unit_test(test_cycle_through_resource),
         cmocka_unit_test(test_cycle_through_rolling),
