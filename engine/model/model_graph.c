@@ -276,7 +276,8 @@ static void rule_params(struct build *b, int node, int rule, const struct rule_k
             param_add(&ps, p->name, param_text(b, node, kind, p, workdir));
         lua_pop(L, 1);
     }
-    qsort(ps.items, ps.n, sizeof *ps.items, build_compare_params);
+    if (ps.n) /* none when the only one held a NUL byte */
+        qsort(ps.items, ps.n, sizeof *ps.items, build_compare_params);
     out->params = ps.items;
     out->nparams = ps.n;
 }
