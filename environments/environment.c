@@ -22,7 +22,7 @@
 static const char *const environment_keys[] = {
     "connect_method",  "host_domain",   "service_user",   "target_directory", "platform",
     "branch",          "timeout",       "jobs",           "require_v4",       "require_v6",
-    "host_key_policy", "update_method", "repository_url", "repository_root",
+    "host_key_policy", "update_method", "repository_url", "repository_root", "model_budget",
 };
 
 static const char *const section_names[] = {"environment", "hosts", "resolver"};
@@ -205,6 +205,8 @@ static void read_number(struct env_loader *ld, const struct ini_entry *e, const 
     }
     if (strcmp(e->key, "timeout") == 0)
         ld->env->timeout = n;
+    else if (strcmp(e->key, "model_budget") == 0)
+        ld->env->model_budget = n;
     else
         ld->env->jobs = n;
 }
@@ -245,7 +247,7 @@ static void read_environment_entry(struct env_loader *ld, const struct ini_secti
     int known = field || strcmp(e->key, "connect_method") == 0 ||
                 strcmp(e->key, "host_key_policy") == 0 || strcmp(e->key, "timeout") == 0 ||
                 strcmp(e->key, "jobs") == 0 || strcmp(e->key, "require_v4") == 0 ||
-                strcmp(e->key, "require_v6") == 0;
+                strcmp(e->key, "require_v6") == 0 || strcmp(e->key, "model_budget") == 0;
     if (!known) {
         env_unknown_key(ld, section, e, environment_keys,
                         sizeof environment_keys / sizeof *environment_keys);
@@ -255,13 +257,16 @@ static void read_environment_entry(struct env_loader *ld, const struct ini_secti
     char *value = env_single_value(ld, e, &line, &col);
     if (!value)
         return;
+    if (field && strcmp(e->key, "target_directory") == 0)
+        ld->env->target_directory_set = 1;
     if (field && strcmp(e->key, "target_directory") == 0 && !*value)
         env_error(ld, line, col, "'target_directory' must not be empty");
     else if (field)
         set_string(field, *value ? xstrdup(value) : NULL);
     else if (strcmp(e->key, "connect_method") == 0 || strcmp(e->key, "host_key_policy") == 0)
         read_choice(ld, e, value, line, col);
-    else if (strcmp(e->key, "timeout") == 0 || strcmp(e->key, "jobs") == 0)
+    else if (strcmp(e->key, "timeout") == 0 || strcmp(e->key, "jobs") == 0 ||
+             strcmp(e->key, "model_budget") == 0)
         read_number(ld, e, value, line, col);
     else
         read_requirement(ld, e, value, line, col);

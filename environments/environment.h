@@ -86,11 +86,13 @@ struct environment {
     char *host_domain;                   /* NULL when unset */
     char *service_user;                  /* NULL: the login user */
     char *target_directory;              /* default "~/deployment" */
+    int target_directory_set;            /* given in the file (local deploys use it then) */
     char *platform;                      /* NULL when unset */
     char *branch;                        /* NULL when unset */
     char *host_key_policy;               /* NULL (refuse unknown keys) or "accept-new" */
     int timeout;                         /* seconds, default 30 */
     int jobs;                            /* 0: unset */
+    int model_budget;                    /* millions of Lua instructions; 0: unset */
     enum address_requirement require_v4; /* default ADDRESS_REQUIRED */
     enum address_requirement require_v6; /* default ADDRESS_SKIPPED */
     struct env_host *hosts;
@@ -143,5 +145,16 @@ int environment_parse_requirement(const char *text, enum address_requirement *ou
 /* The addresses [resolver] gives for name (any case), or NULL (then: the
  * system resolver). */
 const struct env_resolve *environment_resolve(const struct environment *env, const char *name);
+/* Where a local environment (connect_method = local) deploys host, as
+ * absolute paths (allocated): *work, below which root components work in
+ * <work>/<component>, and *statedir, the host's state (its manifest and
+ * lock). Without target_directory: <project>/work and <project>/work/
+ * .batou-ng, as batou's local deploys; with it: <target_directory>/work and
+ * <target_directory>/.batou-ng (relative to the project; "~/" is $HOME).
+ * With several hosts (ignored ones counted, so un-ignoring one moves
+ * nothing), each host gets <work>/<host> and <statedir>/<host>. The project
+ * is the current directory. */
+void environment_local_dirs(const struct environment *env, const char *host, char **work,
+                            char **statedir);
 
 #endif

@@ -147,6 +147,35 @@ char *connect_failure(const struct dhost *h, const char *error)
                      h->sudo_as, h->login, (int)len, why, h->login, h->sudo_as);
 }
 
+/* A manifest holding another environment's or host's nodes (two of them
+ * sharing one state directory: two local environments of a project, a host
+ * listed twice, two environments with one target_directory) would be
+ * overwritten and its files taken for orphans: fail the host, untouched. */
+static void refuse_foreign_manifest(struct deploy *d, struct dhost *h)
+{
+    char *prefix = xasprintf("%s/%s/", d->g->env, h->name);
+    size_t plen = strlen(prefix);
+    const struct manifest_node **nodes = manifest_sorted_nodes(&h->manifest);
+    const char *foreign = NULL;
+    for (size_t i = 0; i < h->manifest.count && !foreign; i++)
+        if (nodes[i]->key[0] && strncmp(nodes[i]->key, prefix, plen) != 0)
+            foreign = nodes[i]->key;
+    if (foreign) {
+        const char *slash = strchr(foreign, '/');
+        const char *end = slash ? strchr(slash + 1, '/') : NULL;
+        int elen = slash ? (int)(slash - foreign) : (int)strlen(foreign);
+        int hlen = end ? (int)(end - slash - 1) : 0;
+        char *msg = xasprintf("'%s' holds the deploy of environment '%.*s', host '%.*s': "
+                              "deploying here would overwrite it and prune its files; give "
+                              "each environment its own target_directory",
+                              h->statedir, elen, foreign, hlen, slash ? slash + 1 : "");
+        drive_fail_host(d, h, msg);
+        free(msg);
+    }
+    free(nodes);
+    free(prefix);
+}
+
 /* Relative to $HOME once the fragment did `cd`: "~/x" is "x", "~" is ".". */
 static const char *from_home(const char *path)
 {
@@ -217,6 +246,7 @@ static void first_reply(const struct session_reply *reply, void *ctx)
     }
     deploy_cache_read_reply(h, out, outlen);
     h->unknown = !h->manifest.valid;
+    refuse_foreign_manifest(d, h);
 }
 
 /* Read the manifest (or learn that the controller's copy is current), in
@@ -298,6 +328,7 @@ void connect_close(struct deploy *d)
         free(h->guard_results);
         buf_release(&h->record);
         free(h->ready);
+        free(h->work);
         free(h->statedir);
         free(h->manifest_path);
         free(h->sudo_as);

@@ -48,20 +48,6 @@ static char *who_am_i(void)
     return xasprintf("%s@%s", user ? user : "unknown", host);
 }
 
-/* <project>/work, as the model's work_base (engine/model/model_configure.c). */
-static char *local_work(void)
-{
-    char *cwd = getcwd(NULL, 0);
-    char *work = xasprintf("%s/work", cwd && strcmp(cwd, "/") != 0 ? cwd : "");
-    free(cwd);
-    return work;
-}
-
-static char *local_statedir(const char *work, size_t nhosts, const char *host)
-{
-    return nhosts > 1 ? xasprintf("%s/.batou-ng/%s", work, host) : xasprintf("%s/.batou-ng", work);
-}
-
 static size_t find_host(const struct deploy *d, const char *name)
 {
     for (size_t i = 0; i < d->nhosts; i++)
@@ -75,7 +61,7 @@ static void setup_hosts(struct deploy *d)
 {
     const struct environment *env = &d->project->env;
     int ssh = connect_is_ssh(env);
-    d->work = ssh ? connect_work(env) : local_work();
+    d->work = ssh ? connect_work(env) : NULL;
     d->hosts = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *d->hosts);
     for (size_t i = 0; i < env->nhosts; i++) {
         if (env->hosts[i].ignore || !selection_has(d->o->limit, env->hosts[i].name))
@@ -84,8 +70,13 @@ static void setup_hosts(struct deploy *d)
         h->d = d;
         h->index = d->nhosts++;
         h->name = env->hosts[i].name;
-        /* Counting ignored hosts too: un-ignoring one moves no state. */
-        h->statedir = ssh ? connect_statedir(env) : local_statedir(d->work, env->nhosts, h->name);
+        if (ssh) {
+            h->work = xstrdup(d->work);
+            h->statedir = connect_statedir(env);
+        } else {
+            /* As the model's self.workdir (engine/model/model_configure.c). */
+            environment_local_dirs(env, h->name, &h->work, &h->statedir);
+        }
         h->manifest_path = xasprintf("%s/manifest", h->statedir);
         manifest_init(&h->manifest);
         plan_init(&h->checks);
@@ -338,7 +329,8 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
     commit_state(d);
     if (!s)
         output_summary(d);
-    status = d->failed || d->host_failures || drive_interrupted() ? 1 : 0;
+    /* A node left undone (skipped) is a deploy that did not complete. */
+    status = d->failed || d->skipped || d->host_failures || drive_interrupted() ? 1 : 0;
     if (drive_interrupted())
         fputs("batou-ng: error: interrupted\n", stderr);
     drive_restore_signals(&d->signals);

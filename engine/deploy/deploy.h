@@ -19,10 +19,12 @@
  * State directories: the controller cache is <project>/.batou-ng/ (LMDB,
  * engine/state/state.h: source stat cache, a copy of each host manifest
  * (engine/deploy/deploy_cache.c), run history). The target state directory
- * is <target_directory>/.batou-ng/; with connect_method = local it is
- * <project>/work/.batou-ng/ (when the environment lists several hosts,
- * ignored ones too: <project>/work/.batou-ng/<host>/, since they share the
- * directory). Deleting the project's .batou-ng/
+ * is <target_directory>/.batou-ng/; with connect_method = local see
+ * environment_local_dirs (environments/environment.h): <project>/work/
+ * .batou-ng/, or <target_directory>/.batou-ng/ when the environment sets
+ * one, with a <host>/ below when it lists several hosts. A manifest holding
+ * another environment's or host's nodes fails the host untouched
+ * (connect.c). Deleting the project's .batou-ng/
  * costs speed only: the target manifest is the truth.
  *
  * Dirty: a node is clean when the manifest has its key with the same input

@@ -90,6 +90,7 @@ struct dhost {
     const char *name;
     struct session *session;
     struct host *host;
+    char *work; /* root components work in <work>/<component> */
     char *statedir;
     char *manifest_path;
     int locked;                         /* this run holds the lock */
@@ -142,7 +143,7 @@ struct deploy {
     int host_failures;
     int64_t start_ms;
     char *who;
-    char *work;                 /* the target's work directory: root components work below it */
+    char *work;                 /* over SSH: <target_directory>/work; NULL when local (see dhost.work) */
     struct prune_item **prunes; /* --prune: one per orphan */
     size_t nprunes, prunes_cap;
     struct survey *survey; /* status, graph: a read-only run that keeps what it found */

@@ -128,7 +128,7 @@ void rolling_done(struct deploy *d, size_t comp)
     struct health_check *hc = xcalloc(1, sizeof *hc);
     hc->d = d;
     hc->comp = comp;
-    hc->cwd = xasprintf("%s/%s", d->work, gc->name);
+    hc->cwd = xasprintf("%s/%s", h->work, gc->name);
     hc->query = (struct query){.kind = QUERY_COMMAND, .command = gc->health, .cwd = hc->cwd};
     char *err = NULL;
     if (h->host->ops->query(h->host, &hc->query, 1, &hc->result, health_done, hc, &err) < 0) {

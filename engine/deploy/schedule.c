@@ -228,7 +228,7 @@ static int plan_node(struct deploy *d, struct dhost *h, size_t i, int record_onl
 static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err)
 {
     const struct graph_component *c = &d->g->components[n->component];
-    char *workdir = xasprintf("%s/%s", d->work, c->name);
+    char *workdir = xasprintf("%s/%s", h->work, c->name);
     struct op mkdir = {
         .kind = OP_MKDIR, .mode = -1, .leading = 1, .path = plan_strdup(&h->apply, workdir)};
     plan_op(&h->apply, &mkdir);

@@ -2,11 +2,13 @@
 
 #include "engine/util.h"
 #include "environments/environment.h"
+#include "environments/secrets.h"
 
 #include <arpa/inet.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <netdb.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -243,7 +245,7 @@ static void set_listen(lua_State *L, const struct environment *env, const struct
     lua_pop(L, 1);
 }
 
-static int address_new(lua_State *L)
+static int address_make(lua_State *L)
 {
     const struct environment *env = lua_touserdata(L, lua_upvalueindex(1));
     if (is_address(L, 1)) {
@@ -303,6 +305,63 @@ static int less_equal(lua_State *L)
 {
     lua_pushboolean(L, compare_text(L) <= 0);
     return 1;
+}
+
+/* Whether argument i is a string that holds a secret value. */
+static int arg_secret(lua_State *L, const struct environment *env, int i)
+{
+    if (!env || !env->nsecret_values || lua_type(L, i) != LUA_TSTRING)
+        return 0;
+    size_t len, out;
+    const char *s = lua_tolstring(L, i, &len);
+    char *masked = secrets_mask(env, s, len, &out);
+    int differs = out != len || memcmp(masked, s, len) != 0;
+    free(masked);
+    return differs;
+}
+
+/* msg's reason (after "address '...': ") with every quoted span masked:
+ * the host, the port or the option quoted may be part of the secret. */
+static void push_masked_reason(lua_State *L, const char *msg)
+{
+    const char *reason = msg;
+    for (const char *p = strstr(msg, "': "); p; p = strstr(p + 1, "': "))
+        reason = p + 3;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *p = reason; *p; p++) {
+        const char *close = *p == '\'' ? strchr(p + 1, '\'') : NULL;
+        if (!close) {
+            luaL_addchar(&b, *p);
+            continue;
+        }
+        luaL_addstring(&b, "'" SECRETS_PLACEHOLDER "'");
+        p = close;
+    }
+    luaL_pushresult(&b);
+}
+
+/* Address(...): an Address made from a secret (a [component:x] value from
+ * secrets.cfg) fails without quoting it, its host or its port. */
+static int address_new(lua_State *L)
+{
+    const struct environment *env = lua_touserdata(L, lua_upvalueindex(1));
+    if (!arg_secret(L, env, 1) && !arg_secret(L, env, 2))
+        return address_make(L);
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, address_make, 1);
+    lua_insert(L, 1);
+    if (lua_pcall(L, n, 1, 0) == LUA_OK)
+        return 1;
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return lua_error(L);
+    const char *msg = lua_tostring(L, -1);
+    luaL_where(L, 1);
+    lua_pushliteral(L, "address '" SECRETS_PLACEHOLDER "': ");
+    push_masked_reason(L, msg);
+    lua_concat(L, 3);
+    return lua_error(L);
 }
 
 static void new_metatable(lua_State *L, const char *name, lua_CFunction tostring)

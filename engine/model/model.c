@@ -30,9 +30,6 @@ static const char prelude_source[] =
     ;
 #pragma GCC diagnostic pop
 
-/* Chunk name of the prelude: error positions inside it read
- * "[batou-ng prelude]:LINE:", which the prelude moves to the user's line. */
-#define PRELUDE_CHUNK "=[batou-ng prelude]"
 #define COMPONENTS_DIR "components"
 
 /* expand(name, src, context) -> text | nil, message, line, col */
@@ -168,8 +165,12 @@ int model_call(struct model *m, int nargs, int nresults, struct diags *d)
     if (lua_pcall(m->L, nargs, nresults, 0) == LUA_OK)
         return 0;
     const char *message = lua_tostring(m->L, -1);
-    diag_add(d, NULL, 0, 0, "internal error in the component model: %s",
-             message ? message : "(error object is not a string)");
+    /* The budget runs out in the prelude's own code too (flatten): not a bug. */
+    if (message && strstr(message, MODEL_BUDGET_MESSAGE) && !model_budget_echo(m->L, message))
+        diag_add(d, NULL, 0, 0, "%s", strstr(message, MODEL_BUDGET_MESSAGE));
+    else if (!model_budget_echo(m->L, message))
+        diag_add(d, NULL, 0, 0, "internal error in the component model: %s",
+                 message ? message : "(error object is not a string)");
     lua_pop(m->L, 1);
     return -1;
 }
@@ -203,8 +204,9 @@ size_t model_report(lua_State *L, int index, struct diags *d)
         char *host = model_string_field(L, e, "host");
         char *component = model_string_field(L, e, "component");
         char *message = model_string_field(L, e, "message");
-        diag_add_in(d, host, component, file, int_field(L, e, "line"), int_field(L, e, "col"),
-                    "%s", message ? message : "error");
+        if (!model_budget_echo(L, message))
+            diag_add_in(d, host, component, file, int_field(L, e, "line"),
+                        int_field(L, e, "col"), "%s", message ? message : "error");
         free(file);
         free(host);
         free(component);
@@ -315,12 +317,15 @@ struct model *model_new(const struct environment *env, const char *platform_over
     m->L = luaL_newstate();
     if (!m->L)
         fatal("out of memory creating the Lua state");
-    luaL_openlibs(m->L);
+    *(struct model **)lua_getextraspace(m->L) = m;
+    model_sandbox_open(m->L);
     set_package_path(m->L);
     if (load_prelude(m, d) < 0) {
         model_free(m);
         return NULL;
     }
+    model_sandbox_seal(m->L);
+    model_budget_start(m);
     address_open(m->L, env);
     load_components(m, d);
     return m;

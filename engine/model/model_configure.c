@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void set_string(lua_State *L, const char *name, const char *value)
 {
@@ -37,16 +36,19 @@ static void set_bool(lua_State *L, const char *name, int value)
     lua_setfield(L, -2, name);
 }
 
-/* Where root components work on the target: <target_directory>/work. A local
- * deploy works in the project itself, as batou's local deploys do. */
-static char *work_base(const struct environment *env)
+static int is_local(const struct environment *env)
 {
-    if (env->connect_method && strcmp(env->connect_method, "local") == 0) {
-        char *cwd = getcwd(NULL, 0);
-        if (!cwd)
-            return xstrdup("work");
-        char *work = xasprintf("%s/work", strcmp(cwd, "/") == 0 ? "" : cwd);
-        free(cwd);
+    return env->connect_method && strcmp(env->connect_method, "local") == 0;
+}
+
+/* Where root components work on the target: <target_directory>/work; for a
+ * local environment, per host (environment_local_dirs). */
+static char *work_base(const struct environment *env, const char *host)
+{
+    if (is_local(env)) {
+        char *work, *statedir;
+        environment_local_dirs(env, host, &work, &statedir);
+        free(statedir);
         return work;
     }
     const char *target = env->target_directory ? env->target_directory : "~/deployment";
@@ -89,6 +91,9 @@ static void push_host(struct model *m, const struct env_host *h)
         set_string(L, h->data[i].key, h->data[i].value);
     lua_setfield(L, -2, "data");
     push_components(L, h);
+    char *work = work_base(m->env, h->name);
+    set_string(L, "work", work);
+    free(work);
 }
 
 static void push_override(lua_State *L, const struct env_override *o)
@@ -110,9 +115,6 @@ static void push_environment(struct model *m)
     const struct environment *env = m->env;
     lua_createtable(L, 0, 4);
     set_string(L, "name", env->name);
-    char *work = work_base(env);
-    set_string(L, "work", work);
-    free(work);
     lua_createtable(L, (int)env->nhosts, 0);
     for (size_t i = 0; i < env->nhosts; i++) {
         push_host(m, &env->hosts[i]);

@@ -1,14 +1,14 @@
-/* memmem */
-#define _GNU_SOURCE
 /* From the configured model to the graph (docs/architecture.md): every rule instance
  * becomes a node with canonical parameters and rendered content; a Directory
  * with a source also becomes one File node per file below it; then the order,
  * watch, after and resource edges. The prelude's B.flatten lists the rules;
  * everything here runs inside one lua_pcall, so a Lua error cannot escape. */
 
+#include "engine/model/model_build.h"
 #include "engine/model/model_internal.h"
 
 #include "engine/diag.h"
+#include "engine/graph/check.h"
 #include "engine/graph/graph.h"
 #include "engine/template/template.h"
 #include "engine/util.h"
@@ -22,37 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define NO_INDEX ((size_t)-1)
-
-/* A node to add: a rule of the model, or one file of a Directory's source. */
-struct pending {
-    int pos;          /* the rule's position in the flat node list (from 1) */
-    size_t root;      /* graph component index */
-    char *path;
-    char *key;        /* "<env>/<host>/<path>", for refs in parameters */
-    char *local_file; /* Directory files: the local file, else NULL */
-    char *rel;        /* Directory files: its path below the directory */
-    unsigned mode;    /* Directory files: the local file's permission bits */
-    size_t index;     /* in the graph; NO_INDEX when it was not added */
-};
-
-struct build {
-    struct model *m;
-    lua_State *L;
-    struct graph *g;
-    struct diags *d;
-    int nodes;         /* stack index of the flat node list */
-    int nnodes;
-    size_t *roots;     /* root position (from 1) -> graph component */
-    struct pending *p; /* in add order */
-    size_t np, pcap;
-    size_t *first;     /* position -> first pending of that rule */
-    size_t *count;     /* position -> how many pendings it became */
-    int errors;
-    char **noticed; /* defined_at of rules already given the sensitive notice */
-    size_t nnoticed;
-};
-
 static int field_bool(lua_State *L, int index, const char *name, int fallback)
 {
     lua_getfield(L, index, name);
@@ -62,21 +31,23 @@ static int field_bool(lua_State *L, int index, const char *name, int fallback)
 }
 
 /* Report an error about the rule at node (a flat-list entry on the stack). */
-static void node_error(struct build *b, int node, const char *file, int line, int col,
-                       const char *message)
+void build_node_error(struct build *b, int node, const char *file, int line, int col,
+                      const char *message)
 {
     lua_State *L = b->L;
+    b->errors++;
+    if (model_budget_echo(L, message))
+        return;
     char *host = model_string_field(L, node, "host");
     lua_getfield(L, node, "root");
     size_t root = b->roots[lua_tointeger(L, -1)];
     lua_pop(L, 1);
     diag_add_in(b->d, host, b->g->components[root].name, file, line, col, "%s", message);
     free(host);
-    b->errors++;
 }
 
 /* Report at the line that made the rule ("components/x/component.lua:7"). */
-static void defined_error(struct build *b, int node, const char *message)
+void build_defined_error(struct build *b, int node, const char *message)
 {
     char *at = model_string_field(b->L, node, "defined_at");
     char *colon = at ? strrchr(at, ':') : NULL;
@@ -85,7 +56,7 @@ static void defined_error(struct build *b, int node, const char *message)
         *colon = '\0';
         line = atoi(colon + 1);
     }
-    node_error(b, node, at, line, 0, message);
+    build_node_error(b, node, at, line, 0, message);
     free(at);
 }
 
@@ -158,7 +129,7 @@ static void plan_directory(struct build *b, int node, int rule, int pos, size_t 
     char **files = model_list_files(source, exclude, nexclude, &count, &error);
     if (error) {
         char *message = xasprintf("source directory '%s' cannot be read completely", source);
-        defined_error(b, node, message);
+        build_defined_error(b, node, message);
         free(message);
     }
     for (size_t i = 0; i < count; i++) {
@@ -185,6 +156,7 @@ static void plan_nodes(struct build *b)
     for (int pos = 1; pos <= b->nnodes; pos++) {
         lua_rawgeti(L, b->nodes, pos);
         int node = lua_gettop(L);
+        build_path_nul_check(b, node);
         char *path = model_string_field(L, node, "path");
         char *host = model_string_field(L, node, "host");
         char *kind = model_string_field(L, node, "kind");
@@ -218,7 +190,7 @@ static void param_add(struct params *ps, const char *name, char *value)
     ps->n++;
 }
 
-static int compare_params(const void *a, const void *b)
+int build_compare_params(const void *a, const void *b)
 {
     return strcmp(((const struct node_param *)a)->name, ((const struct node_param *)b)->name);
 }
@@ -296,13 +268,16 @@ static void rule_params(struct build *b, int node, int rule, const struct rule_k
         lua_getfield(L, rule, p->name);
         if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING && p->type == PARAM_STRING)
             lua_tostring(L, -1);
-        if (lua_isnil(L, -1) && kind == &rule_command && strcmp(p->name, "cwd") == 0)
+        if (p->type != PARAM_REFS && p->type != PARAM_ANY && build_param_has_nul(L))
+            build_nul_error(b, node, p->name, kind->name);
+        else if (lua_isnil(L, -1) && kind == &rule_command && strcmp(p->name, "cwd") == 0)
             param_add(&ps, p->name, xstrdup(workdir)); /* commands run in the workdir */
         else if (!lua_isnil(L, -1))
             param_add(&ps, p->name, param_text(b, node, kind, p, workdir));
         lua_pop(L, 1);
     }
-    qsort(ps.items, ps.n, sizeof *ps.items, compare_params);
+    if (ps.n) /* none when the only one held a NUL byte */
+        qsort(ps.items, ps.n, sizeof *ps.items, build_compare_params);
     out->params = ps.items;
     out->nparams = ps.n;
 }
@@ -332,7 +307,7 @@ static int read_source(struct build *b, int node, const char *path, struct buf *
     if (read_file(path, out) == 0)
         return 0;
     char *message = xasprintf("cannot read '%s': %s", path, strerror(errno));
-    defined_error(b, node, message);
+    build_defined_error(b, node, message);
     free(message);
     return -1;
 }
@@ -376,7 +351,7 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
             /* Inline content: its lines count from the File{} call. */
             int eline = source ? err.line : line + (err.line > 1 ? err.line - 1 : 0);
             int ecol = source || err.line > 1 ? err.col : 0;
-            node_error(b, node, name, eline, ecol, err.message ? err.message : "template error");
+            build_node_error(b, node, name, eline, ecol, err.message ? err.message : "template error");
             ok = 0;
         }
         template_error_release(&err);
@@ -392,73 +367,6 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
     buf_release(&raw);
     buf_release(&rendered);
     free(source);
-}
-
-/* Whether text contains a value that came from secrets (an override, host
- * data or a secret file): such a node is sensitive. */
-static int has_secret(const struct environment *env, const char *text, size_t len)
-{
-    for (size_t i = 0; i < env->nsecret_values; i++) {
-        const struct env_secret_value *v = &env->secret_values[i];
-        if (v->len > 0 && memmem(text, len, v->data, v->len))
-            return 1;
-    }
-    return 0;
-}
-
-static int holds_secret(struct build *b, const struct node *n)
-{
-    if (n->content && has_secret(b->m->env, n->content, n->content_len))
-        return 1;
-    for (size_t i = 0; i < n->nparams; i++)
-        if (has_secret(b->m->env, n->params[i].value, strlen(n->params[i].value)))
-            return 1;
-    return 0;
-}
-
-/* sensitive = false on a rule whose content holds a secret value: the user
- * asked for it, so say so once per rule line (not once per host). */
-static void sensitive_notice(struct build *b, const struct node *n)
-{
-    const char *at = n->defined_at ? n->defined_at : "?";
-    for (size_t i = 0; i < b->nnoticed; i++)
-        if (strcmp(b->noticed[i], at) == 0)
-            return;
-    b->noticed = xrealloc(b->noticed, (b->nnoticed + 1) * sizeof *b->noticed);
-    b->noticed[b->nnoticed++] = xstrdup(at);
-    fflush(stdout);
-    fprintf(stderr,
-            "batou-ng: notice: %s: '%s' holds a secret value but says 'sensitive = false': "
-            "its content will be shown\n",
-            at, n->path);
-}
-
-/* Files holding secrets are private unless the model says otherwise. */
-static void default_private_mode(struct node *n)
-{
-    for (size_t i = 0; i < n->nparams; i++)
-        if (strcmp(n->params[i].name, "mode") == 0)
-            return;
-    n->params = xrealloc(n->params, (n->nparams + 1) * sizeof *n->params);
-    n->params[n->nparams].name = xstrdup("mode");
-    n->params[n->nparams].value = xstrdup("0600");
-    n->nparams++;
-    qsort(n->params, n->nparams, sizeof *n->params, compare_params);
-}
-
-/* n->sensitive from the rule's own 'sensitive' and the secrets it holds. */
-static void set_sensitivity(struct build *b, int rule, struct node *n)
-{
-    lua_State *L = b->L;
-    lua_getfield(L, rule, "sensitive");
-    int said = lua_isboolean(L, -1) ? lua_toboolean(L, -1) : -1;
-    lua_pop(L, 1);
-    int secret = holds_secret(b, n);
-    n->sensitive = said == 1 || (secret && said != 0);
-    if (secret && said == 0)
-        sensitive_notice(b, n);
-    if ((secret || said == 1) && (n->kind == &rule_file || n->kind == &rule_binary_file))
-        default_private_mode(n);
 }
 
 /* A file below a Directory's source: a File node copying it verbatim, with
@@ -485,7 +393,7 @@ static void directory_file(struct build *b, int rule, const struct pending *pd,
         if (v)
             param_add(&ps, inherited[i], v);
     }
-    qsort(ps.items, ps.n, sizeof *ps.items, compare_params);
+    qsort(ps.items, ps.n, sizeof *ps.items, build_compare_params);
     out->params = ps.items;
     out->nparams = ps.n;
     out->kind = &rule_file;
@@ -521,6 +429,13 @@ static void add_node(struct build *b, struct pending *pd)
     pd->path = NULL;
     n.component = pd->root;
     n.defined_at = model_string_field(L, node, "defined_at");
+    if (build_name_secret(b, node, n.path)) {
+        graph_node_release(&n);
+        free(kind_name);
+        free(workdir);
+        lua_pop(L, 2);
+        return;
+    }
     if (pd->local_file) {
         directory_file(b, rule, pd, workdir, &n);
     } else {
@@ -528,13 +443,13 @@ static void add_node(struct build *b, struct pending *pd)
         rule_params(b, node, rule, kind, workdir, &n);
         if (kind == &rule_file || kind == &rule_binary_file)
             rule_content(b, node, rule, kind, &n);
-        set_sensitivity(b, rule, &n);
+        build_set_sensitivity(b, rule, &n);
     }
     if (pd->local_file)
-        n.sensitive = holds_secret(b, &n);
+        n.sensitive = build_holds_secret(b, &n);
     if (graph_find_node(b->g, pd->key) != NO_INDEX) {
         char *message = xasprintf("two rules make the same node '%s'", pd->key);
-        defined_error(b, node, message);
+        build_defined_error(b, node, message);
         free(message);
         graph_node_release(&n);
     } else {
@@ -613,6 +528,12 @@ static void add_components(struct build *b, int roots)
         c->rolling = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
         c->rolling_percent = field_bool(L, -1, "rolling_percent", 0);
+        lua_getfield(L, -1, "health");
+        if (build_has_nul(L, -1)) {
+            diag_add_in(b->d, host, name, NULL, 0, 0, "its health command holds a NUL byte");
+            b->errors++;
+        }
+        lua_pop(L, 1);
         c->health = model_string_field(L, -1, "health");
         free(host);
         free(name);
@@ -650,6 +571,10 @@ int model_build_graph(struct model *m, struct graph *g, struct diags *d)
     if (model_call(m, 1, 0, d) < 0)
         b.errors++;
     lua_settop(m->L, top);
+    /* On a graph without missing nodes only: a conflict or a cycle through
+     * a node that failed would be an echo of that failure. */
+    if (!b.errors)
+        b.errors += (int)(graph_check_paths(g, d) + graph_check_cycles(g, d));
     for (size_t i = 0; i < b.np; i++) {
         free(b.p[i].path);
         free(b.p[i].key);

@@ -17,7 +17,31 @@ struct model {
     enum model_flags flags;
     int api;        /* registry reference of the table the prelude returns */
     int configured; /* model_configure ran */
+    /* The budget (model_budget.c): Lua instructions, in ticks. */
+    int budget_millions;
+    unsigned long long budget_ticks, used_ticks;
+    int exhausted;       /* the Lua budget ran out */
+    int budget_reported; /* the first budget error went out; the rest are echoes */
 };
+
+/* Chunk name of the prelude: error positions inside it read
+ * "[batou-ng prelude]:LINE:", which the prelude moves to the user's line. */
+#define PRELUDE_CHUNK "=[batou-ng prelude]"
+
+/* The default of [environment] model_budget, in millions of Lua
+ * instructions for the whole model; each template render gets as many
+ * million steps divided by TEMPLATE_STEP_COST (a step, one template node
+ * rendered, takes about as long as that many Lua instructions). */
+#define MODEL_BUDGET_DEFAULT 1000
+#define TEMPLATE_STEP_COST 100
+#define MODEL_BUDGET_MESSAGE "the model ran out of its budget"
+
+/* Give the model's Lua state its budget (an instruction count hook) and its
+ * templates theirs. */
+void model_budget_start(struct model *m);
+/* Whether message is a Lua budget error after the first one: once the
+ * budget is out, every root that runs on fails the same way. */
+int model_budget_echo(struct lua_State *L, const char *message);
 
 /* Push the prelude's function called name (from its API table). */
 void model_push_api(struct model *m, const char *name);
@@ -44,5 +68,11 @@ void model_json(struct lua_State *L, int index, int as_object, struct buf *out);
  * caller frees the array and the strings. */
 char **model_list_files(const char *dir, char *const *exclude, size_t nexclude, size_t *count,
                         int *error);
+
+/* The standard libraries the model may use (engine/model/model_sandbox.c):
+ * open them in a fresh state, and once the prelude is loaded (it keeps the
+ * full debug library), seal: users get debug.traceback and getinfo only. */
+void model_sandbox_open(struct lua_State *L);
+void model_sandbox_seal(struct lua_State *L);
 
 #endif

@@ -72,6 +72,15 @@ void template_free(struct template *t);
 /* Parse and render in one step. */
 int template_expand(const char *name, const char *src, size_t len, struct lua_State *L,
                     int context, struct buf *out, struct template_error *err);
+/* Every later render on L may render at most steps nodes (each loop
+ * iteration counts too); one that needs more fails with
+ * TEMPLATE_BUDGET_MESSAGE at the node it stopped at. 0: no limit. A
+ * render's output is limited to TEMPLATE_MAX_OUTPUT bytes whatever the
+ * budget. */
+void template_set_budget(struct lua_State *L, long long steps);
+#define TEMPLATE_BUDGET_MESSAGE "template rendering ran out of its budget"
+#define TEMPLATE_MAX_OUTPUT ((size_t)256 << 20)
+
 /* Free err's strings (and clear them; releasing twice is harmless). */
 void template_error_release(struct template_error *err);
 

@@ -142,6 +142,19 @@ static int push_scope(struct tpl_render *st)
     return lua_gettop(st->L);
 }
 
+/* One step of the budget, and the output limit (out may be NULL), at node n. */
+static void spend(struct tpl_render *st, const struct tpl_node *n, const struct buf *out)
+{
+    if (out && out->len > TEMPLATE_MAX_OUTPUT)
+        tpl_fail(st, n->line, n->col, "template output larger than %d MiB",
+                 (int)(TEMPLATE_MAX_OUTPUT >> 20));
+    if (st->budget == 0)
+        tpl_fail(st, n->line, n->col,
+                 TEMPLATE_BUDGET_MESSAGE " (model_budget in [environment] sets it)");
+    if (st->budget > 0)
+        st->budget--;
+}
+
 /* The items of a `for ... if cond`, as a new sequence. */
 static void filter_items(struct tpl_render *st, const struct tpl_node *n, int items)
 {
@@ -150,6 +163,7 @@ static void filter_items(struct tpl_render *st, const struct tpl_node *n, int it
     lua_newtable(L);
     int result = lua_gettop(L);
     for (lua_Integer i = 1; i <= count; i++) {
+        spend(st, n, NULL);
         int scope = push_scope(st);
         lua_rawgeti(L, items, i);
         assign(st, n, -1, scope);
@@ -179,6 +193,7 @@ static void render_for(struct tpl_render *st, const struct tpl_node *n, struct b
     if (count == 0)
         tpl_render_nodes(st, n->orelse, out);
     for (lua_Integer i = 1; i <= count; i++) {
+        spend(st, n, out);
         int scope = push_scope(st);
         lua_rawgeti(L, items, i);
         assign(st, n, -1, scope);
@@ -211,6 +226,7 @@ void tpl_render_nodes(struct tpl_render *st, const struct tpl_node *n, struct bu
 {
     lua_State *L = st->L;
     for (; n; n = n->next) {
+        spend(st, n, out);
         switch (n->kind) {
         case ND_TEXT:
             buf_add(out, n->text, n->len);
@@ -231,6 +247,14 @@ void tpl_render_nodes(struct tpl_render *st, const struct tpl_node *n, struct bu
             break;
         }
     }
+}
+
+static const char budget_key = 'b'; /* its address keys the budget in the registry */
+
+void template_set_budget(struct lua_State *L, long long steps)
+{
+    lua_pushinteger(L, steps > 0 ? steps : -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &budget_key);
 }
 
 /* The protected part of a render: (state, out, context). */
@@ -295,6 +319,9 @@ int template_render(const struct template *t, struct lua_State *L, int context, 
         return -1;
     }
     struct tpl_render st = {.L = L, .t = t};
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_key);
+    st.budget = lua_isinteger(L, -1) ? (long long)lua_tointeger(L, -1) : -1;
+    lua_pop(L, 1);
     size_t out_len = out->len;
     lua_pushcfunction(L, render_protected);
     lua_pushlightuserdata(L, &st);

@@ -263,6 +263,7 @@ struct tpl_render {
     int own_error; /* the error object is our message, at err_line:err_col */
     int err_line, err_col;
     int at_line, at_col; /* where a Lua error raised now would point */
+    long long budget; /* steps left (template_set_budget); -1: no limit */
 };
 
 /* A cleared scratch buffer; give it back with tpl_scratch_put (LIFO). */

@@ -372,8 +372,9 @@ def test_several_local_hosts_keep_separate_state(batou, make_project):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "batou-ng 0.1.0: deploying 'local' (2 hosts, 2 nodes, commit no git)"
     assert summary(result) == (2, 0, 0, 0)
-    assert (project / "work" / "one" / "f-alpha").read_text() == "alpha"
-    assert (project / "work" / "one" / "f-beta").read_text() == "beta"
+    # Each local host works in its own directory: work/<host>/<component>.
+    assert (project / "work" / "alpha" / "one" / "f-alpha").read_text() == "alpha"
+    assert (project / "work" / "beta" / "one" / "f-beta").read_text() == "beta"
     for host in ("alpha", "beta"):
         manifest = (project / "work" / ".batou-ng" / host / "manifest").read_text()
         assert f"N local/{host}/one/File(f-{host}) File " in manifest
@@ -424,6 +425,6 @@ def test_ignored_hosts_are_never_deployed(batou, make_project):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "batou-ng 0.1.0: deploying 'local' (1 host, 1 node, commit no git)"
     assert applied(result) == ["alpha one/File(f-alpha)"]
-    assert (project / "work" / "one" / "f-alpha").is_file()
-    assert not (project / "work" / "one" / "f-beta").exists()
+    assert (project / "work" / "alpha" / "one" / "f-alpha").is_file()
+    assert not (project / "work" / "beta").exists()
     assert not (project / "work" / ".batou-ng" / "beta").exists()

@@ -518,7 +518,230 @@ TEMPLATE_CASES = [
         """), None, r"'nobody' is undefined", HELLO),
 ]
 
-CASES = ENV_CASES + LUA_CASES + TEMPLATE_CASES
+O = "components/other/component.lua"
+
+# Two rules that own one path on one host: the later one is the error, and
+# it names the earlier one's place too (like ninja's "multiple rules
+# generate X"); paths are compared normalised, relative ones in the workdir.
+SAME_PATH_CASES = [
+    Case("same-path-twice", configure("""
+        self:add(File { "a", content = "1" })
+        self:add(File { "a", content = "2" })
+        """), f"{L}:4:", r"two rules make '[^']*/work/hello/a'", HELLO,
+         extra=[rf"hello/File\(a\) \(at {L}:3\)", r"hello/File\(a\)#2 \(here\)"]),
+    Case("same-path-dot-slash", configure("""
+        self:add(File { "a", content = "1" })
+        self:add(File { "./a", content = "2" })
+        """), f"{L}:4:", r"two rules make '[^']*/work/hello/a'", HELLO, extra=[rf"{L}:3"]),
+    Case("same-path-normalised", configure("""
+        self:add(File { "x//y/./a", content = "1" })
+        self:add(File { "x/z/../y/a/", content = "2" })
+        """), f"{L}:4:", r"two rules make '[^']*/work/hello/x/y/a'", HELLO, extra=[rf"{L}:3"]),
+    Case("same-path-absolute-and-relative", configure("""
+        self:add(File { "a", content = "1" })
+        self:add(File { self.workdir .. "/a", content = "2" })
+        """), f"{L}:4:", r"two rules make '[^']*/work/hello/a'", HELLO, extra=[rf"{L}:3"]),
+    Case("same-path-file-in-directory-tree", {
+        **configure("""
+            self:add(Directory { "site", source = "site" })
+            self:add(File { "site/index.html", content = "mine" })
+            """),
+        "components/hello/site/index.html": "theirs\n",
+    }, f"{L}:4:", r"two rules make '[^']*/work/hello/site/index.html'", HELLO,
+        extra=[rf"Directory\(site\)/File\(index.html\) \(at {L}:3\)"]),
+    Case("same-path-file-and-symlink", configure("""
+        self:add(File { "a", content = "1" })
+        self:add(Symlink { "a", source = "/etc/hostname" })
+        """), f"{L}:4:", r"two rules make", HELLO),
+    Case("same-path-across-components", {
+        **configure("""
+            self:add(File { "/tmp/batou-ng-same-path-test", content = "1" })
+            """),
+        **lua("""
+            Other = Component {}
+            function Other:configure()
+              self:add(File { "/tmp//batou-ng-same-path-test", content = "2" })
+            end
+            """, O),
+        E: ENV_HEAD.replace("localhost = hello", "localhost = hello, other"),
+    }, f"{O}:3:", r"two rules make '/tmp/batou-ng-same-path-test'",
+        "host 'localhost': component 'other': ", extra=[rf"hello/File\(\S+\) \(at {L}:3\)"]),
+]
+
+# A NUL byte would cut a path, command or name where it reaches C: refused
+# in every parameter but content, wherever the value came from.
+NUL_CASES = [
+    Case("nul-in-purge-pattern", configure("""
+        self:add(Purge { "keep\\0/*.tmp" })
+        """), f"{L}:3:", r"parameter 'pattern' of Purge holds a NUL byte", HELLO),
+    Case("nul-in-command", configure("""
+        self:add(Command { "c", run = "echo a\\0; exit 1" })
+        """), f"{L}:3:", r"parameter 'run' of Command holds a NUL byte", HELLO),
+    Case("nul-in-command-env", configure("""
+        self:add(Command { "c", run = "true", env = { A = "x\\0y" } })
+        """), f"{L}:3:", r"parameter 'env' of Command holds a NUL byte", HELLO),
+    Case("nul-in-file-owner-from-attribute", configure("""
+        self.owner = "root\\0x"
+        self:add(File { "f", content = "", owner = self.owner })
+        """), f"{L}:4:", r"parameter 'owner' of File holds a NUL byte", HELLO),
+    Case("nul-in-parameter-set-after-the-call", configure("""
+        local c = self:add(Command { "c", run = "true" })
+        c.run = "true\\0rm -rf /"
+        """), f"{L}:3:", r"parameter 'run' of Command holds a NUL byte", HELLO),
+    Case("nul-in-sub-component-name", lua("""
+        Part = Component { namevar = "name" }
+        function Part:configure() self:add(File { "p", content = "" }) end
+        Hello = Component {}
+        function Hello:configure()
+          self:add(Part { "a\\0b" })
+        end
+        """), f"{L}:5:", r"Part: its name holds a NUL byte", HELLO),
+    Case("nul-in-health", lua("""
+        Hello = Component { health = "true\\0false" }
+        """), f"{L}:1:", r"health must be a shell command"),
+]
+
+# Every dependency cycle, whatever edges make it, printed as its path.
+CYCLE_CASES = [
+    Case("cycle-after-and-order", configure("""
+        local b = Command { "b", run = "true" }
+        self:add(Command { "a", run = "true", after = b })
+        self:add(b)
+        """), f"{L}:4:",
+         r"dependency cycle: hello/Command\(a\) -> hello/Command\(b\) -> hello/Command\(a\)",
+         HELLO),
+    Case("cycle-after-both-ways", configure("""
+        local a = Command { "a", run = "true" }
+        local b = Command { "b", run = "true", after = a }
+        a.after = { b }
+        self:add(b)
+        self:add(a)
+        """), (f"{L}:3:", f"{L}:4:"), r"dependency cycle: hello/Command\(\w\) -> "
+         r"hello/Command\(\w\) -> hello/Command\(\w\)", HELLO),
+    Case("cycle-watch-and-order", configure("""
+        local f = File { "f", content = "x" }
+        self:add(Command { "c", run = "true", watch = f })
+        self:add(f)
+        """), f"{L}:4:", r"dependency cycle: hello/Command\(c\) -> hello/File\(f\) -> "
+         r"hello/Command\(c\)", HELLO),
+    # rolling = 1 puts a's instance on h2 after the one on h1; b on h1 needs
+    # a on h2, and a on h1 needs b: each edge is fine, together a deadlock
+    # that deployed nothing and exited 0.
+    Case("cycle-rolling-and-resources", {
+        L: "Hello = Component {}\n",
+        "components/a/component.lua": """\
+            A = Component { rolling = 1 }
+            function A:configure()
+              self:provide("x", self.host.name)
+              if self.host.name == "h1" then self:require("y") end
+              self:add(File { "a-" .. self.host.name, content = "a" })
+            end
+            """,
+        "components/b/component.lua": """\
+            B = Component {}
+            function B:configure()
+              self:provide("y", 1)
+              self:require("x", { host = "h2" })
+              self:add(File { "b", content = "b" })
+            end
+            """,
+        E: "[environment]\nconnect_method = local\n\n[hosts]\nh1 = a, b\nh2 = a\n",
+    }, "components/", r"dependency cycle: h\d:\w/File\([^)]*\) -> h\d:\w/File"),
+]
+
+# The model runs on every -c, -n and graph: it may read files, never write,
+# delete or execute. Each refusal names the function and the caller's line.
+REFUSED = r"is not allowed in the model"
+SANDBOX_CASES = [
+    Case("sandbox-os-execute", configure("""
+        os.execute("touch pwned")
+        """), f"{L}:3:", r"os\.execute " + REFUSED, HELLO),
+    Case("sandbox-io-popen", configure("""
+        io.popen("touch pwned")
+        """), f"{L}:3:", r"io\.popen " + REFUSED, HELLO),
+    Case("sandbox-io-open-write", configure("""
+        io.open("pwned", "w")
+        """), f"{L}:3:", r"io\.open with mode 'w' " + REFUSED, HELLO),
+    Case("sandbox-io-open-append", configure("""
+        io.open("pwned", "a+")
+        """), f"{L}:3:", r"io\.open with mode 'a\+' " + REFUSED, HELLO),
+    Case("sandbox-io-output", configure("""
+        io.output("pwned")
+        """), f"{L}:3:", r"io\.output " + REFUSED, HELLO),
+    Case("sandbox-os-remove", configure("""
+        os.remove("components/hello/hello.txt")
+        """), f"{L}:3:", r"os\.remove " + REFUSED, HELLO),
+    Case("sandbox-os-rename", configure("""
+        os.rename("components/hello/hello.txt", "gone")
+        """), f"{L}:3:", r"os\.rename " + REFUSED, HELLO),
+    Case("sandbox-os-exit", lua("""
+        Hello = Component {}
+        os.exit(0)
+        """), f"{L}:2:", r"os\.exit " + REFUSED),
+    Case("sandbox-loadlib", configure("""
+        package.loadlib("libc.so.6", "system")
+        """), f"{L}:3:", r"package\.loadlib " + REFUSED, HELLO),
+    Case("sandbox-c-module", {
+        **configure("""
+            package.cpath = "./components/hello/?.so"
+            require("evil")
+            """),
+        "components/hello/evil.so": b"\x7fELF not really\n",
+    }, f"{L}:4:", r"module 'evil' not found", HELLO),
+    Case("sandbox-binary-chunk", configure("""
+        assert(load(string.dump(function() end)))
+        """), f"{L}:3:", r"binary chunk", HELLO),
+    Case("sandbox-debug-upvalue", configure("""
+        debug.getupvalue(io.open, 1)
+        """), f"{L}:3:", r"getupvalue", HELLO),
+]
+
+# An endless loop in the model or a template ends in an error naming where
+# it stopped. A small budget keeps these fast; test_model_trust.py runs one
+# on the default.
+SMALL_BUDGET = {E: ENV_HEAD.replace("[hosts]", "model_budget = 20\n\n[hosts]")}
+BUDGET = r"the model ran out of its budget \(20 million Lua instructions; raise model_budget"
+BUDGET_CASES = [
+    Case("budget-endless-loop", {**SMALL_BUDGET, **configure("""
+        local n = 0
+        while true do
+          n = n + 1
+        end
+        """)}, f"{L}:5:", BUDGET, HELLO),
+    Case("budget-endless-tail-call", {**SMALL_BUDGET, **configure("""
+        local function again(n) return again(n + 1) end
+        again(1)
+        """)}, f"{L}:3:", BUDGET, HELLO),
+    Case("budget-loop-around-pcall", {**SMALL_BUDGET, **configure("""
+        while true do
+          pcall(function() while true do end end)
+        end
+        """)}, (f"{L}:3:", f"{L}:4:"), BUDGET, HELLO),
+    Case("budget-endless-loop-at-load", {**SMALL_BUDGET, **lua("""
+        Hello = Component {}
+        while true do end
+        """)}, f"{L}:2:", BUDGET),
+    Case("budget-endless-loop-in-a-method-a-template-calls", {
+        **SMALL_BUDGET,
+        **lua("""
+            Hello = Component {}
+            function Hello:spin() while true do end end
+            function Hello:configure() self:add(File { "hello.txt" }) end
+            """),
+        T: "line one\n{{ component.spin() }}\n",
+    }, (f"{L}:2:", f"{T}:2:"), BUDGET),
+    Case("budget-template-nested-loops", {
+        **SMALL_BUDGET,
+        T: "a\n{% for a in range(100000) %}{% for b in range(100000) %}{{ b }}"
+           "{% endfor %}{% endfor %}\n",
+    }, f"{T}:2:", r"template rendering ran out of its budget \(model_budget in "
+                  r"\[environment\] sets it\)", HELLO),
+    Case("budget-not-a-number", {E: ENV_HEAD.replace("[hosts]", "model_budget = lots\n\n[hosts]")},
+         f"{E}:4:", r"'model_budget' must be a positive integer, got 'lots'"),
+]
+
+CASES = (ENV_CASES + LUA_CASES + TEMPLATE_CASES + SAME_PATH_CASES + NUL_CASES +
+         CYCLE_CASES + SANDBOX_CASES + BUDGET_CASES)
 
 
 def test_corpus_is_large_enough():

@@ -11,13 +11,13 @@ from test_deploy import summary
 APP = """\
     App = Component {
       rolling = ROLLING,
-      health = "echo checked >> ../../health.log; test -e ../../healthy",
+      health = "echo checked >> ../../../health.log; test -e ../../../healthy",
       version = Attribute("int", 1),
     }
     function App:configure()
       local me = self.host.name
       self:add(File { "out-" .. me, content = "version {{component.version}}" })
-      self:add(Command { "order-" .. me, run = "echo " .. me .. " >> ../../order.log",
+      self:add(Command { "order-" .. me, run = "echo " .. me .. " >> ../../../order.log",
                          watch = { self } })
     end
     """
@@ -64,8 +64,9 @@ def test_a_failed_health_check_leaves_later_batches_untouched(batou, make_projec
     project = rolling_project(make_project)
     result = batou("local")
     assert result.returncode == 1
-    work = project / "work" / "app"
-    assert sorted(p.name for p in work.glob("out-*")) == ["out-a", "out-b"]
+    # Each local host has its own work directory: work/<host>/app.
+    work = project / "work"
+    assert sorted(p.name for p in work.glob("*/app/out-*")) == ["out-a", "out-b"]
     errors = [l for l in result.stderr.splitlines() if l.startswith("batou-ng: error:")]
     assert "batou-ng: error: a app: health check failed: exit status 1" in errors
     assert any(re.fullmatch(r"batou-ng: error: [ab] app: rollout stopped; not deployed on: c d"
@@ -75,7 +76,8 @@ def test_a_failed_health_check_leaves_later_batches_untouched(batou, make_projec
     (project / "healthy").touch()
     rerun = batou("local")
     assert rerun.returncode == 0, rerun.stderr
-    assert sorted(p.name for p in work.glob("out-*")) == ["out-a", "out-b", "out-c", "out-d"]
+    assert sorted(p.name for p in work.glob("*/app/out-*")) == [
+        "out-a", "out-b", "out-c", "out-d"]
     assert summary(rerun) == (4, 4, 0, 0)
 
 

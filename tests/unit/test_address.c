@@ -1,4 +1,4 @@
-/* link: engine/model/address.c environments/environment.c environments/environment_hosts.c environments/ini.c engine/diag.c engine/util.c */
+/* link: engine/model/address.c environments/environment.c environments/environment_hosts.c environments/ini.c environments/secrets_mask.c engine/diag.c engine/util.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* link: environments/environment.c environments/environment_hosts.c environments/ini.c engine/diag.c engine/util.c */
+/* link: environments/environment.c environments/environment_hosts.c environments/environment_local.c environments/ini.c engine/diag.c engine/util.c */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +131,53 @@ static void test_defaults(void **state)
     assert_int_equal(l.env.nhosts, 0);
     assert_int_equal(l.env.nnotices, 0);
     release(&l);
+}
+
+static void expect_dirs(const struct environment *env, const char *host, const char *work,
+                        const char *statedir)
+{
+    char *w, *st;
+    environment_local_dirs(env, host, &w, &st);
+    assert_string_equal(w, work);
+    assert_string_equal(st, statedir);
+    free(w);
+    free(st);
+}
+
+/* One place says where a local environment deploys each host. */
+static void test_local_dirs(void **state)
+{
+    (void)state;
+    char *cwd = getcwd(NULL, 0);
+    char *work = xasprintf("%s/work", cwd), *st = xasprintf("%s/work/.batou-ng", cwd);
+    struct loaded l;
+    load(&l, "[environment]\nconnect_method = local\n[hosts]\nweb = app\n");
+    assert_false(l.env.target_directory_set);
+    expect_dirs(&l.env, "web", work, st);
+    release(&l);
+    load(&l, "[environment]\nconnect_method = local\n[hosts]\na = app\n!b = app\n");
+    char *wa = xasprintf("%s/a", work), *sa = xasprintf("%s/a", st);
+    expect_dirs(&l.env, "a", wa, sa);
+    release(&l);
+    load(&l, "[environment]\ntarget_directory = t//\n");
+    assert_true(l.env.target_directory_set);
+    char *tw = xasprintf("%s/t/work", cwd), *ts = xasprintf("%s/t/.batou-ng", cwd);
+    expect_dirs(&l.env, "x", tw, ts);
+    release(&l);
+    setenv("HOME", "/home/me", 1);
+    load(&l, "[environment]\ntarget_directory = ~/dep\n");
+    expect_dirs(&l.env, "x", "/home/me/dep/work", "/home/me/dep/.batou-ng");
+    release(&l);
+    load(&l, "[environment]\ntarget_directory = /srv/app\n");
+    expect_dirs(&l.env, "x", "/srv/app/work", "/srv/app/.batou-ng");
+    release(&l);
+    free(cwd);
+    free(work);
+    free(st);
+    free(wa);
+    free(sa);
+    free(tw);
+    free(ts);
 }
 
 static void test_environment_keys(void **state)
@@ -682,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_nul_in_file),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_parse_requirement),
+        cmocka_unit_test(test_local_dirs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,4 @@
-/* link: engine/model/model*.c engine/template/template_*.c engine/model/literal.c engine/model/address.c engine/graph/graph.c engine/diag.c engine/util.c environments/environment*.c environments/secrets*.c environments/ini.c rules/?*.c hosts/host.c */
+/* link: engine/model/model*.c engine/template/template_*.c engine/model/literal.c engine/model/address.c engine/graph/graph.c engine/graph/check.c engine/diag.c engine/util.c environments/environment*.c environments/secrets*.c environments/ini.c rules/?*.c hosts/host.c */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -811,7 +811,7 @@ static void test_bad_lua(void **state)
     assert_reported(&r, "components/bad/component.lua:13: host 'web01': component 'misuse': "
                         "provide expects a key (string), got 42");
     assert_reported(&r, "components/bad/component.lua:15: host 'web01': component 'quit': "
-                        "os.exit is not allowed in a component");
+                        "os.exit is not allowed in the model");
     run_release(&r);
 }
 

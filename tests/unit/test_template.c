@@ -746,6 +746,34 @@ static void test_render_many(void **state)
     buf_release(&out);
 }
 
+/* template_set_budget: a render stops at the node where its steps ran out,
+ * every render gets the whole budget again, 0 lifts it. */
+static void test_budget(void **state)
+{
+    lua_State *L = *state;
+    const char *src = "a\n{% for i in range(10) %}{{ i }}{% endfor %}\n";
+    struct template_error err;
+    struct buf out;
+    buf_init(&out);
+    template_set_budget(L, 12);
+    for (int round = 0; round < 2; round++) {
+        buf_clear(&out);
+        assert_int_equal(template_expand("b", src, strlen(src), L, -1, &out, &err), -1);
+        assert_non_null(strstr(err.message, TEMPLATE_BUDGET_MESSAGE));
+        assert_int_equal(err.line, 2);
+        template_error_release(&err);
+    }
+    template_set_budget(L, 40);
+    buf_clear(&out);
+    assert_int_equal(template_expand("b", src, strlen(src), L, -1, &out, &err), 0);
+    assert_string_equal(out.data, "a\n0123456789\n");
+    template_set_budget(L, 0);
+    const char *big = "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}";
+    buf_clear(&out);
+    assert_int_equal(template_expand("b", big, strlen(big), L, -1, &out, &err), 0);
+    buf_release(&out);
+}
+
 static char *repeat(const char *s, int n)
 {
     struct buf b;
@@ -862,6 +890,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deviations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lua_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_render_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nesting_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_robustness, setup, teardown),
     };

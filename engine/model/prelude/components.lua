@@ -45,7 +45,8 @@ function Component(def)
   if def.rolling ~= nil and not parse_rolling(def.rolling) then
     error(rolling_error(def.rolling), 2)
   end
-  if def.health ~= nil and (type(def.health) ~= "string" or def.health == "") then
+  if def.health ~= nil and (type(def.health) ~= "string" or def.health == "" or
+                            def.health:find("\0", 1, true)) then
     error(health_error(def.health), 2)
   end
   local file = user_where()
@@ -124,6 +125,11 @@ class_mt.__call = function(cls, args)
       end
       raise(format("%s has no attribute '%s'%s", class_name(cls), k, hint))
     end
+  end
+  -- The namevar names its nodes: a NUL byte would cut their names.
+  local name = namevar and values[namevar]
+  if type(name) == "string" and name:find("\0", 1, true) then
+    raise(format("%s: its %s holds a NUL byte", class_name(cls), namevar))
   end
   local file, line = user_where()
   local inst = setmetatable({}, instance_mt(cls))

@@ -261,7 +261,7 @@ local function make_roots(env, overrides, errors)
       else
         roots[#roots + 1] = {
           name = c.name, class = cls, host = host, environment = environment_info,
-          workdir = env.work .. "/" .. c.name, ignore = c.ignore or h.ignore,
+          workdir = h.work .. "/" .. c.name, ignore = c.ignore or h.ignore,
           overrides = overrides[c.name], provides = {}, requires = {}, errors = {},
           logs = {}, seq = 0, generation = 0, dirty = true, runs = 0,
         }
@@ -372,7 +372,7 @@ local function cycle_checks(edges, errors)
   end
 end
 
--- env: {name, work, hosts = {{name, fqdn, platform, data, ignore, file,
+-- env: {name, hosts = {{name, fqdn, platform, data, ignore, file, work,
 -- components = {{name, ignore, line}}}}, overrides = {{component, attribute,
 -- value, file, line, col, secret}}}. Returns the error records; keeps the
 -- resource edges ({from, to} root positions) in B.edges.
