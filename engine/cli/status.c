@@ -111,11 +111,10 @@ static void print_last_run(const struct manifest *m)
 
 /* As a deploy reports them (engine/deploy/orphan.h): the paths each owns,
  * and those --prune would keep. */
-static void print_orphans(const struct graph *g, const struct survey *s,
-                          const struct survey_host *sh)
+static void print_orphans(const struct graph *g, const struct survey_host *sh)
 {
     const struct manifest *m = &sh->manifest;
-    const struct orphan_scope scope = {g->env, sh->name, s->work};
+    const struct orphan_scope scope = {g->env, sh->name, sh->work};
     struct buf line;
     buf_init(&line);
     const struct manifest_node **nodes = manifest_sorted_nodes(m);
@@ -172,7 +171,7 @@ static void print_host(const struct project *p, const struct survey *s, size_t h
     print_last_run(m);
     printf("\n  generation %.12s, %zu %s recorded, %zu in the model, %zu would change\n",
            m->generation, m->count, plural(m->count, "node", "nodes"), sh->in_model, sh->dirty);
-    print_orphans(&p->graph, s, sh);
+    print_orphans(&p->graph, sh);
     if (o->verify)
         print_drift(p, s, h);
 }

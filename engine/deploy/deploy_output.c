@@ -271,7 +271,7 @@ void output_orphans(const struct deploy *d, size_t h)
         return;
     progress_end();
     const struct dhost *host = &d->hosts[h];
-    const struct orphan_scope scope = {d->g->env, host->name, d->work};
+    const struct orphan_scope scope = {d->g->env, host->name, host->work};
     struct buf line;
     buf_init(&line);
     const struct manifest_node **nodes = manifest_sorted_nodes(&host->manifest);

@@ -146,7 +146,7 @@ static int plan_orphan(struct prune_item *it, const struct rule_kind *kind,
 {
     const char **gone = xcalloc(it->npaths + 1, sizeof *gone);
     size_t ngone = 0;
-    const struct orphan_scope scope = {it->host->d->g->env, it->host->name, it->host->d->work};
+    const struct orphan_scope scope = {it->host->d->g->env, it->host->name, it->host->work};
     struct buf why;
     buf_init(&why);
     for (size_t i = 0; i < it->npaths; i++) {
@@ -223,7 +223,7 @@ static void submit_orphan(struct deploy *d, struct dhost *h, const struct manife
 
 int prune_orphan(const struct deploy *d, const struct dhost *h, const char *key)
 {
-    const struct orphan_scope scope = {d->g->env, h->name, d->work};
+    const struct orphan_scope scope = {d->g->env, h->name, h->work};
     return graph_find_node(d->g, key) == (size_t)-1 && prune_selects(d, key) &&
            orphan_is_own(&scope, key);
 }

@@ -20,10 +20,10 @@ void survey_begin(struct deploy *d)
     s->nnodes = d->g->nnodes;
     s->hosts = xcalloc(d->nhosts ? d->nhosts : 1, sizeof *s->hosts);
     s->nodes = xcalloc(d->g->nnodes ? d->g->nnodes : 1, sizeof *s->nodes);
-    s->work = xstrdup(d->work);
     for (size_t i = 0; i < d->nhosts; i++) {
         s->hosts[i].name = d->hosts[i].name;
         s->hosts[i].statedir = xstrdup(d->hosts[i].statedir);
+        s->hosts[i].work = xstrdup(d->hosts[i].work);
         manifest_init(&s->hosts[i].manifest);
     }
 }
@@ -99,12 +99,12 @@ void survey_release(struct survey *s)
     for (size_t h = 0; h < s->nhosts; h++) {
         free(s->hosts[h].error);
         free(s->hosts[h].statedir);
+        free(s->hosts[h].work);
         manifest_release(&s->hosts[h].manifest);
     }
     free(s->nodes);
     free(s->hosts);
     free(s->commit);
-    free(s->work);
     memset(s, 0, sizeof *s);
 }
 

@@ -20,6 +20,7 @@ struct survey_host {
     const char *name;         /* points into the project's environment */
     char *error;              /* why it could not be read, or NULL */
     char *statedir;           /* its target state directory */
+    char *work;               /* its work directory, as the model writes it */
     struct manifest manifest; /* as read from the target */
     size_t in_model;          /* its nodes in the model (not ignored) */
     size_t dirty, drift;
@@ -33,7 +34,6 @@ struct survey {
     size_t unreachable; /* hosts with an error */
     size_t ndeploy;     /* nodes not ignored */
     char *commit;       /* the project's git HEAD, as output shows it ("1a2b3c4+dirty", "no git") */
-    char *work;         /* the targets' work directory, as the model writes it */
 };
 
 /* Survey project p (loaded) with o (verify and verify_level count; the run is

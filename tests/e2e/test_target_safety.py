@@ -474,9 +474,7 @@ def test_orphans_show_their_paths_and_prune_keeps_what_records_may_not_name(targ
     shared = t.work / "app.conf"
     add_records(t.statedir / "manifest",
                 (t.key("File(evil)"), victim),
-                (t.key("File(up)"), f"{t.shown}/../../../victim.txt"),
-                (f"staging/{t.name}/app/File(app.conf)", f"{t.shown}/app.conf"),
-                (f"{t.env_name}/otherhost/app/File(x)", f"{t.shown}/app.conf"))
+                (t.key("File(up)"), f"{t.shown}/../../../victim.txt"))
     t.planted()
     t.component(KEPT)
 
@@ -487,12 +485,6 @@ def test_orphans_show_their_paths_and_prune_keeps_what_records_may_not_name(targ
         "up": f"{t.key('File(up)')}: '{shown}/../../../victim.txt' (remove with --prune, which "
               f"keeps '{shown}/../../../victim.txt': not a path a rule records)",
     }
-    foreign = [
-        f"orphan: {t.env_name}/otherhost/app/File(x): '{shown}/app.conf' (recorded for another "
-        f"environment or host, not '{t.env_name}/{t.name}': --prune leaves it alone)",
-        f"orphan: staging/{t.name}/app/File(app.conf): '{shown}/app.conf' (recorded for another "
-        f"environment or host, not '{t.env_name}/{t.name}': --prune leaves it alone)",
-    ]
     own = [
         f"orphan: {t.key('BinaryFile(old.bin)')}: '{shown}/old.bin' (remove with --prune)",
         f"orphan: {t.key('Directory(cache)')}: '{shown}/cache' (remove with --prune)",
@@ -504,15 +496,14 @@ def test_orphans_show_their_paths_and_prune_keeps_what_records_may_not_name(targ
     ]
     reported = t.run("-n")
     assert reported.returncode == 0, reported.stderr
-    assert sorted(lines(reported, "orphan: ")) == sorted(own + foreign)
+    assert sorted(lines(reported, "orphan: ")) == sorted(own)
     status = t.run("status")
     assert sorted(line.strip() for line in status.stdout.splitlines()
-                  if line.startswith("  orphan: ")) == sorted(own + foreign)
+                  if line.startswith("  orphan: ")) == sorted(own)
     predicted = t.run("-n", "--prune")
     assert sorted(lines(predicted, "would remove orphan: ")) == sorted(
         "would remove " + line.replace(" (remove with --prune)", "").replace(
             " (remove with --prune, which keeps ", " (keeping ") for line in own)
-    assert sorted(lines(predicted, "orphan: ")) == sorted(foreign)
     assert (t.work / "old.conf").exists() and (home / "abs.conf").exists()
 
     pruned = t.run("--prune")
@@ -523,11 +514,33 @@ def test_orphans_show_their_paths_and_prune_keeps_what_records_may_not_name(targ
     assert shared.read_text() == "port = 8080"
     assert not (home / "abs.conf").exists()
     assert sorted(os.listdir(t.work)) == ["app.conf"]
-    # The records of another environment or host stay, reported again.
-    again = t.run("--prune")
-    assert again.returncode == 0
-    assert sorted(lines(again, "orphan: ")) == sorted(foreign)
+
+
+@pytest.mark.parametrize("foreign", ["staging/{host}/app/File(app.conf)",
+                                     "{env}/otherhost/app/File(x)"])
+def test_a_manifest_with_another_environments_or_hosts_records_is_left_alone(target, foreign):
+    t = target(PRUNED)
+    assert t.run().returncode == 0
+    shared = t.work / "app.conf"
+    key = foreign.format(host=t.name, env=t.env_name)
+    add_records(t.statedir / "manifest", (key, f"{t.shown}/app.conf"))
+    t.planted()
+    t.component(KEPT)
+    manifest = (t.statedir / "manifest").read_bytes()
+    env, _, rest = key.partition("/")
+    owner = rest.partition("/")[0]
+    refusal = (f"batou-ng: error: {t.name}: '{t.statedir}' holds the deploy of environment "
+               f"'{env}', host '{owner}': deploying here would overwrite it and prune its "
+               "files; give each environment its own target_directory")
+    for args in (["-n"], ["-n", "--prune"], ["--prune"], []):
+        result = t.run(*args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert refusal in result.stderr.splitlines(), result.stderr
+    status = t.run("status")
+    assert status.returncode == 1 and refusal.split(": ", 2)[2] in status.stderr, status.stderr
     assert shared.read_text() == "port = 8080"
+    assert (t.work / "old.conf").exists()
+    assert (t.statedir / "manifest").read_bytes() == manifest
 
 
 @pytest.mark.parametrize("what", ["fifo", "link"])
