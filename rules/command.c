@@ -14,7 +14,7 @@
 static const struct rule_param command_params[] = {
     {"name", PARAM_STRING, 1},    {"run", PARAM_STRING, 0}, {"unless", PARAM_STRING, 0},
     {"creates", PARAM_STRING, 0}, {"cwd", PARAM_STRING, 0}, {"env", PARAM_MAP, 0},
-    {"watch", PARAM_REFS, 0},     {"after", PARAM_REFS, 0},
+    {"watch", PARAM_REFS, 0},     {"after", PARAM_REFS, 0}, {"is_template", PARAM_BOOL, 0},
 };
 
 static int command_validate(lua_State *L, int index, struct buf *err)

@@ -53,6 +53,21 @@ void build_defined_error(struct build *b, int node, const char *message);
 /* qsort order of struct node_param: by name. */
 int build_compare_params(const void *a, const void *b);
 
+/* model_render.c */
+struct buf;
+struct template_error;
+/* Render src (len bytes, named name in errors) as a template with
+ * {component, host, environment, args} of the node at index node and the
+ * rule at index rule. 0, or -1 with *err. */
+int build_render(struct build *b, int node, int rule, const char *name, const char *src,
+                 size_t len, struct buf *out, struct template_error *err);
+/* A Command's text for the target (run, unless, creates, cwd, the values of
+ * env: parameter pname, its value on the stack top) is a template with the
+ * component's context, unless the rule says is_template = false: replace
+ * the value by its rendering. 0 (also when there was nothing to render), or
+ * -1 after reporting an error at the Command's line. */
+int build_command_text(struct build *b, int node, int rule, const char *pname);
+
 /* model_guard.c */
 /* Whether the string at index holds a NUL byte. */
 int build_has_nul(struct lua_State *L, int index);

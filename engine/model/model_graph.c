@@ -268,7 +268,9 @@ static void rule_params(struct build *b, int node, int rule, const struct rule_k
         lua_getfield(L, rule, p->name);
         if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING && p->type == PARAM_STRING)
             lua_tostring(L, -1);
-        if (p->type != PARAM_REFS && p->type != PARAM_ANY && build_param_has_nul(L))
+        if (kind == &rule_command && build_command_text(b, node, rule, p->name) < 0)
+            ; /* reported: a template error in the text for the target */
+        else if (p->type != PARAM_REFS && p->type != PARAM_ANY && build_param_has_nul(L))
             build_nul_error(b, node, p->name, kind->name);
         else if (lua_isnil(L, -1) && kind == &rule_command && strcmp(p->name, "cwd") == 0)
             param_add(&ps, p->name, xstrdup(workdir)); /* commands run in the workdir */
@@ -280,26 +282,6 @@ static void rule_params(struct build *b, int node, int rule, const struct rule_k
         qsort(ps.items, ps.n, sizeof *ps.items, build_compare_params);
     out->params = ps.items;
     out->nparams = ps.n;
-}
-
-/* Render src as a template with {component, host, environment, args}. */
-static int render(struct build *b, int node, int rule, const char *name, const char *src,
-                  size_t len, struct buf *out, struct template_error *err)
-{
-    lua_State *L = b->L;
-    lua_createtable(L, 0, 4);
-    int ctx = lua_gettop(L);
-    lua_getfield(L, node, "component");
-    lua_getfield(L, -1, "host");
-    lua_setfield(L, ctx, "host");
-    lua_getfield(L, -1, "environment");
-    lua_setfield(L, ctx, "environment");
-    lua_setfield(L, ctx, "component");
-    lua_getfield(L, rule, "template_args");
-    lua_setfield(L, ctx, "args");
-    int rc = template_expand(name, src, len, L, ctx, out, err);
-    lua_pop(L, 1);
-    return rc;
 }
 
 static int read_source(struct build *b, int node, const char *path, struct buf *out)
@@ -347,7 +329,7 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
             *colon = '\0';
         const char *name = source ? source : at ? at : "?";
         struct template_error err = {0};
-        if (render(b, node, rule, name, raw.data ? raw.data : "", raw.len, &rendered, &err) < 0) {
+        if (build_render(b, node, rule, name, raw.data ? raw.data : "", raw.len, &rendered, &err) < 0) {
             /* Inline content: its lines count from the File{} call. */
             int eline = source ? err.line : line + (err.line > 1 ? err.line - 1 : 0);
             int ecol = source || err.line > 1 ? err.col : 0;

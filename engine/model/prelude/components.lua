@@ -24,6 +24,28 @@ local function health_error(v)
   return format("health must be a shell command, got %s", describe(v))
 end
 
+-- batou methods that batou-ng replaces: defining one would be silently
+-- ignored (nothing calls it), so it is an error naming the replacement.
+local REPLACED = {
+  verify = "batou-ng checks every rule on the target itself (the manifest, --verify); " ..
+           "a custom check is a Command's 'unless' or 'creates'",
+  update = "add a Command { run = ... } (with 'unless' or 'creates') in configure",
+  deploy = "batou-ng deploys the rules configure adds",
+  last_updated = "batou-ng records what is deployed in the target's manifest",
+  cmd = "add a Command { run = ... } in configure: it runs on the target",
+  assert_cmd = "a Command's 'unless' is the check that decides whether it runs",
+  assert_file_is_current = "a File is compared with the target by batou-ng itself",
+  assert_component_is_current = "'watch' says what runs again when something changed",
+  assert_no_subcomponent_changes = "'watch' says what runs again when something changed",
+  assert_no_changes = "'watch' says what runs again when something changed",
+  touch = "File { path, content = '' }",
+  chdir = "a Command's 'cwd'",
+}
+
+local function replaced_error(name)
+  return format("'%s' is a batou method that batou-ng replaces: %s", name, REPLACED[name])
+end
+
 function Component(def)
   if type(def) ~= "table" or getmetatable(def) ~= nil then
     error("Component expects a table of attributes and fields, got " .. describe(def), 2)
@@ -38,6 +60,7 @@ function Component(def)
     if RESERVED[k] and k ~= "namevar" then
       error(format("field '%s' is reserved: every component has it", k), 2)
     end
+    if REPLACED[k] then error(replaced_error(k), 2) end
   end
   if def.namevar ~= nil and type(def.namevar) ~= "string" then
     error("namevar must be the name of a field, got " .. describe(def.namevar), 2)
@@ -56,6 +79,17 @@ function Component(def)
 end
 
 class_mt.__index = Base
+
+-- Defining one on a class (function App:verify() ... end) is refused at that line.
+class_mt.__newindex = function(cls, k, v)
+  if REPLACED[k] then error(replaced_error(k), 2) end
+  rawset(cls, k, v)
+end
+
+-- Calling one (self:cmd("...")) says the same.
+for name in pairs(REPLACED) do
+  Base[name] = function() raise(replaced_error(name)) end
+end
 class_mt.__tostring = function(cls) return "class " .. (rawget(cls, "__name") or "Component") end
 
 ------------------------------------------------------------------------------

@@ -412,6 +412,26 @@ end
 ------------------------------------------------------------------------------
 -- Flattening the configured model for the graph
 
+-- A root's health command, rendered like an attribute value with its
+-- instance's context (an error goes to errors, at the override's line or
+-- the class's file).
+local function rendered_health(root, override, errors)
+  local text = override and override.value or rawget(root.class, "health")
+  if not text or not text:find("{", 1, true) or not root.instance then return text end
+  local file, line, col = override and override.file, override and override.line or 0,
+                          override and override.col or 0
+  if not override then
+    local where = class_files[root.class]
+    file, line = where and where.file or rawget(root.class, "__defdir"), where and where.line or 0
+  end
+  local out, message, tline, tcol = C.expand(file or "?", text, context(root.instance))
+  if out then return out end
+  local l, c = shift(line, col, tline, tcol)
+  errors[#errors + 1] = {file = file, line = l, col = c, host = root.host.name,
+                         component = root.name, message = "health: " .. message}
+  return nil
+end
+
 -- Returns roots, errors, nodes. roots: {host, name, ignore, workdir} in
 -- environment order. nodes: every rule of every root, depth first in add
 -- order, as {path, kind, rule, component, root (position in roots), workdir,
@@ -460,7 +480,7 @@ function B.flatten()
                                            rawget(root.class, "rolling"))
     out[ri] = {host = root.host.name, name = root.name, ignore = root.ignore,
                workdir = root.workdir, rolling = rolling, rolling_percent = percent,
-               health = o.health and o.health.value or rawget(root.class, "health")}
+               health = rendered_health(root, o.health, errors)}
     if root.instance and instance_state[root.instance].children then
       walk(root.instance, root.name, ri)
     end
