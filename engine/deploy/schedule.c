@@ -190,22 +190,20 @@ static void apply_done(void *ctx)
 static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err);
 static int plan_record_op(struct dhost *h, const struct node *n, char **err);
 
-/* Whether the manifest records n with its current inputs: then it is dirty
- * only by its check (drift, a symlink planted at its path), and if its
- * apply fails that record must not go on saying it is deployed, or every
- * later run would take it for clean without looking. */
-static int recorded_as_is(const struct dhost *h, const struct node *n)
+/* Whether the manifest has a record of n. Its apply drops that record
+ * first: a node whose apply fails is owed until it succeeds, whatever its
+ * inputs do meanwhile. Were the old record kept, inputs reverted after a
+ * failed apply (a restart that failed, then the config put back) would
+ * match it, and every later run would take the node for clean. */
+static int recorded(const struct dhost *h, const struct node *n)
 {
-    const struct manifest_node *rec = manifest_find(&h->manifest, n->key);
-    char hex[33];
-    hash_to_hex(n->hash, hex);
-    return rec && strcmp(rec->hash, hex) == 0;
+    return manifest_find(&h->manifest, n->key) != NULL;
 }
 
 /* The node's ops (none when record_only), then the append of its record:
- * recorded only on success. A node recorded as it is drops that record
- * first (a D record, the plan's first op), so a failed apply leaves it
- * unrecorded, to be checked by the next run. */
+ * recorded only on success. A recorded node drops its record first (a D
+ * record, the plan's first op, no program started), so a failed apply
+ * leaves it unrecorded: owed, and applied again by the next run. */
 static int plan_node(struct deploy *d, struct dhost *h, size_t i, int record_only, char **err)
 {
     const struct node *n = &d->g->nodes[i];
@@ -213,7 +211,7 @@ static int plan_node(struct deploy *d, struct dhost *h, size_t i, int record_onl
     plan_init(&h->apply);
     buf_clear(&h->record);
     h->forget = 0;
-    if (!record_only && recorded_as_is(h, n)) {
+    if (!record_only && recorded(h, n)) {
         manifest_remove_line(&h->record, n->key);
         h->forget = h->record.len;
         if (schedule_record_op(&h->apply, h->manifest_path, &h->record, err) < 0)
