@@ -174,10 +174,17 @@ static void read_choice(struct env_loader *ld, const struct ini_entry *e, const 
 {
     struct environment *env = ld->env;
     if (strcmp(e->key, "connect_method") == 0) {
-        if (strcmp(value, "local") && strcmp(value, "ssh") && strcmp(value, "vagrant")) {
+        if (strcmp(value, "vagrant") == 0) {
+            /* -c must not pass what no deploy can do. */
             env_error(ld, line, col,
-                      "'connect_method' must be 'local', 'ssh' or 'vagrant', got '%s'%s", value,
-                      comment_hint(value));
+                      "'connect_method = vagrant' is not supported: write 'vagrant ssh-config' "
+                      "into ssh_config_%s at the project's root and use 'connect_method = ssh'",
+                      ld->env->name ? ld->env->name : "ENV");
+            return;
+        }
+        if (strcmp(value, "local") && strcmp(value, "ssh")) {
+            env_error(ld, line, col, "'connect_method' must be 'local' or 'ssh', got '%s'%s",
+                      value, comment_hint(value));
             return;
         }
         set_string(&env->connect_method, xstrdup(value));

@@ -166,15 +166,6 @@ static int open_state(struct deploy *d)
     return 0;
 }
 
-/* NULL, or why the environment's connect_method cannot be used (caller frees). */
-static char *connect_method_refusal(const struct environment *env)
-{
-    if (connect_is_ssh(env) || strcmp(env->connect_method, "local") == 0)
-        return NULL;
-    return xasprintf("%s: connect_method '%s' cannot deploy: use 'local' or 'ssh'", env->file,
-                     env->connect_method);
-}
-
 static void deploy_release(struct deploy *d)
 {
     prune_release(d);
@@ -190,7 +181,6 @@ static void deploy_release(struct deploy *d)
     free(d->commit_label);
     loop_free(d->loop);
     state_free(d->state);
-    free(d->refusal);
     free(d->own_options);
     free(d);
 }
@@ -254,23 +244,15 @@ static void read_commit(struct deploy *d)
 }
 
 /* A run set up: hosts selected, state open, the graph hashed; nothing sent
- * yet. NULL with *status 2 after a reported configuration error. With s, a
- * survey: a refused connect_method fails each host instead (status, graph). */
+ * yet. NULL with *status 2 after a reported configuration error. */
 static struct deploy *open_run(struct project *p, const struct deploy_options *o,
                                struct survey *s, int *status)
 {
     *status = 2;
-    char *refusal = connect_method_refusal(&p->env);
-    if (refusal && !s) {
-        fprintf(stderr, "batou-ng: error: %s\n", refusal);
-        free(refusal);
-        return NULL;
-    }
     char *err = NULL;
     if (selection_check(&p->env, &p->graph, o->limit, o->only, &err) < 0) {
         fprintf(stderr, "batou-ng: error: %s\n", err);
         free(err);
-        free(refusal);
         return NULL;
     }
     struct deploy *d = xcalloc(1, sizeof *d);
@@ -278,7 +260,6 @@ static struct deploy *open_run(struct project *p, const struct deploy_options *o
     d->g = &p->graph;
     d->o = o;
     d->survey = s;
-    d->refusal = refusal;
     d->start_ms = loop_now_ms();
     d->who = who_am_i();
     d->loop = loop_new();
@@ -372,12 +353,7 @@ struct deploy *deploy_open(struct project *p, const struct deploy_options *o, in
 
 void deploy_connect(struct deploy *d)
 {
-    if (!d->refusal) {
-        connect_hosts(d);
-        return;
-    }
-    for (size_t i = 0; i < d->nhosts; i++)
-        drive_fail_host(d, &d->hosts[i], d->refusal);
+    connect_hosts(d);
 }
 
 size_t deploy_host_count(const struct deploy *d)

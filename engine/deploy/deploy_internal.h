@@ -149,7 +149,6 @@ struct deploy {
     struct survey *survey; /* status, graph: a read-only run that keeps what it found */
     char *commit;          /* the project's git HEAD to record (environments/git.h), or NULL */
     char *commit_label;    /* ... as the header shows it */
-    char *refusal;         /* a survey: why connect_method cannot be used, or NULL */
     struct drive_signals signals;        /* the handlers the run replaced */
     struct deploy_options *own_options;  /* deploy_open's copy of the options */
 };

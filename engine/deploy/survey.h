@@ -43,8 +43,8 @@ struct survey {
 int deploy_survey(struct project *p, const struct deploy_options *o, struct survey *s);
 void survey_release(struct survey *s);
 /* Print one line per distinct host error on stderr:
- * "batou-ng: <kind>: HOST, HOST: error<suffix>" (a connect_method refusal is
- * every host's: one line). */
+ * "batou-ng: <kind>: HOST, HOST: error<suffix>" (an error several hosts share
+ * is one line). */
 void survey_report_errors(const struct survey *s, const char *kind, const char *suffix);
 
 #endif

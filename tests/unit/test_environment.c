@@ -210,10 +210,10 @@ static void test_environment_keys(void **state)
     assert_string_equal(l.env.host_key_policy, "accept-new");
     release(&l);
 
-    load(&l, "[environment]\nconnect_method = vagrant\nrequire_v4 = no\nrequire_v6 = 1\n"
+    load(&l, "[environment]\nconnect_method = local\nrequire_v4 = no\nrequire_v6 = 1\n"
              "host_key_policy = strict\nplatform =\n");
     assert_int_equal(l.result, 0);
-    assert_string_equal(l.env.connect_method, "vagrant");
+    assert_string_equal(l.env.connect_method, "local");
     assert_int_equal(l.env.require_v4, ADDRESS_SKIPPED);
     assert_int_equal(l.env.require_v6, ADDRESS_REQUIRED);
     assert_null(l.env.host_key_policy);
@@ -523,7 +523,7 @@ static void test_error_bad_values(void **state)
     assert_error(&l, 2, CFG ":4:14: 'require_v4' must be True, False or optional, got 'maybe'");
     assert_error(&l, 3, CFG ":5:13: 'require_v6' must be True, False or optional, got ''");
     assert_error(&l, 4,
-                 CFG ":6:18: 'connect_method' must be 'local', 'ssh' or 'vagrant', got "
+                 CFG ":6:18: 'connect_method' must be 'local' or 'ssh', got "
                      "'ftp'");
     assert_error(&l, 5,
                  CFG ":7:19: 'host_key_policy' must be 'accept-new' or 'strict', got "
@@ -542,8 +542,21 @@ static void test_error_inline_comment_hint(void **state)
     (void)state;
     struct loaded l;
     load(&l, "[environment]\nconnect_method = ssh    # local | ssh\n");
-    assert_only_error(&l, CFG ":2:18: 'connect_method' must be 'local', 'ssh' or 'vagrant', got "
+    assert_only_error(&l, CFG ":2:18: 'connect_method' must be 'local' or 'ssh', got "
                               "'ssh    # local | ssh' (comments must be on a line of their own)");
+    release(&l);
+}
+
+/* batou's vagrant: refused at -c with the way to do it, never accepted by
+ * -c and then refused by every deploy. */
+static void test_vagrant_is_refused_with_the_way_to_it(void **state)
+{
+    (void)state;
+    struct loaded l;
+    load(&l, "[environment]\nconnect_method = vagrant\n");
+    assert_only_error(&l, CFG ":2:18: 'connect_method = vagrant' is not supported: write "
+                              "'vagrant ssh-config' into ssh_config_e at the project's root and "
+                              "use 'connect_method = ssh'");
     release(&l);
 }
 
@@ -721,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_error_unknown_keys),
         cmocka_unit_test(test_error_bad_values),
         cmocka_unit_test(test_error_inline_comment_hint),
+        cmocka_unit_test(test_vagrant_is_refused_with_the_way_to_it),
         cmocka_unit_test(test_value_on_next_line),
         cmocka_unit_test(test_error_components),
         cmocka_unit_test(test_all_errors_reported),
