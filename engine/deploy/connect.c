@@ -107,11 +107,26 @@ void connect_ask(struct deploy *d, struct dhost *h)
     free(config);
 }
 
+/* The local shell: sh, or, with a service_user other than ours, sh as that
+ * user through `sudo -n -u USER -H`, as over SSH. */
+static struct transport *local_transport(const struct environment *env, struct dhost *h)
+{
+    const struct env_host *eh = env_host(env, h->name);
+    const char *service_user = eh && eh->service_user ? eh->service_user : env->service_user;
+    const struct passwd *me = getpwuid(geteuid());
+    if (!service_user || !*service_user || (me && strcmp(me->pw_name, service_user) == 0))
+        return local_new(NULL);
+    h->sudo_as = xstrdup(service_user);
+    h->login = xstrdup(me ? me->pw_name : "?");
+    const char *argv[] = {"sudo", "-n", "-u", service_user, "-H", "sh", NULL};
+    return local_new(argv);
+}
+
 struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err)
 {
     const struct environment *env = &d->project->env;
     if (!connect_is_ssh(env))
-        return local_new(NULL);
+        return local_transport(env, h);
     const struct env_host *eh = env_host(env, h->name);
     if (!h->ssh_query)
         connect_ask(d, h);
@@ -142,6 +157,13 @@ char *connect_failure(const struct dhost *h, const char *error)
         return xasprintf("cannot reach host: %s", error);
     const char *why = sudo + strlen("'sudo: ");
     size_t len = strcspn(why, "'");
+    /* sudo's first line only (the quoted stderr shows a newline as "\n"). */
+    const char *newline = strstr(why, "\\n");
+    if (newline && (size_t)(newline - why) < len)
+        len = (size_t)(newline - why);
+    if (strncmp(why, "unknown user", strlen("unknown user")) == 0)
+        return xasprintf("sudo cannot run as '%s': there is no such user on the target",
+                         h->sudo_as);
     return xasprintf("sudo refused to run as '%s' for '%s': %.*s (the login needs a "
                      "sudoers rule like '%s ALL=(%s) NOPASSWD: ALL')",
                      h->sudo_as, h->login, (int)len, why, h->login, h->sudo_as);
