@@ -166,7 +166,11 @@ def build_statements(all_sources):
                 die("%s: links '%s', which does not exist" % (test, link))
         objects = [test_object] + [object_of(l) for l in links]
         lines.append("build obj/tests/%s: link_test %s" % (name, " ".join(objects)))
-        lines.append("build obj/tests/%s.ok: run_unit obj/tests/%s" % (name, name))
+        # A test's Python helpers (tests/unit/<name without test_>*.py) are inputs.
+        helpers = sorted(glob.glob(os.path.join(SRCDIR, "tests", "unit", name[5:] + "*.py")))
+        implicit = " | " + " ".join("$srcdir/" + os.path.relpath(h, SRCDIR)
+                                    for h in helpers) if helpers else ""
+        lines.append("build obj/tests/%s.ok: run_unit obj/tests/%s%s" % (name, name, implicit))
         stamps.append("obj/tests/%s.ok" % name)
     lines.append("build unit: phony " + " ".join(stamps))
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-/* link: engine/template/template_lex.c engine/template/template_parse.c engine/template/template_expr.c engine/template/template_eval.c engine/template/template_arith.c engine/template/template_value.c engine/template/template_text.c engine/template/template_json.c engine/template/template_filter.c engine/template/template_render.c engine/util.c */
+/* link: engine/template/template_*.c engine/util.c */
 /* The template engine against what Jinja2 3.1 itself renders: the expected
  * outputs below come from tests/unit/template_cases.py, which renders the
  * same templates with real Jinja2 (keep_trailing_newline=True,
