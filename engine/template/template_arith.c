@@ -208,6 +208,15 @@ void tpl_arith(struct tpl_render *st, const struct tpl_expr *e, enum tpl_op op, 
         int_arith(st, e, op, int_of(L, a), int_of(L, b));
     } else if ((is_int(ka) || ka == K_FLOAT) && (is_int(kb) || kb == K_FLOAT)) {
         float_arith(st, e, op, float_of(L, a), float_of(L, b));
+    } else if (op == OP_MOD && ka == K_STR) {
+        if (kb != K_DICT) { /* one argument (a tuple literal spreads: template_eval.c) */
+            lua_createtable(L, 1, 0);
+            lua_pushvalue(L, b);
+            lua_rawseti(L, -2, 1);
+        }
+        tpl_percent_format(st, e, a, kb == K_DICT ? b : lua_gettop(L), kb == K_DICT);
+        if (kb != K_DICT)
+            lua_remove(L, -2);
     } else if (op == OP_ADD && ka == K_STR && kb == K_STR) {
         lua_pushvalue(L, a);
         lua_pushvalue(L, b);

@@ -423,9 +423,11 @@ static void eval_test(struct tpl_render *st, const struct tpl_expr *e)
 }
 
 /* needle in haystack */
-static int contains(struct tpl_render *st, const struct tpl_expr *e, int needle, int haystack)
+int tpl_contains(struct tpl_render *st, const struct tpl_expr *e, int needle, int haystack)
 {
     lua_State *L = st->L;
+    needle = lua_absindex(L, needle);
+    haystack = lua_absindex(L, haystack);
     enum tpl_kind kn = tpl_kind_of(st, needle), kh = tpl_kind_of(st, haystack);
     if (kn == K_UNDEF && !tpl_is_lenient(st, needle))
         tpl_fail_undefined(st, needle);
@@ -475,9 +477,9 @@ static int compare(struct tpl_render *st, const struct tpl_expr *e, enum tpl_op 
     case OP_NE:
         return !tpl_equal(st, a, b, 0);
     case OP_IN:
-        return contains(st, e, a, b);
+        return tpl_contains(st, e, a, b);
     case OP_NOTIN:
-        return !contains(st, e, a, b);
+        return !tpl_contains(st, e, a, b);
     default:
         break;
     }
@@ -575,7 +577,10 @@ void tpl_eval(struct tpl_render *st, const struct tpl_expr *e)
     case EX_BINOP:
         tpl_eval(st, e->a);
         tpl_eval(st, e->b);
-        tpl_arith(st, e, e->op, top + 1, top + 2);
+        if (e->op == OP_MOD && e->b->kind == EX_LIST && e->b->i && tpl_kind_of(st, top + 1) == K_STR)
+            tpl_percent_format(st, e, top + 1, top + 2, 0); /* 'a=%s b=%s' % (a, b) */
+        else
+            tpl_arith(st, e, e->op, top + 1, top + 2);
         break;
     case EX_COMPARE:
         eval_compare(st, e);

@@ -438,6 +438,30 @@ static struct tpl_expr *parse_strings(struct tpl_parser *p)
     return finish(p, e, start);
 }
 
+/* (a, b, ...) after its first item (NULL for `()`): a tuple, which is a
+ * list with i = 1 (it matters to `%`). */
+static struct tpl_expr *parse_tuple(struct tpl_parser *p, const struct tpl_token *open,
+                                    struct tpl_expr *first)
+{
+    struct tpl_expr *e = new_expr(p, EX_LIST, open);
+    e->i = 1;
+    struct exprs items = {0};
+    if (first)
+        exprs_add(&items, first, NULL, open);
+    while (!p->failed && first && tpl_is_op(tpl_cur(p), ",")) {
+        p->i++;
+        if (tpl_is_op(tpl_cur(p), ")"))
+            break;
+        struct tpl_expr *item = tpl_parse_expression(p, 1);
+        if (item)
+            exprs_add(&items, item, NULL, tpl_cur(p));
+    }
+    if (!p->failed && tpl_expect_op(p, ")") == 0)
+        exprs_give(p, &items, e, 0);
+    exprs_release(&items);
+    return p->failed ? NULL : e;
+}
+
 static struct tpl_expr *parse_primary(struct tpl_parser *p)
 {
     const struct tpl_token *t = tpl_cur(p);
@@ -474,16 +498,21 @@ static struct tpl_expr *parse_primary(struct tpl_parser *p)
         return parse_collection(p, tpl_is_op(t, "[") ? EX_LIST : EX_DICT);
     if (!tpl_is_op(t, "("))
         return tpl_unexpected(p, "an expression");
-    p->i++;
-    if (tpl_is_op(tpl_cur(p), ")"))
-        return tpl_parse_fail(p, t, "tuples are not supported, use a list");
-    e = tpl_parse_expression(p, 1);
-    if (e && tpl_is_op(tpl_cur(p), ","))
-        return tpl_parse_fail(p, tpl_cur(p), "tuples are not supported, use a list");
-    if (!e || tpl_expect_op(p, ")") < 0)
+    if (tpl_enter(p) < 0)
         return NULL;
-    (void)start;
-    return e;
+    p->i++;
+    e = tpl_is_op(tpl_cur(p), ")") ? NULL : tpl_parse_expression(p, 1);
+    if (e && !tpl_is_op(tpl_cur(p), ",")) {
+        p->depth--;
+        return tpl_expect_op(p, ")") < 0 ? NULL : e;
+    }
+    if (p->failed) {
+        p->depth--;
+        return NULL;
+    }
+    e = parse_tuple(p, t, e);
+    p->depth--;
+    return e ? finish(p, e, start) : NULL;
 }
 
 static struct tpl_expr *parse_unary(struct tpl_parser *p, int with_filter)

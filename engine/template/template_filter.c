@@ -15,13 +15,12 @@
 #include "engine/template/template_tree.h"
 #include "engine/util.h"
 
-static int given(struct tpl_render *st, int idx)
+int tpl_given(struct tpl_render *st, int idx)
 {
     return !lua_isnil(st->L, idx);
 }
 
-/* An integer argument (bools count, as in Python); fails otherwise. */
-static long long int_arg(struct tpl_render *st, const struct tpl_expr *e, int idx, const char *what)
+long long tpl_int_arg(struct tpl_render *st, const struct tpl_expr *e, int idx, const char *what)
 {
     enum tpl_kind k = tpl_kind_of(st, idx);
     if (k == K_INT)
@@ -33,7 +32,7 @@ static long long int_arg(struct tpl_render *st, const struct tpl_expr *e, int id
              tpl_type_name(st, idx));
 }
 
-static void push_buf(struct tpl_render *st, struct buf *b)
+void tpl_push_buf(struct tpl_render *st, struct buf *b)
 {
     lua_pushlstring(st->L, b->data ? b->data : "", b->len);
 }
@@ -42,11 +41,11 @@ static void f_default(struct tpl_render *st, const struct tpl_expr *e, int base)
 {
     (void)e;
     int use_default = tpl_kind_of(st, base) == K_UNDEF;
-    if (!use_default && given(st, base + 2) && tpl_truthy(st, base + 2))
+    if (!use_default && tpl_given(st, base + 2) && tpl_truthy(st, base + 2))
         use_default = !tpl_truthy(st, base);
     if (!use_default)
         lua_pushvalue(st->L, base);
-    else if (given(st, base + 1))
+    else if (tpl_given(st, base + 1))
         lua_pushvalue(st->L, base + 1);
     else
         lua_pushliteral(st->L, "");
@@ -69,8 +68,7 @@ static void push_part(struct tpl_render *st, const struct tpl_expr *e, int obj, 
     tpl_scratch_put(st);
 }
 
-/* Jinja's make_attrgetter: 'a.b.0' looks up a, then b, then item 0. */
-static void push_attribute(struct tpl_render *st, const struct tpl_expr *e, int item, int attr)
+void tpl_push_attribute(struct tpl_render *st, const struct tpl_expr *e, int item, int attr)
 {
     lua_State *L = st->L;
     if (tpl_kind_of(st, attr) != K_STR) {
@@ -103,7 +101,7 @@ static void f_join(struct tpl_render *st, const struct tpl_expr *e, int base)
     lua_State *L = st->L;
     tpl_push_items(st, e, base);
     int items = lua_gettop(L);
-    if (given(st, base + 1))
+    if (tpl_given(st, base + 1))
         tpl_push_str(st, base + 1);
     else
         lua_pushliteral(L, "");
@@ -115,14 +113,14 @@ static void f_join(struct tpl_render *st, const struct tpl_expr *e, int base)
         if (i > 1)
             buf_add(b, sep, sep_len);
         lua_rawgeti(L, items, i);
-        if (given(st, base + 2)) {
-            push_attribute(st, e, lua_gettop(L), base + 2);
+        if (tpl_given(st, base + 2)) {
+            tpl_push_attribute(st, e, lua_gettop(L), base + 2);
             lua_remove(L, -2);
         }
         tpl_str(st, -1, b);
         lua_pop(L, 1);
     }
-    push_buf(st, b);
+    tpl_push_buf(st, b);
     tpl_scratch_put(st);
 }
 
@@ -133,7 +131,7 @@ static void change_case(struct tpl_render *st, int base, int upper)
     const char *s = lua_tolstring(st->L, -1, &len);
     struct buf *b = tpl_scratch_get(st);
     tpl_change_case(s, len, upper, b);
-    push_buf(st, b);
+    tpl_push_buf(st, b);
     tpl_scratch_put(st);
 }
 
@@ -166,7 +164,7 @@ static void f_trim(struct tpl_render *st, const struct tpl_expr *e, int base)
     tpl_push_str(st, base);
     size_t len, chars_len = 0;
     const char *s = lua_tolstring(L, -1, &len), *chars = NULL;
-    if (given(st, base + 1) && tpl_kind_of(st, base + 1) != K_NONE) {
+    if (tpl_given(st, base + 1) && tpl_kind_of(st, base + 1) != K_NONE) {
         if (tpl_kind_of(st, base + 1) != K_STR)
             tpl_fail(st, e->line, e->col, "trim: 'chars' must be a string, not '%s'",
                      tpl_type_name(st, base + 1));
@@ -207,8 +205,8 @@ static void f_replace(struct tpl_render *st, const struct tpl_expr *e, int base)
     tpl_push_str(st, base + 1);
     tpl_push_str(st, base + 2);
     long long count = -1;
-    if (given(st, base + 3) && tpl_kind_of(st, base + 3) != K_NONE)
-        count = int_arg(st, e, base + 3, "count");
+    if (tpl_given(st, base + 3) && tpl_kind_of(st, base + 3) != K_NONE)
+        count = tpl_int_arg(st, e, base + 3, "count");
     size_t len, old_len, new_len;
     const char *s = lua_tolstring(L, -3, &len);
     const char *old = lua_tolstring(L, -2, &old_len);
@@ -237,7 +235,7 @@ static void f_replace(struct tpl_render *st, const struct tpl_expr *e, int base)
         }
     }
     buf_add(b, s + i, len - i);
-    push_buf(st, b);
+    tpl_push_buf(st, b);
     tpl_scratch_put(st);
 }
 
@@ -267,20 +265,20 @@ static void f_indent(struct tpl_render *st, const struct tpl_expr *e, int base)
     if (tpl_kind_of(st, base) != K_STR)
         tpl_fail(st, e->line, e->col, "indent: expected a string, not '%s'",
                  tpl_type_name(st, base));
-    if (!given(st, base + 1)) {
+    if (!tpl_given(st, base + 1)) {
         lua_pushliteral(L, "    ");
     } else if (tpl_kind_of(st, base + 1) == K_STR) {
         lua_pushvalue(L, base + 1);
     } else {
-        long long width = int_arg(st, e, base + 1, "width");
+        long long width = tpl_int_arg(st, e, base + 1, "width");
         struct buf *w = tpl_scratch_get(st);
         for (long long i = 0; i < width && i < 4096; i++)
             buf_addc(w, ' ');
-        push_buf(st, w);
+        tpl_push_buf(st, w);
         tpl_scratch_put(st);
     }
-    int first = given(st, base + 2) && tpl_truthy(st, base + 2);
-    int blank = given(st, base + 3) && tpl_truthy(st, base + 3);
+    int first = tpl_given(st, base + 2) && tpl_truthy(st, base + 2);
+    int blank = tpl_given(st, base + 3) && tpl_truthy(st, base + 3);
     size_t len, ind_len;
     const char *ind = lua_tolstring(L, -1, &ind_len);
     struct buf *text = tpl_scratch_get(st);
@@ -304,7 +302,7 @@ static void f_indent(struct tpl_render *st, const struct tpl_expr *e, int base)
         buf_add(b, text->data + i, end - i);
         i = end + brk;
     }
-    push_buf(st, b);
+    tpl_push_buf(st, b);
     tpl_scratch_put(st);
     tpl_scratch_put(st);
 }
@@ -314,22 +312,22 @@ static void f_tojson(struct tpl_render *st, const struct tpl_expr *e, int base)
     lua_State *L = st->L;
     const char *indent = NULL;
     size_t indent_len = 0;
-    if (given(st, base + 1) && tpl_kind_of(st, base + 1) != K_NONE) {
+    if (tpl_given(st, base + 1) && tpl_kind_of(st, base + 1) != K_NONE) {
         if (tpl_kind_of(st, base + 1) == K_STR) {
             indent = lua_tolstring(L, base + 1, &indent_len);
         } else {
-            long long n = int_arg(st, e, base + 1, "indent");
+            long long n = tpl_int_arg(st, e, base + 1, "indent");
             struct buf *w = tpl_scratch_get(st);
             for (long long i = 0; i < n && i < 4096; i++)
                 buf_addc(w, ' ');
-            push_buf(st, w);
+            tpl_push_buf(st, w);
             tpl_scratch_put(st);
             indent = lua_tolstring(L, -1, &indent_len);
         }
     }
     struct buf *b = tpl_scratch_get(st);
     tpl_json(st, e, base, indent, indent_len, b);
-    push_buf(st, b);
+    tpl_push_buf(st, b);
     tpl_scratch_put(st);
 }
 
@@ -405,8 +403,7 @@ static size_t copy_digits(const char *s, size_t len, size_t *i, char *text, size
     return n;
 }
 
-/* Python's float(s) for s without surrounding space: 1 with *out, or 0. */
-static int parse_float(const char *s, size_t len, double *out)
+int tpl_parse_float(const char *s, size_t len, double *out)
 {
     char text[512];
     size_t i = 0, k = 0;
@@ -481,13 +478,13 @@ static void f_int(struct tpl_render *st, const struct tpl_expr *e, int base)
         len -= tpl_trailing_space(s, len);
         long long b = 10;
         double f;
-        if (given(st, base + 2))
+        if (tpl_given(st, base + 2))
             b = tpl_kind_of(st, base + 2) == K_INT ? (long long)lua_tointeger(L, base + 2) : -1;
         ok = b >= 0 ? parse_int(s, len, b, &v) : 0;
         if (ok < 0)
             tpl_fail(st, e->line, e->col, "int: '%s' is too large for a 64-bit integer",
                      lua_tostring(L, base));
-        if (!ok && parse_float(s, len, &f))
+        if (!ok && tpl_parse_float(s, len, &f))
             ok = float_to_int(st, e, f, &v);
         break;
     }
@@ -496,63 +493,73 @@ static void f_int(struct tpl_render *st, const struct tpl_expr *e, int base)
     }
     if (ok)
         lua_pushinteger(L, (lua_Integer)v);
-    else if (given(st, base + 1))
+    else if (tpl_given(st, base + 1))
         lua_pushvalue(L, base + 1);
     else
         lua_pushinteger(L, 0);
 }
 
-/* --- tests --- */
+/* --- the table: every filter, by name --- */
 
-static int t_defined(struct tpl_render *st, const struct tpl_expr *e, int base)
-{
-    (void)e;
-    return tpl_kind_of(st, base) != K_UNDEF;
-}
-
-static int t_undefined(struct tpl_render *st, const struct tpl_expr *e, int base)
-{
-    (void)e;
-    return tpl_kind_of(st, base) == K_UNDEF;
-}
-
-static int t_none(struct tpl_render *st, const struct tpl_expr *e, int base)
-{
-    (void)e;
-    return tpl_kind_of(st, base) == K_NONE;
-}
-
-/* --- tables --- */
-
+#define P(...) {__VA_ARGS__}
 static const struct tpl_filter filters[] = {
+    {"abs", {0}, 0, 0, tpl_f_abs},
+    {"batch", P("linecount", "fill_with"), 2, 1, tpl_f_batch},
+    {"capitalize", {0}, 0, 0, tpl_f_capitalize},
+    {"center", P("width"), 1, 0, tpl_f_center},
     {"count", {0}, 0, 0, f_length},
-    {"d", {"default_value", "boolean"}, 2, 0, f_default},
-    {"default", {"default_value", "boolean"}, 2, 0, f_default},
-    {"indent", {"width", "first", "blank"}, 3, 0, f_indent},
-    {"int", {"default", "base"}, 2, 0, f_int},
-    {"join", {"d", "attribute"}, 2, 0, f_join},
+    {"d", P("default_value", "boolean"), 2, 0, f_default},
+    {"default", P("default_value", "boolean"), 2, 0, f_default},
+    {"dictsort", P("case_sensitive", "by", "reverse"), 3, 0, tpl_f_dictsort},
+    {"e", {0}, 0, 0, tpl_f_escape},
+    {"escape", {0}, 0, 0, tpl_f_escape},
+    {"first", {0}, 0, 0, tpl_f_first},
+    {"float", P("default"), 1, 0, tpl_f_float},
+    {"format", P("arg1", "arg2", "arg3", "arg4", "arg5"), 5, 0, tpl_f_format},
+    {"indent", P("width", "first", "blank"), 3, 0, f_indent},
+    {"int", P("default", "base"), 2, 0, f_int},
+    {"items", {0}, 0, 0, tpl_f_items},
+    {"join", P("d", "attribute"), 2, 0, f_join},
+    {"last", {0}, 0, 0, tpl_f_last},
     {"length", {0}, 0, 0, f_length},
+    {"list", {0}, 0, 0, tpl_f_list},
     {"lower", {0}, 0, 0, f_lower},
-    {"replace", {"old", "new", "count"}, 3, 2, f_replace},
+    {"map", P("name", "arg1", "arg2", "arg3", "attribute", "default"), 6, 0, tpl_f_map},
+    {"max", P("case_sensitive", "attribute"), 2, 0, tpl_f_max},
+    {"min", P("case_sensitive", "attribute"), 2, 0, tpl_f_min},
+    {"reject", P("test", "arg"), 2, 0, tpl_f_reject},
+    {"rejectattr", P("attribute", "test", "arg"), 3, 1, tpl_f_rejectattr},
+    {"replace", P("old", "new", "count"), 3, 2, f_replace},
+    {"reverse", {0}, 0, 0, tpl_f_reverse},
+    {"round", P("precision", "method"), 2, 0, tpl_f_round},
+    {"safe", {0}, 0, 0, f_string},
+    {"select", P("test", "arg"), 2, 0, tpl_f_select},
+    {"selectattr", P("attribute", "test", "arg"), 3, 1, tpl_f_selectattr},
+    {"slice", P("slices", "fill_with"), 2, 1, tpl_f_slice},
+    {"sort", P("reverse", "case_sensitive", "attribute"), 3, 0, tpl_f_sort},
     {"string", {0}, 0, 0, f_string},
-    {"tojson", {"indent"}, 1, 0, f_tojson},
-    {"trim", {"chars"}, 1, 0, f_trim},
+    {"sum", P("attribute", "start"), 2, 0, tpl_f_sum},
+    {"title", {0}, 0, 0, tpl_f_title},
+    {"tojson", P("indent"), 1, 0, f_tojson},
+    {"trim", P("chars"), 1, 0, f_trim},
+    {"truncate", P("length", "killwords", "end", "leeway"), 4, 0, tpl_f_truncate},
+    {"unique", P("case_sensitive", "attribute"), 2, 0, tpl_f_unique},
     {"upper", {0}, 0, 0, f_upper},
+    {"urlencode", {0}, 0, 0, tpl_f_urlencode},
 };
+#undef P
 
-const char *const tpl_filter_names[] = {"count",  "d",      "default", "indent",  "int",
-                                        "join",   "length", "lower",   "replace", "string",
-                                        "tojson", "trim",   "upper"};
+const char *const tpl_filter_names[] = {
+    "abs", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+    "first", "float", "format", "indent", "int", "items", "join", "last", "length", "list",
+    "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "safe",
+    "select", "selectattr", "slice", "sort", "string", "sum", "title", "tojson", "trim",
+    "truncate", "unique", "upper", "urlencode",
+};
 const size_t tpl_filter_count = sizeof tpl_filter_names / sizeof *tpl_filter_names;
-
-static const struct tpl_test tests[] = {
-    {"defined", 0, t_defined},
-    {"none", 0, t_none},
-    {"undefined", 0, t_undefined},
-};
-
-const char *const tpl_test_names[] = {"defined", "none", "undefined"};
-const size_t tpl_test_count = sizeof tpl_test_names / sizeof *tpl_test_names;
+_Static_assert(sizeof tpl_filter_names / sizeof *tpl_filter_names ==
+                   sizeof filters / sizeof *filters,
+               "every filter has its name in tpl_filter_names");
 
 const struct tpl_filter *tpl_filter_find(const char *name)
 {
@@ -562,48 +569,43 @@ const struct tpl_filter *tpl_filter_find(const char *name)
     return NULL;
 }
 
-const struct tpl_test *tpl_test_find(const char *name)
+/* map('name', ...): the filter runs as if written `value | name(args)`, its
+ * errors pointing at map's expression. */
+void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name, int value,
+                      int args, int nargs)
 {
-    for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)
-        if (strcmp(tests[i].name, name) == 0)
-            return &tests[i];
-    return NULL;
-}
-
-static int in_list(const char *name, const char *const *list)
-{
-    for (size_t i = 0; list[i]; i++)
-        if (strcmp(list[i], name) == 0)
-            return 1;
-    return 0;
+    lua_State *L = st->L;
+    if (tpl_kind_of(st, name) != K_STR)
+        tpl_fail(st, e->line, e->col, "%s: the filter name must be a string", e->filter->name);
+    const struct tpl_filter *f = tpl_filter_find(lua_tostring(L, name));
+    if (!f)
+        tpl_fail(st, e->line, e->col, "%s: no filter named '%s'", e->filter->name,
+                 lua_tostring(L, name));
+    if (nargs > f->nparams || nargs < f->nrequired)
+        tpl_fail(st, e->line, e->col, "%s: filter '%s' takes %d to %d arguments (%d given)",
+                 e->filter->name, f->name, f->nrequired, f->nparams, nargs);
+    struct tpl_expr call = *e;
+    call.filter = f;
+    int base = lua_gettop(L) + 1;
+    lua_pushvalue(L, value);
+    for (int i = 0; i < f->nparams; i++) {
+        if (i < nargs)
+            lua_pushvalue(L, args + i);
+        else
+            lua_pushnil(L);
+    }
+    f->fn(st, &call, base);
+    lua_replace(L, base);
+    lua_settop(L, base);
 }
 
 int tpl_jinja_has_filter(const char *name)
 {
-    static const char *const jinja[] = {"abs",        "attr",       "batch",
-                                        "capitalize", "center",     "dictsort",
-                                        "e",          "escape",     "filesizeformat",
-                                        "first",      "float",      "forceescape",
-                                        "format",     "groupby",    "items",
-                                        "last",       "list",       "map",
-                                        "max",        "min",        "pprint",
-                                        "random",     "reject",     "rejectattr",
-                                        "reverse",    "round",      "safe",
-                                        "select",     "selectattr", "slice",
-                                        "sort",       "striptags",  "sum",
-                                        "title",      "truncate",   "unique",
-                                        "urlencode",  "urlize",     "wordcount",
-                                        "wordwrap",   "xmlattr",    NULL};
-    return in_list(name, jinja);
-}
-
-int tpl_jinja_has_test(const char *name)
-{
-    static const char *const jinja[] = {
-        "boolean", "callable", "divisibleby", "eq",       "equalto",     "escaped", "even",
-        "false",   "filter",   "float",       "ge",       "greaterthan", "gt",      "in",
-        "integer", "iterable", "le",          "lessthan", "lower",       "lt",      "mapping",
-        "ne",      "number",   "odd",         "sameas",   "sequence",    "string",  "test",
-        "true",    "upper",    NULL};
-    return in_list(name, jinja);
+    static const char *const jinja[] = {"attr",    "filesizeformat", "forceescape", "groupby",
+                                        "pprint",  "random",         "striptags",   "urlize",
+                                        "wordcount", "wordwrap", "xmlattr",       NULL};
+    for (size_t i = 0; jinja[i]; i++)
+        if (strcmp(jinja[i], name) == 0)
+            return 1;
+    return 0;
 }

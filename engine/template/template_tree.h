@@ -12,7 +12,11 @@
  *   template_json.c    the tojson filter's encoder
  *   template_value.c   Python semantics of values: kinds, str(), repr(), ==, <, len()
  *   template_text.c    UTF-8, Python's whitespace and case mapping
- *   template_filter.c  the filters
+ *   template_filter.c  the filter table; default, join, indent, int, tojson, ...
+ *   template_filter_seq.c  filters over sequences: sort, dictsort, map, select, ...
+ *   template_filter_str.c  filters over strings and numbers: title, center, round, ...
+ *   template_test.c    the tests (`is defined`, `is divisibleby 3`, ...)
+ *   template_method.c  Python's str methods (`s.split(',')`, `s.startswith('x')`)
  *   template_render.c  statements, scopes, template_render/_expand
  *
  * Values are Lua values on the stack of the render's lua_State. Jinja's None
@@ -84,7 +88,7 @@ enum tpl_expr_kind {
     EX_FLOAT,
     EX_BOOL,
     EX_NONE,
-    EX_LIST,    /* items */
+    EX_LIST,    /* items; i = 1 for a tuple (a list that `%` spreads) */
     EX_DICT,    /* items: key, value, key, value, ... */
     EX_NAME,    /* str: the name */
     EX_ATTR,    /* a.str */
@@ -129,7 +133,7 @@ struct tpl_expr;
  * (nil when not given). */
 struct tpl_filter {
     const char *name;
-    const char *params[3];
+    const char *params[6];
     int nparams;
     int nrequired; /* the first nrequired parameters must be given */
     void (*fn)(struct tpl_render *st, const struct tpl_expr *e, int base);
@@ -237,7 +241,61 @@ struct template
     struct tpl_node *body;
 };
 
-/* --- filters and tests (template_filter.c) --- */
+/* --- filters and tests (template_filter.c, template_test.c) --- */
+
+/* Whether the argument at idx was given (an omitted one is nil). */
+int tpl_given(struct tpl_render *st, int idx);
+/* An integer argument (bools count, as in Python); fails otherwise. */
+long long tpl_int_arg(struct tpl_render *st, const struct tpl_expr *e, int idx, const char *what);
+/* Push b's bytes as a string. */
+void tpl_push_buf(struct tpl_render *st, struct buf *b);
+/* Jinja's make_attrgetter: push item's 'a.b.0' (a, then b, then item 0);
+ * an undefined value when a part is missing. */
+void tpl_push_attribute(struct tpl_render *st, const struct tpl_expr *e, int item, int attr);
+/* Apply the filter (or test) named by the string at name to the value at
+ * value with the nargs arguments at args, as map() and select() do. */
+void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name, int value,
+                      int args, int nargs);
+int tpl_apply_test(struct tpl_render *st, const struct tpl_expr *e, int name, int value, int args,
+                   int nargs);
+/* Python's float(s) for s without surrounding space: 1 with *out, or 0. */
+int tpl_parse_float(const char *s, size_t len, double *out);
+/* Push Python's `fmt % args` for the string at fmt; args is the list of
+ * arguments, or a dict for %(name)s (template_format.c). */
+void tpl_percent_format(struct tpl_render *st, const struct tpl_expr *e, int fmt, int args,
+                        int is_dict);
+/* `needle in haystack` (template_eval.c). */
+int tpl_contains(struct tpl_render *st, const struct tpl_expr *e, int needle, int haystack);
+
+#define TPL_FILTER(name) void name(struct tpl_render *st, const struct tpl_expr *e, int base)
+TPL_FILTER(tpl_f_sort);
+TPL_FILTER(tpl_f_dictsort);
+TPL_FILTER(tpl_f_map);
+TPL_FILTER(tpl_f_select);
+TPL_FILTER(tpl_f_reject);
+TPL_FILTER(tpl_f_selectattr);
+TPL_FILTER(tpl_f_rejectattr);
+TPL_FILTER(tpl_f_first);
+TPL_FILTER(tpl_f_last);
+TPL_FILTER(tpl_f_min);
+TPL_FILTER(tpl_f_max);
+TPL_FILTER(tpl_f_sum);
+TPL_FILTER(tpl_f_unique);
+TPL_FILTER(tpl_f_list);
+TPL_FILTER(tpl_f_reverse);
+TPL_FILTER(tpl_f_batch);
+TPL_FILTER(tpl_f_slice);
+TPL_FILTER(tpl_f_items);
+TPL_FILTER(tpl_f_capitalize);
+TPL_FILTER(tpl_f_title);
+TPL_FILTER(tpl_f_center);
+TPL_FILTER(tpl_f_truncate);
+TPL_FILTER(tpl_f_float);
+TPL_FILTER(tpl_f_abs);
+TPL_FILTER(tpl_f_round);
+TPL_FILTER(tpl_f_format);
+TPL_FILTER(tpl_f_escape);
+TPL_FILTER(tpl_f_urlencode);
 
 const struct tpl_filter *tpl_filter_find(const char *name);
 const struct tpl_test *tpl_test_find(const char *name);

@@ -80,6 +80,8 @@ static int check_case(lua_State *L, const struct corpus_case *c)
                        out.len) == 0;
     else
         agree = r != 0;
+    if (agree && r != 0 && getenv("CORPUS_VERBOSE")) /* to read batou-ng's messages */
+        fprintf(stderr, "%s: %d:%d: %s\n", c->name, err.line, err.col, err.message);
     if (!agree) {
         fprintf(stderr, "case %s differs\n--- Jinja2 (%s):\n%.*s\n--- batou-ng:\n", c->name,
                 c->ok ? "ok" : "error", (int)c->expected.len,
