@@ -331,6 +331,10 @@ static void eval_method(struct tpl_render *st, const struct tpl_expr *e)
     int obj = lua_gettop(L);
     tpl_check_defined(st, obj);
     at(st, callee);
+    if (tpl_kind_of(st, obj) == K_STR && tpl_str_method(st, e, obj, callee->str)) {
+        lua_replace(L, obj);
+        return;
+    }
     if (indexable(L, obj) && tpl_kind_of(st, obj) != K_STR)
         lua_getfield(L, obj, callee->str);
     else

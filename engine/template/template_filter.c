@@ -158,7 +158,7 @@ static int in_chars(unsigned cp, const char *chars, size_t len)
     return 0;
 }
 
-static void f_trim(struct tpl_render *st, const struct tpl_expr *e, int base)
+void tpl_strip(struct tpl_render *st, const struct tpl_expr *e, int base, int left, int right)
 {
     lua_State *L = st->L;
     tpl_push_str(st, base);
@@ -166,7 +166,7 @@ static void f_trim(struct tpl_render *st, const struct tpl_expr *e, int base)
     const char *s = lua_tolstring(L, -1, &len), *chars = NULL;
     if (tpl_given(st, base + 1) && tpl_kind_of(st, base + 1) != K_NONE) {
         if (tpl_kind_of(st, base + 1) != K_STR)
-            tpl_fail(st, e->line, e->col, "trim: 'chars' must be a string, not '%s'",
+            tpl_fail(st, e->line, e->col, "strip: 'chars' must be a string, not '%s'",
                      tpl_type_name(st, base + 1));
         chars = lua_tolstring(L, base + 1, &chars_len);
     }
@@ -174,7 +174,6 @@ static void f_trim(struct tpl_render *st, const struct tpl_expr *e, int base)
     if (!chars) {
         start = tpl_leading_space(s, len);
         end = len - tpl_trailing_space(s, len);
-        end = end < start ? start : end;
     } else {
         int leading = 1;
         for (size_t i = 0; i < len;) {
@@ -188,9 +187,16 @@ static void f_trim(struct tpl_render *st, const struct tpl_expr *e, int base)
             if (!strip)
                 end = i;
         }
-        end = end < start ? start : end;
     }
+    start = left ? start : 0;
+    end = right ? end : len;
+    end = end < start ? start : end;
     lua_pushlstring(L, s + start, end - start);
+}
+
+static void f_trim(struct tpl_render *st, const struct tpl_expr *e, int base)
+{
+    tpl_strip(st, e, base, 1, 1);
 }
 
 static void f_length(struct tpl_render *st, const struct tpl_expr *e, int base)
@@ -569,6 +575,25 @@ const struct tpl_filter *tpl_filter_find(const char *name)
     return NULL;
 }
 
+void tpl_call_filter(struct tpl_render *st, const struct tpl_expr *e, const struct tpl_filter *f,
+                     int value, int args, int nargs)
+{
+    lua_State *L = st->L;
+    struct tpl_expr call = *e;
+    call.filter = f;
+    int base = lua_gettop(L) + 1;
+    lua_pushvalue(L, value);
+    for (int i = 0; i < f->nparams; i++) {
+        if (i < nargs)
+            lua_pushvalue(L, args + i);
+        else
+            lua_pushnil(L);
+    }
+    f->fn(st, &call, base);
+    lua_replace(L, base);
+    lua_settop(L, base);
+}
+
 /* map('name', ...): the filter runs as if written `value | name(args)`, its
  * errors pointing at map's expression. */
 void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name, int value,
@@ -584,19 +609,7 @@ void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name,
     if (nargs > f->nparams || nargs < f->nrequired)
         tpl_fail(st, e->line, e->col, "%s: filter '%s' takes %d to %d arguments (%d given)",
                  e->filter->name, f->name, f->nrequired, f->nparams, nargs);
-    struct tpl_expr call = *e;
-    call.filter = f;
-    int base = lua_gettop(L) + 1;
-    lua_pushvalue(L, value);
-    for (int i = 0; i < f->nparams; i++) {
-        if (i < nargs)
-            lua_pushvalue(L, args + i);
-        else
-            lua_pushnil(L);
-    }
-    f->fn(st, &call, base);
-    lua_replace(L, base);
-    lua_settop(L, base);
+    tpl_call_filter(st, e, f, value, args, nargs);
 }
 
 int tpl_jinja_has_filter(const char *name)

@@ -256,6 +256,12 @@ void tpl_push_attribute(struct tpl_render *st, const struct tpl_expr *e, int ite
  * value with the nargs arguments at args, as map() and select() do. */
 void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name, int value,
                       int args, int nargs);
+/* Python's str.strip(chars) (lstrip: right 0, rstrip: left 0) of the value
+ * at base, chars at base + 1 (nil or none: whitespace). */
+void tpl_strip(struct tpl_render *st, const struct tpl_expr *e, int base, int left, int right);
+/* Run the filter f on the value at value with nargs arguments at args. */
+void tpl_call_filter(struct tpl_render *st, const struct tpl_expr *e, const struct tpl_filter *f,
+                     int value, int args, int nargs);
 int tpl_apply_test(struct tpl_render *st, const struct tpl_expr *e, int name, int value, int args,
                    int nargs);
 /* Python's float(s) for s without surrounding space: 1 with *out, or 0. */
@@ -264,6 +270,10 @@ int tpl_parse_float(const char *s, size_t len, double *out);
  * arguments, or a dict for %(name)s (template_format.c). */
 void tpl_percent_format(struct tpl_render *st, const struct tpl_expr *e, int fmt, int args,
                         int is_dict);
+/* Call the str method name on the string at obj with call's arguments and
+ * push its result; 0 (nothing pushed) when str has no such method
+ * (template_method.c). */
+int tpl_str_method(struct tpl_render *st, const struct tpl_expr *call, int obj, const char *name);
 /* `needle in haystack` (template_eval.c). */
 int tpl_contains(struct tpl_render *st, const struct tpl_expr *e, int needle, int haystack);
 

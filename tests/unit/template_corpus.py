@@ -16,7 +16,8 @@ hold the way Python does are refused here, by construction
 Output on stdout, for each case: "case NAME\\n", then three length-prefixed
 blocks (the template, the Lua context, Jinja2's output), each as
 "LEN\\n" + bytes; the output block is preceded by "ok\\n" or "error\\n"
-(a template both must refuse).
+(a template both must refuse: its name starts with err_, and Jinja2 must
+fail on it, as it must render every other case).
 
     /usr/bin/python3 tests/unit/template_corpus.py --show NAME   # one case's output
 """
@@ -108,6 +109,11 @@ def main():
             raise ValueError("two cases named %r" % name)
         names.add(name)
         ok, text = render(context, source)
+        if ok == name.startswith("err_"):
+            # a case named err_* must fail in Jinja2, any other must render
+            sys.stderr.write("template_corpus.py: case %s: Jinja2 %s\n"
+                             % (name, "renders it" if ok else "fails: " + text))
+            sys.exit(1)
         out.write(b"case " + name.encode() + b"\n")
         out.write(block(source))
         out.write(block("return " + lua_value(context, name)))

@@ -293,3 +293,49 @@ CASES += [
     ("err_sum_str", APP, "{{ ['a', 'b'] | sum }}"),
     ("err_even_str", APP, "{{ 'a' is even }}"),
 ]
+
+SYSTEMD = {
+    "unit": "shop-web",
+    "exec": "/srv/shop/bin/gunicorn --workers 4 --bind 127.0.0.1:8000 shop.wsgi:app",
+    "env_line": "LANG=C.UTF-8 APP_ENV=production  TZ=UTC ",
+    "after": "network-online.target,postgresql.service, redis.service",
+    "user": "shop",
+    "listen": "127.0.0.1:8000",
+    "image": "registry.example.com/shop/web:1.4.2",
+    "cidr": "10.20.0.0/16",
+}
+
+CASES += [
+    ("systemd_unit", SYSTEMD, """\
+[Unit]
+Description={{ unit.replace('-', ' ').capitalize() }}
+After={{ after.split(',') | map('trim') | join(' ') }}
+
+[Service]
+User={{ user }}
+ExecStart={{ exec }}
+{%- for pair in env_line.split() %}
+Environment="{{ pair.split('=', 1)[0] }}={{ pair.split('=', 1)[1] }}"
+{%- endfor %}
+{%- set host, port = listen.split(':') %}
+# host {{ host }} port {{ port | int + 1 }}
+{%- if exec.startswith('/srv/') and not exec.endswith('.py') %}
+WorkingDirectory={{ exec.split('/')[:3] | join('/') }}
+{%- endif %}
+"""),
+    ("string_methods", SYSTEMD, """\
+{{ image.rsplit(':', 1)[0] }} {{ image.rsplit(':', 1)[1] }} {{ image.split('/') | last }}
+{{ cidr.split('/')[0].split('.')[:2] | join('.') }} {{ '  a  b  '.split() }} {{ '  a  b  '.split(None, 1) }}
+{{ '  a  b  '.rsplit(None, 1) }} {{ 'a,b,,c'.split(',') }} {{ 'a,b,,c'.rsplit(',', 2) }} {{ ''.split() }} {{ ''.split(',') }}
+[{{ '  x  '.strip() }}] [{{ '  x  '.lstrip() }}] [{{ '  x  '.rstrip() }}] [{{ 'xxhixx'.strip('x') }}] [{{ '--a--'.rstrip('-') }}]
+{{ 'Hello'.upper() }} {{ 'Hello'.lower() }} {{ 'hELLO'.capitalize() }} {{ 'aaa'.replace('a', 'b', 2) }}
+{{ ', '.join(['a', 'b']) }} {{ '-'.join('abc') }} {{ ''.join([]) }}
+{{ '{} is {}'.format('x', 1) }} {{ '{0}{1}{0}'.format('a', 'b') }} {{ '{{literal}} {}'.format(2.5) }}
+{{ 'abc'.startswith('ab') }} {{ 'abc'.startswith(('x', 'a')) }} {{ 'abc'.endswith('bc') }} {{ 'abc'.endswith(('x',)) }}
+{{ unit.upper().replace('-', '_') }}_PORT={{ listen.split(':')[-1] }}
+"""),
+    ("err_split_empty", SYSTEMD, "{{ unit.split('') }}"),
+    ("err_join_int", SYSTEMD, "{{ ','.join([1, 2]) }}"),
+    ("err_format_index", SYSTEMD, "{{ '{} {}'.format(1) }}"),
+    ("err_format_brace", SYSTEMD, "{{ 'a}'.format(1) }}"),
+]
