@@ -385,9 +385,25 @@ static void eval_call(struct tpl_render *st, const struct tpl_expr *e)
         }
         lua_pop(L, 1);
     }
+    if (e->a->kind == EX_NAME && strcmp(e->a->str, "namespace") == 0) {
+        tpl_lookup(st, "namespace");
+        int missing = lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (missing) {
+            at(st, e);
+            tpl_push_namespace(st, e);
+            return;
+        }
+    }
     tpl_eval(st, e->a);
     int fn = lua_gettop(L);
     tpl_check_defined(st, fn);
+    if (tpl_is_macro(st, fn)) {
+        at(st, e);
+        tpl_call_macro(st, e, fn, 0);
+        lua_replace(L, fn);
+        return;
+    }
     if (!callable(L, fn))
         tpl_fail(st, e->line, e->col, "'%s' is not callable", tpl_push_source(st, e->a));
     call_function(st, e, fn, 0);

@@ -244,6 +244,19 @@ static struct tpl_expr *parse_filter(struct tpl_parser *p, struct tpl_expr *node
     return r < 0 ? NULL : finish(p, e, start);
 }
 
+struct tpl_expr *tpl_parse_filter_chain(struct tpl_parser *p)
+{
+    size_t start = p->i;
+    struct tpl_expr *node = new_expr(p, EX_NAME, tpl_cur(p));
+    node->str = TPL_BODY_NAME;
+    node->len = strlen(TPL_BODY_NAME);
+    p->i--; /* parse_filter steps over the token before the name (here: the tag) */
+    node = parse_filter(p, node, start);
+    while (node && tpl_is_op(tpl_cur(p), "|"))
+        node = parse_filter(p, node, start);
+    return node;
+}
+
 static int starts_test_arg(const struct tpl_token *t)
 {
     if (t->kind == TK_NAME)

@@ -157,8 +157,8 @@ int tpl_enter(struct tpl_parser *p)
 
 /* --- statements --- */
 
-static struct tpl_node *new_node(struct tpl_parser *p, enum tpl_node_kind kind,
-                                 const struct tpl_token *at)
+struct tpl_node *tpl_new_node(struct tpl_parser *p, enum tpl_node_kind kind,
+                              const struct tpl_token *at)
 {
     struct tpl_node *n = tpl_alloc(p->a, sizeof *n);
     n->kind = kind;
@@ -220,8 +220,8 @@ static int parse_targets(struct tpl_parser *p, struct tpl_node *n)
 
 /* Parse the body of a block up to one of its end tags (the tag name token
  * becomes current); for the rest of the block p->block describes it. */
-static struct tpl_node *block_body(struct tpl_parser *p, const char *tag, int line,
-                                   const char *const *ends)
+struct tpl_node *tpl_block_body(struct tpl_parser *p, const char *tag, int line,
+                                const char *const *ends)
 {
     struct tpl_open_block saved = p->block;
     p->block = (struct tpl_open_block){tag, line, ends};
@@ -234,18 +234,18 @@ static struct tpl_node *block_body(struct tpl_parser *p, const char *tag, int li
 
 static struct tpl_node *parse_if(struct tpl_parser *p, const struct tpl_token *tag)
 {
-    struct tpl_node *first = new_node(p, ND_IF, tag), *n = first;
+    struct tpl_node *first = tpl_new_node(p, ND_IF, tag), *n = first;
     for (;;) {
         n->expr = tpl_parse_expression(p, 0);
         if (!n->expr || tpl_expect_end(p, TK_BLOCK_END) < 0)
             return NULL;
-        n->body = block_body(p, "if", tag->line, if_ends);
+        n->body = tpl_block_body(p, "if", tag->line, if_ends);
         if (p->failed)
             return NULL;
         const struct tpl_token *t = tpl_cur(p);
         p->i++;
         if (tpl_is_name(t, "elif")) {
-            n->orelse = new_node(p, ND_IF, t);
+            n->orelse = tpl_new_node(p, ND_IF, t);
             n = n->orelse;
             n->elif = 1;
             continue;
@@ -253,7 +253,7 @@ static struct tpl_node *parse_if(struct tpl_parser *p, const struct tpl_token *t
         if (tpl_is_name(t, "else")) {
             if (tpl_expect_end(p, TK_BLOCK_END) < 0)
                 return NULL;
-            n->orelse = block_body(p, "if", tag->line, endif_ends);
+            n->orelse = tpl_block_body(p, "if", tag->line, endif_ends);
             if (p->failed)
                 return NULL;
             p->i++;
@@ -264,7 +264,7 @@ static struct tpl_node *parse_if(struct tpl_parser *p, const struct tpl_token *t
 
 static struct tpl_node *parse_for(struct tpl_parser *p, const struct tpl_token *tag)
 {
-    struct tpl_node *n = new_node(p, ND_FOR, tag);
+    struct tpl_node *n = tpl_new_node(p, ND_FOR, tag);
     if (parse_targets(p, n) < 0)
         return NULL;
     if (!tpl_is_name(tpl_cur(p), "in"))
@@ -283,14 +283,16 @@ static struct tpl_node *parse_for(struct tpl_parser *p, const struct tpl_token *
         return tpl_parse_fail(p, tpl_cur(p), "recursive loops are not supported");
     if (tpl_expect_end(p, TK_BLOCK_END) < 0)
         return NULL;
-    n->body = block_body(p, "for", tag->line, for_ends);
+    p->loops++;
+    n->body = tpl_block_body(p, "for", tag->line, for_ends);
+    p->loops--;
     if (p->failed)
         return NULL;
     if (tpl_is_name(tpl_cur(p), "else")) {
         p->i++;
         if (tpl_expect_end(p, TK_BLOCK_END) < 0)
             return NULL;
-        n->orelse = block_body(p, "for", tag->line, endfor_ends);
+        n->orelse = tpl_block_body(p, "for", tag->line, endfor_ends);
         if (p->failed)
             return NULL;
     }
@@ -300,8 +302,16 @@ static struct tpl_node *parse_for(struct tpl_parser *p, const struct tpl_token *
 
 static struct tpl_node *parse_set(struct tpl_parser *p, const struct tpl_token *tag)
 {
-    struct tpl_node *n = new_node(p, ND_SET, tag);
-    if (parse_targets(p, n) < 0)
+    struct tpl_node *n = tpl_new_node(p, ND_SET, tag);
+    const struct tpl_token *t = tpl_cur(p);
+    if (t->kind == TK_NAME && tpl_is_op(&t[1], ".") && t[2].kind == TK_NAME &&
+        tpl_is_op(&t[3], "=")) { /* set ns.attr = value */
+        n->names = tpl_alloc(p->a, sizeof *n->names);
+        n->names[0] = t->s;
+        n->nnames = 1;
+        n->attr = t[2].s;
+        p->i += 3;
+    } else if (parse_targets(p, n) < 0)
         return NULL;
     if (tpl_is_op(tpl_cur(p), "=")) {
         p->i++;
@@ -314,10 +324,10 @@ static struct tpl_node *parse_set(struct tpl_parser *p, const struct tpl_token *
     }
     if (tpl_cur(p)->kind != TK_BLOCK_END)
         return tpl_unexpected(p, "'='");
-    if (n->nnames != 1)
+    if (n->nnames != 1 || n->attr)
         return tpl_parse_fail(p, tag, "a block 'set' assigns exactly one name");
     p->i++;
-    n->body = block_body(p, "set", tag->line, set_ends);
+    n->body = tpl_block_body(p, "set", tag->line, set_ends);
     if (p->failed)
         return NULL;
     p->i++;
@@ -346,22 +356,31 @@ static void *misplaced_tag(struct tpl_parser *p, const struct tpl_token *t)
         free(want);
         return NULL;
     }
-    const char *opener = strcmp(t->s, "endfor") == 0   ? "'for'"
-                         : strcmp(t->s, "endset") == 0 ? "'set'"
-                         : strcmp(t->s, "else") == 0   ? "'if' or 'for'"
-                                                       : "'if'";
+    const char *opener = strcmp(t->s, "endfor") == 0      ? "'for'"
+                         : strcmp(t->s, "endset") == 0    ? "'set'"
+                         : strcmp(t->s, "else") == 0      ? "'if' or 'for'"
+                         : strcmp(t->s, "endwith") == 0   ? "'with'"
+                         : strcmp(t->s, "endfilter") == 0 ? "'filter'"
+                         : strcmp(t->s, "endmacro") == 0  ? "'macro'"
+                         : strcmp(t->s, "endcall") == 0   ? "'call'"
+                                                          : "'if'";
     return tpl_parse_fail(p, t, "unexpected '%s' (no %s is open)", t->s, opener);
 }
 
 static struct tpl_node *parse_statement(struct tpl_parser *p, const struct tpl_token *t)
 {
-    static const char *const known[] = {"if",     "elif", "else",   "endif", "for",
-                                        "endfor", "set",  "endset", "raw",   "endraw"};
+    static const char *const known[] = {
+        "if",    "elif",    "else",   "endif",     "for",   "endfor",   "set",
+        "endset", "raw",    "endraw", "with",      "endwith", "filter", "endfilter",
+        "macro", "endmacro", "call",  "endcall",   "break", "continue"};
     static const char *const jinja_only[] = {
-        "block",    "extends",    "macro",         "endmacro",  "call",    "endcall",
-        "filter",   "endfilter",  "include",       "import",    "from",    "with",
-        "endwith",  "autoescape", "endautoescape", "print",     "do",      "break",
-        "continue", "trans",      "endtrans",      "pluralize", "endblock"};
+        "block", "extends",       "include", "import",   "from",     "autoescape",
+        "endautoescape", "print", "do",      "trans",    "endtrans", "pluralize",
+        "endblock"};
+    int handled = 1;
+    struct tpl_node *more = tpl_parse_more(p, t, &handled);
+    if (handled)
+        return more;
     if (strcmp(t->s, "if") == 0)
         return parse_if(p, t);
     if (strcmp(t->s, "for") == 0)
@@ -402,13 +421,13 @@ static struct tpl_node *subparse(struct tpl_parser *p, const char *const *ends)
         const struct tpl_token *t = tpl_cur(p);
         struct tpl_node *n = NULL;
         if (t->kind == TK_DATA) {
-            n = new_node(p, ND_TEXT, t);
+            n = tpl_new_node(p, ND_TEXT, t);
             n->text = t->s;
             n->len = t->len;
             p->i++;
         } else if (t->kind == TK_VAR_BEGIN) {
             p->i++;
-            n = new_node(p, ND_OUTPUT, t);
+            n = tpl_new_node(p, ND_OUTPUT, t);
             n->expr = tpl_parse_expression(p, 1);
             if (n->expr)
                 tpl_expect_end(p, TK_VAR_END);

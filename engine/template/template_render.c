@@ -108,6 +108,18 @@ static void set_loop_field(lua_State *L, const char *name, lua_Integer v)
     lua_setfield(L, -2, name);
 }
 
+/* loop.cycle(a, b, ...): the argument at loop.index0 modulo their number. */
+static int loop_cycle(lua_State *L)
+{
+    int n = lua_gettop(L) - 1;
+    if (n < 1)
+        return luaL_error(L, "no items for cycling given");
+    lua_getfield(L, 1, "index0");
+    lua_Integer i = lua_tointeger(L, -1);
+    lua_pushvalue(L, 2 + (int)(i % n));
+    return 1;
+}
+
 /* Jinja's loop object for item i (from 1) of items; previtem and nextitem
  * are missing (so undefined) at the ends. */
 static void push_loop(lua_State *L, int items, lua_Integer i, lua_Integer count)
@@ -132,15 +144,10 @@ static void push_loop(lua_State *L, int items, lua_Integer i, lua_Integer count)
         lua_rawgeti(L, items, i + 1);
         lua_setfield(L, -2, "nextitem");
     }
+    lua_pushcfunction(L, loop_cycle);
+    lua_setfield(L, -2, "cycle");
 }
 
-/* Push a new scope table and make it the innermost. */
-static int push_scope(struct tpl_render *st)
-{
-    lua_newtable(st->L);
-    st->scopes[st->nscopes++] = lua_gettop(st->L);
-    return lua_gettop(st->L);
-}
 
 /* One step of the budget, and the output limit (out may be NULL), at node n. */
 static void spend(struct tpl_render *st, const struct tpl_node *n, const struct buf *out)
@@ -164,7 +171,7 @@ static void filter_items(struct tpl_render *st, const struct tpl_node *n, int it
     int result = lua_gettop(L);
     for (lua_Integer i = 1; i <= count; i++) {
         spend(st, n, NULL);
-        int scope = push_scope(st);
+        int scope = tpl_push_scope(st);
         lua_rawgeti(L, items, i);
         assign(st, n, -1, scope);
         tpl_eval(st, n->cond);
@@ -194,7 +201,7 @@ static void render_for(struct tpl_render *st, const struct tpl_node *n, struct b
         tpl_render_nodes(st, n->orelse, out);
     for (lua_Integer i = 1; i <= count; i++) {
         spend(st, n, out);
-        int scope = push_scope(st);
+        int scope = tpl_push_scope(st);
         lua_rawgeti(L, items, i);
         assign(st, n, -1, scope);
         lua_pop(L, 1);
@@ -203,6 +210,10 @@ static void render_for(struct tpl_render *st, const struct tpl_node *n, struct b
         tpl_render_nodes(st, n->body, out);
         st->nscopes--;
         lua_settop(L, items);
+        int control = st->loop_control;
+        st->loop_control = 0;
+        if (control == ND_BREAK)
+            break;
     }
     lua_settop(L, top);
 }
@@ -217,6 +228,19 @@ static void render_set(struct tpl_render *st, const struct tpl_node *n)
         tpl_render_nodes(st, n->body, b);
         lua_pushlstring(L, b->data ? b->data : "", b->len);
         tpl_scratch_put(st);
+        if (st->loop_control) { /* a break in the body: no assignment */
+            lua_pop(L, 1);
+            return;
+        }
+    }
+    if (n->attr) { /* set ns.attr = value */
+        tpl_lookup(st, n->names[0]);
+        if (!tpl_is_namespace(st, -1))
+            tpl_fail(st, n->line, n->col, "cannot assign attribute on non-namespace object");
+        lua_insert(L, -2);
+        lua_setfield(L, -2, n->attr);
+        lua_pop(L, 1);
+        return;
     }
     assign(st, n, -1, st->scopes[st->nscopes - 1]);
     lua_pop(L, 1);
@@ -245,7 +269,12 @@ void tpl_render_nodes(struct tpl_render *st, const struct tpl_node *n, struct bu
         case ND_SET:
             render_set(st, n);
             break;
+        default:
+            tpl_render_more(st, n, out);
+            break;
         }
+        if (st->loop_control) /* a break or continue unwinds to its loop */
+            return;
     }
 }
 
@@ -263,7 +292,7 @@ static int render_protected(lua_State *L)
     struct tpl_render *st = lua_touserdata(L, 1);
     struct buf *out = lua_touserdata(L, 2);
     st->context = 3;
-    push_scope(st);
+    tpl_push_scope(st);
     tpl_render_nodes(st, st->t->body, out);
     return 0;
 }

@@ -177,6 +177,12 @@ struct tpl_open_block {
     const char *const *ends; /* the tags that may come next, NULL-terminated */
 };
 
+/* The statements beyond if/for/set (template_parse_stmt.c): parse the tag
+ * whose name token is t (current is the token after it). *handled is 0 when
+ * t is none of them; NULL on a syntax error (or an empty result). */
+struct tpl_parser;
+struct tpl_node *tpl_parse_more(struct tpl_parser *p, const struct tpl_token *t, int *handled);
+
 struct tpl_parser {
     const char *name;
     const char *src;
@@ -187,8 +193,10 @@ struct tpl_parser {
     int depth;  /* of expressions being parsed */
     int blocks; /* of open blocks */
     int failed;
+    int loops; /* open for loops (break and continue need one) */
     struct tpl_open_block block;
 };
+
 
 const struct tpl_token *tpl_cur(const struct tpl_parser *p);
 const struct tpl_token *tpl_peek(const struct tpl_parser *p);
@@ -215,8 +223,17 @@ enum tpl_node_kind {
     ND_OUTPUT, /* {{ expr }} */
     ND_IF,     /* if expr: body, else orelse (an elif is an ND_IF in orelse) */
     ND_FOR,    /* for names in expr [if cond]: body, else orelse */
-    ND_SET,    /* set names = expr; with expr NULL, set name: body endset */
+    ND_SET,    /* set names = expr; with expr NULL, set name: body endset; attr: set name.attr */
+    ND_BREAK,
+    ND_CONTINUE,
+    ND_WITH,   /* with names[i] = exprs[i], ...: body */
+    ND_FILTER, /* filter chain: expr is the chain over the name TPL_BODY_NAME */
+    ND_MACRO,  /* macro text(names[i] = exprs[i] (NULL: no default)): body */
+    ND_CALL,   /* call(names = exprs) expr: body (the caller) */
 };
+
+/* The name a filter block's chain reads its body from (not a valid name). */
+#define TPL_BODY_NAME " body"
 
 struct tpl_node {
     enum tpl_node_kind kind;
@@ -229,6 +246,8 @@ struct tpl_node {
     struct tpl_node *body, *orelse;
     const char **names;
     size_t nnames;
+    struct tpl_expr **exprs; /* WITH values, MACRO/CALL parameter defaults (by names) */
+    const char *attr;        /* SET: the namespace attribute assigned */
     int elif; /* an ND_IF that is the elif of the ND_IF whose orelse it is */
 };
 
@@ -240,6 +259,16 @@ struct template
     struct tpl_arena arena;
     struct tpl_node *body;
 };
+
+/* Shared by template_parse.c and template_parse_stmt.c. */
+struct tpl_node *tpl_new_node(struct tpl_parser *p, enum tpl_node_kind kind,
+                              const struct tpl_token *at);
+/* The body of a block up to one of its end tags (the tag name token becomes current). */
+struct tpl_node *tpl_block_body(struct tpl_parser *p, const char *tag, int line,
+                                const char *const *ends);
+/* A filter block's chain `upper | indent(2)` over the name TPL_BODY_NAME;
+ * current is the first filter's name. */
+struct tpl_expr *tpl_parse_filter_chain(struct tpl_parser *p);
 
 /* --- filters and tests (template_filter.c, template_test.c) --- */
 
@@ -332,7 +361,25 @@ struct tpl_render {
     int err_line, err_col;
     int at_line, at_col; /* where a Lua error raised now would point */
     long long budget; /* steps left (template_set_budget); -1: no limit */
+    int loop_control;    /* ND_BREAK or ND_CONTINUE while one unwinds to its loop, else 0 */
+    int calls;           /* macro calls in progress */
 };
+
+/* --- macros, caller, namespace, with, filter blocks (template_macro.c) --- */
+
+/* Render the statements of template_parse_stmt.c. */
+void tpl_render_more(struct tpl_render *st, const struct tpl_node *n, struct buf *out);
+/* Whether the value at idx is a macro (or a call block's caller). */
+int tpl_is_macro(struct tpl_render *st, int idx);
+/* Call the macro at fn with call's arguments, caller (a stack index, or 0)
+ * as its `caller`; pushes the rendered text. */
+void tpl_call_macro(struct tpl_render *st, const struct tpl_expr *call, int fn, int caller);
+/* namespace(...): pushes a new namespace from call's keyword arguments. */
+void tpl_push_namespace(struct tpl_render *st, const struct tpl_expr *call);
+/* Whether the value at idx is a namespace (which `set ns.x = ...` may change). */
+int tpl_is_namespace(struct tpl_render *st, int idx);
+/* Push a new scope table and make it the innermost (fails when too deep). */
+int tpl_push_scope(struct tpl_render *st);
 
 /* A cleared scratch buffer; give it back with tpl_scratch_put (LIFO). */
 struct buf *tpl_scratch_get(struct tpl_render *st);

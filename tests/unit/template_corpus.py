@@ -32,7 +32,9 @@ from template_corpus_cases import CASES  # noqa: E402
 
 
 def environment():
-    return jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    # break/continue are jinja2.ext.loopcontrols' (batou-ng always has them)
+    return jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                              extensions=["jinja2.ext.loopcontrols"])
 
 
 def sort_dicts(value):

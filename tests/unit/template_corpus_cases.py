@@ -339,3 +339,112 @@ WorkingDirectory={{ exec.split('/')[:3] | join('/') }}
     ("err_format_index", SYSTEMD, "{{ '{} {}'.format(1) }}"),
     ("err_format_brace", SYSTEMD, "{{ 'a}'.format(1) }}"),
 ]
+
+VHOSTS = {
+    "vhosts": [
+        {"name": "shop.example.com", "root": "/srv/shop", "aliases": ["www.shop.example.com"],
+         "tls": True, "upstream": "shop"},
+        {"name": "admin.example.com", "root": "/srv/admin", "aliases": [], "tls": False,
+         "upstream": "admin", "allow": ["10.0.0.0/8", "192.168.0.0/16"]},
+    ],
+    "upstreams": {"admin": ["10.0.2.1:9000"], "shop": ["10.0.1.1:8000", "10.0.1.2:8000"]},
+    "rows": ["a", "b", "c", "d", "e"],
+}
+
+CASES += [
+    ("nginx_macros", VHOSTS, """\
+{%- macro listen(port, ssl=false, extra='') -%}
+    listen {{ port }}{{ ' ssl http2' if ssl }}{{ extra }};
+{%- endmacro %}
+{%- macro location(path, target, opts={}) %}
+    location {{ path }} {
+        proxy_pass http://{{ target }};
+{%- for k, v in opts | dictsort %}
+        {{ k }} {{ v }};
+{%- endfor %}
+    }
+{%- endmacro %}
+{% for name, servers in upstreams | dictsort %}
+upstream {{ name }} {
+{%- for s in servers %}
+    server {{ s }};
+{%- endfor %}
+}
+{% endfor %}
+{%- for v in vhosts %}
+server {
+{{ listen(443, ssl=true) if v.tls else listen(80) }}
+{{ listen(8080, extra=' default_server') }}
+    server_name {{ ([v.name] + v.aliases) | join(' ') }};
+    root {{ v.root }};
+{{- location('/', v.upstream) }}
+{{- location('/static/', v.upstream, {'expires': '30d', 'gzip': 'on'}) }}
+{%- if v.allow is defined %}
+{%- for net in v.allow %}
+    allow {{ net }};
+{%- endfor %}
+    deny all;
+{%- endif %}
+}
+{%- endfor %}
+"""),
+    ("macro_call_caller", VHOSTS, """\
+{%- macro section(title, level=1) -%}
+{{ '#' * level }} {{ title }}
+{{ caller() }}
+{%- endmacro %}
+{%- macro each(items) -%}
+{%- for item in items %}{{ caller(item, loop.index) }}{% endfor -%}
+{%- endmacro %}
+{% call section('Hosts') %}
+{%- for v in vhosts %}
+- {{ v.name }}
+{%- endfor %}
+{% endcall %}
+{% call section('Rows', 2) %}rows: {{ rows | length }}{% endcall %}
+{% call(row, i) each(rows) %}[{{ i }}:{{ row }}]{% endcall %}
+{{ section('Inline', level=3, caller=none) if false else 'x' }}
+"""),
+    ("namespace_loops", VHOSTS, """\
+{%- set ns = namespace(found=false, count=0, names=[]) %}
+{%- for v in vhosts %}
+{%- if v.tls %}{% set ns.found = true %}{% endif %}
+{%- set ns.count = ns.count + v.aliases | length %}
+{%- set ns.names = ns.names + [v.name] %}
+{%- endfor %}
+found={{ ns.found }} count={{ ns.count }} names={{ ns.names | join(',') }}
+{%- set ns2 = namespace({'a': 1}) %} a={{ ns2.a }}
+{% for r in rows %}
+{%- if r == 'b' %}{% continue %}{% endif %}
+{%- if r == 'd' %}{% break %}{% endif %}
+{{- r }}{{ loop.cycle('+', '-') }}
+{%- endfor %}
+{% for r in rows %}{{ loop.cycle('odd', 'even') }} {% endfor %}
+{% for r in rows %}{% for x in [1, 2, 3] %}{% if x == 2 %}{% break %}{% endif %}{{ r }}{{ x }}{% endfor %}{% endfor %}
+{% for r in rows if r != 'a' %}{% if loop.index > 2 %}{% break %}{% endif %}{{ r }}{% else %}none{% endfor %}
+"""),
+    ("with_filter_blocks", VHOSTS, """\
+{% with v = vhosts[0], n = vhosts | length %}{{ v.name }} of {{ n }}{% endwith %}
+{% with %}{% set inner = 1 %}{{ inner }}{% endwith %}{{ inner is defined }}
+{% with a = 1 %}{% with a = a + 1, b = a %}{{ a }}{{ b }}{% endwith %}{{ a }}{% endwith %}
+{% filter upper %}hello {{ rows | join }}{% endfilter %}
+{% filter indent(4, true) %}line one
+line two{% endfilter %}
+{% filter replace('a', 'A') | trim %}   banana   {% endfilter %}|
+{% for r in rows %}{% filter upper %}{{ r }}{% if r == 'b' %}{% break %}{% endif %}{% endfilter %}{% endfor %}
+"""),
+    ("err_macro_args", VHOSTS, "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}"),
+    ("err_macro_kw", VHOSTS, "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(b=1) }}"),
+    ("err_macro_missing", VHOSTS, "{% macro m(a, b) %}{{ a }}{{ b }}{% endmacro %}{{ m(1) }}"),
+    ("err_namespace_set", VHOSTS, "{% set d = {'a': 1} %}{% set d.a = 2 %}"),
+    ("err_break_outside", VHOSTS, "{% break %}"),
+    ("err_break_in_macro", VHOSTS, "{% for x in rows %}{% macro m() %}{% break %}{% endmacro %}{% endfor %}"),
+    ("err_cycle_empty", VHOSTS, "{% for x in rows %}{{ loop.cycle() }}{% endfor %}"),
+    ("err_caller_missing", VHOSTS, "{% macro m() %}{{ caller() }}{% endmacro %}{{ m() }}"),
+]
+CASES += [
+    ("break_in_set_block", VHOSTS, """\
+{% set x = 'old' %}{% for r in rows %}{% set x %}{{ r }}{% if r == 'c' %}{% break %}{% endif %}{% endset %}{{ x }}{% endfor %}|{{ x }}
+{% for r in rows %}{% with y = r %}{{ y }}{% if y == 'b' %}{% break %}{% endif %}!{% endwith %}{% endfor %}
+"""),
+]

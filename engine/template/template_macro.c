@@ -1,0 +1,277 @@
+/* Rendering the statements of template_parse_stmt.c, and the values they
+ * make: macros (and a call block's caller), namespaces, break/continue,
+ * with and filter blocks.
+ *
+ * A macro is a full userdata pointing at its ND_MACRO (or ND_CALL) node,
+ * with the scope tables it was defined in as its user value: a call sees
+ * its arguments, then those scopes (so a caller sees the variables around
+ * its call block), then the context, as in Jinja. A namespace is a table
+ * with its own metatable, the one kind of value `set ns.x = ...` changes. */
+
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "engine/template/template.h"
+#include "engine/template/template_tree.h"
+#include "engine/util.h"
+
+enum { TPL_MAX_CALLS = 50 }; /* macro calls in progress: recursion stays off the C stack's end */
+
+static const char macro_meta[] = "batou.template.macro";
+static const char namespace_meta[] = "batou.template.namespace";
+
+struct macro {
+    const struct tpl_node *n;
+};
+
+int tpl_push_scope(struct tpl_render *st)
+{
+    if (st->nscopes >= TPL_MAX_NESTING + 2)
+        tpl_fail(st, st->at_line, st->at_col, "scopes nested too deeply (more than %d levels)",
+                 TPL_MAX_NESTING);
+    luaL_checkstack(st->L, 4, "template nested too deeply");
+    lua_newtable(st->L);
+    st->scopes[st->nscopes++] = lua_gettop(st->L);
+    return lua_gettop(st->L);
+}
+
+int tpl_is_macro(struct tpl_render *st, int idx)
+{
+    return luaL_testudata(st->L, idx, macro_meta) != NULL;
+}
+
+/* Push a macro for n that sees the current scopes. */
+static void push_macro(struct tpl_render *st, const struct tpl_node *n)
+{
+    lua_State *L = st->L;
+    struct macro *m = lua_newuserdatauv(L, sizeof *m, 1);
+    m->n = n;
+    luaL_newmetatable(L, macro_meta);
+    lua_setmetatable(L, -2);
+    lua_createtable(L, st->nscopes, 0);
+    for (int i = 0; i < st->nscopes; i++) {
+        lua_pushvalue(L, st->scopes[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setiuservalue(L, -2, 1);
+}
+
+static int param_index(const struct tpl_node *n, const char *name)
+{
+    for (size_t i = 0; i < n->nnames; i++)
+        if (strcmp(n->names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The call's arguments into the table at args, by parameter name. */
+static void bind_args(struct tpl_render *st, const struct tpl_expr *call, const struct tpl_node *n,
+                      int args)
+{
+    lua_State *L = st->L;
+    size_t positional = 0;
+    for (size_t i = 0; i < call->count; i++) {
+        const char *kw = call->names ? call->names[i] : NULL;
+        int k = kw ? param_index(n, kw) : (int)positional++;
+        if (kw && k < 0)
+            tpl_fail(st, call->line, call->col, "macro '%s' takes no keyword argument '%s'",
+                     n->text, kw);
+        if (k >= (int)n->nnames)
+            tpl_fail(st, call->line, call->col, "macro '%s' takes not more than %d argument(s)",
+                     n->text, (int)n->nnames);
+        if (lua_getfield(L, args, n->names[k]) != LUA_TNIL)
+            tpl_fail(st, call->line, call->col, "macro '%s' got multiple values for argument '%s'",
+                     n->text, n->names[k]);
+        lua_pop(L, 1);
+        tpl_eval(st, call->items[i]);
+        lua_setfield(L, args, n->names[k]);
+    }
+}
+
+/* The parameters not given: their defaults (seeing the earlier ones), or an
+ * undefined value. */
+static void bind_defaults(struct tpl_render *st, const struct tpl_expr *call,
+                          const struct tpl_node *n, int args)
+{
+    lua_State *L = st->L;
+    for (size_t k = 0; k < n->nnames; k++) {
+        if (lua_getfield(L, args, n->names[k]) != LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pop(L, 1);
+        if (n->exprs[k])
+            tpl_eval(st, n->exprs[k]);
+        else
+            tpl_push_undefined(st, call->line, call->col, 0, "parameter '%s' was not provided",
+                               n->names[k]);
+        lua_setfield(L, args, n->names[k]);
+    }
+}
+
+void tpl_call_macro(struct tpl_render *st, const struct tpl_expr *call, int fn, int caller)
+{
+    lua_State *L = st->L;
+    fn = lua_absindex(L, fn);
+    caller = caller ? lua_absindex(L, caller) : 0;
+    const struct tpl_node *n = ((struct macro *)lua_touserdata(L, fn))->n;
+    if (st->calls >= TPL_MAX_CALLS)
+        tpl_fail(st, call->line, call->col, "macro calls nested too deeply (more than %d)",
+                 TPL_MAX_CALLS);
+    int base = lua_gettop(L);
+    lua_newtable(L);
+    int args = base + 1;
+    bind_args(st, call, n, args);
+    if (caller) {
+        lua_pushvalue(L, caller);
+        lua_setfield(L, args, "caller");
+    }
+    int saved[TPL_MAX_NESTING + 2], saved_n = st->nscopes;
+    memcpy(saved, st->scopes, sizeof saved);
+    lua_getiuservalue(L, fn, 1);
+    int captured = (int)lua_rawlen(L, -1);
+    if (captured + 1 > TPL_MAX_NESTING + 2)
+        tpl_fail(st, call->line, call->col, "scopes nested too deeply (more than %d levels)",
+                 TPL_MAX_NESTING);
+    luaL_checkstack(L, captured + 4, "template nested too deeply");
+    int list = lua_gettop(L);
+    for (int i = 0; i < captured; i++) {
+        lua_rawgeti(L, list, i + 1);
+        st->scopes[i] = lua_gettop(L);
+    }
+    st->scopes[captured] = args;
+    st->nscopes = captured + 1;
+    bind_defaults(st, call, n, args);
+    struct buf *b = tpl_scratch_get(st);
+    st->calls++;
+    tpl_render_nodes(st, n->body, b);
+    st->calls--;
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    tpl_scratch_put(st);
+    memcpy(st->scopes, saved, sizeof saved);
+    st->nscopes = saved_n;
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+}
+
+/* --- namespace --- */
+
+void tpl_push_namespace(struct tpl_render *st, const struct tpl_expr *call)
+{
+    lua_State *L = st->L;
+    lua_newtable(L);
+    int ns = lua_gettop(L);
+    luaL_newmetatable(L, namespace_meta);
+    lua_setmetatable(L, ns);
+    for (size_t i = 0; i < call->count; i++) {
+        tpl_eval(st, call->items[i]);
+        tpl_check_defined(st, -1);
+        if (call->names && call->names[i]) {
+            lua_setfield(L, ns, call->names[i]);
+            continue;
+        }
+        if (tpl_kind_of(st, -1) != K_DICT)
+            tpl_fail(st, call->items[i]->line, call->items[i]->col,
+                     "namespace: a positional argument must be a dict, not '%s'",
+                     tpl_type_name(st, -1));
+        for (lua_pushnil(L); lua_next(L, -2);) { /* its items become attributes */
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, ns);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+int tpl_is_namespace(struct tpl_render *st, int idx)
+{
+    lua_State *L = st->L;
+    if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+        return 0;
+    luaL_getmetatable(L, namespace_meta);
+    int r = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return r;
+}
+
+/* --- statements --- */
+
+static void render_with(struct tpl_render *st, const struct tpl_node *n, struct buf *out)
+{
+    lua_State *L = st->L;
+    int top = lua_gettop(L);
+    luaL_checkstack(L, (int)n->nnames + 4, "template nested too deeply");
+    for (size_t i = 0; i < n->nnames; i++) /* all values first, in the outer scope */
+        tpl_eval(st, n->exprs[i]);
+    int scope = tpl_push_scope(st);
+    for (size_t i = 0; i < n->nnames; i++) {
+        lua_pushvalue(L, top + 1 + (int)i);
+        lua_setfield(L, scope, n->names[i]);
+    }
+    tpl_render_nodes(st, n->body, out);
+    st->nscopes--;
+    lua_settop(L, top);
+}
+
+static void render_filter(struct tpl_render *st, const struct tpl_node *n, struct buf *out)
+{
+    lua_State *L = st->L;
+    int top = lua_gettop(L);
+    struct buf *b = tpl_scratch_get(st);
+    tpl_render_nodes(st, n->body, b);
+    if (st->loop_control) { /* a break in the body: Jinja never writes the block */
+        tpl_scratch_put(st);
+        return;
+    }
+    int scope = tpl_push_scope(st);
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    tpl_scratch_put(st);
+    lua_setfield(L, scope, TPL_BODY_NAME);
+    tpl_eval(st, n->expr);
+    st->nscopes--;
+    tpl_str(st, -1, out);
+    lua_settop(L, top);
+}
+
+static void render_call(struct tpl_render *st, const struct tpl_node *n, struct buf *out)
+{
+    lua_State *L = st->L;
+    int top = lua_gettop(L);
+    push_macro(st, n); /* the caller, seeing the scopes around the call block */
+    tpl_eval(st, n->expr->a);
+    tpl_check_defined(st, -1);
+    if (!tpl_is_macro(st, -1))
+        tpl_fail(st, n->expr->line, n->expr->col, "'%s' is not a macro",
+                 tpl_push_source(st, n->expr->a));
+    tpl_call_macro(st, n->expr, top + 2, top + 1);
+    tpl_str(st, -1, out);
+    lua_settop(L, top);
+}
+
+void tpl_render_more(struct tpl_render *st, const struct tpl_node *n, struct buf *out)
+{
+    lua_State *L = st->L;
+    switch (n->kind) {
+    case ND_BREAK:
+    case ND_CONTINUE:
+        st->loop_control = n->kind;
+        break;
+    case ND_WITH:
+        render_with(st, n, out);
+        break;
+    case ND_FILTER:
+        render_filter(st, n, out);
+        break;
+    case ND_MACRO:
+        push_macro(st, n);
+        lua_setfield(L, st->scopes[st->nscopes - 1], n->text);
+        break;
+    case ND_CALL:
+        render_call(st, n, out);
+        break;
+    default:
+        break;
+    }
+}
