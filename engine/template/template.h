@@ -67,6 +67,25 @@ struct template *template_parse(const char *name, const char *src, size_t len,
  * template may be rendered any number of times, with any contexts. */
 int template_render(const struct template *t, struct lua_State *L, int context, struct buf *out,
                     struct template_error *err);
+/* Where {% include %} and {% import %} find templates. load reads the
+ * template named name (as the template wrote it) for the template named
+ * from: 0 with *path (the name its errors carry), *src and *len, all
+ * xmalloc'd; or -1 with *message (xmalloc'd), e.g. "not found". */
+struct template_loader {
+    int (*load)(void *data, const char *name, const char *from, char **path, char **src,
+                size_t *len, char **message);
+    void *data;
+};
+
+/* template_render with a loader (NULL: include and import fail, as they
+ * do in template_render). Errors inside an included template carry its
+ * path, line and column. */
+int template_render_with(const struct template *t, struct lua_State *L, int context,
+                         const struct template_loader *loader, struct buf *out,
+                         struct template_error *err);
+int template_expand_with(const char *name, const char *src, size_t len, struct lua_State *L,
+                         int context, const struct template_loader *loader, struct buf *out,
+                         struct template_error *err);
 /* Free t (NULL is fine). */
 void template_free(struct template *t);
 /* Parse and render in one step. */

@@ -339,7 +339,9 @@ static void eval_method(struct tpl_render *st, const struct tpl_expr *e)
         lua_getfield(L, obj, callee->str);
     else
         lua_pushnil(L);
-    if (callable(L, obj + 1)) {
+    if (tpl_is_macro(st, obj + 1)) { /* m.macro() of an imported module */
+        tpl_call_macro(st, e, obj + 1, 0);
+    } else if (callable(L, obj + 1)) {
         call_function(st, e, obj + 1, obj);
     } else if (lua_isnil(L, -1) && tpl_kind_of(st, obj) == K_DICT &&
                (strcmp(callee->str, "items") == 0 || strcmp(callee->str, "keys") == 0 ||

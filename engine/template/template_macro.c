@@ -3,9 +3,9 @@
  * with and filter blocks.
  *
  * A macro is a full userdata pointing at its ND_MACRO (or ND_CALL) node,
- * with the scope tables it was defined in as its user value: a call sees
- * its arguments, then those scopes (so a caller sees the variables around
- * its call block), then the context, as in Jinja. A namespace is a table
+ * with the scope tables and the context it was defined in as its user
+ * value: a call sees its arguments, then those scopes (so a caller sees the
+ * variables around its call block), then that context, as in Jinja. A namespace is a table
  * with its own metatable, the one kind of value `set ns.x = ...` changes. */
 
 #include <string.h>
@@ -55,6 +55,8 @@ static void push_macro(struct tpl_render *st, const struct tpl_node *n)
         lua_pushvalue(L, st->scopes[i]);
         lua_rawseti(L, -2, i + 1);
     }
+    lua_pushvalue(L, st->context); /* an imported macro keeps its (maybe empty) context */
+    lua_setfield(L, -2, "context");
     lua_setiuservalue(L, -2, 1);
 }
 
@@ -128,7 +130,7 @@ void tpl_call_macro(struct tpl_render *st, const struct tpl_expr *call, int fn, 
         lua_pushvalue(L, caller);
         lua_setfield(L, args, "caller");
     }
-    int saved[TPL_MAX_NESTING + 2], saved_n = st->nscopes;
+    int saved[TPL_MAX_NESTING + 2], saved_n = st->nscopes, saved_context = st->context;
     memcpy(saved, st->scopes, sizeof saved);
     lua_getiuservalue(L, fn, 1);
     int captured = (int)lua_rawlen(L, -1);
@@ -137,6 +139,8 @@ void tpl_call_macro(struct tpl_render *st, const struct tpl_expr *call, int fn, 
                  TPL_MAX_NESTING);
     luaL_checkstack(L, captured + 4, "template nested too deeply");
     int list = lua_gettop(L);
+    lua_getfield(L, list, "context");
+    st->context = lua_gettop(L);
     for (int i = 0; i < captured; i++) {
         lua_rawgeti(L, list, i + 1);
         st->scopes[i] = lua_gettop(L);
@@ -152,6 +156,7 @@ void tpl_call_macro(struct tpl_render *st, const struct tpl_expr *call, int fn, 
     tpl_scratch_put(st);
     memcpy(st->scopes, saved, sizeof saved);
     st->nscopes = saved_n;
+    st->context = saved_context;
     lua_replace(L, base + 1);
     lua_settop(L, base + 1);
 }
@@ -270,6 +275,12 @@ void tpl_render_more(struct tpl_render *st, const struct tpl_node *n, struct buf
         break;
     case ND_CALL:
         render_call(st, n, out);
+        break;
+    case ND_INCLUDE:
+        tpl_render_include(st, n, out);
+        break;
+    case ND_IMPORT:
+        tpl_render_import(st, n);
         break;
     default:
         break;

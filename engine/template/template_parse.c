@@ -372,11 +372,11 @@ static struct tpl_node *parse_statement(struct tpl_parser *p, const struct tpl_t
     static const char *const known[] = {
         "if",    "elif",    "else",   "endif",     "for",   "endfor",   "set",
         "endset", "raw",    "endraw", "with",      "endwith", "filter", "endfilter",
-        "macro", "endmacro", "call",  "endcall",   "break", "continue"};
-    static const char *const jinja_only[] = {
-        "block", "extends",       "include", "import",   "from",     "autoescape",
-        "endautoescape", "print", "do",      "trans",    "endtrans", "pluralize",
-        "endblock"};
+        "macro", "endmacro", "call",  "endcall",   "break", "continue", "include", "import",
+        "from"};
+    static const char *const jinja_only[] = {"block", "extends",  "autoescape", "endautoescape",
+                                             "print", "do",       "trans",      "endtrans",
+                                             "pluralize", "endblock"};
     int handled = 1;
     struct tpl_node *more = tpl_parse_more(p, t, &handled);
     if (handled)

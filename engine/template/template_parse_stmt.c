@@ -153,6 +153,97 @@ static struct tpl_node *parse_call_block(struct tpl_parser *p, const struct tpl_
     return callable_body(p, n, tag, endcall_ends);
 }
 
+/* [with context | without context]: 1 with, 0 without, -1 when not there. */
+static int parse_context(struct tpl_parser *p)
+{
+    const struct tpl_token *t = tpl_cur(p);
+    if ((!tpl_is_name(t, "with") && !tpl_is_name(t, "without")) || !tpl_is_name(&t[1], "context"))
+        return -1;
+    p->i += 2;
+    return strcmp(t->s, "with") == 0;
+}
+
+static struct tpl_node *parse_include(struct tpl_parser *p, const struct tpl_token *tag)
+{
+    struct tpl_node *n = tpl_new_node(p, ND_INCLUDE, tag);
+    n->expr = tpl_parse_expression(p, 1);
+    if (!n->expr)
+        return NULL;
+    if (tpl_is_name(tpl_cur(p), "ignore") && tpl_is_name(tpl_peek(p), "missing")) {
+        n->elif = 1;
+        p->i += 2;
+    }
+    if (parse_context(p) == 0)
+        n->attr = "without context";
+    return tpl_expect_end(p, TK_BLOCK_END) < 0 ? NULL : n;
+}
+
+static struct tpl_node *parse_import(struct tpl_parser *p, const struct tpl_token *tag)
+{
+    struct tpl_node *n = tpl_new_node(p, ND_IMPORT, tag);
+    n->expr = tpl_parse_expression(p, 1);
+    if (!n->expr)
+        return NULL;
+    if (!tpl_is_name(tpl_cur(p), "as"))
+        return tpl_unexpected(p, "'as'");
+    p->i++;
+    if (tpl_cur(p)->kind != TK_NAME)
+        return tpl_unexpected(p, "a name");
+    n->text = tpl_cur(p)->s;
+    p->i++;
+    if (parse_context(p) == 1)
+        n->attr = "with context";
+    return tpl_expect_end(p, TK_BLOCK_END) < 0 ? NULL : n;
+}
+
+static struct tpl_node *parse_from(struct tpl_parser *p, const struct tpl_token *tag)
+{
+    struct tpl_node *n = tpl_new_node(p, ND_IMPORT, tag);
+    n->expr = tpl_parse_expression(p, 1);
+    if (!n->expr)
+        return NULL;
+    if (!tpl_is_name(tpl_cur(p), "import"))
+        return tpl_unexpected(p, "'import'");
+    p->i++;
+    const char *names[64], *aliases[64];
+    size_t count = 0;
+    while (!p->failed) {
+        int context = parse_context(p);
+        if (context >= 0) {
+            n->attr = context ? "with context" : NULL;
+            break;
+        }
+        if (count > 0 && tpl_cur(p)->kind == TK_BLOCK_END)
+            break;
+        if (count > 0 && tpl_expect_op(p, ",") < 0)
+            return NULL;
+        if (tpl_cur(p)->kind != TK_NAME)
+            return tpl_unexpected(p, "a name to import");
+        if (count == 64)
+            return tpl_parse_fail(p, tpl_cur(p), "too many names (more than 64)");
+        if (tpl_cur(p)->s[0] == '_')
+            return tpl_parse_fail(p, tpl_cur(p),
+                                  "names starting with an underscore cannot be imported");
+        names[count] = aliases[count] = tpl_cur(p)->s;
+        p->i++;
+        if (tpl_is_name(tpl_cur(p), "as")) {
+            if (tpl_peek(p)->kind != TK_NAME) {
+                p->i++;
+                return tpl_unexpected(p, "a name");
+            }
+            aliases[count] = tpl_peek(p)->s;
+            p->i += 2;
+        }
+        count++;
+    }
+    n->nnames = count;
+    n->names = tpl_alloc(p->a, (count + 1) * sizeof *n->names);
+    n->aliases = tpl_alloc(p->a, (count + 1) * sizeof *n->aliases);
+    memcpy(n->names, names, count * sizeof *names);
+    memcpy(n->aliases, aliases, count * sizeof *aliases);
+    return tpl_expect_end(p, TK_BLOCK_END) < 0 ? NULL : n;
+}
+
 struct tpl_node *tpl_parse_more(struct tpl_parser *p, const struct tpl_token *t, int *handled)
 {
     *handled = 1;
@@ -166,6 +257,12 @@ struct tpl_node *tpl_parse_more(struct tpl_parser *p, const struct tpl_token *t,
         return parse_macro(p, t);
     if (strcmp(t->s, "call") == 0)
         return parse_call_block(p, t);
+    if (strcmp(t->s, "include") == 0)
+        return parse_include(p, t);
+    if (strcmp(t->s, "import") == 0)
+        return parse_import(p, t);
+    if (strcmp(t->s, "from") == 0)
+        return parse_from(p, t);
     *handled = 0;
     return NULL;
 }

@@ -323,7 +323,7 @@ static int protected_tostring(lua_State *L, char **message)
 static void fill_error(struct tpl_render *st, int rc, struct template_error *err)
 {
     lua_State *L = st->L;
-    err->file = xstrdup(st->t->name);
+    err->file = xstrdup(st->err_file ? st->err_file : st->t->name);
     err->line = st->own_error ? st->err_line : st->at_line;
     err->col = st->own_error ? st->err_col : st->at_col;
     if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
@@ -339,6 +339,13 @@ static void fill_error(struct tpl_render *st, int rc, struct template_error *err
 int template_render(const struct template *t, struct lua_State *L, int context, struct buf *out,
                     struct template_error *err)
 {
+    return template_render_with(t, L, context, NULL, out, err);
+}
+
+int template_render_with(const struct template *t, struct lua_State *L, int context,
+                         const struct template_loader *loader, struct buf *out,
+                         struct template_error *err)
+{
     memset(err, 0, sizeof *err);
     int top = lua_gettop(L);
     context = lua_absindex(L, context);
@@ -347,7 +354,7 @@ int template_render(const struct template *t, struct lua_State *L, int context, 
         err->message = xstrdup("lua stack exhausted");
         return -1;
     }
-    struct tpl_render st = {.L = L, .t = t};
+    struct tpl_render st = {.L = L, .t = t, .loader = loader};
     lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_key);
     st.budget = lua_isinteger(L, -1) ? (long long)lua_tointeger(L, -1) : -1;
     lua_pop(L, 1);
@@ -363,6 +370,8 @@ int template_render(const struct template *t, struct lua_State *L, int context, 
         if (out->data)
             out->data[out_len] = '\0';
     }
+    tpl_loaded_release(&st);
+    free(st.err_file);
     for (size_t i = 0; i < st.scratch_count; i++) {
         buf_release(st.scratch[i]);
         free(st.scratch[i]);
@@ -375,10 +384,17 @@ int template_render(const struct template *t, struct lua_State *L, int context, 
 int template_expand(const char *name, const char *src, size_t len, struct lua_State *L, int context,
                     struct buf *out, struct template_error *err)
 {
+    return template_expand_with(name, src, len, L, context, NULL, out, err);
+}
+
+int template_expand_with(const char *name, const char *src, size_t len, struct lua_State *L,
+                         int context, const struct template_loader *loader, struct buf *out,
+                         struct template_error *err)
+{
     struct template *t = template_parse(name, src, len, err);
     if (!t)
         return -1;
-    int r = template_render(t, L, context, out, err);
+    int r = template_render_with(t, L, context, loader, out, err);
     template_free(t);
     return r;
 }

@@ -230,6 +230,8 @@ enum tpl_node_kind {
     ND_FILTER, /* filter chain: expr is the chain over the name TPL_BODY_NAME */
     ND_MACRO,  /* macro text(names[i] = exprs[i] (NULL: no default)): body */
     ND_CALL,   /* call(names = exprs) expr: body (the caller) */
+    ND_INCLUDE, /* include expr; elif: ignore missing; attr non-NULL: without context */
+    ND_IMPORT,  /* import expr as text, from expr import names as aliases; attr: with context */
 };
 
 /* The name a filter block's chain reads its body from (not a valid name). */
@@ -248,6 +250,7 @@ struct tpl_node {
     size_t nnames;
     struct tpl_expr **exprs; /* WITH values, MACRO/CALL parameter defaults (by names) */
     const char *attr;        /* SET: the namespace attribute assigned */
+    const char **aliases;    /* IMPORT (from): the names they get, by names */
     int elif; /* an ND_IF that is the elif of the ND_IF whose orelse it is */
 };
 
@@ -362,8 +365,18 @@ struct tpl_render {
     int at_line, at_col; /* where a Lua error raised now would point */
     long long budget; /* steps left (template_set_budget); -1: no limit */
     int loop_control;    /* ND_BREAK or ND_CONTINUE while one unwinds to its loop, else 0 */
+    const struct template_loader *loader; /* NULL: no include or import */
+    struct tpl_loaded *loaded;            /* the templates included so far (template_include.c) */
+    char *err_file;                       /* the file of the error when not t's (xmalloc'd) */
     int calls;           /* macro calls in progress */
 };
+
+/* --- include and import (template_include.c) --- */
+
+void tpl_render_include(struct tpl_render *st, const struct tpl_node *n, struct buf *out);
+void tpl_render_import(struct tpl_render *st, const struct tpl_node *n);
+/* Free the templates a render loaded. */
+void tpl_loaded_release(struct tpl_render *st);
 
 /* --- macros, caller, namespace, with, filter blocks (template_macro.c) --- */
 

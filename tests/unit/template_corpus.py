@@ -13,8 +13,10 @@ hold the way Python does are refused here, by construction
  - dicts whose key order is not sorted: batou-ng iterates keys sorted, so the
    context given to Jinja2 is sorted recursively.
 
-Output on stdout, for each case: "case NAME\\n", then three length-prefixed
-blocks (the template, the Lua context, Jinja2's output), each as
+A case may have a fourth element: the templates it includes or imports, by
+name. Output on stdout, for each case: "case NAME\\n", then length-prefixed
+blocks: the template, the Lua context, "files N\\n" and N pairs of blocks
+(name, text), and Jinja2's output, each block as
 "LEN\\n" + bytes; the output block is preceded by "ok\\n" or "error\\n"
 (a template both must refuse: its name starts with err_, and Jinja2 must
 fail on it, as it must render every other case).
@@ -31,10 +33,11 @@ sys.path.insert(0, __import__("os").path.dirname(__file__))
 from template_corpus_cases import CASES  # noqa: E402
 
 
-def environment():
+def environment(files=None):
     # break/continue are jinja2.ext.loopcontrols' (batou-ng always has them)
     return jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
-                              extensions=["jinja2.ext.loopcontrols"])
+                              extensions=["jinja2.ext.loopcontrols"],
+                              loader=jinja2.DictLoader(files or {}))
 
 
 def sort_dicts(value):
@@ -85,9 +88,10 @@ def lua_value(value, where):
     raise ValueError("%s: %r has no Lua value" % (where, value))
 
 
-def render(context, source):
+def render(context, source, files=None):
     try:
-        return True, environment().from_string(source).render(**sort_dicts(context))
+        env = environment(files)
+        return True, env.from_string(source).render(**sort_dicts(context))
     except Exception as exc:  # every kind of Jinja2 error counts as a refusal
         return False, "%s: %s" % (type(exc).__name__, exc)
 
@@ -100,17 +104,19 @@ def block(data):
 def main():
     if "--show" in sys.argv:
         name = sys.argv[sys.argv.index("--show") + 1]
-        for case_name, context, source in CASES:
-            if case_name == name:
-                print(render(context, source)[1], end="")
+        for case in CASES:
+            if case[0] == name:
+                print(render(*case[1:])[1], end="")
         return
     out = sys.stdout.buffer
     names = set()
-    for name, context, source in CASES:
+    for case in CASES:
+        name, context, source = case[:3]
+        files = case[3] if len(case) > 3 else {}
         if name in names:
             raise ValueError("two cases named %r" % name)
         names.add(name)
-        ok, text = render(context, source)
+        ok, text = render(context, source, files)
         if ok == name.startswith("err_"):
             # a case named err_* must fail in Jinja2, any other must render
             sys.stderr.write("template_corpus.py: case %s: Jinja2 %s\n"
@@ -119,6 +125,10 @@ def main():
         out.write(b"case " + name.encode() + b"\n")
         out.write(block(source))
         out.write(block("return " + lua_value(context, name)))
+        out.write(b"files %d\n" % len(files))
+        for file_name in sorted(files):
+            out.write(block(file_name))
+            out.write(block(files[file_name]))
         out.write(b"ok\n" if ok else b"error\n")
         out.write(block(text))
     out.flush()

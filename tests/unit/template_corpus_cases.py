@@ -448,3 +448,56 @@ CASES += [
 {% for r in rows %}{% with y = r %}{{ y }}{% if y == 'b' %}{% break %}{% endif %}!{% endwith %}{% endfor %}
 """),
 ]
+
+MACROS_J2 = """\
+{%- macro kv(key, value, sep=' = ') -%}
+{{ key }}{{ sep }}{{ value }}
+{%- endmacro %}
+{%- macro block(name) -%}
+[{{ name }}]
+{{ caller() }}
+{%- endmacro %}
+{%- set _private = 1 %}
+{%- set version = '2' -%}
+"""
+
+INCLUDE_FILES = {
+    "macros.j2": MACROS_J2,
+    "header.j2": "# {{ title | default('generated') }} for {{ host }}\n",
+    "upstream.j2": "{% set local = 1 %}server {{ s }};\n",
+    "nested.j2": "<{% include 'header.j2' %}>",
+    "uses_context.j2": "{% macro who() %}{{ host }}{% endmacro %}",
+    "broken.j2": "line one\n{{ oops(\n",
+    "fails.j2": "ok\n{{ missing_name }}\n",
+    "static.j2": "static text\n",
+}
+
+CASES += [
+    ("include_import", {"host": "web1", "servers": ["a:1", "b:2"]}, """\
+{% include 'header.j2' %}
+{%- for s in servers %}
+{% include 'upstream.j2' %}
+{%- endfor %}
+{{ local is defined }}
+{% set title = 'app.conf' %}{% include 'header.j2' %}
+{%- include 'missing.j2' ignore missing %}
+{% include 'nested.j2' %}
+{% include ['missing.j2', 'static.j2'][1] without context -%}
+{% import 'macros.j2' as m -%}
+{{ m.kv('a', 1) }} {{ m.kv('b', 2, sep=':') }} {{ m.version }} {{ m._private is defined }}
+{% from 'macros.j2' import kv, block as section, version -%}
+{{ kv('c', 3) }} v{{ version }}
+{% call section('main') %}{{ kv('x', 'y') }}{% endcall %}
+{% from 'uses_context.j2' import who with context %}{{ who() }}
+""", INCLUDE_FILES),
+    ("err_include_missing", {"host": "h"}, "{% include 'nope.j2' %}", INCLUDE_FILES),
+    ("err_include_syntax", {"host": "h"}, "a\n{% include 'broken.j2' %}", INCLUDE_FILES),
+    ("err_include_render", {"host": "h"}, "a\n{% include 'fails.j2' %}", INCLUDE_FILES),
+    ("import_unused_missing_name", {"host": "h"}, "{% from 'macros.j2' import nope %}ok",
+     INCLUDE_FILES),
+    ("err_import_name", {"host": "h"}, "{% from 'macros.j2' import nope %}\n{{ nope }}",
+     INCLUDE_FILES),
+    ("err_import_private", {"host": "h"}, "{% from 'macros.j2' import _private %}", INCLUDE_FILES),
+    ("err_import_no_context", {"host": "h"},
+     "{% from 'uses_context.j2' import who %}{{ who() }}", INCLUDE_FILES),
+]

@@ -20,11 +20,35 @@
 #include "engine/template/template.h"
 #include "engine/util.h"
 
+enum { MAX_FILES = 16 };
+
 struct corpus_case {
     char name[256];
     struct buf src, context, expected;
+    struct buf file_names[MAX_FILES], files[MAX_FILES];
+    size_t nfiles;
     int ok;
 };
+
+/* The loader: the case's files by exact name, as Jinja2's DictLoader. */
+static int load_file(void *data, const char *name, const char *from, char **path, char **src,
+                     size_t *len, char **message)
+{
+    const struct corpus_case *c = data;
+    (void)from;
+    for (size_t i = 0; i < c->nfiles; i++) {
+        if (c->file_names[i].len == strlen(name) &&
+            memcmp(c->file_names[i].data, name, c->file_names[i].len) == 0) {
+            *path = xstrdup(name);
+            *len = c->files[i].len;
+            *src = xmalloc(*len + 1);
+            memcpy(*src, c->files[i].data ? c->files[i].data : "", *len);
+            return 0;
+        }
+    }
+    *message = xstrdup("not found");
+    return -1;
+}
 
 /* One "LEN\n" + bytes block into b: 0, or -1 at a malformed stream. */
 static int read_block(FILE *in, struct buf *b)
@@ -52,6 +76,11 @@ static int read_case(FILE *in, struct corpus_case *c)
         return feof(in) ? 0 : -1;
     if (fgetc(in) != '\n' || read_block(in, &c->src) < 0 || read_block(in, &c->context) < 0)
         return -1;
+    if (fscanf(in, "files %zu", &c->nfiles) != 1 || fgetc(in) != '\n' || c->nfiles > MAX_FILES)
+        return -1;
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (read_block(in, &c->file_names[i]) < 0 || read_block(in, &c->files[i]) < 0)
+            return -1;
     if (fscanf(in, "%15s", status) != 1 || fgetc(in) != '\n')
         return -1;
     c->ok = strcmp(status, "ok") == 0;
@@ -70,8 +99,9 @@ static int check_case(lua_State *L, const struct corpus_case *c)
     struct buf out;
     struct template_error err = {0};
     buf_init(&out);
-    int r = template_expand(c->name, c->src.data ? c->src.data : "", c->src.len, L, -1, &out,
-                            &err);
+    struct template_loader loader = {load_file, (void *)c};
+    int r = template_expand_with(c->name, c->src.data ? c->src.data : "", c->src.len, L, -1,
+                                 &loader, &out, &err);
     lua_pop(L, 1);
     int agree;
     if (c->ok)
@@ -81,7 +111,7 @@ static int check_case(lua_State *L, const struct corpus_case *c)
     else
         agree = r != 0;
     if (agree && r != 0 && getenv("CORPUS_VERBOSE")) /* to read batou-ng's messages */
-        fprintf(stderr, "%s: %d:%d: %s\n", c->name, err.line, err.col, err.message);
+        fprintf(stderr, "%s: %s:%d:%d: %s\n", c->name, err.file, err.line, err.col, err.message);
     if (!agree) {
         fprintf(stderr, "case %s differs\n--- Jinja2 (%s):\n%.*s\n--- batou-ng:\n", c->name,
                 c->ok ? "ok" : "error", (int)c->expected.len,
@@ -89,7 +119,7 @@ static int check_case(lua_State *L, const struct corpus_case *c)
         if (r == 0)
             fprintf(stderr, "%.*s\n", (int)out.len, out.data ? out.data : "");
         else
-            fprintf(stderr, "error %d:%d: %s\n", err.line, err.col, err.message);
+            fprintf(stderr, "error %s:%d:%d: %s\n", err.file, err.line, err.col, err.message);
     }
     template_error_release(&err);
     buf_release(&out);
@@ -113,10 +143,14 @@ static void test_corpus(void **state)
     char *command = script_command();
     FILE *in = popen(command, "r");
     assert_non_null(in);
-    struct corpus_case c;
+    struct corpus_case c = {.nfiles = 0};
     buf_init(&c.src);
     buf_init(&c.context);
     buf_init(&c.expected);
+    for (size_t i = 0; i < MAX_FILES; i++) {
+        buf_init(&c.file_names[i]);
+        buf_init(&c.files[i]);
+    }
     int r, cases = 0, failed = 0;
     while ((r = read_case(in, &c)) > 0) {
         cases++;
@@ -131,6 +165,10 @@ static void test_corpus(void **state)
     buf_release(&c.src);
     buf_release(&c.context);
     buf_release(&c.expected);
+    for (size_t i = 0; i < MAX_FILES; i++) {
+        buf_release(&c.file_names[i]);
+        buf_release(&c.files[i]);
+    }
     free(command);
     lua_close(L);
 }
