@@ -330,10 +330,13 @@ static void rule_content(struct build *b, int node, int rule, const struct rule_
         const char *name = source ? source : at ? at : "?";
         struct template_error err = {0};
         if (build_render(b, node, rule, name, raw.data ? raw.data : "", raw.len, &rendered, &err) < 0) {
-            /* Inline content: its lines count from the File{} call. */
-            int eline = source ? err.line : line + (err.line > 1 ? err.line - 1 : 0);
-            int ecol = source || err.line > 1 ? err.col : 0;
-            build_node_error(b, node, name, eline, ecol, err.message ? err.message : "template error");
+            /* Inline content: its lines count from the File{} call (not
+             * those of a template it includes, which has a file of its own). */
+            int own = !err.file || strcmp(err.file, name) == 0;
+            int eline = source || !own ? err.line : line + (err.line > 1 ? err.line - 1 : 0);
+            int ecol = source || !own || err.line > 1 ? err.col : 0;
+            build_node_error(b, node, own ? name : err.file, eline, ecol,
+                             err.message ? err.message : "template error");
             ok = 0;
         }
         template_error_release(&err);

@@ -75,4 +75,13 @@ char **model_list_files(const char *dir, char *const *exclude, size_t nexclude, 
 void model_sandbox_open(struct lua_State *L);
 void model_sandbox_seal(struct lua_State *L);
 
+/* The template loader of a File's content (model_template.c): names are
+ * looked up in dir (the rendered template's folder, "" for the project's
+ * root), then in templates/. */
+struct model_includes {
+    const char *dir;
+};
+int model_template_load(void *data, const char *name, const char *from, char **path, char **src,
+                        size_t *len, char **message);
+
 #endif

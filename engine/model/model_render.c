@@ -28,7 +28,14 @@ int build_render(struct build *b, int node, int rule, const char *name, const ch
     lua_setfield(L, ctx, "component");
     lua_getfield(L, rule, "template_args");
     lua_setfield(L, ctx, "args");
-    int rc = template_expand(name, src, len, L, ctx, out, err);
+    /* include and import look next to name (the component's folder), then
+     * in templates/ (engine/model/model_template.c) */
+    const char *slash = strrchr(name, '/');
+    char *dir = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("");
+    struct model_includes inc = {dir};
+    struct template_loader loader = {model_template_load, &inc};
+    int rc = template_expand_with(name, src, len, L, ctx, &loader, out, err);
+    free(dir);
     lua_pop(L, 1);
     return rc;
 }
