@@ -1,25 +1,28 @@
 #ifndef BATOU_TEMPLATE_H
 #define BATOU_TEMPLATE_H
 
-/* Room engine/template/: the Jinja2 engine (lex, parse, expr, eval, arith,
- * value, text, json, filter, render). Uses engine/'s root and Lua only. */
-
-/* The Jinja2 subset of docs/reference/templates.md, rendered in C with the
- * settings batou uses (keep_trailing_newline, StrictUndefined, no
- * trim_blocks/lstrip_blocks): {{ }}, {% if/elif/else %}, {% for %} with
- * loop.*, {% set %}, {# #}, whitespace control, dotted and indexed lookups,
- * comparisons, and/or/not/in, literals, and the filters default, join, upper,
- * lower, trim, length, replace, int, string, indent, tojson.
+/* Room engine/template/: the Jinja2 engine. Uses engine/'s root and Lua only.
+ *
+ * The pipeline: source -> template_lex.c (tokens) -> template_parse.c,
+ * template_parse_stmt.c, template_expr.c (a tree in one arena) ->
+ * template_render.c, template_macro.c, template_include.c (statements)
+ * -> template_eval.c (expressions; values are Lua values on the stack) with
+ * template_arith.c, template_format.c, template_value.c, template_text.c,
+ * template_json.c, the filters (template_filter*.c), tests
+ * (template_test.c) and str methods (template_method.c).
+ * engine/template/template_tree.h describes the parts.
+ *
+ * What is supported is docs/reference/templates.md: Jinja2 3.1's tags,
+ * expressions, filters and tests a configuration template uses, rendered
+ * byte for byte as Jinja2 does with the settings batou uses
+ * (keep_trailing_newline, StrictUndefined, no trim_blocks/lstrip_blocks,
+ * no autoescape, loopcontrols), proven by the differential corpus
+ * tests/unit/template_corpus_cases.py. What it refuses (extends/block,
+ * recursive loops, a few filters) is an error naming it.
  *
  * Values are Lua values: the context is a Lua table (its fields, including
- * ones behind __index, are the template's names). Lua sequences behave as
- * Python lists (0-based in templates), other tables as dicts; booleans render
- * True/False, a table with __tostring renders through it.
- *
- * The engine is template_*.c (engine/template/template_tree.h describes the parts).
- * Semantics are Jinja2 3.1's, rendered the way batou configures it
- * (keep_trailing_newline, StrictUndefined, no trim_blocks/lstrip_blocks,
- * no autoescape), with these rules where Lua and Python differ:
+ * ones behind __index, are the template's names). Where Lua and Python
+ * differ:
  *  - a table is a list when it has a sequence part (#t > 0) or is empty
  *    without a metatable; otherwise a dict (a {...} literal is always a dict).
  *    A table with __tostring is an object: it renders as its string (also in
@@ -30,17 +33,16 @@
  *    none is a distinct value (it renders None); a Lua function returning nil
  *    returns none, and none passed to a Lua function arrives as nil.
  *  - integers are 64-bit: overflow is an error, not a big int.
+ *  - a tuple is a list; filters that give generators in Jinja give lists.
  *  - calls: obj.method(args) calls a Lua function with obj as self (like a
- *    Python bound method), f(args) calls one without; dicts also have
- *    items(), keys(), values(), get(); range() is there. No keyword arguments.
- *  - the filters and tests of Jinja not listed above, tuples, string
- *    %-formatting, str methods, macros/includes/blocks are refused with a
- *    message that says so.
+ *    Python bound method), f(args) calls one without (no keyword arguments);
+ *    macros take keyword arguments.
  * Errors point at the offending expression: undefined names and attributes
  * at the name, operator errors at the operator, filter errors at the filter's
  * name, syntax errors at the token, unclosed blocks at the end of the
- * template (naming the block's line). Nesting deeper than 100 levels (blocks,
- * brackets, values) is an error, never a crash. */
+ * template (naming the block's line); inside an included template, at its
+ * own file:line:col. Nesting deeper than 100 levels (blocks, brackets,
+ * values) or 50 macro calls and includes is an error, never a crash. */
 
 #include <stddef.h>
 
