@@ -133,11 +133,20 @@ TPL_FILTER(tpl_f_truncate)
                  (int)length);
     if (leeway < 0)
         tpl_fail(st, e->line, e->col, "truncate: expected leeway >= 0, got %d", (int)leeway);
-    tpl_push_str(st, base);
+    if (tpl_kind_of(st, base) != K_STR) { /* Jinja2 takes len() of it: no str() first */
+        if (tpl_length(st, e, base) <= length + leeway) {
+            lua_pushvalue(L, base);
+            return;
+        }
+        tpl_fail(st, e->line, e->col, "truncate: expected a string, not '%s'",
+                 tpl_type_name(st, base));
+    }
     size_t len;
-    const char *s = lua_tolstring(L, -1, &len);
-    if ((long long)code_points(s, len) <= length + leeway)
+    const char *s = lua_tolstring(L, base, &len);
+    if ((long long)code_points(s, len) <= length + leeway) {
+        lua_pushvalue(L, base);
         return;
+    }
     size_t cut = offset_of(s, len, (size_t)(length - end_n));
     if (!killwords) {
         size_t k = cut;
@@ -330,7 +339,8 @@ TPL_FILTER(tpl_f_round)
         return;
     }
     double p = pow(10.0, (double)precision);
-    double v = ceil_ ? ceil(f * p) : floor(f * p);
+    /* math.ceil/floor give an int, so never -0.0 */
+    double v = (ceil_ ? ceil(f * p) : floor(f * p)) + 0.0;
     lua_pushnumber(L, v / p);
 }
 

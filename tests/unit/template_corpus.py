@@ -21,7 +21,11 @@ blocks: the template, the Lua context, "files N\\n" and N pairs of blocks
 (a template both must refuse: its name starts with err_, and Jinja2 must
 fail on it, as it must render every other case).
 
+Random templates (tests/unit/template_random.py) follow: RANDOM_COUNT of
+them from RANDOM_SEED in `ninja unit`; by hand, to hunt for differences:
+
     /usr/bin/python3 tests/unit/template_corpus.py --show NAME   # one case's output
+    CORPUS_RANDOM="--random 5000 --seed 7 --only-random" obj/tests/test_template_corpus
 """
 
 import math
@@ -31,6 +35,11 @@ import jinja2
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from template_corpus_cases import CASES  # noqa: E402
+import template_random  # noqa: E402
+
+# The random templates `ninja unit` adds to the corpus (by hand: --random N --seed S).
+RANDOM_COUNT = 400
+RANDOM_SEED = 1
 
 
 def environment(files=None):
@@ -101,23 +110,35 @@ def block(data):
     return str(len(data)).encode() + b"\n" + data
 
 
+def option(name, default):
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return default
+
+
 def main():
     if "--show" in sys.argv:
         name = sys.argv[sys.argv.index("--show") + 1]
-        for case in CASES:
+        count = int(option("--random", RANDOM_COUNT))
+        seed = int(option("--seed", RANDOM_SEED))
+        for case in list(CASES) + list(template_random.cases(count, seed)):
             if case[0] == name:
+                print(case[2], "\n-----", sep="")
                 print(render(*case[1:])[1], end="")
         return
     out = sys.stdout.buffer
     names = set()
-    for case in CASES:
+    count = int(option("--random", RANDOM_COUNT))
+    seed = int(option("--seed", RANDOM_SEED))
+    cases = [] if "--only-random" in sys.argv else list(CASES)
+    for case in cases + list(template_random.cases(count, seed)):
         name, context, source = case[:3]
         files = case[3] if len(case) > 3 else {}
         if name in names:
             raise ValueError("two cases named %r" % name)
         names.add(name)
         ok, text = render(context, source, files)
-        if ok == name.startswith("err_"):
+        if not name.startswith("random_") and ok == name.startswith("err_"):
             # a case named err_* must fail in Jinja2, any other must render
             sys.stderr.write("template_corpus.py: case %s: Jinja2 %s\n"
                              % (name, "renders it" if ok else "fails: " + text))

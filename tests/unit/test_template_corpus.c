@@ -1,8 +1,10 @@
 /* link: engine/template/template_*.c engine/util.c */
-/* The differential corpus (tests/unit/template_corpus_cases.py): every case
- * rendered by Python's Jinja2 (tests/unit/template_corpus.py, run here
- * through popen) and by batou-ng, compared byte for byte. A case Jinja2
- * refuses must be refused by batou-ng too. */
+/* The differential corpus (tests/unit/template_corpus_cases.py) and the
+ * random templates of tests/unit/template_random.py: every case rendered by
+ * Python's Jinja2 (tests/unit/template_corpus.py, run here through popen)
+ * and by batou-ng, compared byte for byte. A case Jinja2 refuses must be
+ * refused by batou-ng too. CORPUS_RANDOM="--random N --seed S" renders
+ * other random templates; CORPUS_VERBOSE=1 prints batou-ng's messages. */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -132,7 +134,9 @@ static char *script_command(void)
     const char *file = __FILE__;
     const char *slash = strrchr(file, '/');
     int dir_len = slash ? (int)(slash - file) : 1;
-    return xasprintf("/usr/bin/python3 '%.*s/template_corpus.py'", dir_len, slash ? file : ".");
+    const char *extra = getenv("CORPUS_RANDOM"); /* e.g. "--random 5000 --seed 7" */
+    return xasprintf("/usr/bin/python3 '%.*s/template_corpus.py' %s", dir_len,
+                     slash ? file : ".", extra ? extra : "");
 }
 
 static void test_corpus(void **state)
