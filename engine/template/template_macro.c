@@ -20,7 +20,6 @@
 enum { TPL_MAX_CALLS = 50 }; /* macro calls in progress: recursion stays off the C stack's end */
 
 static const char macro_meta[] = "batou.template.macro";
-static const char namespace_meta[] = "batou.template.namespace";
 
 struct macro {
     const struct tpl_node *n;
@@ -168,7 +167,7 @@ void tpl_push_namespace(struct tpl_render *st, const struct tpl_expr *call)
     lua_State *L = st->L;
     lua_newtable(L);
     int ns = lua_gettop(L);
-    luaL_newmetatable(L, namespace_meta);
+    luaL_newmetatable(L, TPL_NAMESPACE_META);
     lua_setmetatable(L, ns);
     for (size_t i = 0; i < call->count; i++) {
         tpl_eval(st, call->items[i]);
@@ -195,7 +194,7 @@ int tpl_is_namespace(struct tpl_render *st, int idx)
     lua_State *L = st->L;
     if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
         return 0;
-    luaL_getmetatable(L, namespace_meta);
+    luaL_getmetatable(L, TPL_NAMESPACE_META);
     int r = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     return r;

@@ -387,6 +387,9 @@ int tpl_is_macro(struct tpl_render *st, int idx);
 /* Call the macro at fn with call's arguments, caller (a stack index, or 0)
  * as its `caller`; pushes the rendered text. */
 void tpl_call_macro(struct tpl_render *st, const struct tpl_expr *call, int fn, int caller);
+/* The metatable of namespaces: objects that print as <Namespace {...}>,
+ * with attributes but neither items nor len(), as in Jinja. */
+#define TPL_NAMESPACE_META "batou.template.namespace"
 /* namespace(...): pushes a new namespace from call's keyword arguments. */
 void tpl_push_namespace(struct tpl_render *st, const struct tpl_expr *call);
 /* Whether the value at idx is a namespace (which `set ns.x = ...` may change). */

@@ -49,9 +49,19 @@ static int plain_table(lua_State *L, int idx)
     return marked ? 2 : 0;
 }
 
+static int is_namespace(lua_State *L, int idx)
+{
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    luaL_getmetatable(L, TPL_NAMESPACE_META);
+    int r = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return r;
+}
+
 static enum tpl_kind table_kind(lua_State *L, int idx)
 {
-    if (tpl_has_metamethod(L, idx, "__tostring"))
+    if (tpl_has_metamethod(L, idx, "__tostring") || is_namespace(L, idx))
         return K_OBJ;
     int plain = plain_table(L, idx);
     if (plain == 2)
@@ -349,6 +359,12 @@ void tpl_str(struct tpl_render *st, int idx, struct buf *b)
         tpl_repr(st, idx, b, 0);
         return;
     case K_OBJ:
+        if (lua_type(L, idx) == LUA_TTABLE && is_namespace(L, idx)) {
+            buf_adds(b, "<Namespace ");
+            repr_dict(st, idx, b, 0);
+            buf_addc(b, '>');
+            return;
+        }
         add_tostring(st, idx, b);
         return;
     }

@@ -231,7 +231,34 @@ class Gen:
                     % self.list_(depth))
         if k == 5:
             return "{%% set v = %s %%}{{ v }}{{ v | string | length }}" % self.any_(depth)
+        if k == 7 and depth > 0:
+            return self.statement(depth)
         return self.pick(" ", "\n", "text ", "{# c #}", "-\n  ")
+
+    def statement(self, depth):
+        k = self.r.randint(0, 5)
+        if k == 0:
+            return ("{%% macro mc(a, b=%s) %%}<{{ a }}|{{ b }}>%s{%% endmacro %%}"
+                    "{{ mc(%s) }}{{ mc(%s, b=%s) }}" % (
+                        self.any_(depth - 1), self.part(depth - 1), self.any_(depth - 1),
+                        self.any_(depth - 1), self.any_(depth - 1)))
+        if k == 1:
+            return ("{%% set nsp = namespace(acc=%s) %%}{%% for x in %s %%}"
+                    "{%% set nsp.acc = nsp.acc ~ x %%}{%% endfor %%}{{ nsp.acc }}{{ nsp }}" % (
+                        self.str_(depth - 1), self.list_(depth - 1)))
+        if k == 2:
+            return "{%% with w = %s %%}{{ w }}%s{%% endwith %%}" % (
+                self.any_(depth - 1), self.part(depth - 1))
+        if k == 3:
+            return "{%% filter %s %%}%s{%% endfilter %%}" % (
+                self.pick("upper", "trim", "title", "indent(2)", "replace('a', '@') | lower"),
+                self.part(depth - 1))
+        if k == 4:
+            return ("{%% macro wrap(x) %%}[{{ x }}:{{ caller(x) }}]{%% endmacro %%}"
+                    "{%% call(y) wrap(%s) %%}{{ y }}%s{%% endcall %%}" % (
+                        self.any_(depth - 1), self.part(depth - 1)))
+        return "{%% for x in %s %%}{%% if %s %%}{%% continue %%}{%% endif %%}{{ x }},{%% endfor %%}" % (
+            self.list_(depth - 1), self.bool_(depth - 1))
 
     def template(self):
         return "".join(self.part(self.r.randint(0, 3)) for _ in range(self.r.randint(1, 4)))
