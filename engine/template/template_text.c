@@ -4,6 +4,8 @@
  * Cyrillic (other scripts are left as they are). */
 
 #include <locale.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,4 +176,63 @@ double tpl_strtod(const char *text)
     }
     local[k] = '\0';
     return strtod(local, NULL);
+}
+
+/* Python's repr of a float (template_tree.h). */
+void tpl_float_repr(double f, struct buf *b)
+{
+    if (isnan(f)) {
+        buf_adds(b, "nan");
+        return;
+    }
+    if (isinf(f)) {
+        buf_adds(b, f < 0 ? "-inf" : "inf");
+        return;
+    }
+    /* The shortest digits that read back as f, placed as Python's repr does
+     * (snprintf and strtod agree on the locale's decimal point). */
+    char text[40];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(text, sizeof text, "%.*e", precision - 1, f);
+        if (strtod(text, NULL) == f)
+            break;
+    }
+    char digits[24];
+    size_t n = 0;
+    const char *p = text;
+    if (*p == '-') {
+        buf_addc(b, '-');
+        p++;
+    }
+    for (; *p && *p != 'e'; p++) /* skipping the decimal point, whatever the locale's is */
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    int decpt = atoi(p + 1) + 1;
+    if (decpt > -4 && decpt <= 16) {
+        if (decpt <= 0) {
+            buf_adds(b, "0.");
+            for (int i = decpt; i < 0; i++)
+                buf_addc(b, '0');
+            buf_add(b, digits, n);
+        } else if ((size_t)decpt >= n) {
+            buf_add(b, digits, n);
+            for (size_t i = n; i < (size_t)decpt; i++)
+                buf_addc(b, '0');
+            buf_adds(b, ".0");
+        } else {
+            buf_add(b, digits, (size_t)decpt);
+            buf_addc(b, '.');
+            buf_add(b, digits + decpt, n - (size_t)decpt);
+        }
+        return;
+    }
+    buf_addc(b, digits[0]);
+    if (n > 1) {
+        buf_addc(b, '.');
+        buf_add(b, digits + 1, n - 1);
+    }
+    int e = decpt - 1;
+    buf_addf(b, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
 }

@@ -451,7 +451,7 @@ void tpl_push_str(struct tpl_render *st, int idx);
  * escaped (indent NULL: on one line). (template_json.c) */
 void tpl_json(struct tpl_render *st, const struct tpl_expr *e, int idx, const char *indent,
               size_t indent_len, struct buf *b);
-/* Append Python's repr of a float. */
+/* Append Python's repr of a float (template_text.c). */
 void tpl_float_repr(double f, struct buf *b);
 int tpl_truthy(struct tpl_render *st, int idx);
 /* Python ==. */
