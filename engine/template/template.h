@@ -18,7 +18,7 @@
  * (keep_trailing_newline, StrictUndefined, no trim_blocks/lstrip_blocks,
  * no autoescape, loopcontrols), proven by the differential corpus
  * tests/unit/template_corpus_cases.py. What it refuses (extends/block,
- * recursive loops, a few filters) is an error naming it.
+ * a few filters) is an error naming it.
  *
  * Values are Lua values: the context is a Lua table (its fields, including
  * ones behind __index, are the template's names). Where Lua and Python

@@ -406,6 +406,13 @@ static void eval_call(struct tpl_render *st, const struct tpl_expr *e)
         lua_replace(L, fn);
         return;
     }
+    if (tpl_is_recursive_loop(st, fn)) {
+        at(st, e);
+        tpl_call_loop(st, e, fn);
+        lua_replace(L, fn);
+        lua_settop(L, fn);
+        return;
+    }
     if (!callable(L, fn))
         tpl_fail(st, e->line, e->col, "'%s' is not callable", tpl_push_source(st, e->a));
     call_function(st, e, fn, 0);

@@ -279,8 +279,10 @@ static struct tpl_node *parse_for(struct tpl_parser *p, const struct tpl_token *
         if (!n->cond)
             return NULL;
     }
-    if (tpl_is_name(tpl_cur(p), "recursive"))
-        return tpl_parse_fail(p, tpl_cur(p), "recursive loops are not supported");
+    if (tpl_is_name(tpl_cur(p), "recursive")) {
+        n->recursive = 1;
+        p->i++;
+    }
     if (tpl_expect_end(p, TK_BLOCK_END) < 0)
         return NULL;
     p->loops++;

@@ -122,7 +122,7 @@ static int loop_cycle(lua_State *L)
 
 /* Jinja's loop object for item i (from 1) of items; previtem and nextitem
  * are missing (so undefined) at the ends. */
-static void push_loop(lua_State *L, int items, lua_Integer i, lua_Integer count)
+static void push_loop(lua_State *L, int items, lua_Integer i, lua_Integer count, int depth)
 {
     lua_createtable(L, 0, 12);
     set_loop_field(L, "index", i);
@@ -130,8 +130,8 @@ static void push_loop(lua_State *L, int items, lua_Integer i, lua_Integer count)
     set_loop_field(L, "revindex", count - i + 1);
     set_loop_field(L, "revindex0", count - i);
     set_loop_field(L, "length", count);
-    set_loop_field(L, "depth", 1);
-    set_loop_field(L, "depth0", 0);
+    set_loop_field(L, "depth", depth);
+    set_loop_field(L, "depth0", depth - 1);
     lua_pushboolean(L, i == 1);
     lua_setfield(L, -2, "first");
     lua_pushboolean(L, i == count);
@@ -184,14 +184,14 @@ static void filter_items(struct tpl_render *st, const struct tpl_node *n, int it
     }
 }
 
-static void render_for(struct tpl_render *st, const struct tpl_node *n, struct buf *out)
+/* The loop over the items at items (already taken from the expression),
+ * at depth (from 1; a recursive loop's loop() goes deeper). */
+static void loop_items(struct tpl_render *st, const struct tpl_node *n, int items, int depth,
+                       struct buf *out)
 {
     lua_State *L = st->L;
     int top = lua_gettop(L);
     luaL_checkstack(L, 10, "template nested too deeply");
-    tpl_eval(st, n->expr);
-    tpl_push_items(st, n->expr, -1);
-    int items = lua_gettop(L);
     if (n->cond) {
         filter_items(st, n, items);
         items = lua_gettop(L);
@@ -205,7 +205,11 @@ static void render_for(struct tpl_render *st, const struct tpl_node *n, struct b
         lua_rawgeti(L, items, i);
         assign(st, n, -1, scope);
         lua_pop(L, 1);
-        push_loop(L, items, i, count);
+        push_loop(L, items, i, count, depth);
+        if (n->recursive) { /* loop(items) renders the body again, one level deeper */
+            lua_pushlightuserdata(L, (void *)n);
+            lua_setfield(L, -2, TPL_LOOP_NODE);
+        }
         lua_setfield(L, scope, "loop");
         tpl_render_nodes(st, n->body, out);
         st->nscopes--;
@@ -216,6 +220,49 @@ static void render_for(struct tpl_render *st, const struct tpl_node *n, struct b
             break;
     }
     lua_settop(L, top);
+}
+
+static void render_for(struct tpl_render *st, const struct tpl_node *n, struct buf *out)
+{
+    lua_State *L = st->L;
+    int top = lua_gettop(L);
+    tpl_eval(st, n->expr);
+    tpl_push_items(st, n->expr, -1);
+    loop_items(st, n, lua_gettop(L), 1, out);
+    lua_settop(L, top);
+}
+
+int tpl_is_recursive_loop(struct tpl_render *st, int idx)
+{
+    lua_State *L = st->L;
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return 0;
+    int r = lua_getfield(L, idx, TPL_LOOP_NODE) == LUA_TLIGHTUSERDATA;
+    lua_pop(L, 1);
+    return r;
+}
+
+void tpl_call_loop(struct tpl_render *st, const struct tpl_expr *call, int loop)
+{
+    lua_State *L = st->L;
+    loop = lua_absindex(L, loop);
+    if (call->count != 1 || (call->names && call->names[0]))
+        tpl_fail(st, call->line, call->col, "loop() takes exactly one argument, the items");
+    if (st->calls >= 50)
+        tpl_fail(st, call->line, call->col, "recursive loops nested too deeply (more than 50)");
+    lua_getfield(L, loop, TPL_LOOP_NODE);
+    const struct tpl_node *n = lua_touserdata(L, -1);
+    lua_getfield(L, loop, "depth");
+    int depth = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    tpl_eval(st, call->items[0]);
+    tpl_push_items(st, call->items[0], -1);
+    struct buf *b = tpl_scratch_get(st);
+    st->calls++;
+    loop_items(st, n, lua_gettop(L), depth + 1, b);
+    st->calls--;
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    tpl_scratch_put(st);
 }
 
 static void render_set(struct tpl_render *st, const struct tpl_node *n)

@@ -252,6 +252,7 @@ struct tpl_node {
     const char *attr;        /* SET: the namespace attribute assigned */
     const char **aliases;    /* IMPORT (from): the names they get, by names */
     int elif; /* an ND_IF that is the elif of the ND_IF whose orelse it is */
+    int recursive; /* an ND_FOR whose body may call loop(items) */
 };
 
 struct template
@@ -404,6 +405,13 @@ void tpl_scratch_put(struct tpl_render *st);
  * takes %s, %d, %f, %c and %% like printf (so printf's checks apply). */
 _Noreturn void tpl_fail(struct tpl_render *st, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A recursive loop's loop object keeps its node under this key (no name
+ * can reach it). */
+#define TPL_LOOP_NODE " node"
+/* Whether the value at idx is the loop object of a recursive loop. */
+int tpl_is_recursive_loop(struct tpl_render *st, int idx);
+/* loop(items) of a recursive loop: pushes the body rendered over items. */
+void tpl_call_loop(struct tpl_render *st, const struct tpl_expr *call, int loop);
 /* Render nodes, appending to out. */
 void tpl_render_nodes(struct tpl_render *st, const struct tpl_node *n, struct buf *out);
 

@@ -501,3 +501,27 @@ CASES += [
     ("err_import_no_context", {"host": "h"},
      "{% from 'uses_context.j2' import who %}{{ who() }}", INCLUDE_FILES),
 ]
+
+TREE = {
+    "menu": [
+        {"title": "Home", "href": "/", "children": []},
+        {"title": "Docs", "href": "/docs", "children": [
+            {"title": "Install", "href": "/docs/install", "children": []},
+            {"title": "Reference", "href": "/docs/ref", "children": [
+                {"title": "Templates", "href": "/docs/ref/tpl", "children": []}]}]},
+        {"title": "About", "href": "/about", "children": []},
+    ],
+}
+
+CASES += [
+    ("recursive_loop", TREE, """\
+<ul>
+{%- for item in menu recursive %}
+  {{ '  ' * loop.depth0 }}<li><a href="{{ item.href }}">{{ item.title }}</a> d={{ loop.depth }}/{{ loop.depth0 }} {{ loop.index }}/{{ loop.length }}
+  {%- if item.children %}<ul>{{ loop(item.children) }}</ul>{% endif %}</li>
+{%- endfor %}
+</ul>
+{% for item in menu if item.title != 'About' recursive %}{{ item.title }}[{{ loop(item.children) }}]{% else %}-{% endfor %}
+"""),
+    ("err_loop_args", TREE, "{% for i in menu recursive %}{{ loop() }}{% endfor %}"),
+]

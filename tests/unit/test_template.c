@@ -631,6 +631,8 @@ static void test_deviations(void **state)
         /* Jinja2 recurses until Python's stack ends; batou-ng stops at 50 calls. */
         {"{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}",
          "1:21: macro calls nested too deeply (more than 50)"},
+        {"{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}",
+         "1:36: recursive loops nested too deeply (more than 50)"},
         {"{{ 9223372036854775807 + 1 }}", "1:24: integer overflow (batou-ng integers are 64-bit)"},
         {"{{ 99999999999999999999 }}", "1:4: integer literal '99999999999999999999' is too large"},
         {"{{ s is escaped }}", "1:9: test 'escaped' is not supported by batou-ng"},
