@@ -525,3 +525,7 @@ CASES += [
 """),
     ("err_loop_args", TREE, "{% for i in menu recursive %}{{ loop() }}{% endfor %}"),
 ]
+
+from template_corpus_configs import CONFIG_CASES  # noqa: E402
+
+CASES += CONFIG_CASES
