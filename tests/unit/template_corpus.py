@@ -21,7 +21,7 @@ blocks: the template, the Lua context, "files N\\n" and N pairs of blocks
 (a template both must refuse: its name starts with err_, and Jinja2 must
 fail on it, as it must render every other case).
 
-Random templates (tests/unit/template_random.py) follow: RANDOM_COUNT of
+Random templates (tests/unit/template_corpus_random.py) follow: RANDOM_COUNT of
 them from RANDOM_SEED in `ninja unit`; by hand, to hunt for differences:
 
     /usr/bin/python3 tests/unit/template_corpus.py --show NAME   # one case's output
@@ -35,7 +35,7 @@ import jinja2
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from template_corpus_cases import CASES  # noqa: E402
-import template_random  # noqa: E402
+import template_corpus_random  # noqa: E402
 
 # The random templates `ninja unit` adds to the corpus (by hand: --random N --seed S).
 RANDOM_COUNT = 400
@@ -121,7 +121,7 @@ def main():
         name = sys.argv[sys.argv.index("--show") + 1]
         count = int(option("--random", RANDOM_COUNT))
         seed = int(option("--seed", RANDOM_SEED))
-        for case in list(CASES) + list(template_random.cases(count, seed)):
+        for case in list(CASES) + list(template_corpus_random.cases(count, seed)):
             if case[0] == name:
                 print(case[2], "\n-----", sep="")
                 print(render(*case[1:])[1], end="")
@@ -131,7 +131,7 @@ def main():
     count = int(option("--random", RANDOM_COUNT))
     seed = int(option("--seed", RANDOM_SEED))
     cases = [] if "--only-random" in sys.argv else list(CASES)
-    for case in cases + list(template_random.cases(count, seed)):
+    for case in cases + list(template_corpus_random.cases(count, seed)):
         name, context, source = case[:3]
         files = case[3] if len(case) > 3 else {}
         if name in names:

@@ -1,6 +1,6 @@
 /* link: engine/template/template_*.c engine/util.c */
 /* The differential corpus (tests/unit/template_corpus_cases.py) and the
- * random templates of tests/unit/template_random.py: every case rendered by
+ * random templates of tests/unit/template_corpus_random.py: every case rendered by
  * Python's Jinja2 (tests/unit/template_corpus.py, run here through popen)
  * and by batou-ng, compared byte for byte. A case Jinja2 refuses must be
  * refused by batou-ng too. CORPUS_RANDOM="--random N --seed S" renders
