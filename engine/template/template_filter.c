@@ -522,6 +522,7 @@ static const struct tpl_filter filters[] = {
     {"first", {0}, 0, 0, tpl_f_first},
     {"float", P("default"), 1, 0, tpl_f_float},
     {"format", P("arg1", "arg2", "arg3", "arg4", "arg5"), 5, 0, tpl_f_format},
+    {"groupby", P("attribute", "default", "case_sensitive"), 3, 1, tpl_f_groupby},
     {"indent", P("width", "first", "blank"), 3, 0, f_indent},
     {"int", P("default", "base"), 2, 0, f_int},
     {"items", {0}, 0, 0, tpl_f_items},
@@ -557,7 +558,7 @@ static const struct tpl_filter filters[] = {
 
 const char *const tpl_filter_names[] = {
     "abs", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
-    "first", "float", "format", "indent", "int", "items", "join", "last", "length", "list",
+    "first", "float", "format", "groupby", "indent", "int", "items", "join", "last", "length", "list",
     "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "safe",
     "select", "selectattr", "slice", "sort", "string", "sum", "title", "tojson", "trim",
     "truncate", "unique", "upper", "urlencode",
@@ -614,7 +615,7 @@ void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name,
 
 int tpl_jinja_has_filter(const char *name)
 {
-    static const char *const jinja[] = {"attr",    "filesizeformat", "forceescape", "groupby",
+    static const char *const jinja[] = {"attr",    "filesizeformat", "forceescape",
                                         "pprint",  "random",         "striptags",   "urlize",
                                         "wordcount", "wordwrap", "xmlattr",       NULL};
     for (size_t i = 0; jinja[i]; i++)

@@ -1,6 +1,6 @@
 /* Filters over sequences, with Jinja2 3.1's semantics (jinja2/filters.py):
- * sort, dictsort, map, select/reject(attr), first, last, min, max, sum,
- * unique, list, reverse, batch, slice, items. Where Jinja2 returns a
+ * sort, dictsort, groupby, map, select/reject(attr), first, last, min, max,
+ * sum, unique, list, reverse, batch, slice, items. Where Jinja2 returns a
  * generator, these return a list (docs/reference/templates.md). */
 
 #include <string.h>
@@ -499,5 +499,82 @@ TPL_FILTER(tpl_f_slice)
         if (fill && k >= extra)
             append(L, lua_gettop(L), base + 2, &len);
         lua_rawseti(L, items + 1, (lua_Integer)k + 1);
+    }
+}
+
+/* groupby(attribute, default, case_sensitive): the items sorted by the
+ * attribute, in [grouper, list] pairs that also have the fields grouper and
+ * list (Jinja's _GroupTuple); the grouper is the first item's own value. */
+TPL_FILTER(tpl_f_groupby)
+{
+    lua_State *L = st->L;
+    int case_sensitive = arg_true(st, base + 3);
+    int has_default = tpl_given(st, base + 2) && tpl_kind_of(st, base + 2) != K_NONE;
+    tpl_push_items(st, e, base);
+    int items = lua_gettop(L);
+    lua_newtable(L);
+    int keys = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, items);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, items, i);
+        tpl_push_attribute(st, e, lua_gettop(L), base + 1);
+        if (has_default && tpl_kind_of(st, -1) == K_UNDEF) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, base + 2);
+        }
+        if (!case_sensitive)
+            ignore_case(st, lua_gettop(L));
+        lua_rawseti(L, keys, i);
+        lua_pop(L, 1);
+    }
+    push_sorted(st, e, items, keys, 0);
+    int sorted = lua_gettop(L);
+    lua_newtable(L); /* the sorted keys, in the same order */
+    int sorted_keys = lua_gettop(L);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, sorted, i);
+        tpl_push_attribute(st, e, lua_gettop(L), base + 1);
+        if (has_default && tpl_kind_of(st, -1) == K_UNDEF) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, base + 2);
+        }
+        lua_remove(L, -2);
+        lua_rawseti(L, sorted_keys, i);
+    }
+    lua_newtable(L);
+    int groups = lua_gettop(L);
+    lua_Integer ngroups = 0;
+    for (lua_Integer i = 1; i <= n;) {
+        lua_rawgeti(L, sorted_keys, i); /* the grouper: the first item's own value */
+        int grouper = lua_gettop(L);
+        lua_pushvalue(L, grouper);
+        if (!case_sensitive)
+            ignore_case(st, lua_gettop(L));
+        int key = lua_gettop(L);
+        lua_newtable(L);
+        lua_Integer len = 0;
+        for (; i <= n; i++) {
+            lua_rawgeti(L, sorted_keys, i);
+            if (!case_sensitive)
+                ignore_case(st, lua_gettop(L));
+            int same = tpl_equal(st, -1, key, 0);
+            lua_pop(L, 1);
+            if (!same)
+                break;
+            lua_rawgeti(L, sorted, i);
+            lua_rawseti(L, -2, ++len);
+        }
+        int list = lua_gettop(L);
+        lua_createtable(L, 2, 2);
+        lua_pushvalue(L, grouper);
+        lua_rawseti(L, -2, 1);
+        lua_pushvalue(L, list);
+        lua_rawseti(L, -2, 2);
+        lua_pushvalue(L, grouper);
+        lua_setfield(L, -2, "grouper");
+        lua_pushvalue(L, list);
+        lua_setfield(L, -2, "list");
+        lua_rawseti(L, groups, ++ngroups);
+        lua_settop(L, groups);
     }
 }

@@ -313,6 +313,7 @@ int tpl_contains(struct tpl_render *st, const struct tpl_expr *e, int needle, in
 #define TPL_FILTER(name) void name(struct tpl_render *st, const struct tpl_expr *e, int base)
 TPL_FILTER(tpl_f_sort);
 TPL_FILTER(tpl_f_dictsort);
+TPL_FILTER(tpl_f_groupby);
 TPL_FILTER(tpl_f_map);
 TPL_FILTER(tpl_f_select);
 TPL_FILTER(tpl_f_reject);

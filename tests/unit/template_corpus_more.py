@@ -413,3 +413,29 @@ db={{ hostpart.rsplit('/', 1)[-1] }}
 {%- endfor %}"""),
 ]
 
+
+FLEET = {
+    "servers": [
+        {"name": "web1", "dc": "fra", "role": "web", "cpus": 4},
+        {"name": "db1", "dc": "ams", "role": "db", "cpus": 16},
+        {"name": "web2", "dc": "FRA", "role": "web", "cpus": 4},
+        {"name": "web3", "dc": "ams", "role": "web", "cpus": 8},
+        {"name": "cache1", "dc": "fra", "role": "cache", "cpus": 2},
+        {"name": "misc1", "role": "misc", "cpus": 1},
+    ],
+}
+
+MORE_CASES += [
+    ("groupby_inventory", FLEET, """\
+{%- for role, members in servers | groupby('role') %}
+[{{ role }}]
+{%- for s in members %}
+{{ s.name }} cpus={{ s.cpus }}
+{%- endfor %}
+{%- endfor %}
+{% for g in servers | groupby('dc', default='none') %}{{ g.grouper }}: {{ g.list | map(attribute='name') | join(',') }}; {% endfor %}
+{% for g in servers | groupby('dc', default='none', case_sensitive=true) %}{{ g.grouper }}={{ g.list | length }} {% endfor %}
+{{ servers | groupby('cpus') | map('first') | list }} {{ servers | groupby('role') | tojson }}
+"""),
+    ("err_groupby_missing", FLEET, "{{ servers | groupby('dc') | list }}"),
+]
