@@ -71,3 +71,40 @@ def test_missing_or_escaping_include_is_an_error(batou, make_project):
     assert ("template '../../etc/passwd': a template name is relative and has no '..'"
             in result.stderr), result.stderr
     assert not (work / "a.txt").exists()
+
+
+def test_filters_macros_and_methods_over_component_values(batou, make_project):
+    # Component attributes are Lua tables: sort, groupby, map, macros and
+    # str methods see them as Jinja2 sees lists and dicts.
+    project, work = rule_project(make_project, """\
+        R = Component {}
+        function R:configure()
+          self.backends = {
+            { name = "web2", dc = "fra", port = 8002 },
+            { name = "web1", dc = "ams", port = 8001 },
+            { name = "web3", dc = "fra", port = 8003 },
+          }
+          self.image = "registry.example.org/shop:1.4"
+          self:add(File { "haproxy.cfg" })
+        end
+        """, {"components/r/haproxy.cfg": """\
+{%- macro server(b, check=true) -%}
+server {{ b.name }} 127.0.0.1:{{ b.port }}{{ ' check' if check }}
+{%- endmacro -%}
+# {{ component.image.rsplit(':', 1)[1] }} on {{ '%s (%d backends)' % (host.name, component.backends | length) }}
+{% for dc, members in component.backends | groupby('dc') -%}
+backend {{ dc }}
+{% for b in members | sort(attribute='name', reverse=true) %}    {{ server(b, check=loop.first) }}
+{% endfor -%}
+{% endfor -%}
+ports {{ component.backends | map(attribute='port') | sort | join(',') }}
+"""})
+    deploy(batou)
+    assert (work / "haproxy.cfg").read_text() == (
+        "# 1.4 on localhost (3 backends)\n"
+        "backend ams\n"
+        "    server web1 127.0.0.1:8001 check\n"
+        "backend fra\n"
+        "    server web3 127.0.0.1:8003 check\n"
+        "    server web2 127.0.0.1:8002\n"
+        "ports 8001,8002,8003\n")
