@@ -387,15 +387,13 @@ static void eval_call(struct tpl_render *st, const struct tpl_expr *e)
         }
         lua_pop(L, 1);
     }
-    if (e->a->kind == EX_NAME && strcmp(e->a->str, "namespace") == 0) {
-        tpl_lookup(st, "namespace");
+    if (e->a->kind == EX_NAME) { /* namespace(), dict(), joiner(), cycler() unless shadowed */
+        tpl_lookup(st, e->a->str);
         int missing = lua_isnil(L, -1);
         lua_pop(L, 1);
-        if (missing) {
-            at(st, e);
-            tpl_push_namespace(st, e);
+        at(st, e);
+        if (missing && tpl_call_global(st, e))
             return;
-        }
     }
     tpl_eval(st, e->a);
     int fn = lua_gettop(L);

@@ -162,7 +162,7 @@ void tpl_call_macro(struct tpl_render *st, const struct tpl_expr *call, int fn, 
 
 /* --- namespace --- */
 
-void tpl_push_namespace(struct tpl_render *st, const struct tpl_expr *call)
+static void push_namespace(struct tpl_render *st, const struct tpl_expr *call)
 {
     lua_State *L = st->L;
     lua_newtable(L);
@@ -187,6 +187,123 @@ void tpl_push_namespace(struct tpl_render *st, const struct tpl_expr *call)
         }
         lua_pop(L, 1);
     }
+}
+
+/* dict(a=1, ...) or dict(other, a=1). */
+static void push_dict(struct tpl_render *st, const struct tpl_expr *call)
+{
+    lua_State *L = st->L;
+    tpl_push_dict(st, (int)call->count);
+    int d = lua_gettop(L);
+    for (size_t i = 0; i < call->count; i++) {
+        tpl_eval(st, call->items[i]);
+        tpl_check_defined(st, -1);
+        if (call->names && call->names[i]) {
+            lua_setfield(L, d, call->names[i]);
+            continue;
+        }
+        if (i > 0 || tpl_kind_of(st, -1) != K_DICT)
+            tpl_fail(st, call->line, call->col, "dict: expected one dict and keyword arguments");
+        for (lua_pushnil(L); lua_next(L, -2);) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, d);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* joiner(sep): '' the first time it is called, sep after. */
+static int joiner_call(lua_State *L)
+{
+    if (!lua_toboolean(L, lua_upvalueindex(2))) {
+        lua_pushboolean(L, 1);
+        lua_replace(L, lua_upvalueindex(2));
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    return 1;
+}
+
+/* cycler(a, b, ...): .current, .next() (the current one, then advance),
+ * .reset(); the items in its sequence part stay out of sight as fields. */
+static int cycler_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, " items");
+    lua_getfield(L, 1, " pos");
+    lua_Integer pos = lua_tointeger(L, -1), n = (lua_Integer)lua_rawlen(L, -2);
+    lua_rawgeti(L, -2, pos + 1);
+    lua_pushinteger(L, (pos + 1) % n);
+    lua_setfield(L, 1, " pos");
+    lua_rawgeti(L, -3, (pos + 1) % n + 1);
+    lua_setfield(L, 1, "current");
+    return 1;
+}
+
+static int cycler_reset(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushinteger(L, 0);
+    lua_setfield(L, 1, " pos");
+    lua_getfield(L, 1, " items");
+    lua_rawgeti(L, -1, 1);
+    lua_setfield(L, 1, "current");
+    return 0;
+}
+
+static void push_cycler(struct tpl_render *st, const struct tpl_expr *call)
+{
+    lua_State *L = st->L;
+    if (call->count == 0)
+        tpl_fail(st, call->line, call->col, "cycler: at least one item is needed");
+    tpl_push_dict(st, 4);
+    int c = lua_gettop(L);
+    lua_createtable(L, (int)call->count, 0);
+    for (size_t i = 0; i < call->count; i++) {
+        if (call->names && call->names[i])
+            tpl_fail(st, call->line, call->col, "cycler takes no keyword arguments");
+        tpl_eval(st, call->items[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, c, " items");
+    lua_pushcfunction(L, cycler_next);
+    lua_setfield(L, c, "next");
+    lua_pushcfunction(L, cycler_reset);
+    lua_setfield(L, c, "reset");
+    lua_pushcfunction(L, cycler_reset);
+    lua_pushvalue(L, c);
+    lua_call(L, 1, 0);
+}
+
+int tpl_call_global(struct tpl_render *st, const struct tpl_expr *call)
+{
+    lua_State *L = st->L;
+    const char *name = call->a->str;
+    if (strcmp(name, "namespace") == 0) {
+        push_namespace(st, call);
+    } else if (strcmp(name, "dict") == 0) {
+        push_dict(st, call);
+    } else if (strcmp(name, "cycler") == 0) {
+        push_cycler(st, call);
+    } else if (strcmp(name, "joiner") == 0) {
+        if (call->count > 1 || (call->count == 1 && call->names && call->names[0] &&
+                                strcmp(call->names[0], "sep") != 0))
+            tpl_fail(st, call->line, call->col, "joiner takes one argument, sep");
+        if (call->count == 1) {
+            tpl_eval(st, call->items[0]);
+            tpl_push_str(st, -1);
+            lua_remove(L, -2);
+        } else {
+            lua_pushliteral(L, ", ");
+        }
+        lua_pushboolean(L, 0);
+        lua_pushcclosure(L, joiner_call, 2);
+    } else {
+        return 0;
+    }
+    return 1;
 }
 
 int tpl_is_namespace(struct tpl_render *st, int idx)

@@ -392,8 +392,9 @@ void tpl_call_macro(struct tpl_render *st, const struct tpl_expr *call, int fn, 
 /* The metatable of namespaces: objects that print as <Namespace {...}>,
  * with attributes but neither items nor len(), as in Jinja. */
 #define TPL_NAMESPACE_META "batou.template.namespace"
-/* namespace(...): pushes a new namespace from call's keyword arguments. */
-void tpl_push_namespace(struct tpl_render *st, const struct tpl_expr *call);
+/* Jinja's globals namespace(), dict(), joiner(), cycler() for a call of
+ * that name: 1 with the result pushed, or 0 when call names none of them. */
+int tpl_call_global(struct tpl_render *st, const struct tpl_expr *call);
 /* Whether the value at idx is a namespace (which `set ns.x = ...` may change). */
 int tpl_is_namespace(struct tpl_render *st, int idx);
 /* Push a new scope table and make it the innermost (fails when too deep). */

@@ -439,3 +439,17 @@ MORE_CASES += [
 """),
     ("err_groupby_missing", FLEET, "{{ servers | groupby('dc') | list }}"),
 ]
+
+MORE_CASES += [
+    ("globals_dict_joiner_cycler", FLEET, """\
+{%- set comma = joiner(', ') %}
+{%- set pipe = joiner(sep=' | ') %}
+{%- set row = cycler('odd', 'even') %}
+{%- set opts = dict(mode='ro', retries=3) %}
+hosts: {% for s in servers %}{{ comma() }}{{ s.name }}{% endfor %}
+roles: {% for r in servers | map(attribute='role') | unique %}{{ pipe() }}{{ r }}{% endfor %}
+{% for s in servers[:3] %}<tr class="{{ row.next() }}">{{ s.name }}</tr>
+{% endfor %}{{ row.current }}{{ row.reset() }} {{ row.current }} {{ row.next() }}
+{{ opts | dictsort | map('join', '=') | join(' ') }} {{ dict(opts, retries=5).retries }} {{ dict().x is defined }}
+"""),
+]
