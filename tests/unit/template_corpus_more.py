@@ -453,3 +453,101 @@ roles: {% for r in servers | map(attribute='role') | unique %}{{ pipe() }}{{ r }
 {{ opts | dictsort | map('join', '=') | join(' ') }} {{ dict(opts, retries=5).retries }} {{ dict().x is defined }}
 """),
 ]
+
+MORE_CASES += [
+    ("supervisor_groups", FLEET, """\
+{%- for role, members in servers | groupby('role') %}
+[group:{{ role }}]
+programs={{ members | map(attribute='name') | join(',') }}
+{%- endfor %}
+"""),
+    ("prometheus_targets_by_dc", FLEET, """\
+{%- for g in servers | selectattr('dc', 'defined') | groupby('dc') %}
+- labels: {dc: {{ g.grouper | lower }}}
+  targets: {{ g.list | map(attribute='name') | map('format') | map('replace', '', '') | list | tojson }}
+{%- endfor %}
+"""),
+    ("capacity_report", FLEET, """\
+{%- set ns = namespace(total=0) %}
+{%- for s in servers | sort(attribute='cpus', reverse=true) %}
+{{ '%-7s %3d cpus %s' % (s.name, s.cpus, '#' * (s.cpus // 2)) }}
+{%- set ns.total = ns.total + s.cpus %}
+{%- endfor %}
+total {{ ns.total }} cpus, {{ (ns.total / (servers | length)) | round(2) }} per server
+largest {{ (servers | max(attribute='cpus')).name }}, smallest {{ (servers | min(attribute='cpus')).name }}
+"""),
+    ("unbound_local_zone", NET, """\
+server:
+  local-zone: "{{ zone }}." static
+{%- for r in records if r.type == 'A' %}
+  local-data: "{{ zone if r.name == '@' else r.name ~ '.' ~ zone }}. IN A {{ r.value }}"
+{%- endfor %}
+"""),
+    ("haproxy_acl_macro", WEB, """\
+{%- macro acl(site) -%}
+acl host_{{ site.name }} hdr(host) -i {{ site.name }}.{{ domain }}{% for a in site.aliases %} {{ a }}{% endfor %}
+use_backend be_{{ site.name }} if host_{{ site.name }}
+{%- endmacro %}
+frontend https
+{%- for s in sites %}
+    {{ acl(s) | indent(4) }}
+{%- endfor %}
+"""),
+    ("nginx_map_block", WEB, """\
+map $http_host $backend {
+    default 127.0.0.1:{{ (sites | first).port }};
+{%- for s in sites | rejectattr('static') %}
+    {{ s.name }}.{{ domain }} 127.0.0.1:{{ s.port }};
+{%- endfor %}
+}
+"""),
+    ("tls_cipher_conf", WEB, """\
+{%- set ciphers = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-CHACHA20-POLY1305'] %}
+ssl_protocols {{ tls.protocols | join(' ') }};
+ssl_ciphers {{ ciphers | join(':') }};
+ssl_prefer_server_ciphers {{ 'off' if 'TLSv1.3' in tls.protocols else 'on' }};
+ssl_session_cache shared:SSL:{{ 10 * sites | length }}m;
+"""),
+    ("pg_tuning_math", DB, """\
+{%- set mb = memory_gb * 1024 %}
+shared_buffers = {{ (mb * 0.25) | int }}MB
+work_mem = {{ ((mb * 0.25) / (databases | length * 50)) | round(0, 'floor') | int }}MB
+effective_io_concurrency = {{ 200 if memory_gb >= 8 else 2 }}
+max_parallel_workers = {{ [memory_gb // 2, 8] | min }}
+wal_buffers = {{ [(mb * 0.03) | int, 16] | min }}MB
+"""),
+    ("cron_d_jobs", APPCFG, """\
+SHELL=/bin/bash
+MAILTO={{ admins | map(attribute='email') | join(',') }}
+{% for q in queues | map('lower') | unique | sort -%}
+{{ loop.index0 * 10 }} * * * * {{ app }} /srv/{{ app }}/bin/flush --queue={{ q }} >> {{ log.file.rsplit('/', 1)[0] }}/cron-{{ q }}.log 2>&1
+{% endfor -%}
+"""),
+    ("vault_policy_hcl", APPCFG, """\
+{%- for path in ['database/creds/' ~ app, 'secret/data/' ~ app ~ '/*', 'transit/encrypt/' ~ app] %}
+path "{{ path }}" {
+  capabilities = {{ (['read'] if path.startswith('database') else ['read', 'list']) | tojson }}
+}
+{%- endfor %}
+"""),
+    ("git_config", APPCFG, """\
+[user]
+    name = {{ (admins | first).name | title }}
+    email = {{ (admins | first).email }}
+[url "https://{{ cors[0].split('//')[1] }}/"]
+    insteadOf = git@{{ cors[0].split('//')[1] }}:
+[core]
+    autocrlf = {{ 'input' if env == 'production' else 'false' }}
+"""),
+    ("netplan_yaml", HOSTS, """\
+network:
+  version: 2
+  ethernets:
+    eth0:
+      addresses: [{{ ip }}/24]
+      gateway4: {{ ip.rsplit('.', 1)[0] ~ '.1' }}
+      nameservers:
+        search: {{ search | tojson }}
+        addresses: {{ dns | tojson }}
+"""),
+]
