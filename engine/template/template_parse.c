@@ -324,6 +324,12 @@ static struct tpl_node *parse_set(struct tpl_parser *p, const struct tpl_token *
             return tpl_parse_fail(p, tpl_cur(p), "tuples are not supported, use a list");
         return tpl_expect_end(p, TK_BLOCK_END) < 0 ? NULL : n;
     }
+    if (tpl_is_op(tpl_cur(p), "|") && tpl_peek(p)->kind == TK_NAME) { /* set x | upper */
+        p->i++;
+        n->cond = tpl_parse_filter_chain(p);
+        if (!n->cond)
+            return NULL;
+    }
     if (tpl_cur(p)->kind != TK_BLOCK_END)
         return tpl_unexpected(p, "'='");
     if (n->nnames != 1 || n->attr)

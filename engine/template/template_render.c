@@ -279,6 +279,15 @@ static void render_set(struct tpl_render *st, const struct tpl_node *n)
             lua_pop(L, 1);
             return;
         }
+        if (n->cond) { /* {% set x | filters %}: the text through them */
+            int scope = tpl_push_scope(st);
+            lua_pushvalue(L, -2);
+            lua_setfield(L, scope, TPL_BODY_NAME);
+            tpl_eval(st, n->cond);
+            st->nscopes--;
+            lua_replace(L, -3);
+            lua_pop(L, 1);
+        }
     }
     if (n->attr) { /* set ns.attr = value */
         tpl_lookup(st, n->names[0]);

@@ -223,7 +223,7 @@ enum tpl_node_kind {
     ND_OUTPUT, /* {{ expr }} */
     ND_IF,     /* if expr: body, else orelse (an elif is an ND_IF in orelse) */
     ND_FOR,    /* for names in expr [if cond]: body, else orelse */
-    ND_SET,    /* set names = expr; with expr NULL, set name: body endset; attr: set name.attr */
+    ND_SET,    /* set names = expr; with expr NULL, set name [| cond]: body endset; attr: set name.attr */
     ND_BREAK,
     ND_CONTINUE,
     ND_WITH,   /* with names[i] = exprs[i], ...: body */

@@ -551,3 +551,14 @@ network:
         addresses: {{ dns | tojson }}
 """),
 ]
+
+MORE_CASES += [
+    ("set_block_filters", FLEET, """\
+{%- set names | upper | replace(',', ' ') %}{% for s in servers %}{{ s.name }},{% endfor %}{% endset -%}
+[{{ names }}]
+{% set body | trim %}
+   padded {{ servers | length }}
+{% endset %}[{{ body }}]
+{% set plain %} x {% endset %}[{{ plain }}]
+"""),
+]
