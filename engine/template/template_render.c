@@ -120,6 +120,31 @@ static int loop_cycle(lua_State *L)
     return 1;
 }
 
+/* loop.changed(*values): whether the values differ from those of the last
+ * call in this loop (upvalues: the render state, a table keeping them). */
+static int loop_changed(lua_State *L)
+{
+    struct tpl_render *st = lua_touserdata(L, lua_upvalueindex(1));
+    int n = lua_gettop(L) - 1; /* after self */
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        if (lua_isnil(L, 2 + i))
+            lua_pushlightuserdata(L, TPL_NONE);
+        else
+            lua_pushvalue(L, 2 + i);
+        lua_rawseti(L, -2, i + 1);
+    }
+    int now = lua_gettop(L);
+    int changed = lua_rawgeti(L, lua_upvalueindex(2), 1) == LUA_TNIL ||
+                  lua_rawlen(L, -1) != (size_t)n || !tpl_equal(st, -1, now, 0);
+    if (changed) {
+        lua_pushvalue(L, now);
+        lua_rawseti(L, lua_upvalueindex(2), 1);
+    }
+    lua_pushboolean(L, changed);
+    return 1;
+}
+
 /* Jinja's loop object for item i (from 1) of items; previtem and nextitem
  * are missing (so undefined) at the ends. */
 static void push_loop(lua_State *L, int items, lua_Integer i, lua_Integer count, int depth)
@@ -199,6 +224,8 @@ static void loop_items(struct tpl_render *st, const struct tpl_node *n, int item
     lua_Integer count = (lua_Integer)lua_rawlen(L, items);
     if (count == 0)
         tpl_render_nodes(st, n->orelse, out);
+    lua_newtable(L); /* what loop.changed() saw last */
+    int changed = lua_gettop(L);
     for (lua_Integer i = 1; i <= count; i++) {
         spend(st, n, out);
         int scope = tpl_push_scope(st);
@@ -206,6 +233,10 @@ static void loop_items(struct tpl_render *st, const struct tpl_node *n, int item
         assign(st, n, -1, scope);
         lua_pop(L, 1);
         push_loop(L, items, i, count, depth);
+        lua_pushlightuserdata(L, st);
+        lua_pushvalue(L, changed);
+        lua_pushcclosure(L, loop_changed, 2);
+        lua_setfield(L, -2, "changed");
         if (n->recursive) { /* loop(items) renders the body again, one level deeper */
             lua_pushlightuserdata(L, (void *)n);
             lua_setfield(L, -2, TPL_LOOP_NODE);
@@ -213,7 +244,7 @@ static void loop_items(struct tpl_render *st, const struct tpl_node *n, int item
         lua_setfield(L, scope, "loop");
         tpl_render_nodes(st, n->body, out);
         st->nscopes--;
-        lua_settop(L, items);
+        lua_settop(L, changed);
         int control = st->loop_control;
         st->loop_control = 0;
         if (control == ND_BREAK)

@@ -562,3 +562,15 @@ MORE_CASES += [
 {% set plain %} x {% endset %}[{{ plain }}]
 """),
 ]
+
+MORE_CASES += [
+    ("loop_changed_headers", FLEET, """\
+{%- for s in servers | selectattr('dc', 'defined') | sort(attribute='dc', case_sensitive=true) %}
+{%- if loop.changed(s.dc) %}
+== {{ s.dc }} ==
+{%- endif %}
+{{ s.name }}
+{%- endfor %}
+{% for s in servers %}{{ '|' if loop.changed(s.role, none) else '' }}{{ s.name }} {% endfor %}
+"""),
+]
