@@ -150,6 +150,8 @@ static void float_arith(struct tpl_render *st, const struct tpl_expr *e, enum tp
 static void repeat(struct tpl_render *st, const struct tpl_expr *e, int seq, long long n)
 {
     lua_State *L = st->L;
+    if (lua_rawlen(L, seq) == 0) /* '' * n, [] * n: no loop of n empty steps */
+        n = 0;
     if (lua_type(L, seq) == LUA_TSTRING) {
         size_t len;
         const char *s = lua_tolstring(L, seq, &len);

@@ -277,8 +277,11 @@ static void f_indent(struct tpl_render *st, const struct tpl_expr *e, int base)
         lua_pushvalue(L, base + 1);
     } else {
         long long width = tpl_int_arg(st, e, base + 1, "width");
+        if (width > TPL_MAX_WIDTH)
+            tpl_fail(st, e->line, e->col, "indent: width is too large (more than %d)",
+                     TPL_MAX_WIDTH);
         struct buf *w = tpl_scratch_get(st);
-        for (long long i = 0; i < width && i < 4096; i++)
+        for (long long i = 0; i < width; i++)
             buf_addc(w, ' ');
         tpl_push_buf(st, w);
         tpl_scratch_put(st);
@@ -323,8 +326,11 @@ static void f_tojson(struct tpl_render *st, const struct tpl_expr *e, int base)
             indent = lua_tolstring(L, base + 1, &indent_len);
         } else {
             long long n = tpl_int_arg(st, e, base + 1, "indent");
+            if (n > TPL_MAX_WIDTH)
+                tpl_fail(st, e->line, e->col, "tojson: indent is too large (more than %d)",
+                         TPL_MAX_WIDTH);
             struct buf *w = tpl_scratch_get(st);
-            for (long long i = 0; i < n && i < 4096; i++)
+            for (long long i = 0; i < n; i++)
                 buf_addc(w, ' ');
             tpl_push_buf(st, w);
             tpl_scratch_put(st);

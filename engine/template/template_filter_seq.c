@@ -448,6 +448,9 @@ TPL_FILTER(tpl_f_batch)
     lua_State *L = st->L;
     long long linecount = tpl_int_arg(st, e, base + 1, "linecount");
     int fill = tpl_given(st, base + 2) && tpl_kind_of(st, base + 2) != K_NONE;
+    if (fill && linecount > TPL_MAX_WIDTH)
+        tpl_fail(st, e->line, e->col, "batch: linecount is too large to fill (more than %d)",
+                 TPL_MAX_WIDTH);
     tpl_push_items(st, e, base);
     int items = lua_gettop(L);
     lua_newtable(L); /* the batches, at items + 1 */
@@ -478,6 +481,8 @@ TPL_FILTER(tpl_f_slice)
     int fill = tpl_given(st, base + 2) && tpl_kind_of(st, base + 2) != K_NONE;
     if (slices == 0)
         tpl_fail(st, e->line, e->col, "slice: integer division or modulo by zero");
+    if (slices > TPL_MAX_WIDTH)
+        tpl_fail(st, e->line, e->col, "slice: too many slices (more than %d)", TPL_MAX_WIDTH);
     tpl_push_items(st, e, base);
     int items = lua_gettop(L);
     lua_newtable(L);
@@ -485,7 +490,7 @@ TPL_FILTER(tpl_f_slice)
     if (slices < 0)
         return;
     long long per = length / slices, extra = length % slices, offset = 0;
-    for (long long k = 0; k < slices && k < 100000; k++) {
+    for (long long k = 0; k < slices; k++) {
         long long start = offset + k * per;
         if (k < extra)
             offset++;

@@ -98,8 +98,8 @@ TPL_FILTER(tpl_f_center)
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
     long long n = (long long)code_points(s, len);
-    if (width > 1000000)
-        tpl_fail(st, e->line, e->col, "center: width %d is too large", (int)(width > 2000000000 ? 2000000000 : width));
+    if (width > TPL_MAX_WIDTH)
+        tpl_fail(st, e->line, e->col, "center: width is too large (more than %d)", TPL_MAX_WIDTH);
     if (width <= n)
         return;
     long long marg = width - n, left = marg / 2 + (marg & width & 1);

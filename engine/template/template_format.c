@@ -77,7 +77,7 @@ static void pad(struct buf *b, const struct spec *sp, const char *body, size_t l
 
 static void format_int(struct formatting *f, const struct spec *sp, long long v, struct buf *b)
 {
-    char digits[80], body[200];
+    char digits[80];
     unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
     const char *prefix = "";
     if (sp->conv == 'o') {
@@ -90,29 +90,33 @@ static void format_int(struct formatting *f, const struct spec *sp, long long v,
         snprintf(digits, sizeof digits, "%llu", u);
     }
     const char *sign = v < 0 ? "-" : sp->plus ? "+" : sp->space ? " " : "";
-    long long zeros = sp->precision > (long long)strlen(digits) ? sp->precision - (long long)strlen(digits) : 0;
-    if (zeros > 100)
-        tpl_fail(f->st, f->e->line, f->e->col, "format: precision too large");
-    int n = snprintf(body, sizeof body, "%s%s%.*s%s", sign, prefix, (int)zeros,
-                     "0000000000000000000000000000000000000000000000000000000000000000000000000"
-                     "000000000000000000000000000000",
-                     digits);
-    pad(b, sp, body, (size_t)n, strlen(sign) + strlen(prefix), sp->zero);
+    long long n = (long long)strlen(digits);
+    struct buf *body = tpl_scratch_get(f->st);
+    buf_adds(body, sign);
+    buf_adds(body, prefix);
+    for (long long i = n; i < sp->precision; i++) /* precision: at least that many digits */
+        buf_addc(body, '0');
+    buf_adds(body, digits);
+    pad(b, sp, body->data, body->len, strlen(sign) + strlen(prefix), sp->zero);
+    tpl_scratch_put(f->st);
 }
 
 static void format_float(struct formatting *f, const struct spec *sp, double v, struct buf *b)
 {
-    char fmt[32], body[512];
-    long long precision = sp->precision < 0 ? 6 : sp->precision;
-    if (precision > 300)
-        tpl_fail(f->st, f->e->line, f->e->col, "format: precision too large");
+    char fmt[32];
+    int precision = sp->precision < 0 ? 6 : (int)sp->precision;
     snprintf(fmt, sizeof fmt, "%%%s%s%s.%d%c", sp->plus ? "+" : "", sp->space ? " " : "",
-             sp->alt ? "#" : "", (int)precision, sp->conv);
-    int n = snprintf(body, sizeof body, fmt, v);
-    if (n < 0 || (size_t)n >= sizeof body)
-        tpl_fail(f->st, f->e->line, f->e->col, "format: number too long");
-    size_t sign = body[0] == '-' || body[0] == '+' || body[0] == ' ';
-    pad(b, sp, body, (size_t)n, sign, sp->zero && isfinite(v));
+             sp->alt ? "#" : "", precision, sp->conv);
+    int n = snprintf(NULL, 0, fmt, v);
+    if (n < 0)
+        tpl_fail(f->st, f->e->line, f->e->col, "format: cannot format the number");
+    struct buf *body = tpl_scratch_get(f->st);
+    for (int i = 0; i <= n; i++)
+        buf_addc(body, '\0');
+    snprintf(body->data, (size_t)n + 1, fmt, v);
+    size_t sign = body->data[0] == '-' || body->data[0] == '+' || body->data[0] == ' ';
+    pad(b, sp, body->data, (size_t)n, sign, sp->zero && isfinite(v));
+    tpl_scratch_put(f->st);
 }
 
 static void format_number(struct formatting *f, const struct spec *sp, int idx, struct buf *b)
@@ -188,11 +192,18 @@ static long long spec_number(struct formatting *f, const char *s, size_t len, si
             tpl_fail(f->st, f->e->line, f->e->col, "* wants int");
         long long v = (long long)lua_tointeger(f->st->L, -1);
         lua_pop(f->st->L, 1);
+        if (v > TPL_MAX_WIDTH || v < -TPL_MAX_WIDTH)
+            tpl_fail(f->st, f->e->line, f->e->col, "format: width or precision is too large "
+                     "(more than %d)", TPL_MAX_WIDTH);
         return v;
     }
     long long v = 0;
-    while (*i < len && s[*i] >= '0' && s[*i] <= '9' && v < 100000000)
+    while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
         v = v * 10 + (s[(*i)++] - '0');
+        if (v > TPL_MAX_WIDTH)
+            tpl_fail(f->st, f->e->line, f->e->col, "format: width or precision is too large "
+                     "(more than %d)", TPL_MAX_WIDTH);
+    }
     return v;
 }
 

@@ -33,6 +33,7 @@ struct template_error;
 enum {
     TPL_MAX_NESTING = 100, /* blocks, brackets, unary chains, nested values */
     TPL_MAX_TREE = 1000,   /* depth of an expression tree (long operator chains) */
+    TPL_MAX_WIDTH = 100000, /* padding a width asks for, items a filter makes up */
 };
 
 /* --- arena: every node and string of one template, freed at once --- */

@@ -574,3 +574,13 @@ MORE_CASES += [
 {% for s in servers %}{{ '|' if loop.changed(s.role, none) else '' }}{{ s.name }} {% endfor %}
 """),
 ]
+
+MORE_CASES += [
+    ("format_wide_and_empty_repeat", FLEET, """\
+{{ '%.60f' % 0.1 }}
+{{ '%.40d|%#.5x|%-8.3s|' % (7, 255, 'abcdef') }}
+{{ ('%310.2e' % 1.5e300) | length }} {{ ('%f' % 1e300) | length }}
+[{{ '' * 1000000000000000 }}] {{ [] * 1000000000000000 }} {{ 'ab' * 0 }}
+{{ 'x' | center(1001) | length }} {{ 'a\\nb' | indent(1000) | length }}
+"""),
+]

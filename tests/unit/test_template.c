@@ -631,6 +631,12 @@ static void test_deviations(void **state)
         /* Jinja2 recurses until Python's stack ends; batou-ng stops at 50 calls. */
         {"{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}",
          "1:21: macro calls nested too deeply (more than 50)"},
+        /* Widths and made-up items are bounded (Jinja2 allocates whatever is asked). */
+        {"{{ '%200000s' % 'x' }}",
+         "1:15: format: width or precision is too large (more than 100000)"},
+        {"{{ 'x' | center(200000) }}", "1:10: center: width is too large (more than 100000)"},
+        {"{{ [1] | batch(1000000, 0) }}",
+         "1:10: batch: linecount is too large to fill (more than 100000)"},
         {"{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}",
          "1:36: recursive loops nested too deeply (more than 50)"},
         {"{{ 9223372036854775807 + 1 }}", "1:24: integer overflow (batou-ng integers are 64-bit)"},
