@@ -195,8 +195,13 @@ static void eval_slice(struct tpl_render *st, const struct tpl_expr *e)
         lua_pop(L, 1);
     }
     enum tpl_kind kind = tpl_kind_of(st, obj);
-    if (kind != K_LIST && kind != K_STR)
-        tpl_fail(st, e->line, e->col, "'%s' object cannot be sliced", tpl_type_name(st, obj));
+    if (kind != K_LIST && kind != K_STR) { /* as Jinja2's getitem: undefined, an error once used */
+        tpl_push_undefined(st, e->line, e->col, 0, "'%s' object cannot be sliced",
+                           tpl_type_name(st, obj));
+        lua_replace(L, obj);
+        lua_settop(L, obj);
+        return;
+    }
     if (bound[2] == 0)
         tpl_fail(st, e->line, e->col, "slice step cannot be zero");
     tpl_push_items(st, e, obj);

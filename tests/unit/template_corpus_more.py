@@ -584,3 +584,8 @@ MORE_CASES += [
 {{ 'x' | center(1001) | length }} {{ 'a\\nb' | indent(1000) | length }}
 """),
 ]
+
+MORE_CASES += [
+    ("slice_of_int_is_undefined", FLEET, "{{ (5)[1:] is defined }} {{ ((5)[1:]) | default('d') }}\n"),
+    ("err_slice_of_int_used", FLEET, "{{ (5)[1:] }}"),
+]

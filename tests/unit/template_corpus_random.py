@@ -236,7 +236,7 @@ class Gen:
         return self.pick(" ", "\n", "text ", "{# c #}", "-\n  ")
 
     def statement(self, depth):
-        k = self.r.randint(0, 5)
+        k = self.r.randint(0, 9)
         if k == 0:
             return ("{%% macro mc(a, b=%s) %%}<{{ a }}|{{ b }}>%s{%% endmacro %%}"
                     "{{ mc(%s) }}{{ mc(%s, b=%s) }}" % (
@@ -257,8 +257,24 @@ class Gen:
             return ("{%% macro wrap(x) %%}[{{ x }}:{{ caller(x) }}]{%% endmacro %%}"
                     "{%% call(y) wrap(%s) %%}{{ y }}%s{%% endcall %%}" % (
                         self.any_(depth - 1), self.part(depth - 1)))
-        return "{%% for x in %s %%}{%% if %s %%}{%% continue %%}{%% endif %%}{{ x }},{%% endfor %%}" % (
-            self.list_(depth - 1), self.bool_(depth - 1))
+        if k == 5:
+            return "{%% for x in %s %%}{%% if %s %%}{%% continue %%}{%% endif %%}{{ x }},{%% endfor %%}" % (
+                self.list_(depth - 1), self.bool_(depth - 1))
+        if k == 6:
+            return ("{%% for g in users | groupby('%s'%s) %%}{{ g.grouper }}:"
+                    "{{ g.list | map(attribute='name') | join('+') }}"
+                    "{{ loop.changed(g.list | length) }};{%% endfor %%}" % (
+                        self.pick("admin", "name", "uid"),
+                        self.pick("", ", case_sensitive=true")))
+        if k == 7:
+            return ("{%% set jn = joiner(%s) %%}{%% set cy = cycler('a', 'b', 'c') %%}"
+                    "{%% for x in %s %%}{{ jn() }}{{ cy.next() }}{{ x }}{%% endfor %%}{{ cy.current }}" % (
+                        self.pick("", "'-'", "sep='/'"), self.list_(depth - 1)))
+        if k == 8:
+            return "{%% set blk | %s %%}%s{%% endset %%}[{{ blk }}]" % (
+                self.pick("upper", "trim", "replace('a', '4')", "center(30)"), self.part(depth - 1))
+        return ("{%% for x in [[1, [2, [3]]], [4, []]] recursive %%}{{ x[0] }}"
+                "{{ loop.depth }}({{ loop(x[1:] | first) if x[1] }}){%% endfor %%}")
 
     def template(self):
         return "".join(self.part(self.r.randint(0, 3)) for _ in range(self.r.randint(1, 4)))
