@@ -96,7 +96,7 @@ class Gen:
         if k == 1:
             return "(%s | %s)" % (self.str_(depth - 1),
                                   self.pick("upper", "lower", "capitalize", "title", "trim",
-                                            "urlencode", "reverse", "string"))
+                                            "urlencode", "string"))
         if k == 2:
             return "(%s | center(%d))" % (self.str_(depth - 1), r.randint(0, 20))
         if k == 3:
@@ -137,7 +137,8 @@ class Gen:
         if k == 17:
             return "(%s | format(%s))" % (self.pick("'%s!'", "'<%r>'", "'%x'"), self.int_(depth - 1))
         if k == 18:
-            return "(%s | default('dflt', true))" % self.str_(depth - 1)
+            return self.pick("(%s | default('dflt', true))" % self.str_(depth - 1),
+                             "(%s | reverse)" % self.pick("s", "u", "q", *STRS))
         return "(users | map(attribute='name') | join(','))"
 
     def bool_(self, depth):
