@@ -525,6 +525,7 @@ static const struct tpl_filter filters[] = {
     {"dictsort", P("case_sensitive", "by", "reverse"), 3, 0, tpl_f_dictsort},
     {"e", {0}, 0, 0, tpl_f_escape},
     {"escape", {0}, 0, 0, tpl_f_escape},
+    {"filesizeformat", P("binary"), 1, 0, tpl_f_filesizeformat},
     {"first", {0}, 0, 0, tpl_f_first},
     {"float", P("default"), 1, 0, tpl_f_float},
     {"format", P("arg1", "arg2", "arg3", "arg4", "arg5"), 5, 0, tpl_f_format},
@@ -564,10 +565,10 @@ static const struct tpl_filter filters[] = {
 
 const char *const tpl_filter_names[] = {
     "abs", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
-    "first", "float", "format", "groupby", "indent", "int", "items", "join", "last", "length", "list",
-    "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "safe",
-    "select", "selectattr", "slice", "sort", "string", "sum", "title", "tojson", "trim",
-    "truncate", "unique", "upper", "urlencode",
+    "filesizeformat", "first", "float", "format", "groupby", "indent", "int", "items", "join",
+    "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace",
+    "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "string", "sum", "title",
+    "tojson", "trim", "truncate", "unique", "upper", "urlencode",
 };
 const size_t tpl_filter_count = sizeof tpl_filter_names / sizeof *tpl_filter_names;
 _Static_assert(sizeof tpl_filter_names / sizeof *tpl_filter_names ==
@@ -621,7 +622,7 @@ void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name,
 
 int tpl_jinja_has_filter(const char *name)
 {
-    static const char *const jinja[] = {"attr",    "filesizeformat", "forceescape",
+    static const char *const jinja[] = {"attr",    "forceescape",
                                         "pprint",  "random",         "striptags",   "urlize",
                                         "wordcount", "wordwrap", "xmlattr",       NULL};
     for (size_t i = 0; jinja[i]; i++)

@@ -357,3 +357,52 @@ TPL_FILTER(tpl_f_format)
     }
     tpl_percent_format(st, e, fmt, fmt + 1, 0);
 }
+
+/* Jinja2's filesizeformat: "1 Byte", "512 Bytes", "1.5 kB" (binary: "KiB"). */
+TPL_FILTER(tpl_f_filesizeformat)
+{
+    lua_State *L = st->L;
+    double bytes = 0;
+    enum tpl_kind k = tpl_kind_of(st, base);
+    if (k == K_INT || k == K_FLOAT || k == K_BOOL) {
+        bytes = k == K_BOOL ? lua_toboolean(L, base) : lua_tonumber(L, base);
+    } else if (k == K_STR) {
+        size_t len;
+        const char *s = lua_tolstring(L, base, &len);
+        size_t lead = tpl_leading_space(s, len);
+        if (!tpl_parse_float(s + lead, len - lead - tpl_trailing_space(s + lead, len - lead),
+                             &bytes))
+            tpl_fail(st, e->line, e->col, "could not convert string to float: '%s'", s);
+    } else {
+        tpl_check_defined(st, base);
+        tpl_fail(st, e->line, e->col, "filesizeformat: expected a number, not '%s'",
+                 tpl_type_name(st, base));
+    }
+    int binary = tpl_given(st, base + 1) && tpl_truthy(st, base + 1);
+    static const char *const decimal[] = {"kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+    static const char *const iec[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+    double unit_base = binary ? 1024 : 1000;
+    if (bytes == 1) {
+        lua_pushliteral(L, "1 Byte");
+        return;
+    }
+    if (bytes < unit_base) {
+        if (!isfinite(bytes))
+            tpl_fail(st, e->line, e->col, "cannot convert float %s to integer",
+                     isnan(bytes) ? "NaN" : "infinity");
+        lua_pushfstring(L, "%I Bytes", (lua_Integer)bytes);
+        return;
+    }
+    double unit = unit_base;
+    size_t i = 0;
+    for (; i < 8; i++) {
+        unit *= unit_base;
+        if (bytes < unit)
+            break;
+    }
+    if (i == 8)
+        i = 7;
+    char text[400];
+    snprintf(text, sizeof text, "%.1f %s", unit_base * bytes / unit, (binary ? iec : decimal)[i]);
+    lua_pushstring(L, text);
+}

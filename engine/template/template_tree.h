@@ -339,6 +339,7 @@ TPL_FILTER(tpl_f_float);
 TPL_FILTER(tpl_f_abs);
 TPL_FILTER(tpl_f_round);
 TPL_FILTER(tpl_f_format);
+TPL_FILTER(tpl_f_filesizeformat);
 TPL_FILTER(tpl_f_escape);
 TPL_FILTER(tpl_f_urlencode);
 

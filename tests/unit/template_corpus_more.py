@@ -589,3 +589,12 @@ MORE_CASES += [
     ("slice_of_int_is_undefined", FLEET, "{{ (5)[1:] is defined }} {{ ((5)[1:]) | default('d') }}\n"),
     ("err_slice_of_int_used", FLEET, "{{ (5)[1:] }}"),
 ]
+
+MORE_CASES += [
+    ("filesizeformat_report", {"sizes": [0, 1, 999, 1000, 1536, 1048576, 5e9, 123456789012345, 2.5e25, 1e30],
+                               "disk": "2048"}, """\
+{% for s in sizes %}{{ s | filesizeformat }} | {{ s | filesizeformat(true) }}
+{% endfor %}{{ disk | filesizeformat }} {{ -5.5 | filesizeformat }}
+"""),
+    ("err_filesizeformat_text", {"disk": "big"}, "{{ disk | filesizeformat }}"),
+]
