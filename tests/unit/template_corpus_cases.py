@@ -528,5 +528,6 @@ CASES += [
 
 from template_corpus_configs import CONFIG_CASES  # noqa: E402
 from template_corpus_more import MORE_CASES  # noqa: E402
+from template_corpus_extra import EXTRA_CASES  # noqa: E402
 
-CASES += CONFIG_CASES + MORE_CASES
+CASES += CONFIG_CASES + MORE_CASES + EXTRA_CASES
