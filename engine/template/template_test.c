@@ -112,7 +112,7 @@ static int is_case(struct tpl_render *st, int base, int upper)
     tpl_change_case(s, len, upper, same);
     struct buf *other = tpl_scratch_get(st);
     tpl_change_case(s, len, !upper, other);
-    int r = same->len == len && memcmp(same->data, s, len) == 0 &&
+    int r = len > 0 && same->len == len && memcmp(same->data, s, len) == 0 &&
             (other->len != len || memcmp(other->data, s, len) != 0);
     tpl_scratch_put(st);
     tpl_scratch_put(st);
