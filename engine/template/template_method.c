@@ -1,7 +1,8 @@
 /* Python's str methods on template strings: s.split(), s.rsplit(),
  * s.replace(), s.strip()/lstrip()/rstrip(), s.startswith()/endswith(),
  * s.upper()/lower()/capitalize(), s.join(), s.format() (positional fields
- * only), with CPython's semantics (Objects/unicodeobject.c). */
+ * only), s.ljust()/rjust()/center()/zfill(), s.count()/find()/rfind(), with
+ * CPython's semantics (Objects/unicodeobject.c). */
 
 #include <string.h>
 
@@ -271,6 +272,84 @@ static void m_format(struct tpl_render *st, const struct tpl_expr *call, int obj
     tpl_scratch_put(st);
 }
 
+static size_t code_points(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; n++) {
+        unsigned cp;
+        i += tpl_utf8_next(s + i, len - i, &cp);
+    }
+    return n;
+}
+
+/* ljust (how 'l'), rjust ('r'), center ('c'), zfill ('z'): Python's padding
+ * to width with fillchar (one character). */
+static void m_pad(struct tpl_render *st, const struct tpl_expr *call, int obj, const char *name,
+                  char how)
+{
+    lua_State *L = st->L;
+    int n = push_call_args(st, call, 1, how == 'z' ? 1 : 2, name);
+    if (tpl_kind_of(st, obj + 1) != K_INT)
+        tpl_fail(st, call->line, call->col, "%s: the width must be an integer", name);
+    long long width = (long long)lua_tointeger(L, obj + 1);
+    if (width > TPL_MAX_WIDTH)
+        tpl_fail(st, call->line, call->col, "%s: width is too large (more than %d)", name,
+                 TPL_MAX_WIDTH);
+    size_t fill_len = 1;
+    const char *fill = how == 'z' ? "0" : " ";
+    if (n == 2) {
+        fill = str_arg(st, call, obj + 2, name, &fill_len);
+        if (code_points(fill, fill_len) != 1)
+            tpl_fail(st, call->line, call->col,
+                     "The fill character must be exactly one character long");
+    }
+    size_t len;
+    const char *s = lua_tolstring(L, obj, &len);
+    long long count = (long long)code_points(s, len), marg = width - count;
+    struct buf *b = tpl_scratch_get(st);
+    long long left = how == 'r' || how == 'z' ? marg : how == 'c' ? marg / 2 + (marg & width & 1) : 0;
+    size_t sign = how == 'z' && len > 0 && (s[0] == '+' || s[0] == '-');
+    buf_add(b, s, sign); /* zfill keeps a sign in front of the zeros */
+    for (long long i = 0; i < left; i++)
+        buf_add(b, fill, fill_len);
+    buf_add(b, s + sign, len - sign);
+    for (long long i = left > 0 ? left : 0; i < marg; i++)
+        buf_add(b, fill, fill_len);
+    tpl_push_buf(st, b);
+    tpl_scratch_put(st);
+}
+
+/* count(sub), find(sub), rfind(sub), in code points as Python's. */
+static void m_search(struct tpl_render *st, const struct tpl_expr *call, int obj, const char *name)
+{
+    lua_State *L = st->L;
+    push_call_args(st, call, 1, 1, name);
+    size_t len, sub_len;
+    const char *s = lua_tolstring(L, obj, &len);
+    const char *sub = str_arg(st, call, obj + 1, name, &sub_len);
+    if (name[0] == 'c') {
+        long long n = 0;
+        if (sub_len == 0) {
+            n = (long long)code_points(s, len) + 1;
+        } else {
+            for (const char *at = s; (at = tpl_memmem(at, len - (size_t)(at - s), sub, sub_len));
+                 at += sub_len)
+                n++;
+        }
+        lua_pushinteger(L, (lua_Integer)n);
+        return;
+    }
+    const char *hit = NULL;
+    if (name[0] == 'f') {
+        hit = sub_len == 0 ? s : tpl_memmem(s, len, sub, sub_len);
+    } else {
+        for (size_t k = len + 1; k-- > 0 && !hit;)
+            if (k + sub_len <= len && memcmp(s + k, sub, sub_len) == 0)
+                hit = s + k;
+    }
+    lua_pushinteger(L, hit ? (lua_Integer)code_points(s, (size_t)(hit - s)) : -1);
+}
+
 /* upper, lower, capitalize, replace, strip: the filters of the same name. */
 static void via_filter(struct tpl_render *st, const struct tpl_expr *call, int obj,
                        const char *filter, int min, int max, const char *name)
@@ -301,6 +380,12 @@ int tpl_str_method(struct tpl_render *st, const struct tpl_expr *call, int obj, 
         m_join(st, call, obj);
     } else if (strcmp(name, "format") == 0) {
         m_format(st, call, obj);
+    } else if (strcmp(name, "ljust") == 0 || strcmp(name, "rjust") == 0 ||
+               strcmp(name, "center") == 0 || strcmp(name, "zfill") == 0) {
+        m_pad(st, call, obj, name, name[0] == 'l' ? 'l' : name[0] == 'r' ? 'r' : name[0]);
+    } else if (strcmp(name, "count") == 0 || strcmp(name, "find") == 0 ||
+               strcmp(name, "rfind") == 0) {
+        m_search(st, call, obj, name);
     } else if (strcmp(name, "replace") == 0) {
         via_filter(st, call, obj, "replace", 2, 3, name);
     } else if (strcmp(name, "upper") == 0 || strcmp(name, "lower") == 0 ||

@@ -199,4 +199,12 @@ sshd: {{ p.ip }} # {{ p.roles | join(', ') | default('none', true) }}
 {% endfor -%}
 ALL: ALL
 """),
+    ("aligned_columns_str_methods", FLEET, """\
+{{ 'name'.ljust(8) }}{{ 'cpus'.rjust(5) }} {{ 'role'.center(9, '*') }}|
+{% for s in servers -%}
+{{ s.name.ljust(8, '.') }}{{ (s.cpus | string).rjust(5) }} {{ s.role.center(9) }}| {{ (s.cpus | string).zfill(3) }} {{ ('-' ~ s.cpus).zfill(4) }}
+{% endfor -%}
+{{ 'a,b,,c'.count(',') }} {{ 'aaaa'.count('aa') }} {{ 'abc'.count('') }} {{ 'héllo'.find('l') }} {{ 'héllo'.rfind('l') }} {{ 'x'.find('y') }} {{ 'ab'.rfind('') }}
+"""),
+    ("err_ljust_fill", FLEET, "{{ 'x'.ljust(5, '--') }}"),
 ]

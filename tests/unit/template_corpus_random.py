@@ -113,8 +113,14 @@ class Gen:
         if k == 7:
             return "(%s | join(%s))" % (self.list_(depth - 1), self.pick("''", "','", "' | '"))
         if k == 8:
-            return "%s.%s()" % (self.str_(depth - 1), self.pick("upper", "lower", "strip",
-                                                                 "capitalize", "lstrip", "rstrip"))
+            return self.pick(
+                "%s.%s()" % (self.str_(depth - 1), self.pick("upper", "lower", "strip",
+                                                              "capitalize", "lstrip", "rstrip")),
+                "%s.%s(%d%s)" % (self.str_(depth - 1), self.pick("ljust", "rjust", "center"),
+                                 r.randint(-2, 14), self.pick("", ", '*'", ", 'é'")),
+                "%s.zfill(%d)" % (self.str_(depth - 1), r.randint(0, 9)),
+                "(%s.%s(%s) ~ '')" % (self.str_(depth - 1), self.pick("count", "find", "rfind"),
+                                      self.pick("'a'", "''", "','", "'l'")))
         if k == 9:
             return "%s.replace(%s, %s)" % (self.str_(depth - 1), self.pick("'l'", "'a'"),
                                           self.pick("'L'", "''"))
