@@ -784,6 +784,21 @@ static void test_budget(void **state)
     buf_clear(&out);
     assert_int_equal(template_expand("b", src, strlen(src), L, -1, &out, &err), 0);
     assert_string_equal(out.data, "a\n0123456789\n");
+    /* Macro bodies and recursive loops spend the same budget. */
+    static const char *const spenders[] = {
+        "{% macro m() %}{% for i in range(1000) %}{% endfor %}{% endmacro %}\n"
+        "{% for i in range(1000) %}{{ m() }}{% endfor %}",
+        "{% for x in [range(1000)] recursive %}{% for y in x %}{% endfor %}"
+        "{{ loop([range(1000)]) }}{% endfor %}",
+    };
+    template_set_budget(L, 5000);
+    for (size_t i = 0; i < sizeof spenders / sizeof *spenders; i++) {
+        buf_clear(&out);
+        assert_int_equal(template_expand("b", spenders[i], strlen(spenders[i]), L, -1, &out, &err),
+                         -1);
+        assert_non_null(strstr(err.message, TEMPLATE_BUDGET_MESSAGE));
+        template_error_release(&err);
+    }
     template_set_budget(L, 0);
     const char *big = "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}";
     buf_clear(&out);
