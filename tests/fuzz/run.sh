@@ -16,7 +16,7 @@ libs="$(pkg-config --libs lua5.4 libxxhash) -lm"
 sources_ini="environments/ini.c engine/diag.c engine/util.c"
 sources_literal="engine/model/literal.c engine/util.c"
 sources_template="$(ls engine/template/template*.c) engine/util.c"
-sources_manifest="$(ls engine/manifest*.c) hosts/shell.c engine/util.c"
+sources_manifest="$(ls engine/deploy/manifest*.c) hosts/shell.c engine/util.c"
 
 for name in $fuzzers; do
     eval "sources=\$sources_$name"
