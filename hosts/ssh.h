@@ -7,9 +7,12 @@
  * the transport's read and write, so one poll loop (hosts/loop.h) drives
  * every host and the session (hosts/session.h) runs unchanged on top.
  *
- * Connection setup is bounded by setup_timeout_ms; a refused connection is
- * retried with backoff within it. At most SSH_MAX_SETUPS hosts are in setup
- * at once; the others wait their turn. Every failure is one line that says
+ * Connection setup is bounded by setup_timeout_ms from the transport's
+ * start; a refused connection is retried with backoff within it. At most
+ * SSH_MAX_SETUPS connections to one address (hostname and port) are in setup
+ * at once; the others wait their turn, and one waiting for its retry holds
+ * no turn, so hosts that are down never delay the others beyond their own
+ * deadline. Every failure is one line that says
  * which step failed (DNS, refused, timeout, host key, authentication,
  * channel), prefixed by the jump host where one failed.
  *
@@ -19,8 +22,9 @@
 
 #include <stddef.h>
 
-/* Hosts connecting at once: sshd's MaxStartups starts refusing at 10
- * unauthenticated connections, which matters when they share a jump host. */
+/* Connections being set up at once to one address: sshd's MaxStartups
+ * starts refusing at 10 unauthenticated connections, which matters when
+ * hosts share a jump host. */
 #define SSH_MAX_SETUPS 10
 
 struct transport;
