@@ -178,3 +178,175 @@ def test_a_connection_killed_while_a_command_runs(batou, make_project, ssh_lab):
     converges(batou, lab, 2, 1)
     assert target(h, "finished").read_text() == "v2\n"
     assert target(h, "b").read_text() == "v2 b\n"
+
+
+# The target's disk full: a small tmpfs mounted on the target directory.
+
+def mount_tmpfs(path, size, owner):
+    """Mount a tmpfs of size on path, owned by owner; skip when refused."""
+    uid, gid = owner.stat().st_uid, owner.stat().st_gid
+    missing = [p for p in [path, *path.parents] if not p.exists()]
+    for directory in reversed(missing):  # made as the target's user would make them
+        directory.mkdir()
+        os.chown(directory, uid, gid)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},uid={uid},gid={gid},"
+                           "mode=0755", "tmpfs", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+
+
+def umount(path):
+    subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+FULL = """\
+    Greet = Component {}
+    function Greet:configure()
+      local a = self:add(File { "a", content = "VERSION a\\n" })
+      local big = self:add(File { "big", content = string.rep("VERSION\\n", SIZE // 3),
+                                  after = { a } })
+      self:add(File { "c", content = "VERSION c\\n", after = { big } })
+    end
+    """
+
+
+@pytest.mark.parametrize("size", [600 * 1024, 2 * 1024 * 1024], ids=["printf", "base64"])
+def test_a_full_disk_under_the_files(batou, make_project, ssh_lab, size):
+    """A 512 KiB tmpfs on the component's directory: the second version's
+    big file does not fit (either way it is written)."""
+    lab = ssh_lab(1)
+    h = lab.hosts[0]
+    project = project_for(make_project, lab, timeout=10)
+
+    def version(v, big):
+        write_files(project, {"components/greet/component.lua": FULL.replace("VERSION", v)
+                              .replace("SIZE", str(big))})
+
+    mount_tmpfs(target(h), "512k", h.home)
+    try:
+        version("v1", 3)
+        first = batou("prod", env=lab.env())
+        assert first.returncode == 0, first.stdout + first.stderr
+        before = len(records(h))
+
+        version("v2", size)
+        result = batou("prod", env=lab.env())
+        assert result.returncode == 1, result.stdout + result.stderr
+        errors = error_lines(result)
+        assert len(errors) == 1 and errors[0].startswith(
+            "batou-ng: error: host0 greet/File(big): "), result.stderr
+        assert "No space left on device" in errors[0], errors
+        assert target(h, "a").read_text() == "v2 a\n"
+        assert target(h, "big").read_text() == "v1\n", "the old file is not whole"
+        assert target(h, "c").read_text() == "v1 c\n"
+        assert temp_files(target(h)) == [], "a temp file is left on the full disk"
+        assert records(h)[before:] == ["greet/File(a)"]
+
+        subprocess.run(["mount", "-o", "remount,size=8m", str(target(h))], check=True)
+        converges(batou, lab, 2, 1)
+        assert target(h, "big").read_text() == "v2\n" * (size // 3)
+    finally:
+        umount(target(h))
+
+
+def test_a_full_disk_under_the_lock_and_manifest(batou, make_project, ssh_lab):
+    """The tmpfs is the whole target_directory (work/ and .batou-ng/), and
+    full to the last byte: the lock and the manifest cannot be written."""
+    lab = ssh_lab(1)
+    h = lab.hosts[0]
+    project = project_for(make_project, lab, timeout=10)
+    deployment = h.home / "deployment"
+    write_files(project, {"components/greet/component.lua": FULL.replace("VERSION", "v1")
+                          .replace("SIZE", "3")})
+    mount_tmpfs(deployment, "1m", h.home)
+    try:
+        first = batou("prod", env=lab.env())
+        assert first.returncode == 0, first.stdout + first.stderr
+        manifest = (deployment / ".batou-ng" / "manifest").read_bytes()
+        filler = deployment / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k"], capture_output=True)
+        write_files(project, {"components/greet/component.lua": FULL.replace("VERSION", "v2")
+                              .replace("SIZE", "3")})
+        result = batou("prod", env=lab.env())
+        assert result.returncode == 1, result.stdout + result.stderr
+        # No lock is left behind, so no later run finds one.
+        assert error_lines(result) == [
+            f"batou-ng: error: host0: cannot take the lock '{deployment}/.batou-ng/lock': "
+            "No space left on device"], result.stderr
+        for name in ("a", "big", "c"):
+            assert target(h, name).read_text().startswith("v1"), name
+        assert (deployment / ".batou-ng" / "manifest").read_bytes() == manifest
+        assert os.listdir(deployment / ".batou-ng") == ["manifest"]
+        assert temp_files(target(h)) == []
+
+        filler.unlink()
+        converges(batou, lab, 3, 0)
+        assert target(h, "c").read_text() == "v2 c\n"
+    finally:
+        umount(deployment)
+
+
+# A target that cannot be written.
+
+def test_an_immutable_target_file(batou, make_project, ssh_lab):
+    lab = ssh_lab(1)
+    h = lab.hosts[0]
+    project = project_for(make_project, lab, timeout=10)
+
+    def version(v):
+        write_files(project, {"components/greet/component.lua": FULL.replace("VERSION", v)
+                              .replace("SIZE", "3")})
+
+    version("v1")
+    first = batou("prod", env=lab.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = len(records(h))
+    big = target(h, "big")
+    if subprocess.run(["chattr", "+i", str(big)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        version("v2")
+        result = batou("prod", env=lab.env())
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert error_lines(result) == [
+            f"batou-ng: error: host0 greet/File(big): write '{big}': "
+            "Operation not permitted"], result.stderr
+        assert big.read_text() == "v1\n"
+        assert target(h, "c").read_text() == "v1 c\n"
+        assert temp_files(target(h)) == []
+        assert records(h)[before:] == ["greet/File(a)"]
+    finally:
+        subprocess.run(["chattr", "-i", str(big)], check=True)
+    converges(batou, lab, 2, 1)
+    assert big.read_text() == "v2\n"
+
+
+def test_a_directory_without_write_permission(batou, make_project, ssh_lab):
+    lab = ssh_lab(1)
+    h = lab.hosts[0]
+    project = project_for(make_project, lab, timeout=10)
+
+    def version(v):
+        write_files(project, {"components/greet/component.lua": FULL.replace("VERSION", v)
+                              .replace("SIZE", "3")})
+
+    version("v1")
+    first = batou("prod", env=lab.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = len(records(h))
+    target(h).chmod(0o555)
+    try:
+        version("v2")
+        result = batou("prod", env=lab.env())
+        assert result.returncode == 1, result.stdout + result.stderr
+        errors = error_lines(result)
+        assert len(errors) == 1 and errors[0].startswith(
+            f"batou-ng: error: host0 greet/File(a): write '{target(h, 'a')}': "), result.stderr
+        assert errors[0].endswith(": Permission denied"), errors
+        for name in ("a", "big", "c"):
+            assert target(h, name).read_text().startswith("v1"), name
+        assert records(h)[before:] == []
+    finally:
+        target(h).chmod(0o755)
+    assert temp_files(target(h)) == []
+    converges(batou, lab, 3, 0)
