@@ -350,3 +350,31 @@ def test_a_directory_without_write_permission(batou, make_project, ssh_lab):
         target(h).chmod(0o755)
     assert temp_files(target(h)) == []
     converges(batou, lab, 3, 0)
+
+
+def test_a_state_directory_without_write_permission(batou, make_project, ssh_lab):
+    """The lock cannot be written: the host fails saying so, nothing is left."""
+    lab = ssh_lab(1)
+    h = lab.hosts[0]
+    project = project_for(make_project, lab, timeout=10)
+    write_files(project, {"components/greet/component.lua": FULL.replace("VERSION", "v1")
+                          .replace("SIZE", "3")})
+    first = batou("prod", env=lab.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    state = h.home / "deployment" / ".batou-ng"
+    manifest = (state / "manifest").read_bytes()
+    write_files(project, {"components/greet/component.lua": FULL.replace("VERSION", "v2")
+                          .replace("SIZE", "3")})
+    state.chmod(0o555)
+    try:
+        result = batou("prod", env=lab.env())
+    finally:
+        state.chmod(0o700)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert error_lines(result) == [
+        f"batou-ng: error: host0: cannot take the lock '{state}/lock': Permission denied"], \
+        result.stderr
+    assert sorted(os.listdir(state)) == ["manifest"]
+    assert (state / "manifest").read_bytes() == manifest
+    assert target(h, "a").read_text() == "v1 a\n"
+    converges(batou, lab, 3, 0)
