@@ -50,6 +50,12 @@ struct ssh_options {
 /* The most jump hosts in front of one host (ProxyJump a,b,...). */
 #define SSH_MAX_JUMPS 8
 
+/* Raise this process's soft limit of open files to its hard limit: every
+ * host holds fds at once (its `ssh -G`'s pipe, then a socket and a timer,
+ * three more per jump host), and the usual soft limit of 1024 would fail
+ * hosts past a few hundred with "Too many open files". */
+void ssh_raise_fd_limit(void);
+
 /* Free what o holds (with its jump hosts) and zero it. */
 void ssh_options_release(struct ssh_options *o);
 

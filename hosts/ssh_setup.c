@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -543,6 +544,15 @@ static int begin(struct ssh *s, int64_t deadline)
     return 0;
 }
 
+void ssh_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int ssh_setup_start(struct ssh *s, char **err)
 {
     if (s->step != STEP_NEW) {
@@ -555,6 +565,7 @@ int ssh_setup_start(struct ssh *s, char **err)
             return -1;
         }
         libssh2_ready = 1;
+        ssh_raise_fd_limit();
     }
     /* The deadline counts from the start, which is the run's: time spent
      * waiting for a slot is part of it. */

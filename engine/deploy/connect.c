@@ -100,6 +100,7 @@ void connect_ask(struct deploy *d, struct dhost *h)
     const struct environment *env = &d->project->env;
     if (!connect_is_ssh(env))
         return;
+    ssh_raise_fd_limit();
     const struct env_host *eh = env_host(env, h->name);
     const char *name = eh && eh->fqdn ? eh->fqdn : h->name;
     char *config = d->o->ssh_config ? xstrdup(d->o->ssh_config) : project_ssh_config(env);

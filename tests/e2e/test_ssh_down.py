@@ -6,11 +6,15 @@ are loopback addresses 127.0.0.x, either with a closed port (the connect is
 refused, and retried) or with a listener whose backlog is full (the connect
 gets no answer). Loopback only."""
 
+import os
+import shutil
 import socket
+import subprocess
 import time
 
 import pytest
 
+from conftest import binary_path, check_no_crash
 from sshd import free_port
 from test_ssh import COMPONENT, summary, target
 
@@ -140,3 +144,25 @@ def test_hosts_behind_one_jump_host_take_turns(batou, make_project, ssh_lab):
         block_out = result.stdout.split(f"== {name}: exit status 0\n")[1].splitlines()
         assert block_out[0] == f"hello from {lab.hosts[1].user}"
     assert result.stdout.splitlines()[-1] == f"{BEHIND} hosts: {BEHIND} ok, 0 failed"
+
+
+def test_more_hosts_than_the_soft_fd_limit_allows(batou, make_project, ssh_lab, tmp_path):
+    """Every host holds a socket and a timer at once: under a soft limit of
+    64 fds, 40 hosts need more; batou-ng takes what the hard limit allows
+    instead of failing hosts with 'Too many open files'."""
+    if not shutil.which("prlimit"):
+        pytest.skip("prlimit is missing")
+    lab = ssh_lab(2)
+    down, _ = down_project(make_project, lab, refusing, 40)
+    path, _ = binary_path()
+    env = dict(os.environ, NO_COLOR="1", HOME=str(lab.home))
+    env.pop("SSH_AUTH_SOCK", None)
+    result = subprocess.run(["prlimit", "--nofile=64:4096", path, "prod"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    check_no_crash(result)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Too many open files" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("batou-ng: error:")]
+    assert len(errors) == 40 and all("connection refused by" in e for e in errors), errors
+    for h in lab.hosts:
+        assert target(h, "greeting").read_text() == f"hello from {h.name}"
