@@ -402,6 +402,7 @@ static struct ssh *ssh_new(const struct ssh_options *o, const char *command,
     s->tunnel_host = tunnel_host ? xstrdup(tunnel_host) : NULL;
     s->tunnel_port = tunnel_port;
     s->fd = s->timer = -1;
+    s->since_ms = -1;
     s->step = STEP_NEW;
     buf_init(&s->tried);
     snprintf(s->desc, sizeof s->desc, "ssh %s@%s", s->o.user, s->o.alias);
@@ -411,7 +412,9 @@ static struct ssh *ssh_new(const struct ssh_options *o, const char *command,
 }
 
 struct transport *ssh_transport_new(const struct ssh_options *o, const char *command,
-                                    int accept_new, int setup_timeout_ms)
+                                    int accept_new, int setup_timeout_ms, int64_t since_ms)
 {
-    return &ssh_new(o, command ? command : "sh", NULL, 0, accept_new, setup_timeout_ms)->base;
+    struct ssh *s = ssh_new(o, command ? command : "sh", NULL, 0, accept_new, setup_timeout_ms);
+    s->since_ms = since_ms;
+    return &s->base;
 }

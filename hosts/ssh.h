@@ -21,6 +21,7 @@
  * that channel (hosts/ssh_relay.h), as `ssh -J` does. */
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Connections being set up at once to one address: sshd's MaxStartups
  * starts refusing at 10 unauthenticated connections, which matters when
@@ -61,8 +62,10 @@ void ssh_options_release(struct ssh_options *o);
 
 /* A transport that connects as o says (copied) and runs command (e.g. "sh")
  * on the target. accept_new also records unknown host keys; setup_timeout_ms
- * bounds everything up to the running shell. Nothing happens before start. */
+ * bounds everything up to the running shell, counted from since_ms (the
+ * loop_now_ms clock: a run's start, the same for all its hosts; < 0: from
+ * the transport's start). Nothing happens before start. */
 struct transport *ssh_transport_new(const struct ssh_options *o, const char *command,
-                                    int accept_new, int setup_timeout_ms);
+                                    int accept_new, int setup_timeout_ms, int64_t since_ms);
 
 #endif

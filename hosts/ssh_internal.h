@@ -45,6 +45,7 @@ struct ssh {
     int tunnel_full;         /* a jump host: the relay cannot take more now */
     int holds_slot;          /* one of the SSH_MAX_SETUPS of its address */
     size_t endpoint;         /* that address (no via: this connection connects) */
+    int waited;              /* all slots of its address were held when it asked */
     int accept_new;
     int setup_timeout_ms;
     enum ssh_step step;
@@ -54,7 +55,8 @@ struct ssh {
     struct addrinfo *addrs;
     int fd;
     int timer;                /* timerfd */
-    int64_t deadline;         /* setup, from its start: loop_now_ms clock */
+    int64_t since_ms;         /* the setup's timeout counts from then (< 0: its start) */
+    int64_t deadline;         /* setup: loop_now_ms clock */
     int64_t attempt_deadline; /* this TCP attempt (ConnectTimeout) */
     int64_t retry_at;
     int backoff_ms;

@@ -82,6 +82,7 @@ static int take_slot(struct ssh *s)
 {
     struct endpoint *e = &endpoints[s->endpoint];
     if (e->held >= SSH_MAX_SETUPS) {
+        s->waited = 1;
         if (e->freed < 0)
             e->freed = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         uint64_t n;
@@ -404,7 +405,7 @@ static void check_setup_deadline(struct ssh *s, int64_t now)
     char *w = ssh_where(s);
     if ((s->step == STEP_BACKOFF || s->step == STEP_QUEUED) && s->refused)
         ssh_fail(s, xasprintf("connection refused by %s (retried for %g s)", w, secs));
-    else if (s->step == STEP_QUEUED)
+    else if (s->step == STEP_QUEUED && s->waited)
         ssh_fail(s, xasprintf("connection to %s timed out after %g s (waiting behind %d "
                               "other connections to it being set up)",
                               w, secs, SSH_MAX_SETUPS));
@@ -459,6 +460,12 @@ static void advance_steps(struct ssh *s)
     for (;;) {
         enum ssh_step before = s->step;
         int64_t now = loop_now_ms();
+        /* Past its deadline a connection starts nothing more, and one that
+         * waited for a turn says so rather than time out in the step the
+         * turn would start. One that never tried tries once: its deadline
+         * counts from the run's start, which `ssh -G` may have used up. */
+        if (s->step != STEP_QUEUED || s->waited || s->refused)
+            check_setup_deadline(s, now);
         switch (s->step) {
         case STEP_QUEUED:
             if (take_slot(s) && (s->addrs || resolve(s) == 0))
@@ -567,9 +574,10 @@ int ssh_setup_start(struct ssh *s, char **err)
         libssh2_ready = 1;
         ssh_raise_fd_limit();
     }
-    /* The deadline counts from the start, which is the run's: time spent
-     * waiting for a slot is part of it. */
-    if (begin(s, loop_now_ms() + s->setup_timeout_ms) < 0) {
+    /* From the run's start, the same for every host: time spent waiting for
+     * a slot (or for `ssh -G`) is part of it. */
+    int64_t since = s->since_ms >= 0 ? s->since_ms : loop_now_ms();
+    if (begin(s, since + s->setup_timeout_ms) < 0) {
         *err = xstrdup(s->error);
         return -1;
     }

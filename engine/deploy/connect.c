@@ -144,7 +144,7 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
     }
     int accept_new = env->host_key_policy && strcmp(env->host_key_policy, "accept-new") == 0;
     int timeout = env->timeout > 0 ? env->timeout : 30;
-    struct transport *t = ssh_transport_new(&o, command, accept_new, timeout * 1000);
+    struct transport *t = ssh_transport_new(&o, command, accept_new, timeout * 1000, d->start_ms);
     free(command);
     ssh_options_release(&o);
     return t;

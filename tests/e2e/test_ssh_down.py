@@ -166,3 +166,33 @@ def test_more_hosts_than_the_soft_fd_limit_allows(batou, make_project, ssh_lab, 
     assert len(errors) == 40 and all("connection refused by" in e for e in errors), errors
     for h in lab.hosts:
         assert target(h, "greeting").read_text() == f"hello from {h.name}"
+
+
+def test_hosts_queued_behind_a_jump_host_that_never_answers(batou, make_project, ssh_lab):
+    """A jump host whose port accepts connections and never speaks: ten hosts
+    hold its setup slots until the timeout, the other two wait for a turn
+    that never comes. Each fails with its own line, all within one timeout."""
+    lab = ssh_lab(2)
+    addr = "127.0.0.98"
+    listener = socket.socket()
+    listener.bind((addr, 0))
+    listener.listen(64)  # the kernel completes each connect; nobody accepts or speaks
+    port = listener.getsockname()[1]
+    try:
+        behind_project(make_project, lab, f"Host bastion\n    HostName {addr}\n"
+                                          f"    Port {port}\n\n")
+        started = time.monotonic()
+        result = batou("run", "prod", "--", "true", env=lab.env())
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("batou-ng: error:")]
+    where = f"'{addr}' port {port}"
+    held = [e for e in errors if e.endswith(
+        f"through jump host 'bastion': the ssh handshake with {where} timed out after 3 s")]
+    waited = [e for e in errors if e.endswith(
+        f"through jump host 'bastion': connection to {where} timed out after 3 s (waiting "
+        "behind 10 other connections to it being set up)")]
+    assert (len(held), len(waited), len(errors)) == (10, BEHIND - 10, BEHIND), result.stderr
+    assert TIMEOUT <= elapsed < 3 * TIMEOUT, elapsed
