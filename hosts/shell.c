@@ -213,9 +213,13 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
             shell_quote_n(out, w->data, w->len);
         else
             buf_adds(out, "''");
-        /* dash's own message for a failed redirection lumps ENOENT and
-         * ENOTDIR together: on that (rare) path touch says which it is. */
-        buf_adds(out, " 2>/dev/null >\"$t\" || { rm -f \"$t\" 2>/dev/null; LC_ALL=C touch -- \"$t\" &&"
+        /* On that (rare) path the tools say why: dash's printf says "I/O
+         * error" whatever the errno, so head appends to what it wrote (a
+         * full disk stays full while that is there: "No space left on
+         * device"); dash's own message for a failed redirection lumps
+         * ENOENT and ENOTDIR together, so touch says which it is. */
+        buf_adds(out, " 2>/dev/null >\"$t\" || { [ -e \"$t\" ] && LC_ALL=C head -c 65536 /dev/zero"
+                      " >>\"$t\"; rm -f \"$t\" 2>/dev/null; LC_ALL=C touch -- \"$t\" &&"
                       " { rm -f \"$t\"; echo \"batou-ng: cannot write '$t'\" >&2; }; exit 1; }\n");
     } else {
         buf_adds(out, "{ base64 -d >\"$t\"");

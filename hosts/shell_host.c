@@ -47,24 +47,39 @@ static const char *const shell_messages[][2] = {
     {"nonexistent directory", "No such file or directory"},
 };
 
-char *shell_host_reason(const char *line, size_t len)
+static size_t trimmed(const char *line, size_t len)
 {
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
         len--;
+    return len;
+}
+
+const char *shell_host_system_reason(const char *line, size_t len)
+{
+    len = trimmed(line, len);
     for (size_t i = 0; i < sizeof shell_messages / sizeof *shell_messages; i++) {
         size_t mlen = strlen(shell_messages[i][0]);
         if (len >= mlen + 2 && memcmp(line + len - mlen, shell_messages[i][0], mlen) == 0 &&
             memcmp(line + len - mlen - 2, ": ", 2) == 0)
-            return xstrdup(shell_messages[i][1]);
+            return shell_messages[i][1];
     }
     for (size_t i = 0; i < sizeof system_messages / sizeof *system_messages; i++) {
         size_t mlen = strlen(system_messages[i]);
         if (len == mlen && memcmp(line, system_messages[i], mlen) == 0)
-            return xstrdup(system_messages[i]);
+            return system_messages[i];
         if (len >= mlen + 2 && memcmp(line + len - mlen, system_messages[i], mlen) == 0 &&
             memcmp(line + len - mlen - 2, ": ", 2) == 0)
-            return xstrdup(system_messages[i]);
+            return system_messages[i];
     }
+    return NULL;
+}
+
+char *shell_host_reason(const char *line, size_t len)
+{
+    len = trimmed(line, len);
+    const char *system = shell_host_system_reason(line, len);
+    if (system)
+        return xstrdup(system);
     /* "tool: message": the tool is one word */
     for (size_t i = 0; i + 1 < len && line[i] != ' '; i++) {
         if (line[i] == ':' && line[i + 1] == ' ') {

@@ -370,7 +370,10 @@ static const char *last_mark(const char *err, const char *end, char tag)
     return NULL;
 }
 
-/* The reason from the tool messages in [from, to): its last non-empty line. */
+/* The reason from the tool messages in [from, to): the last system message
+ * a line ends with, else the last non-empty line. A tool may say the errno
+ * once and then repeat itself without it (base64 -d on a full disk:
+ * "write error: No space left on device", then "write error"). */
 static char *reason_in(const char *from, const char *to, int status)
 {
     while (to > from && (to[-1] == '\n' || to[-1] == '\r'))
@@ -380,6 +383,15 @@ static char *reason_in(const char *from, const char *to, int status)
         line--;
     if (line == to)
         return xasprintf("exit status %d", status);
+    for (const char *end = to, *l = line;; end = l - 1, l = end) {
+        while (l > from && l[-1] != '\n')
+            l--;
+        const char *system = shell_host_system_reason(l, (size_t)(end - l));
+        if (system)
+            return xstrdup(system);
+        if (l == from)
+            break;
+    }
     return shell_host_reason(line, (size_t)(to - line));
 }
 

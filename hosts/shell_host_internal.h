@@ -28,6 +28,8 @@ int shell_host_submit(struct shell_host *h, const struct buf *fragment,
  * directory '/a/b': No such file or directory" gives "No such file or
  * directory"), else the line without its "tool: " prefix. Allocated. */
 char *shell_host_reason(const char *line, size_t len);
+/* The system's message the line ends with (static), or NULL. */
+const char *shell_host_system_reason(const char *line, size_t len);
 /* A copy of s, or NULL. */
 char *shell_host_strdup(const char *s);
 /* Append path as one shell word that no tool takes for an option. */

@@ -20,6 +20,8 @@
 
 #define REAP_WAIT_MS 2000
 #define FREE_WAIT_MS 500
+/* Queued without an eventfd to wait on (none could be made): look again. */
+#define SLOT_RETRY_MS 50
 
 /* The error for read and write once the connection is gone. */
 static int failed(struct ssh *s, char **err)
@@ -104,10 +106,6 @@ static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds,
     }
     if (s->step == STEP_FAILED || s->step == STEP_KILLED || s->step == STEP_NEW || max < 2)
         return 0;
-    if (s->step == STEP_QUEUED) {
-        fds[0] = (struct pollfd){.fd = ssh_slot_fd(), .events = POLLIN};
-        return 1;
-    }
     int n = via_poll_fds(s, fds, max);
     if (held(s)) {
         ssh_arm(s, -1);
@@ -117,6 +115,8 @@ static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds,
         int64_t at = s->deadline;
         if (s->step == STEP_BACKOFF && s->retry_at < at)
             at = s->retry_at;
+        if (s->step == STEP_QUEUED && ssh_slot_fd(s) < 0 && now + SLOT_RETRY_MS < at)
+            at = now + SLOT_RETRY_MS;
         if (s->step == STEP_CONNECT && s->attempt_deadline >= 0 && s->attempt_deadline < at)
             at = s->attempt_deadline;
         ssh_arm(s, at > now ? at - now : -1);
@@ -124,6 +124,11 @@ static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds,
         ssh_arm(s, 0);
     }
     fds[n++] = (struct pollfd){.fd = s->timer, .events = POLLIN};
+    if (s->step == STEP_QUEUED) {
+        if (ssh_slot_fd(s) >= 0)
+            fds[n++] = (struct pollfd){.fd = ssh_slot_fd(s), .events = POLLIN};
+        return n;
+    }
     if (s->step == STEP_CONNECT)
         fds[n++] = (struct pollfd){.fd = s->fd, .events = POLLOUT};
     if (s->step == STEP_BACKOFF || s->step == STEP_CONNECT || s->step == STEP_VIA)
@@ -259,7 +264,8 @@ static void ssh_kill(struct transport *t)
     }
     if (s->step != STEP_FAILED)
         s->step = STEP_KILLED;
-    ssh_release_slot(s);
+    for (struct ssh *x = s; x; x = x->via) /* a jump host still connecting holds one */
+        ssh_release_slot(x);
 }
 
 static const char *ssh_describe(struct transport *t)
@@ -396,6 +402,7 @@ static struct ssh *ssh_new(const struct ssh_options *o, const char *command,
     s->tunnel_host = tunnel_host ? xstrdup(tunnel_host) : NULL;
     s->tunnel_port = tunnel_port;
     s->fd = s->timer = -1;
+    s->since_ms = -1;
     s->step = STEP_NEW;
     buf_init(&s->tried);
     snprintf(s->desc, sizeof s->desc, "ssh %s@%s", s->o.user, s->o.alias);
@@ -405,7 +412,9 @@ static struct ssh *ssh_new(const struct ssh_options *o, const char *command,
 }
 
 struct transport *ssh_transport_new(const struct ssh_options *o, const char *command,
-                                    int accept_new, int setup_timeout_ms)
+                                    int accept_new, int setup_timeout_ms, int64_t since_ms)
 {
-    return &ssh_new(o, command ? command : "sh", NULL, 0, accept_new, setup_timeout_ms)->base;
+    struct ssh *s = ssh_new(o, command ? command : "sh", NULL, 0, accept_new, setup_timeout_ms);
+    s->since_ms = since_ms;
+    return &s->base;
 }

@@ -7,9 +7,12 @@
  * the transport's read and write, so one poll loop (hosts/loop.h) drives
  * every host and the session (hosts/session.h) runs unchanged on top.
  *
- * Connection setup is bounded by setup_timeout_ms; a refused connection is
- * retried with backoff within it. At most SSH_MAX_SETUPS hosts are in setup
- * at once; the others wait their turn. Every failure is one line that says
+ * Connection setup is bounded by setup_timeout_ms from the transport's
+ * start; a refused connection is retried with backoff within it. At most
+ * SSH_MAX_SETUPS connections to one address (hostname and port) are in setup
+ * at once; the others wait their turn, and one waiting for its retry holds
+ * no turn, so hosts that are down never delay the others beyond their own
+ * deadline. Every failure is one line that says
  * which step failed (DNS, refused, timeout, host key, authentication,
  * channel), prefixed by the jump host where one failed.
  *
@@ -18,9 +21,11 @@
  * that channel (hosts/ssh_relay.h), as `ssh -J` does. */
 
 #include <stddef.h>
+#include <stdint.h>
 
-/* Hosts connecting at once: sshd's MaxStartups starts refusing at 10
- * unauthenticated connections, which matters when they share a jump host. */
+/* Connections being set up at once to one address: sshd's MaxStartups
+ * starts refusing at 10 unauthenticated connections, which matters when
+ * hosts share a jump host. */
 #define SSH_MAX_SETUPS 10
 
 struct transport;
@@ -46,13 +51,21 @@ struct ssh_options {
 /* The most jump hosts in front of one host (ProxyJump a,b,...). */
 #define SSH_MAX_JUMPS 8
 
+/* Raise this process's soft limit of open files to its hard limit: every
+ * host holds fds at once (its `ssh -G`'s pipe, then a socket and a timer,
+ * three more per jump host), and the usual soft limit of 1024 would fail
+ * hosts past a few hundred with "Too many open files". */
+void ssh_raise_fd_limit(void);
+
 /* Free what o holds (with its jump hosts) and zero it. */
 void ssh_options_release(struct ssh_options *o);
 
 /* A transport that connects as o says (copied) and runs command (e.g. "sh")
  * on the target. accept_new also records unknown host keys; setup_timeout_ms
- * bounds everything up to the running shell. Nothing happens before start. */
+ * bounds everything up to the running shell, counted from since_ms (the
+ * loop_now_ms clock: a run's start, the same for all its hosts; < 0: from
+ * the transport's start). Nothing happens before start. */
 struct transport *ssh_transport_new(const struct ssh_options *o, const char *command,
-                                    int accept_new, int setup_timeout_ms);
+                                    int accept_new, int setup_timeout_ms, int64_t since_ms);
 
 #endif

@@ -19,7 +19,7 @@ struct ssh_relay;
 
 enum ssh_step {
     STEP_NEW,
-    STEP_QUEUED,  /* waiting for one of the SSH_MAX_SETUPS setup slots */
+    STEP_QUEUED,  /* waiting for one of the SSH_MAX_SETUPS setup slots of its address */
     STEP_BACKOFF, /* waiting to try the TCP connect again */
     STEP_CONNECT, /* TCP connect in progress */
     STEP_VIA,     /* waiting for the jump host's tunnel */
@@ -43,7 +43,9 @@ struct ssh {
     struct ssh *via;         /* the jump host this connection runs through, or NULL */
     struct ssh_relay *relay; /* with via: between our socket and via's tunnel */
     int tunnel_full;         /* a jump host: the relay cannot take more now */
-    int holds_slot;          /* one of the SSH_MAX_SETUPS */
+    int holds_slot;          /* one of the SSH_MAX_SETUPS of its address */
+    size_t endpoint;         /* that address (no via: this connection connects) */
+    int waited;              /* all slots of its address were held when it asked */
     int accept_new;
     int setup_timeout_ms;
     enum ssh_step step;
@@ -53,6 +55,7 @@ struct ssh {
     struct addrinfo *addrs;
     int fd;
     int timer;                /* timerfd */
+    int64_t since_ms;         /* the setup's timeout counts from then (< 0: its start) */
     int64_t deadline;         /* setup: loop_now_ms clock */
     int64_t attempt_deadline; /* this TCP attempt (ConnectTimeout) */
     int64_t retry_at;
@@ -85,8 +88,9 @@ void ssh_advance_via(struct ssh *s);
 void ssh_flush_via(struct ssh *s);
 /* Give back s's setup slot, if it holds one. Idempotent. */
 void ssh_release_slot(struct ssh *s);
-/* The fd that becomes readable when a setup slot is given back. */
-int ssh_slot_fd(void);
+/* Queued: the fd that becomes readable when a slot at s's address is given
+ * back, or -1 (none yet: try again soon). Else -1. */
+int ssh_slot_fd(const struct ssh *s);
 /* Fail s with message (taken); the first failure is the one kept. */
 void ssh_fail(struct ssh *s, char *message);
 /* libssh2's last error message for s's session. */

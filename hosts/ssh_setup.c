@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -33,32 +34,70 @@
 #define BACKOFF_MAX_MS 1000
 
 static int libssh2_ready;
-static int setups;          /* slots held */
-static int slot_freed = -1; /* eventfd: a slot was given back */
+
+/* Setup slots are counted per address connected to (a jump host's or a
+ * host's own): MaxStartups is a limit of each sshd, and a host that is down
+ * must not keep the others waiting. A connection waiting for its retry
+ * holds none. */
+struct endpoint {
+    char *key;  /* "hostname port" */
+    int held;   /* slots held */
+    int freed;  /* eventfd: a slot was given back; -1 until someone waits */
+};
+static struct endpoint *endpoints;
+static size_t nendpoints, endpoints_cap;
+
+/* The endpoint of the address s connects to (s connects itself: no via). */
+static size_t endpoint_of(const struct ssh *s)
+{
+    char *key = xasprintf("%s %d", s->o.hostname, s->o.port);
+    for (size_t i = 0; i < nendpoints; i++) {
+        if (strcmp(endpoints[i].key, key) == 0) {
+            free(key);
+            return i;
+        }
+    }
+    xgrow(&endpoints, &endpoints_cap, nendpoints + 1, sizeof *endpoints);
+    endpoints[nendpoints] = (struct endpoint){.key = key, .held = 0, .freed = -1};
+    return nendpoints++;
+}
 
 void ssh_release_slot(struct ssh *s)
 {
     if (!s->holds_slot)
         return;
     s->holds_slot = 0;
-    setups--;
+    struct endpoint *e = &endpoints[s->endpoint];
+    e->held--;
     uint64_t one = 1;
-    if (write(slot_freed, &one, sizeof one) < 0) {
+    if (e->freed >= 0 && write(e->freed, &one, sizeof one) < 0) {
         /* The counter is full: it is readable, which is all it is for. */
     }
 }
 
+/* Take a slot at s's address: 1, or 0 when all are held (s then waits for
+ * ssh_slot_fd; it is drained only here, when no slot is free, so a slot
+ * given back later always wakes the waiters). */
 static int take_slot(struct ssh *s)
 {
-    if (setups >= SSH_MAX_SETUPS) {
+    struct endpoint *e = &endpoints[s->endpoint];
+    if (e->held >= SSH_MAX_SETUPS) {
+        s->waited = 1;
+        if (e->freed < 0)
+            e->freed = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         uint64_t n;
-        while (read(slot_freed, &n, sizeof n) > 0)
+        while (e->freed >= 0 && read(e->freed, &n, sizeof n) > 0)
             ;
         return 0;
     }
-    setups++;
+    e->held++;
     s->holds_slot = 1;
     return 1;
+}
+
+int ssh_slot_fd(const struct ssh *s)
+{
+    return s->step == STEP_QUEUED ? endpoints[s->endpoint].freed : -1;
 }
 
 static const char *step_name(enum ssh_step s)
@@ -162,34 +201,46 @@ static int resolve(struct ssh *s)
     return 0;
 }
 
+/* Refused: wait for the retry without a slot, so that the hosts behind
+ * this address are not kept waiting by one that is down. */
+static void back_off(struct ssh *s, int64_t now)
+{
+    s->refused = 1;
+    s->step = STEP_BACKOFF;
+    s->retry_at = now + s->backoff_ms;
+    ssh_release_slot(s);
+}
+
 static void start_attempt(struct ssh *s)
 {
     int64_t now = loop_now_ms();
     ssh_close_fd(&s->fd);
     s->refused = 0;
+    int refused = 0, last = 0;
     for (struct addrinfo *a = s->addrs; a; a = a->ai_next) {
         int fd =
             socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0)
+        if (fd < 0) {
+            last = errno;
             continue;
+        }
         if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
             s->fd = fd;
             break;
         }
-        int e = errno;
+        last = errno;
         close(fd);
-        if (e == ECONNREFUSED)
-            s->refused = 1;
+        if (last == ECONNREFUSED)
+            refused = 1;
     }
-    if (s->fd < 0 && !s->refused) {
-        char *w = ssh_where(s);
-        ssh_fail(s, xasprintf("cannot connect to %s: %s", w, strerror(errno)));
-        free(w);
+    if (s->fd < 0 && refused) {
+        back_off(s, now);
         return;
     }
     if (s->fd < 0) {
-        s->step = STEP_BACKOFF;
-        s->retry_at = now + s->backoff_ms;
+        char *w = ssh_where(s);
+        ssh_fail(s, xasprintf("cannot connect to %s: %s", w, strerror(last)));
+        free(w);
         return;
     }
     s->step = STEP_CONNECT;
@@ -266,9 +317,7 @@ static void step_connect(struct ssh *s, int64_t now)
     }
     ssh_close_fd(&s->fd);
     if (e == ECONNREFUSED) {
-        s->refused = 1;
-        s->step = STEP_BACKOFF;
-        s->retry_at = now + s->backoff_ms;
+        back_off(s, now);
         return;
     }
     char *w = ssh_where(s);
@@ -304,6 +353,7 @@ static void step_tunnel(struct ssh *s)
         libssh2_channel_direct_tcpip_ex(s->session, s->tunnel_host, s->tunnel_port, "127.0.0.1", 0);
     if (s->channel) {
         s->step = STEP_READY;
+        ssh_release_slot(s); /* authenticated: no longer one of sshd's MaxStartups */
         ssh_arm(s, 0);
         return;
     }
@@ -349,20 +399,22 @@ static void step_exec(struct ssh *s)
 
 static void check_setup_deadline(struct ssh *s, int64_t now)
 {
-    if (s->step >= STEP_READY || s->step == STEP_QUEUED || now < s->deadline)
+    if (s->step >= STEP_READY || s->step == STEP_NEW || now < s->deadline)
         return;
     double secs = s->setup_timeout_ms / 1000.0;
     char *w = ssh_where(s);
-    if (s->step == STEP_BACKOFF && s->refused)
+    if ((s->step == STEP_BACKOFF || s->step == STEP_QUEUED) && s->refused)
         ssh_fail(s, xasprintf("connection refused by %s (retried for %g s)", w, secs));
+    else if (s->step == STEP_QUEUED && s->waited)
+        ssh_fail(s, xasprintf("connection to %s timed out after %g s (waiting behind %d "
+                              "other connections to it being set up)",
+                              w, secs, SSH_MAX_SETUPS));
     else if (s->step <= STEP_VIA)
         ssh_fail(s, xasprintf("connection to %s timed out after %g s", w, secs));
     else
         ssh_fail(s, xasprintf("%s with %s timed out after %g s", step_name(s->step), w, secs));
     free(w);
 }
-
-static int open_connection(struct ssh *s);
 
 /* Advance the jump host and move the bytes between it and this connection:
  * 0, or -1 with *err when the jump host or its tunnel failed. */
@@ -408,10 +460,16 @@ static void advance_steps(struct ssh *s)
     for (;;) {
         enum ssh_step before = s->step;
         int64_t now = loop_now_ms();
+        /* Past its deadline a connection starts nothing more, and one that
+         * waited for a turn says so rather than time out in the step the
+         * turn would start. One that never tried tries once: its deadline
+         * counts from the run's start, which `ssh -G` may have used up. */
+        if (s->step != STEP_QUEUED || s->waited || s->refused)
+            check_setup_deadline(s, now);
         switch (s->step) {
         case STEP_QUEUED:
-            if (take_slot(s))
-                open_connection(s);
+            if (take_slot(s) && (s->addrs || resolve(s) == 0))
+                start_attempt(s);
             break;
         case STEP_VIA:
             if (s->via->step == STEP_READY)
@@ -421,7 +479,7 @@ static void advance_steps(struct ssh *s)
             if (now >= s->retry_at) {
                 s->backoff_ms =
                     s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
-                start_attempt(s);
+                s->step = STEP_QUEUED; /* a slot again, for the attempt */
             }
             break;
         case STEP_CONNECT:
@@ -462,23 +520,24 @@ void ssh_advance(struct ssh *s)
     ssh_advance_via(s);
 }
 
-/* Begin the setup, through the jump host if there is one: -1 when it failed. */
-static int open_connection(struct ssh *s)
+/* Begin the setup of s and its jump hosts, all bounded by deadline: the
+ * connection that connects itself (s, or its first jump host) waits for a
+ * slot at its address. -1 when it failed. */
+static int begin(struct ssh *s, int64_t deadline)
 {
     if (s->timer < 0 &&
         (s->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
         ssh_fail(s, xasprintf("cannot create a timer: %s", strerror(errno)));
         return -1;
     }
-    s->deadline = loop_now_ms() + s->setup_timeout_ms;
+    s->deadline = deadline;
     s->backoff_ms = BACKOFF_FIRST_MS;
     if (!s->via) {
-        if (resolve(s) < 0)
-            return -1;
-        start_attempt(s);
-        return s->step == STEP_FAILED ? -1 : 0;
+        s->endpoint = endpoint_of(s);
+        s->step = STEP_QUEUED;
+        return 0;
     }
-    if (open_connection(s->via) < 0) {
+    if (begin(s->via, deadline) < 0) {
         fail_via(s, s->via->error);
         return -1;
     }
@@ -490,6 +549,15 @@ static int open_connection(struct ssh *s)
     }
     s->step = STEP_VIA;
     return 0;
+}
+
+void ssh_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 int ssh_setup_start(struct ssh *s, char **err)
@@ -504,21 +572,19 @@ int ssh_setup_start(struct ssh *s, char **err)
             return -1;
         }
         libssh2_ready = 1;
+        ssh_raise_fd_limit();
     }
-    if (slot_freed < 0 && (slot_freed = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-        *err = xasprintf("cannot create an eventfd: %s", strerror(errno));
+    /* From the run's start, the same for every host: time spent waiting for
+     * a slot (or for `ssh -G`) is part of it. */
+    int64_t since = s->since_ms >= 0 ? s->since_ms : loop_now_ms();
+    if (begin(s, since + s->setup_timeout_ms) < 0) {
+        *err = xstrdup(s->error);
         return -1;
     }
-    s->step = STEP_QUEUED;
     ssh_advance(s);
     if (s->step == STEP_FAILED) {
         *err = xstrdup(s->error);
         return -1;
     }
     return 0;
-}
-
-int ssh_slot_fd(void)
-{
-    return slot_freed;
 }

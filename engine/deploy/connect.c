@@ -100,6 +100,7 @@ void connect_ask(struct deploy *d, struct dhost *h)
     const struct environment *env = &d->project->env;
     if (!connect_is_ssh(env))
         return;
+    ssh_raise_fd_limit();
     const struct env_host *eh = env_host(env, h->name);
     const char *name = eh && eh->fqdn ? eh->fqdn : h->name;
     char *config = d->o->ssh_config ? xstrdup(d->o->ssh_config) : project_ssh_config(env);
@@ -143,7 +144,7 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
     }
     int accept_new = env->host_key_policy && strcmp(env->host_key_policy, "accept-new") == 0;
     int timeout = env->timeout > 0 ? env->timeout : 30;
-    struct transport *t = ssh_transport_new(&o, command, accept_new, timeout * 1000);
+    struct transport *t = ssh_transport_new(&o, command, accept_new, timeout * 1000, d->start_ms);
     free(command);
     ssh_options_release(&o);
     return t;

@@ -40,6 +40,12 @@ static const char stale_fragment[] =
     "if [ \"$s\" = Z ] || { [ -z \"$s\" ] && ! kill -0 \"$p\" 2>/dev/null; }; then\n"
     "printf '" STALE_MARK "%s\\n' \"$(cat \"$d/lock\")\" >&2; rm -f \"$d/lock\"; fi; fi\n";
 
+/* The holder line goes to a temp file first and is linked to "$d/lock":
+ * link(2) fails when the lock exists, like `set -C`, and the lock never
+ * exists half-written. Writing it in place left an empty lock on a full
+ * disk, which no later run could take ("locked by " nobody). head appends
+ * to the temp file to say why a write failed (dash's printf says "I/O
+ * error" whatever the errno). */
 void lock_take_fragment(struct buf *f, const char *holder, int break_lock)
 {
     buf_adds(f, "[ -d \"$d\" ] || mkdir -p \"$d\" || exit 1\n");
@@ -53,12 +59,33 @@ void lock_take_fragment(struct buf *f, const char *holder, int break_lock)
              "exit %d; fi\n",
              LOCK_HELD_MARK "", LOCK_HELD_STATUS);
     buf_adds(f, stale_fragment);
-    buf_adds(f, "if ! (set -C; printf '%s, shell %s\\n' ");
+    buf_adds(f, "l=\"$d/.lock.$$\"\nif ! (printf '%s, shell %s\\n' ");
     shell_quote(f, holder);
     buf_addf(f,
-             " \"$$\" >\"$d/lock\") 2>/dev/null; then printf '%%s' '%s'; cat \"$d/lock\"; "
-             "exit %d; fi\n",
-             LOCK_HELD_MARK "", LOCK_HELD_STATUS);
+             " \"$$\" >\"$l\") 2>/dev/null; then\n"
+             "LC_ALL=C head -c 65536 /dev/zero >>\"$l\"; rm -f \"$l\"; printf '%%s' '%s'; exit %d\nfi\n"
+             "e=$(LC_ALL=C ln \"$l\" \"$d/lock\" 2>&1); r=$?; rm -f \"$l\"\n"
+             "if [ $r -ne 0 ] && [ -e \"$d/lock\" ]; then printf '%%s' '%s'; cat \"$d/lock\"; "
+             "exit %d; fi\n"
+             "if [ $r -ne 0 ]; then printf '%%s\\n' \"$e\" >&2; printf '%%s' '%s'; exit %d; fi\n",
+             LOCK_FAILED_MARK "", LOCK_FAILED_STATUS, LOCK_HELD_MARK "", LOCK_HELD_STATUS,
+             LOCK_FAILED_MARK "", LOCK_FAILED_STATUS);
+}
+
+char *lock_failure_reason(const char *err, size_t len)
+{
+    while (len > 0 && (err[len - 1] == '\n' || err[len - 1] == ' '))
+        len--;
+    size_t start = len;
+    while (start > 0 && err[start - 1] != '\n')
+        start--;
+    if (start == len)
+        return xstrdup("cannot write it");
+    /* "tool: what: reason": the reason */
+    for (size_t i = len; i > start + 1; i--)
+        if (err[i - 2] == ':' && err[i - 1] == ' ')
+            return xstrndup(err + i, len - i);
+    return xstrndup(err + start, len - start);
 }
 
 char *lock_stale_holder(const char *err, size_t len)
@@ -144,6 +171,15 @@ static void lock_reply(const struct session_reply *reply, void *ctx)
         drive_fail_host(d, h, msg);
         free(msg);
         free(holder);
+    } else if (reply->status == LOCK_FAILED_STATUS &&
+               reply->outlen == strlen(LOCK_FAILED_MARK) &&
+               memcmp(reply->out, LOCK_FAILED_MARK, reply->outlen) == 0) {
+        /* Not taken: nothing of this run is on the target, nothing to release. */
+        char *why = lock_failure_reason(reply->err, reply->errlen);
+        char *msg = xasprintf("cannot take the lock '%s/lock': %s", h->statedir, why);
+        drive_fail_host(d, h, msg);
+        free(msg);
+        free(why);
     } else if (reply->status == DEPLOY_CHANGED_STATUS && reply->outlen == changed &&
                memcmp(reply->out, DEPLOY_CHANGED_MARK, changed) == 0) {
         drive_fail_host(d, h,

@@ -112,7 +112,24 @@ LogLevel ERROR
                 self.proc.wait()
         if self.proc:
             self.proc.stderr.close()
+            self.wait_refused()
         self.proc = None
+
+    def wait_refused(self, timeout=10):
+        """Wait until the port refuses connections. sshd's child for a
+        connection just accepted (start()'s probe) can hold the listening
+        socket a moment after sshd itself exited: a connect then lands in
+        its backlog and is reset, where a test expects a refusal."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((self.addr, self.port), timeout=0.5).close()
+            except ConnectionRefusedError:
+                return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"{self.addr}:{self.port} still takes connections after sshd stopped")
 
     def kill_sessions(self):
         """Kill every process of this host's user: its sshd session and shell."""

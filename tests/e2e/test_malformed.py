@@ -8,6 +8,7 @@ never crash. When the error has a column, the source line and a caret follow
 """
 
 import re
+import shutil
 import textwrap
 from dataclasses import dataclass, field
 
@@ -64,6 +65,8 @@ class Case:
     args: tuple = ("-c", "local")
     extra: list = field(default_factory=list)  # more regexes for the first line
     timeout: int = 10  # seconds: a mistake is reported at once, not after a long search
+    errors: int = 1    # error lines: one per problem (None: not counted)
+    xfail: str = ""    # a known bug this case shows: why it fails
 
 
 def env(text):
@@ -740,21 +743,44 @@ BUDGET_CASES = [
          f"{E}:4:", r"'model_budget' must be a positive integer, got 'lots'"),
 ]
 
+from malformed_gen import GENERATED, Encrypted  # noqa: E402 (it uses the helpers above)
+from test_secrets import ALICE, gpg_encrypt, homes  # noqa: E402,F401 (the fixture)
+
 CASES = (ENV_CASES + LUA_CASES + TEMPLATE_CASES + SAME_PATH_CASES + NUL_CASES +
-         CYCLE_CASES + SANDBOX_CASES + BUDGET_CASES)
+         CYCLE_CASES + SANDBOX_CASES + BUDGET_CASES + GENERATED)
 
 
 def test_corpus_is_large_enough():
-    assert len(CASES) >= 45
+    assert len(CASES) >= 300
     assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
+    keys = [repr(sorted((k, bytes(v) if isinstance(v, bytes) else str(v))
+                        for k, v in c.files.items())) + repr(c.args) for c in CASES]
+    same = [c.id for c, k in zip(CASES, keys) if keys.count(k) > 1]
+    assert not same, f"the same malformation twice: {same}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_malformed(batou, make_project, case):
+def write_case(case, make_project, request):
+    """The project of a case; {"GNUPGHOME": ...} when it has secrets."""
     files = dict(BASE)
-    files.update(case.files)
+    files.update({k: v for k, v in case.files.items() if not isinstance(v, Encrypted)})
     project = make_project(files)
-    result = batou(*case.args, timeout=case.timeout)
+    if not any("secret" in name for name in case.files):
+        return project, None
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = request.getfixturevalue("homes")["alice"]
+    for name, text in case.files.items():
+        if isinstance(text, Encrypted):
+            gpg_encrypt(home, project / name, str(text), ALICE)
+    return project, {"GNUPGHOME": str(home)}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.xfail(reason=c.xfail, strict=True)) if c.xfail else c
+    for c in CASES], ids=[c.id for c in CASES])
+def test_malformed(batou, make_project, request, case):
+    project, env = write_case(case, make_project, request)
+    result = batou(*case.args, timeout=case.timeout, env=env)
     assert result.returncode == 2, f"exit {result.returncode}\n{result.stdout}{result.stderr}"
     assert result.stdout == ""
     lines = stderr_lines(result.stderr)
@@ -769,8 +795,24 @@ def test_malformed(batou, make_project, case):
     for pattern in [case.match, *case.extra]:
         assert re.search(pattern, first, re.IGNORECASE), (
             f"{pattern!r} not in the first line\n{result.stderr}")
-    check_context_lines(result, project)
+    if ".gpg:" in first:
+        # A secrets file's line is never shown: it may hold a secret.
+        assert not any(line.startswith("    ") for line in lines), result.stderr
+    else:
+        check_context_lines(result, project)
     check_error_lines(result.stderr)
+    assert "traceback" not in result.stderr.lower(), result.stderr
+    if case.errors is not None:
+        errors = [line for line in lines if line.startswith("batou-ng: error: ")]
+        assert len(errors) == case.errors, f"{len(errors)} error lines\n{result.stderr}"
+    assert not (project / "work").exists(), "a target was written"
+    if case.args != ("-c", "local"):
+        return
+    # The deploy refuses the same way, before it writes anything anywhere.
+    deploy = batou("local", timeout=case.timeout, env=env)
+    assert deploy.returncode == 2, f"exit {deploy.returncode}\n{deploy.stdout}{deploy.stderr}"
+    assert stderr_lines(deploy.stderr)[0] == first, deploy.stderr
+    assert not (project / "work").exists(), "the deploy wrote to its target"
 
 
 def garbage(size, seed=7):
