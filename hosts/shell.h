@@ -19,6 +19,20 @@ int shell_quote_n(struct buf *out, const char *s, size_t len);
  * "./" so that no tool takes a leading '-' for an option. */
 void shell_quote_path(struct buf *out, const char *path, size_t len);
 
+/* Append shell text that runs command (shell text) in the current shell,
+ * after exporting env (nenv "NAME=value" strings, NAME an identifier):
+ *
+ *   unset -f _bR ...; unset T; NAME='value'; export NAME; eval 'COMMAND'
+ *
+ * Unlike `sh -c COMMAND` or `env NAME=value ...`, neither the command's text
+ * nor the values are ever in a process's argv, which every local user can
+ * read (ps, /proc/PID/cmdline): they reach the target's shell on its stdin
+ * and stay in its memory; the values are in the environment of what the
+ * command starts, as asked. Run it inside a subshell: it unsets the
+ * session's functions and T, and the command may `exit` or `cd`. */
+void shell_eval_command(struct buf *out, const char *command, const char *const *env,
+                        size_t nenv);
+
 /* Append " <<'TERM'\n", data as base64 lines, "TERM\n": a here-document that
  * `base64 -d` decodes to exactly data. TERM is random and cannot occur in
  * base64, so the data never ends the document early. Put the command before. */

@@ -1,0 +1,137 @@
+"""Secrets while a deploy runs (connect_method = local, real gpg): what every
+local user can read about running processes -- their argv in `ps` and
+/proc/PID/cmdline, and each /proc/PID/environ this user may read -- holds
+no secret that batou-ng put in a Command (docs/secrets.md, "What other
+users can see"; docs/safety.md)."""
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import binary_path, check_no_crash
+from test_secrets import ALICE, BOB, gpg_encrypt, homes  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
+
+SECRET = "hunter2-like-Secret-93xq"
+TOKEN = "tok-Env-Value-55zz"
+
+ENVIRONMENT = """\
+    [environment]
+    connect_method = local
+
+    [hosts]
+    localhost = app
+    """
+
+
+def secrets_cfg():
+    return (f"[batou]\nmembers = {ALICE}, {BOB}\nhash_key = {'5a' * 32}\n\n[component:app]\n"
+            f"password = {SECRET}\ntoken = {TOKEN}\n")
+
+
+def make(make_project, homes, lua):
+    root = make_project({"components/app/component.lua": lua,
+                         "environments/local/environment.cfg": ENVIRONMENT})
+    gpg_encrypt(homes["alice"], root / "environments/local/secrets.cfg.gpg", secrets_cfg(),
+                ALICE, BOB)
+    return root
+
+
+def everything_readable():
+    """{where: bytes} for every process: argv (what ps shows anyone) and the
+    environment where this user may read it."""
+    seen = {}
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True).stdout
+    seen["ps -eo args"] = ps
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        for what in ("cmdline", "environ"):
+            try:
+                with open(f"/proc/{pid}/{what}", "rb") as f:
+                    seen[f"/proc/{pid}/{what}"] = f.read()
+            except OSError:
+                pass
+    return seen
+
+
+def shims(directory):
+    """`sh` and `env` first in PATH, each logging its argv before running the
+    real one: an argv that lives only for the moment before an exec (`env
+    NAME=value sh`) is caught too, not only what a scan happens to see."""
+    directory.mkdir()
+    log = directory / "argv.log"
+    for name in ("sh", "env"):
+        real = shutil.which(name)
+        shim = directory / name
+        shim.write_text(f'#!{shutil.which("dash") or "/bin/sh"}\n'
+                        f'printf "%s\\n" "{name} $*" >> "{log}"\nexec {real} "$@"\n')
+        shim.chmod(0o755)
+    return log
+
+
+def watch_deploy(project, homes, needle, seconds):
+    """Deploy, scanning everything_readable() while it runs; returns
+    (the run's result, [where needle was seen], number of scans)."""
+    path, problem = binary_path()
+    assert not problem, problem
+    log = shims(project / "shims")
+    env = dict(os.environ, NO_COLOR="1", GNUPGHOME=str(homes["alice"]),
+               PATH=f"{log.parent}:{os.environ['PATH']}")
+    proc = subprocess.Popen([path, "local"], cwd=project, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    found, scans = set(), 0
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and time.monotonic() < deadline + 30:
+        for where, data in everything_readable().items():
+            if needle.encode() in data:
+                found.add(where)
+        scans += 1
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=60)
+    assert log.exists(), "the shims were not used"
+    if needle.encode() in log.read_bytes():
+        found.add("the argv of a program batou-ng started (shim log)")
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, out.decode(), err.decode())
+    check_no_crash(result)
+    return result, sorted(found), scans
+
+
+def test_a_commands_text_is_in_no_argv_and_no_environment(make_project, homes):
+    project = make(make_project, homes, """\
+        App = Component { password = Attribute("str", nil), token = Attribute("str", nil) }
+        function App:configure()
+          self:add(Command { "use", run = "sleep 3; echo " .. self.password .. " > said" })
+        end
+        """)
+    result, found, scans = watch_deploy(project, homes, SECRET, 3)
+    assert result.returncode == 0, result.stderr
+    assert (project / "work" / "app" / "said").read_text() == SECRET + "\n"
+    assert scans > 20, "the command ended before it could be watched"
+    assert found == [], f"the secret was readable in {found}"
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_an_env_value_is_in_no_argv(make_project, homes):
+    """env values are the command's environment, as asked (readable by the
+    same user and root in /proc/PID/environ), but never in an argv."""
+    project = make(make_project, homes, """\
+        App = Component { password = Attribute("str", nil), token = Attribute("str", nil) }
+        function App:configure()
+          self:add(Command { "use", run = 'sleep 3; printf "%s\\n" "$TOKEN" > said',
+                             env = { TOKEN = self.token } })
+        end
+        """)
+    result, found, scans = watch_deploy(project, homes, TOKEN, 3)
+    assert result.returncode == 0, result.stderr
+    assert (project / "work" / "app" / "said").read_text() == TOKEN + "\n"
+    assert scans > 20
+    in_argv = [where for where in found if not where.endswith("/environ")]
+    # The command's own processes have it in their environment, as asked:
+    # the scan saw it there (this user may read them), nowhere else.
+    assert found, "the scan never saw the command's environment"
+    assert in_argv == [], f"the env value was in an argv: {in_argv}"
