@@ -299,3 +299,14 @@ char *xstrlower(const char *s)
         *q = (char)tolower((unsigned char)*q);
     return p;
 }
+
+char *tool_reason(const char *err, size_t len)
+{
+    while (len > 0 && (err[len - 1] == '\n' || err[len - 1] == ' ' || err[len - 1] == '\r'))
+        len--;
+    size_t start = len;
+    while (start > 0 && err[start - 1] != '\n' &&
+           !(start >= 2 && err[start - 2] == ':' && err[start - 1] == ' '))
+        start--;
+    return xstrndup(err + start, len - start);
+}

@@ -11,6 +11,7 @@
 #include "engine/graph/export.h"
 #include "engine/cli/adhoc.h"
 #include "engine/cli/init.h"
+#include "engine/cli/options.h"
 #include "engine/model/project.h"
 #include "engine/cli/secrets_command.h"
 #include "engine/cli/status.h"
@@ -31,34 +32,6 @@ enum exit_status {
     EXIT_USAGE = 2,
 };
 
-struct options {
-    const char *directory; /* -C */
-    const char *platform;  /* -p */
-    int verbose;
-    int quiet;
-    int debug;
-    unsigned debug_words; /* -d WORD: DEBUG_* bits */
-    int no_color;
-    int check;              /* -c */
-    int predict;            /* -n */
-    int break_lock;         /* --break-lock */
-    int prune;              /* --prune */
-    int no_state;           /* graph --no-state */
-    const char *verify;     /* --verify[=content]: "" or the level */
-    const char *limit;      /* --limit HOST,... */
-    const char *only;       /* --only COMPONENT,... */
-    const char *jobs;       /* -j N */
-    const char *ssh_config; /* -F FILE */
-    const char *format;     /* graph --format */
-    const char *output;     /* graph -o */
-    const char *host;       /* graph --host */
-    const char *args[3];    /* positional arguments: command and its operands */
-    int nargs;
-    char **secrets_argv; /* the words after "secrets": that command parses them */
-    char **command_argv; /* run: the words after "--" */
-    int command_argc;
-    int secrets_argc;
-};
 
 /* The words -d takes ("-d explain", "-d explain,stats", "--debug=explain"). */
 enum debug_word {
@@ -575,14 +548,25 @@ static int dispatch(const struct options *o)
 {
     if (o->nargs == 0)
         return usage_error("%s", "no environment given");
+    char *refusal = options_refusal(o);
+    if (refusal) {
+        usage_error("%s", refusal);
+        free(refusal);
+        return EXIT_USAGE;
+    }
     const char *command = o->args[0];
     if (o->secrets_argv)
         return secrets_command(o->secrets_argc, o->secrets_argv);
-    if (strcmp(command, "init") == 0)
+    if (strcmp(command, "init") == 0) {
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s' (init takes one directory)", o->args[2]);
         return command_init(o);
+    }
     if (strcmp(command, "graph") == 0) {
         if (!need_env(o, 1, "'graph'"))
             return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s'", o->args[2]);
         return command_graph(o->args[1], o);
     }
     if (strcmp(command, "explain") == 0) {

@@ -258,9 +258,9 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         return;
     }
     if (reply->status != 0) {
-        char *text = xstrndup(reply->err, reply->errlen);
+        char *text = tool_reason(reply->err, reply->errlen);
         char *msg = xasprintf("cannot read the manifest in '%s': %s", h->statedir,
-                              *strip(text) ? text : "failed");
+                              *text ? text : "failed");
         drive_fail_host(d, h, msg);
         free(msg);
         free(text);

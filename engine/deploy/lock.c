@@ -53,12 +53,16 @@ void lock_take_fragment(struct buf *f, const char *holder, int break_lock)
              "exit %d; fi\n",
              LOCK_HELD_MARK "", LOCK_HELD_STATUS);
     buf_adds(f, stale_fragment);
-    buf_adds(f, "if ! (set -C; printf '%s, shell %s\\n' ");
+    /* set -C fails for a lock that exists (held) and for one that cannot be
+     * made (a directory we may not write): only the first is "locked by". */
+    buf_adds(f, "if ! e=$( (set -C; printf '%s, shell %s\\n' ");
     shell_quote(f, holder);
     buf_addf(f,
-             " \"$$\" >\"$d/lock\") 2>/dev/null; then printf '%%s' '%s'; cat \"$d/lock\"; "
+             " \"$$\" >\"$d/lock\") 2>&1); then\n"
+             "if [ -e \"$d/lock\" ]; then printf '%%s' '%s'; cat \"$d/lock\"; exit %d; fi\n"
+             "printf '%%s\\n' \"${e##*: }\" >&2; "
              "exit %d; fi\n",
-             LOCK_HELD_MARK "", LOCK_HELD_STATUS);
+             LOCK_HELD_MARK "", LOCK_HELD_STATUS, LOCK_FAILED_STATUS);
 }
 
 char *lock_stale_holder(const char *err, size_t len)
@@ -151,6 +155,12 @@ static void lock_reply(const struct session_reply *reply, void *ctx)
                   "(another deploy?): nothing done, run again");
     } else if (reply->status == 0) {
         h->locked = 1;
+    } else if (reply->status == LOCK_FAILED_STATUS) {
+        char *text = tool_reason(reply->err, reply->errlen);
+        char *msg = xasprintf("cannot create the lock '%s/lock': %s", h->statedir, text);
+        drive_fail_host(d, h, msg);
+        free(msg);
+        free(text);
     } else {
         write_reply(reply, ctx);
         /* The lock may be ours: the release request removes it. */

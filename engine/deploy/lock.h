@@ -15,6 +15,9 @@ struct buf;
  * output then is LOCK_HELD_MARK followed by the holder line. */
 #define LOCK_HELD_STATUS 75
 #define LOCK_HELD_MARK "batou-ng-locked\n"
+/* Its exit status when the lock cannot be made (the directory may not be
+ * written): stderr is the system's reason ("Permission denied"). */
+#define LOCK_FAILED_STATUS 76
 
 /* "WHO pid PID at TIME" for this process; the caller frees it. */
 char *lock_holder_line(const char *who);
