@@ -167,7 +167,7 @@ void buf_release(struct buf *b)
 
 int read_file(const char *path, struct buf *out)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(path, "rbe");
     if (!f)
         return -1;
     char chunk[65536];

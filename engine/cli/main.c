@@ -373,7 +373,7 @@ static int write_output(const char *path, const struct buf *data)
         fwrite(data->data, 1, data->len, stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
     }
-    FILE *f = fopen(path, "wb");
+    FILE *f = fopen(path, "wbe");
     if (!f) {
         fprintf(stderr, "batou-ng: error: cannot write '%s': %s\n", path, strerror(errno));
         return EXIT_FAILED;
