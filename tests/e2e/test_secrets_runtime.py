@@ -5,6 +5,8 @@ no secret that batou-ng put in a Command (docs/secrets.md, "What other
 users can see"; docs/safety.md)."""
 
 import os
+import signal
+import stat
 import shutil
 import subprocess
 import time
@@ -135,3 +137,81 @@ def test_an_env_value_is_in_no_argv(make_project, homes):
     # the scan saw it there (this user may read them), nowhere else.
     assert found, "the scan never saw the command's environment"
     assert in_argv == [], f"the env value was in an argv: {in_argv}"
+
+
+# --- a deploy killed with SIGKILL while a Command runs ---------------------
+
+KILLED_LUA = """\
+    App = Component { password = Attribute("str", nil), token = Attribute("str", nil) }
+    function App:configure()
+      self:add(Command { "use", run = "printf '%s\\\\n' \\"$PW\\"; sleep 2; echo done > done",
+                         env = { PW = self.password } })
+    end
+    """
+
+
+def start_killable(project, homes, tmpdir):
+    path, problem = binary_path()
+    assert not problem, problem
+    env = dict(os.environ, NO_COLOR="1", GNUPGHOME=str(homes["alice"]), TMPDIR=str(tmpdir))
+    return subprocess.Popen([path, "local"], cwd=project, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def session_dir_with_output(tmpdir, proc):
+    """Wait until the Command's output waits in a session directory."""
+    for _ in range(300):
+        for d in tmpdir.glob("batou-ng-session.*"):
+            out = d / "o"
+            if out.exists() and SECRET.encode() in out.read_bytes():
+                return d
+        assert proc.poll() is None, "batou-ng ended before the command printed"
+        time.sleep(0.01)
+    raise AssertionError(f"no session directory with the output in {tmpdir}")
+
+
+def wait_gone(path, seconds):
+    deadline = time.monotonic() + seconds
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not path.exists()
+
+
+def test_output_of_a_killed_run_is_private_and_removed(make_project, homes, tmp_path):
+    project = make(make_project, homes, KILLED_LUA)
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    proc = start_killable(project, homes, tmpdir)
+    session = session_dir_with_output(tmpdir, proc)
+    assert stat.S_IMODE(session.stat().st_mode) == 0o700
+    for name in ("o", "e", "x"):
+        assert stat.S_IMODE((session / name).stat().st_mode) == 0o600, name
+    proc.kill()  # SIGKILL batou-ng only: no trap of its own runs
+    proc.wait()
+    # The shell's watcher (or its SIGPIPE trap) ends the session and its
+    # EXIT trap removes the directory.
+    assert wait_gone(session, 10), f"{session} is still there: {os.listdir(session)}"
+
+
+def test_a_killed_shells_directory_is_removed_by_the_next_run(make_project, homes, tmp_path):
+    project = make(make_project, homes, KILLED_LUA)
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    proc = start_killable(project, homes, tmpdir)
+    session = session_dir_with_output(tmpdir, proc)
+    # SIGKILL batou-ng and, in their own process group, its shell and the
+    # command: no trap runs anywhere.
+    shell = int((session / "pid").read_text())
+    proc.kill()
+    os.killpg(shell, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.2)
+    assert session.exists(), "nothing left behind: the test proves nothing"
+    path, _ = binary_path()
+    result = subprocess.run([path, "-n", "local"], cwd=project, capture_output=True, text=True,
+                            env=dict(os.environ, NO_COLOR="1", GNUPGHOME=str(homes["alice"]),
+                                     TMPDIR=str(tmpdir)))
+    check_no_crash(result)
+    assert result.returncode == 0, result.stderr
+    assert not session.exists(), "the next run left the dead session's output behind"
+    assert list(tmpdir.iterdir()) == []
