@@ -125,7 +125,7 @@ static void record_history(struct deploy *d)
         }
         /* A reason may quote a host's error message, which may quote a secret. */
         char *reason = dn->reason
-                           ? secrets_mask(&d->project->env, dn->reason, strlen(dn->reason), NULL)
+                           ? secrets_mask_error(&d->project->env, dn->reason)
                            : NULL;
         nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, reason};
     }
