@@ -215,3 +215,41 @@ def test_a_killed_shells_directory_is_removed_by_the_next_run(make_project, home
     assert result.returncode == 0, result.stderr
     assert not session.exists(), "the next run left the dead session's output behind"
     assert list(tmpdir.iterdir()) == []
+
+
+def test_over_ssh_the_text_is_in_no_argv_either(batou, make_project, ssh_lab):
+    """The same fragment reaches a host over SSH; here the host is this
+    machine (sshd on loopback), so its processes can be scanned too."""
+    from test_ssh import project_for
+
+    lab = ssh_lab(1)
+    project = project_for(make_project, lab)
+    marker = "ssh-Marker-Text-31kq"
+    (project / "components/greet/component.lua").write_text(
+        'Greet = Component {}\n'
+        'function Greet:configure()\n'
+        f'  self:add(Command {{ "use", run = "sleep 3; echo {marker} > said" }})\n'
+        'end\n')
+    path, problem = binary_path()
+    assert not problem, problem
+    env = dict(os.environ, NO_COLOR="1")
+    for key, value in lab.env().items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    proc = subprocess.Popen([path, "prod"], cwd=project, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    found, scans = set(), 0
+    while proc.poll() is None:
+        for where, data in everything_readable().items():
+            if marker.encode() in data:
+                found.add(where)
+        scans += 1
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    host = lab.hosts[0]
+    assert host.home.joinpath("deployment", "work", "greet", "said").read_text() == marker + "\n"
+    assert scans > 20
+    assert sorted(found) == [], f"the command's text was readable in {sorted(found)}"
