@@ -127,7 +127,8 @@ static const char *check_fd(int fd, uint64_t size, char **detail)
 int state_file_check(const char *dir, char **why)
 {
     char *path = xasprintf("%s/data.mdb", dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in its place must not hang the run. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     free(path);
     *why = NULL;
     if (fd < 0)

@@ -318,6 +318,28 @@ static void test_random_damage_never_crashes(void **unused)
     free(dir);
 }
 
+/* Not a file at all: a FIFO must not hang the open, a directory not
+ * confuse it. */
+static void test_not_a_regular_file(void **unused)
+{
+    (void)unused;
+    for (int kind = 0; kind < 2; kind++) {
+        char *dir = fresh_dir();
+        assert_int_equal(mkdir(dir, 0700), 0);
+        char *data = data_path(dir);
+        assert_int_equal(kind ? mkdir(data, 0700) : mkfifo(data, 0600), 0);
+        struct state *s = open_ok(dir, 1);
+        assert_non_null(strstr(state_notice(s), "data.mdb is not a regular file"));
+        state_free(s);
+        s = open_ok(dir, 0);
+        assert_non_null(strstr(state_notice(s), "moved aside to"));
+        put_source(s, "x", 1);
+        state_free(s);
+        free(data);
+        free(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_overwritten_pages_found_at_open),
         cmocka_unit_test(test_damage_during_use),
         cmocka_unit_test(test_random_damage_never_crashes),
+        cmocka_unit_test(test_not_a_regular_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
