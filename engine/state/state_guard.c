@@ -58,7 +58,10 @@ void state_guard_install(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO;
+    /* SA_NODEFER: the jump leaves the handler without restoring the mask,
+     * so the signal must not be blocked while it runs (state_guard saves no
+     * mask: that would cost a system call on every cache read). */
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGBUS, &sa, &old_bus);
     sigaction(SIGSEGV, &sa, &old_segv);
@@ -88,7 +91,7 @@ int state_guard(struct state *s, int (*fn)(struct state *s, void *arg), void *ar
 {
     sigjmp_buf here;
     sigjmp_buf *volatile outer = jump;
-    if (sigsetjmp(here, 1) != 0) {
+    if (sigsetjmp(here, 0) != 0) {
         jump = outer;
         abandon(s);
         return MDB_CORRUPTED;
