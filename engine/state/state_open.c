@@ -67,8 +67,8 @@ void state_set_notice(struct state *s, char *msg)
 
 /* ---- opening: environment, schema, wiping ---- */
 
-/* LMDB opens data.mdb and lock.mdb without O_CLOEXEC: a Command started
- * while the cache is open would inherit both. */
+/* LMDB 0.9 opens data.mdb without O_CLOEXEC (lock.mdb has it): a local
+ * Command started while the cache is open would inherit it. */
 static int keep_from_children(MDB_env *env)
 {
     mdb_filehandle_t fd;
@@ -404,7 +404,7 @@ int state_recover(struct state *s, int rc)
         return 0;
     close_env(s); /* no transaction is open here (callers end theirs first) */
     char *err = NULL;
-    if (discard_damaged(s, xasprintf("%s while reading it", mdb_strerror(rc)), &err) < 0 ||
+    if (discard_damaged(s, xasprintf("%s, found in use", mdb_strerror(rc)), &err) < 0 ||
         s->readonly) {
         if (err)
             state_set_notice(s, err); /* the cache is gone for this run */
