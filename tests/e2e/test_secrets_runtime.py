@@ -253,3 +253,30 @@ def test_over_ssh_the_text_is_in_no_argv_either(batou, make_project, ssh_lab):
     assert host.home.joinpath("deployment", "work", "greet", "said").read_text() == marker + "\n"
     assert scans > 20
     assert sorted(found) == [], f"the command's text was readable in {sorted(found)}"
+
+
+def test_the_next_run_keeps_live_and_starting_sessions(batou, make_project, homes, tmp_path):
+    """Only a dead shell's directory goes: a session starting this moment
+    (its pid file still empty) or running (its shell alive) is left alone,
+    as is a directory without a pid file."""
+    project = make(make_project, homes, KILLED_LUA.replace("sleep 2; ", ""))
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    keep = {}
+    for name, pid in (("starting", ""), ("running", f"{os.getpid()}\n"), ("foreign", None)):
+        d = tmpdir / f"batou-ng-session.{name}"
+        d.mkdir(mode=0o700)
+        (d / "o").write_text("output of a live session\n")
+        if pid is not None:
+            (d / "pid").write_text(pid)
+        keep[name] = d
+    dead = tmpdir / "batou-ng-session.dead"
+    dead.mkdir(mode=0o700)
+    (dead / "pid").write_text("999999999\n")  # above pid_max: no such process
+    result = batou("local", cwd=project, env={"GNUPGHOME": str(homes["alice"]),
+                                              "TMPDIR": str(tmpdir)})
+    assert result.returncode == 0, result.stderr
+    for name, d in keep.items():
+        assert (d / "o").exists(), f"the {name} session's directory was removed"
+    assert not dead.exists()
+    assert sorted(p.name for p in tmpdir.iterdir()) == sorted(d.name for d in keep.values())
