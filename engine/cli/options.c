@@ -33,8 +33,11 @@ static const struct option_scope scopes[] = {
     {"--prune", CLI_DEPLOY, AT(prune), FLAG},
     {"--verify", CLI_DEPLOY | CLI_STATUS | CLI_GRAPH, AT(verify), VALUE},
     {"--limit", CLI_DEPLOY | CLI_STATUS | CLI_EXPLAIN | CLI_RUN, AT(limit), VALUE},
-    {"--only", CLI_DEPLOY | CLI_STATUS | CLI_EXPLAIN | CLI_RUN, AT(only), VALUE},
-    {"-j", CONNECTS, AT(jobs), VALUE},
+    /* run goes to every selected host: --only would choose nothing. */
+    {"--only", CLI_DEPLOY | CLI_STATUS | CLI_EXPLAIN, AT(only), VALUE},
+    /* -j bounds hosts applying nodes at once; -n takes it (and --prune) so
+     * that the deploy's own command line can be predicted. */
+    {"-j", CLI_DEPLOY, AT(jobs), VALUE},
     {"-F", CONNECTS, AT(ssh_config), VALUE},
     {"--format", CLI_GRAPH, AT(format), VALUE},
     {"-o", CLI_GRAPH, AT(output), VALUE},

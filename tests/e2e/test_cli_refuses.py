@@ -35,6 +35,8 @@ USAGE = [
     (["-n", "--break-lock", "local"], "option '--break-lock' does not apply to -n: it takes no lock"),
     (["status", "local", "-d", "stats"], "option '-d WORDS' does not apply to 'status'"),
     (["init", "a", "b"], "unexpected argument 'b' (init takes one directory)"),
+    (["status", "local", "-j", "2"], "option '-j' does not apply to 'status': it is for a deploy"),
+    (["run", "local", "--only", "tick", "--", "true"], "option '--only' does not apply to 'run'"),
     (["init", "a", "-p", "debian"], "option '-p' does not apply to 'init'"),
     (["local", "--limit", ""], "option '--limit' needs at least one host name"),
     (["local", "--limit=,"], "option '--limit' needs at least one host name"),
@@ -58,7 +60,7 @@ def test_refused_with_one_line_and_exit_2(batou, simple_project, args, message):
 
 
 @pytest.mark.parametrize("args", [
-    ["-n", "local", "--prune"],
+    ["-n", "local", "--prune", "-j", "2"],
     ["-n", "--verify", "local"],
     ["-d", "stats", "-n", "local"],
     ["status", "local", "--verify=content", "--limit", "localhost"],
