@@ -65,7 +65,7 @@ def test_refused_with_one_line_and_exit_2(batou, simple_project, args, message):
     ["-d", "stats", "-n", "local"],
     ["status", "local", "--verify=content", "--limit", "localhost"],
     ["graph", "local", "--host", "localhost", "--no-state", "--format", "json"],
-    ["explain", "local", "--only", "tick"],
+    ["explain", "local", "--only", "tick", "--verify=content"],
     ["run", "local", "--limit", "localhost", "--", "true"],
     ["-v", "-q", "--no-color", "-c", "local"],
 ])
