@@ -12,7 +12,8 @@ import pytest
 from conftest import check_error_lines
 from test_deploy import summary
 
-READ_ONLY = (["-n", "local"], ["status", "local"], ["graph", "local"], ["explain", "local"])
+READ_ONLY = (["-n", "local"], ["status", "local"], ["graph", "local"], ["explain", "local"],
+             ["run", "local", "--", "true"])
 IGNORED = re.compile(r"^batou-ng: notice: state cache '\.batou-ng' is damaged \((.+)\); "
                      r"ignored \(the next deploy moves it aside\)$", re.M)
 MOVED = re.compile(r"^batou-ng: notice: state cache '\.batou-ng' was damaged \((.+)\): moved "
