@@ -7,7 +7,6 @@
 #include "engine/util.h"
 
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,36 +72,37 @@ enum cli_command options_command(const struct options *o)
     return o->check ? CLI_CHECK : CLI_DEPLOY;
 }
 
-/* How a refusal names the command. */
+/* How messages name each command. */
+static const struct {
+    enum cli_command c;
+    const char *name;
+} command_names[] = {
+    {CLI_DEPLOY, "a deploy"},   {CLI_CHECK, "-c"},  {CLI_STATUS, "'status'"},
+    {CLI_GRAPH, "'graph'"},     {CLI_EXPLAIN, "'explain'"}, {CLI_RUN, "'run'"},
+    {CLI_INIT, "'init'"},       {CLI_SECRETS, "'secrets'"},
+};
+
 static const char *command_name(enum cli_command c, const struct options *o)
 {
-    if (c == CLI_CHECK)
-        return "-c";
-    if (c == CLI_DEPLOY)
-        return o->predict ? "-n" : "a deploy";
-    static char quoted[16];
-    snprintf(quoted, sizeof quoted, "'%s'", o->args[0]); /* a word of named[] */
-    return quoted;
+    if (c == CLI_DEPLOY && o->predict)
+        return "-n";
+    for (size_t i = 0; i < sizeof command_names / sizeof *command_names; i++)
+        if (command_names[i].c == c)
+            return command_names[i].name;
+    return "this command";
 }
 
-/* "'graph'", "a deploy or 'status'": the commands of mask, for a message. */
+/* "a deploy, 'status', 'explain'": the commands of mask, for a message. */
 static char *commands_of(unsigned mask)
 {
-    static const struct {
-        enum cli_command c;
-        const char *name;
-    } names[] = {
-        {CLI_DEPLOY, "a deploy"},  {CLI_CHECK, "-c"},     {CLI_STATUS, "'status'"},
-        {CLI_GRAPH, "'graph'"},    {CLI_EXPLAIN, "'explain'"}, {CLI_RUN, "'run'"},
-    };
     struct buf b;
     buf_init(&b);
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        if (!(mask & names[i].c))
+    for (size_t i = 0; i < sizeof command_names / sizeof *command_names; i++) {
+        if (!(mask & command_names[i].c))
             continue;
         if (b.len)
             buf_adds(&b, ", ");
-        buf_adds(&b, names[i].name);
+        buf_adds(&b, command_names[i].name);
     }
     return buf_detach(&b);
 }
