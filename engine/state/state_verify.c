@@ -168,6 +168,15 @@ int state_verify(struct state *s, void *arg)
     if (map != MAP_FAILED) {
         const unsigned char *m = map;
         struct walk w = {m, le(m + META_FREE_DB, 4), 0, NULL};
+        /* Checked before mapping (state_damage.c); the file may have been
+         * changed since by someone other than LMDB. */
+        if (w.psize < 512 || w.psize > 65536 || (w.psize & (w.psize - 1)) ||
+            (uint64_t)st.st_size < 2 * w.psize) {
+            munmap(map, (size_t)st.st_size);
+            mdb_txn_abort(s->txn);
+            s->txn = NULL;
+            return MDB_CORRUPTED;
+        }
         int meta = meta_of(m, w.psize, txnid);
         /* No meta of that transaction: another process committed twice
          * meanwhile; what it wrote, it checked. */
