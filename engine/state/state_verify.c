@@ -148,6 +148,35 @@ static int meta_of(const unsigned char *map, uint64_t psize, uint64_t txnid)
     return -1;
 }
 
+/* Walk the trees of the meta page whose transaction is txnid in the map of
+ * size bytes: 0, or MDB_CORRUPTED. */
+static int walk_snapshot(const unsigned char *m, uint64_t size, uint64_t txnid)
+{
+    struct walk w = {m, le(m + META_FREE_DB, 4), 0, NULL};
+    /* Checked before mapping (state_damage.c); the file may have been
+     * changed since by someone other than LMDB. */
+    if (w.psize < 512 || w.psize > 65536 || (w.psize & (w.psize - 1)) || size < 2 * w.psize)
+        return MDB_CORRUPTED;
+    int meta = meta_of(m, w.psize, txnid);
+    /* No meta of that transaction: another process committed twice
+     * meanwhile; what it wrote, it checked. */
+    if (meta < 0)
+        return 0;
+    const unsigned char *mp = m + (uint64_t)meta * w.psize;
+    w.last_pg = le(mp + META_LAST_PG, 8);
+    if (w.last_pg >= size / w.psize)
+        return MDB_CORRUPTED;
+    w.seen = xcalloc((size_t)(w.last_pg / 8 + 1), 1);
+    int rc = 0;
+    for (int db = 0; db < 2 && rc == 0; db++) {
+        uint64_t root = le(mp + META_FREE_DB + db * DB_SIZE + DB_ROOT, 8);
+        if (root != NO_PAGE && !walk_tree(&w, root, 0))
+            rc = MDB_CORRUPTED;
+    }
+    free(w.seen);
+    return rc;
+}
+
 int state_verify(struct state *s, void *arg)
 {
     (void)arg;
@@ -166,35 +195,7 @@ int state_verify(struct state *s, void *arg)
                     ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0)
                     : MAP_FAILED;
     if (map != MAP_FAILED) {
-        const unsigned char *m = map;
-        struct walk w = {m, le(m + META_FREE_DB, 4), 0, NULL};
-        /* Checked before mapping (state_damage.c); the file may have been
-         * changed since by someone other than LMDB. */
-        if (w.psize < 512 || w.psize > 65536 || (w.psize & (w.psize - 1)) ||
-            (uint64_t)st.st_size < 2 * w.psize) {
-            munmap(map, (size_t)st.st_size);
-            mdb_txn_abort(s->txn);
-            s->txn = NULL;
-            return MDB_CORRUPTED;
-        }
-        int meta = meta_of(m, w.psize, txnid);
-        /* No meta of that transaction: another process committed twice
-         * meanwhile; what it wrote, it checked. */
-        if (meta >= 0) {
-            const unsigned char *mp = m + (uint64_t)meta * w.psize;
-            w.last_pg = le(mp + META_LAST_PG, 8);
-            if ((w.last_pg + 1) * w.psize > (uint64_t)st.st_size) {
-                rc = MDB_CORRUPTED;
-            } else {
-                w.seen = xcalloc((size_t)(w.last_pg / 8 + 1), 1);
-                for (int db = 0; db < 2 && rc == 0; db++) {
-                    uint64_t root = le(mp + META_FREE_DB + db * DB_SIZE + DB_ROOT, 8);
-                    if (root != NO_PAGE && !walk_tree(&w, root, 0))
-                        rc = MDB_CORRUPTED;
-                }
-                free(w.seen);
-            }
-        }
+        rc = walk_snapshot(map, (uint64_t)st.st_size, txnid);
         munmap(map, (size_t)st.st_size);
     }
     mdb_txn_abort(s->txn);
