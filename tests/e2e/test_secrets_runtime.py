@@ -118,6 +118,23 @@ def test_a_commands_text_is_in_no_argv_and_no_environment(make_project, homes):
     assert SECRET not in result.stdout + result.stderr
 
 
+def test_an_unless_guard_is_in_no_argv_either(make_project, homes):
+    """unless runs as a query (hosts/shell_host_query.c), by the same eval."""
+    project = make(make_project, homes, """\
+        App = Component { password = Attribute("str", nil), token = Attribute("str", nil) }
+        function App:configure()
+          self:add(File { "first", content = "the workdir exists for the guard" })
+          self:add(Command { "use", run = "echo ran > ran",
+                             unless = "sleep 3; test -e " .. self.password })
+        end
+        """)
+    result, found, scans = watch_deploy(project, homes, SECRET, 3)
+    assert result.returncode == 0, result.stderr
+    assert (project / "work" / "app" / "ran").exists()
+    assert scans > 20
+    assert found == [], f"the secret was readable in {found}"
+
+
 def test_an_env_value_is_in_no_argv(make_project, homes):
     """env values are the command's environment, as asked (readable by the
     same user and root in /proc/PID/environ), but never in an argv."""
