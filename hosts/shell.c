@@ -44,27 +44,6 @@ void shell_quote(struct buf *out, const char *s)
     shell_quote_n(out, s, strlen(s));
 }
 
-void shell_eval_command(struct buf *out, const char *command, const char *const *env,
-                        size_t nenv)
-{
-    /* What the session and fragments define is not the command's business
-     * (hosts/session.c, shell_host_apply.c, shell_host_query.c). */
-    buf_adds(out, "unset -f _bR _bf _be _br _bl _bd 2>/dev/null; unset T\n");
-    for (size_t k = 0; k < nenv; k++) {
-        const char *eq = strchr(env[k], '=');
-        if (!eq)
-            continue; /* validated before: host_op_check */
-        buf_add(out, env[k], (size_t)(eq - env[k]));
-        buf_addc(out, '=');
-        shell_quote(out, eq + 1);
-        buf_adds(out, "; export ");
-        buf_add(out, env[k], (size_t)(eq - env[k]));
-        buf_addc(out, '\n');
-    }
-    buf_adds(out, "eval ");
-    shell_quote(out, command);
-}
-
 /* 64 random bits for here-document terminators; they need not be secret,
  * only unlikely to repeat, so a clock fallback is fine. */
 static uint64_t random_bits(void)
@@ -76,6 +55,30 @@ static uint64_t random_bits(void)
         return r;
     r = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (++counter * 0x9e3779b97f4a7c15u);
     return r;
+}
+
+void shell_run_command(struct buf *out, const char *command, const char *const *env, size_t nenv,
+                       const char *redirect)
+{
+    buf_adds(out, "( ");
+    for (size_t k = 0; k < nenv; k++) {
+        const char *eq = strchr(env[k], '=');
+        if (!eq)
+            continue; /* validated before: host_op_check */
+        buf_add(out, env[k], (size_t)(eq - env[k]));
+        buf_addc(out, '=');
+        shell_quote(out, eq + 1);
+        buf_adds(out, "; export ");
+        buf_add(out, env[k], (size_t)(eq - env[k]));
+        buf_addc(out, '\n');
+    }
+    char term[40];
+    do
+        snprintf(term, sizeof term, "BATOU_NG_CMD_%016llx", (unsigned long long)random_bits());
+    while (strstr(command, term));
+    buf_addf(out, "sh -c 'c=$(cat) && exec </dev/null && eval \"$c\"' %s <<'%s'\n", redirect, term);
+    buf_adds(out, command);
+    buf_addf(out, "\n%s\n)", term);
 }
 
 static void add_base64_lines(struct buf *out, const unsigned char *p, size_t len)

@@ -43,8 +43,9 @@
  *               prints "\036K <index>" on stderr (apply_result.kept)
  *   OP_PURGE    for f in DIR/PATTERN; do ... rm -rf -- "$f"; done, the pattern's
  *               * ? [ ] ! ^ left to the shell and every other byte quoted
- *   OP_RUN      ( cd -- CWD || ...; NAME=value; export NAME ...; eval COMMAND 2>&1 )
- *               (shell_eval_command: the text in no argv, hosts/shell.h)
+ *   OP_RUN      ( cd -- CWD || ...; ( NAME=value; export NAME ...;
+ *               sh -c '...' 2>&1 <<'TERM' COMMAND TERM ) ): shell_run_command
+ *               (hosts/shell.h), the text in no argv
  *   OP_APPEND   printf '%s' DATA >>P (base64 -d for data with NUL bytes) */
 
 #include "engine/util.h"
@@ -287,8 +288,8 @@ static void add_run(struct buf *f, const struct op *op)
         buf_adds(f, " >&2; exit 1; }\n");
         free(message);
     }
-    shell_eval_command(f, op->command, op->env, op->nenv);
-    buf_adds(f, " 2>&1 )");
+    shell_run_command(f, op->command, op->env, op->nenv, "2>&1");
+    buf_adds(f, " )");
 }
 
 static int compile(struct buf *f, const struct op *ops, size_t n, char **error)

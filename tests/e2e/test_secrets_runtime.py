@@ -119,7 +119,7 @@ def test_a_commands_text_is_in_no_argv_and_no_environment(make_project, homes):
 
 
 def test_an_unless_guard_is_in_no_argv_either(make_project, homes):
-    """unless runs as a query (hosts/shell_host_query.c), by the same eval."""
+    """unless runs as a query (hosts/shell_host_query.c), the same way."""
     project = make(make_project, homes, """\
         App = Component { password = Attribute("str", nil), token = Attribute("str", nil) }
         function App:configure()
@@ -297,3 +297,29 @@ def test_the_next_run_keeps_live_and_starting_sessions(batou, make_project, home
         assert (d / "o").exists(), f"the {name} session's directory was removed"
     assert not dead.exists()
     assert sorted(p.name for p in tmpdir.iterdir()) == sorted(d.name for d in keep.values())
+
+
+def test_a_command_still_runs_as_sh_c_would(batou, make_project):
+    """In its own sh: its own $$ and $0 = sh, stdin empty, nothing of the
+    session's shell (its T, its functions), env values exactly."""
+    make_project({
+        "components/app/component.lua": """\
+            App = Component {}
+            function App:configure()
+              self:add(Command { "a", run = "echo $$ $0 ${T-unset} > a; cat > in; "
+                                        .. "if type _bR >/dev/null 2>&1; then echo x > fn; fi" })
+              self:add(Command { "b", run = 'echo $$ > b; printf "%s\\\\n" "$X" > x',
+                                 env = { X = "it's \\"q\\" $HOME `id`" } })
+            end
+            """,
+        "environments/local/environment.cfg": ENVIRONMENT})
+    project = make_project({})
+    result = batou("local", cwd=project)
+    assert result.returncode == 0, result.stderr
+    work = project / "work" / "app"
+    pid_a, zero, t = (work / "a").read_text().split()
+    assert (zero, t) == ("sh", "unset")
+    assert pid_a != (work / "b").read_text().strip()
+    assert (work / "in").read_text() == ""
+    assert not (work / "fn").exists(), "the session's functions reached the command"
+    assert (work / "x").read_text() == "it's \"q\" $HOME `id`\n"
