@@ -236,7 +236,7 @@ static int parse_option(int argc, char **argv, int *i, struct options *o)
     if (debug)
         return debug;
     if (strcmp(arg, "--verify") == 0 || strncmp(arg, "--verify=", 9) == 0) {
-        o->verify = arg[8] ? arg + 9 : "";
+        o->verify = arg[8] ? arg + 9 : "stat"; /* "--verify=" is "", refused */
         return 1;
     }
     for (size_t k = 0; k < sizeof flag_options / sizeof *flag_options; k++) {
@@ -417,7 +417,7 @@ static int deploy_options_from(const struct options *o, struct deploy_options *d
     d->verify = 1;
     if (strcmp(o->verify, "content") == 0)
         d->verify_level = CHECK_CONTENT;
-    else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
+    else if (strcmp(o->verify, "stat") != 0)
         return usage_error("unknown --verify level '%s': use --verify or --verify=content",
                            o->verify);
     return EXIT_OK;
@@ -572,6 +572,8 @@ static int dispatch(const struct options *o)
     if (strcmp(command, "explain") == 0) {
         if (!need_env(o, 1, "'explain'"))
             return EXIT_USAGE;
+        if (o->nargs > 2 && !*o->args[2])
+            return usage_error("%s", "explain's NODE is empty (leave it out for every node)");
         return command_deploy(o->args[1], ACTION_EXPLAIN, o->nargs > 2 ? o->args[2] : NULL, o);
     }
     if (strcmp(command, "run") == 0) {

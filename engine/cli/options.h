@@ -17,7 +17,7 @@ struct options {
     int break_lock;         /* --break-lock */
     int prune;              /* --prune */
     int no_state;           /* graph --no-state */
-    const char *verify;     /* --verify[=content]: "" or the level */
+    const char *verify;     /* --verify[=LEVEL]: "stat" (plain), or LEVEL as given */
     const char *limit;      /* --limit HOST,... */
     const char *only;       /* --only COMPONENT,... */
     const char *jobs;       /* -j N */

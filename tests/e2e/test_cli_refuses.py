@@ -39,6 +39,8 @@ USAGE = [
     (["run", "local", "--only", "tick", "--", "true"], "option '--only' does not apply to 'run'"),
     (["init", "a", "-p", "debian"], "option '-p' does not apply to 'init'"),
     (["local", "--limit", ""], "option '--limit' needs at least one host name"),
+    (["local", "--verify="], "unknown --verify level ''"),
+    (["explain", "local", ""], "explain's NODE is empty (leave it out for every node)"),
     (["local", "--limit=,"], "option '--limit' needs at least one host name"),
     (["-n", "local", "--only", ""], "option '--only' needs at least one component name"),
     (["status", "local", "--only", " , "], "option '--only' needs at least one component name"),
@@ -62,6 +64,7 @@ def test_refused_with_one_line_and_exit_2(batou, simple_project, args, message):
 @pytest.mark.parametrize("args", [
     ["-n", "local", "--prune", "-j", "2"],
     ["-n", "--verify", "local"],
+    ["-n", "--verify=stat", "local"],
     ["-d", "stats", "-n", "local"],
     ["status", "local", "--verify=content", "--limit", "localhost"],
     ["graph", "local", "--host", "localhost", "--no-state", "--format", "json"],
