@@ -300,13 +300,12 @@ char *xstrlower(const char *s)
     return p;
 }
 
-char *tool_reason(const char *err, size_t len)
+char *last_line(const char *err, size_t len)
 {
     while (len > 0 && (err[len - 1] == '\n' || err[len - 1] == ' ' || err[len - 1] == '\r'))
         len--;
     size_t start = len;
-    while (start > 0 && err[start - 1] != '\n' &&
-           !(start >= 2 && err[start - 2] == ':' && err[start - 1] == ' '))
+    while (start > 0 && err[start - 1] != '\n')
         start--;
     return xstrndup(err + start, len - start);
 }

@@ -258,7 +258,7 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         return;
     }
     if (reply->status != 0) {
-        char *text = tool_reason(reply->err, reply->errlen);
+        char *text = last_line(reply->err, reply->errlen);
         char *msg = xasprintf("cannot read the manifest in '%s': %s", h->statedir,
                               *text ? text : "failed");
         drive_fail_host(d, h, msg);

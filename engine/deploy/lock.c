@@ -156,7 +156,7 @@ static void lock_reply(const struct session_reply *reply, void *ctx)
     } else if (reply->status == 0) {
         h->locked = 1;
     } else if (reply->status == LOCK_FAILED_STATUS) {
-        char *text = tool_reason(reply->err, reply->errlen);
+        char *text = last_line(reply->err, reply->errlen);
         char *msg = xasprintf("cannot create the lock '%s/lock': %s", h->statedir, text);
         drive_fail_host(d, h, msg);
         free(msg);
