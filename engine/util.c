@@ -167,7 +167,7 @@ void buf_release(struct buf *b)
 
 int read_file(const char *path, struct buf *out)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(path, "rbe");
     if (!f)
         return -1;
     char chunk[65536];
@@ -298,4 +298,14 @@ char *xstrlower(const char *s)
     for (char *q = p; *q; q++)
         *q = (char)tolower((unsigned char)*q);
     return p;
+}
+
+char *last_line(const char *err, size_t len)
+{
+    while (len > 0 && (err[len - 1] == '\n' || err[len - 1] == ' ' || err[len - 1] == '\r'))
+        len--;
+    size_t start = len;
+    while (start > 0 && err[start - 1] != '\n')
+        start--;
+    return xstrndup(err + start, len - start);
 }

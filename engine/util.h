@@ -62,6 +62,9 @@ const char *suggest(const char *word, const char *const *candidates, size_t coun
 int hex_digit(int c);
 /* Strip leading and trailing whitespace in place; returns s. */
 char *strip(char *s);
+/* The last non-blank line of len bytes of a tool's stderr, allocated: an
+ * error built on it stays one line. */
+char *last_line(const char *err, size_t len);
 /* Lower-case copy of s. */
 char *xstrlower(const char *s);
 

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* mkostemp, pipe2: descriptors closed on exec */
 #include "environments/secrets.h"
 
 #include "engine/util.h"
@@ -450,7 +451,7 @@ char *secrets_default_member(char **error)
 int secrets_write_atomic(const char *path, const char *data, size_t len, char **error)
 {
     char *tmp = xasprintf("%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         *error = xasprintf("cannot write '%s': %s", path, strerror(errno));
         free(tmp);
@@ -490,7 +491,7 @@ int secrets_write_atomic(const char *path, const char *data, size_t len, char **
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync(dfd);
         close(dfd);

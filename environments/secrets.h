@@ -118,12 +118,22 @@ int secrets_merge(struct environment *env, const char *path, const char *text, s
                   struct diags *d);
 /* What replaces a secret value in output (secrets_mask). */
 #define SECRETS_PLACEHOLDER "<secret>"
+/* Values shorter than this are not masked: "<secret>" for every "e" of the
+ * output hides nothing a 1-3 character value would not give away anyway,
+ * and garbles everything. secrets_load gives one notice per such value,
+ * naming where it is set, never the value. */
+#define SECRETS_MASK_MIN 4
 
 /* A copy of len bytes of text (NUL-terminated; its length in *out_len unless
  * NULL) with every occurrence of one of env's secret values replaced by
  * SECRETS_PLACEHOLDER, longest value first. For text batou-ng prints or
  * stores but did not make: command output, host errors, self:log() lines. */
 char *secrets_mask(const struct environment *env, const char *text, size_t len, size_t *out_len);
+/* secrets_mask for a one-line error a host made, "VERB 'SUBJECT': REASON"
+ * (host_op_error, host_query_error: hosts/host.h): SUBJECT and REASON are
+ * masked, the verb and batou-ng's own "exit status N" are not. Any other
+ * text is masked whole. */
+char *secrets_mask_error(const struct environment *env, const char *message);
 
 /* Load environment env->name's secrets into env, which environment_load has
  * filled: decrypt and merge secrets.cfg.gpg when present (absent: no

@@ -322,10 +322,20 @@ void secrets_env_release(struct secrets_env *s)
 
 /* ---- merging into a loaded environment ---- */
 
-static void add_secret_value(struct environment *env, const char *data, size_t len)
+/* what: where the value is set, for the notice ("'[component:app] pin' in
+ * FILE"); never the value. */
+static void add_secret_value(struct environment *env, const char *data, size_t len,
+                             const char *what)
 {
     if (len == 0)
         return;
+    if (len < SECRETS_MASK_MIN) {
+        env->notices = xrealloc(env->notices, (env->nnotices + 1) * sizeof *env->notices);
+        env->notices[env->nnotices++] = xasprintf(
+            "the secret value of %s is %zu character%s long, too short to mask: it is not "
+            "replaced by '" SECRETS_PLACEHOLDER "' in output (at least %d characters are)",
+            what, len, len == 1 ? "" : "s", SECRETS_MASK_MIN);
+    }
     env->secret_values =
         xrealloc(env->secret_values, (env->nsecret_values + 1) * sizeof *env->secret_values);
     struct env_secret_value *v = &env->secret_values[env->nsecret_values++];
@@ -519,8 +529,13 @@ int secrets_merge(struct environment *env, const char *path, const char *text, s
     size_t first_override = env->noverrides;
     environment_add_secrets(env, path, rest.data, rest.len, d);
     secrets_wipe(&rest);
-    for (size_t i = first_override; i < env->noverrides; i++)
-        add_secret_value(env, env->overrides[i].value, strlen(env->overrides[i].value));
+    for (size_t i = first_override; i < env->noverrides; i++) {
+        const struct env_override *o = &env->overrides[i];
+        char *what = xasprintf("'[component:%s] %s' (%s:%d)", o->component, o->attribute, path,
+                               o->line);
+        add_secret_value(env, o->value, strlen(o->value), what);
+        free(what);
+    }
 
     for (size_t i = 0; i < ini.count; i++) {
         const struct ini_section *section = &ini.sections[i];
@@ -533,7 +548,9 @@ int secrets_merge(struct environment *env, const char *path, const char *text, s
         for (size_t k = 0; host && k < section->count; k++) {
             const struct ini_entry *e = &section->entries[k];
             merge_host_entry(host, path, e, d);
-            add_secret_value(env, e->value, strlen(e->value));
+            char *what = xasprintf("'[host:%s] %s' (%s:%d)", name, e->key, path, e->line);
+            add_secret_value(env, e->value, strlen(e->value), what);
+            free(what);
         }
         free(name);
     }
@@ -569,7 +586,9 @@ static void load_files(struct environment *env, char **names, size_t count, stru
             struct env_secret_file *f = &env->secret_files[env->nsecret_files++];
             f->name = xstrdup(names[i]);
             f->len = plain.len;
-            add_secret_value(env, plain.data ? plain.data : "", plain.len);
+            char *what = xasprintf("secret file '%s' (%s)", names[i], path);
+            add_secret_value(env, plain.data ? plain.data : "", plain.len, what);
+            free(what);
             /* Hand over the buffer itself: no second plaintext copy to wipe. */
             f->content = plain.data ? buf_detach(&plain) : xstrdup("");
         }

@@ -77,7 +77,7 @@ static int key_type_mask(int hostkey_type)
 
 static void read_known(LIBSSH2_KNOWNHOSTS *kh, const char *file)
 {
-    FILE *f = fopen(file, "r");
+    FILE *f = fopen(file, "re");
     if (!f)
         return;
     char *line = NULL;

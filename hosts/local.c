@@ -1,4 +1,4 @@
-/* POSIX_SPAWN_SETSID (glibc 2.26) */
+/* POSIX_SPAWN_SETSID (glibc 2.26), pipe2 */
 #define _GNU_SOURCE
 
 #include "hosts/local.h"
@@ -72,6 +72,9 @@ static int spawn(struct local *l, int in, int out, int err)
     posix_spawn_file_actions_adddup2(&fa, in, 0);
     posix_spawn_file_actions_adddup2(&fa, out, 1);
     posix_spawn_file_actions_adddup2(&fa, err, 2);
+    /* Everything batou-ng opens is close-on-exec; this also covers what a
+     * library or the model (Lua's io.open) left open without it. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_init(&attr);
 #ifdef POSIX_SPAWN_SETSID
     short group = POSIX_SPAWN_SETSID;
@@ -99,7 +102,8 @@ static int local_start(struct transport *t, char **err)
         *err = xstrdup("the local shell was already started");
         return -1;
     }
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, in) < 0 || pipe(out) < 0 || pipe(errp) < 0)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+        pipe2(errp, O_CLOEXEC) < 0)
         goto fail;
     if (set_flags(in[0], 1) || set_flags(out[0], 1) || set_flags(errp[0], 1) ||
         set_flags(in[1], 0) || set_flags(out[1], 0) || set_flags(errp[1], 0))

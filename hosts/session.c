@@ -5,12 +5,18 @@
  * the shell writes back on stdout is framed, so any bytes (NULs, no trailing
  * newline, megabytes) come back intact and many requests can be in flight.
  *
- * Start. The session sends the preamble:
+ * Start. The session sends the preamble (hosts/session_preamble.c):
  *
  *   set +e
  *   unset T     (never an inherited T: the trap below removes $T)
  *   trap '[ -z "${T-}" ] || rm -rf "$T"' EXIT; trap 'exit 143' TERM (HUP, INT too)
- *   T=$(umask 077 && mktemp -d) || exit 97
+ *   trap 'exit 141' PIPE  (batou-ng gone: the reply cannot be written; the
+ *                          EXIT trap still removes $T)
+ *   for each ${TMPDIR:-/tmp}/batou-ng-session.* of ours whose pid file names
+ *   a shell that is gone (a session killed by SIGKILL): rm -rf it
+ *   T=$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/batou-ng-session.XXXXXXXX") || exit 97
+ *   $T/o, $T/e, $T/x created 0600, $T/pid holding $$
+ *   the watcher (session_preamble.c), which ends the shell with batou-ng
  *   _bR() { ...print one reply, below... }
  *   printf 'BATOU-NG 1 %s\n' "$(uname -s)"
  *
@@ -51,7 +57,9 @@
  * of stdout with requests pending fails all of them, once, saying how the
  * shell ended. session_close ends stdin: the shell runs what it read, its
  * EXIT trap removes $T, it exits. Killing uses SIGTERM first, so the trap
- * cleans up then too; only SIGKILL leaves $T behind. Another version in the
+ * cleans up then too, and so does SIGPIPE or the watcher when batou-ng is
+ * gone. Only SIGKILL of the shell and its watcher leaves $T behind, and the
+ * next session on that host as that user removes it. Another version in the
  * handshake is unexpected output: the session fails, it never guesses. */
 
 #include "hosts/session.h"

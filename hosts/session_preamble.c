@@ -7,6 +7,22 @@
 
 #include <string.h>
 
+#define SESSION_DIR "batou-ng-session" /* ${TMPDIR:-/tmp}/batou-ng-session.XXXXXXXX */
+
+/* A session whose shell and watcher died by SIGKILL left its $T (and the
+ * last command's unmasked output): remove those whose shell is gone. Only
+ * the user's own (-O) with a pid file; an empty one is a session starting
+ * this moment, not ours to judge; a zombie (never reaped in some
+ * containers) is gone too. No exec: it runs at every session start. */
+static const char sweep[] =
+    "for _d in \"${TMPDIR:-/tmp}\"/" SESSION_DIR ".*; do\n"
+    "[ -d \"$_d\" ] && [ -O \"$_d\" ] && [ -f \"$_d/pid\" ] || continue\n"
+    "_p=; _s=; read -r _p <\"$_d/pid\"; [ -n \"$_p\" ] || continue\n"
+    "[ -r \"/proc/$_p/stat\" ] && read -r _s <\"/proc/$_p/stat\" && _s=${_s##*) } &&"
+    " _s=${_s%% *}\n"
+    "[ \"$_s\" != Z ] && kill -0 \"$_p\" 2>/dev/null || rm -rf \"$_d\"\n"
+    "done; unset _d _p _s\n";
+
 /* The watcher: the shell ends with its controller. The session leader of
  * the shell (the shell itself on the local transport, sshd's child over
  * SSH) has the controller's end of the channel as its parent: batou-ng, or
@@ -36,8 +52,16 @@ void session_add_preamble(struct buf *b)
                 "trap '[ -z \"${T-}\" ] || rm -rf \"$T\"; [ -z \"${W-}\" ] || kill $W 2>/dev/null'"
                 " EXIT\n"
                 "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM\n"
-                "T=$(umask 077 && mktemp -d) || exit 97\n"
+                /* batou-ng gone: the reply cannot be written; exit through
+                 * the EXIT trap, which removes $T. */
+                "trap 'exit 141' PIPE\n");
+    buf_adds(b, sweep);
+    buf_adds(b, "T=$(umask 077 && mktemp -d \"${TMPDIR:-/tmp}/" SESSION_DIR ".XXXXXXXX\") ||"
+                " exit 97\n"
                 "case $T in *'\n'*) exit 97;; esac\n"
+                /* Created private: later redirections keep the mode. */
+                "(umask 077 && : >\"$T/o\" && : >\"$T/e\" && : >\"$T/x\" &&"
+                " printf '%s\\n' $$ >\"$T/pid\") || exit 97\n"
                 "W=\n");
     buf_adds(b, watcher);
     buf_adds(b, "_bR() {\n"

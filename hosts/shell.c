@@ -57,6 +57,30 @@ static uint64_t random_bits(void)
     return r;
 }
 
+void shell_run_command(struct buf *out, const char *command, const char *const *env, size_t nenv,
+                       const char *redirect)
+{
+    buf_adds(out, "( ");
+    for (size_t k = 0; k < nenv; k++) {
+        const char *eq = strchr(env[k], '=');
+        if (!eq)
+            continue; /* validated before: host_op_check */
+        buf_add(out, env[k], (size_t)(eq - env[k]));
+        buf_addc(out, '=');
+        shell_quote(out, eq + 1);
+        buf_adds(out, "; export ");
+        buf_add(out, env[k], (size_t)(eq - env[k]));
+        buf_addc(out, '\n');
+    }
+    char term[40];
+    do
+        snprintf(term, sizeof term, "BATOU_NG_CMD_%016llx", (unsigned long long)random_bits());
+    while (strstr(command, term));
+    buf_addf(out, "sh -c 'c=$(cat) && exec </dev/null && eval \"$c\"' %s <<'%s'\n", redirect, term);
+    buf_adds(out, command);
+    buf_addf(out, "\n%s\n)", term);
+}
+
 static void add_base64_lines(struct buf *out, const unsigned char *p, size_t len)
 {
     static const char alphabet[] =

@@ -19,6 +19,26 @@ int shell_quote_n(struct buf *out, const char *s, size_t len);
  * "./" so that no tool takes a leading '-' for an option. */
 void shell_quote_path(struct buf *out, const char *path, size_t len);
 
+/* Append shell text that runs command (shell text) in a fresh `sh`, as
+ * `sh -c COMMAND` would, with env (nenv "NAME=value" strings, NAME an
+ * identifier) in its environment and redirect ("2>&1", ...) applied to it:
+ *
+ *   ( NAME='value'; export NAME
+ *   sh -c 'c=$(cat) && exec </dev/null && eval "$c"' REDIRECT <<'TERM'
+ *   COMMAND
+ *   TERM
+ *   )
+ *
+ * ending with the ")" (no newline). Unlike `sh -c COMMAND` or `env
+ * NAME=value ...`, neither the text nor the values are ever in a process's
+ * argv, which every local user can read (ps, /proc/PID/cmdline): the text
+ * reaches the target's shell on its stdin and the new sh through a
+ * here-document; the values are in the environment of what the command
+ * starts, as asked. Its stdin is /dev/null; TERM is random and not in the
+ * text. */
+void shell_run_command(struct buf *out, const char *command, const char *const *env, size_t nenv,
+                       const char *redirect);
+
 /* Append " <<'TERM'\n", data as base64 lines, "TERM\n": a here-document that
  * `base64 -d` decodes to exactly data. TERM is random and cannot occur in
  * base64, so the data never ends the document early. Put the command before. */

@@ -43,7 +43,9 @@
  *               prints "\036K <index>" on stderr (apply_result.kept)
  *   OP_PURGE    for f in DIR/PATTERN; do ... rm -rf -- "$f"; done, the pattern's
  *               * ? [ ] ! ^ left to the shell and every other byte quoted
- *   OP_RUN      ( cd -- CWD || ...; exec env NAME=value... sh -c COMMAND 2>&1 )
+ *   OP_RUN      ( cd -- CWD || ...; ( NAME=value; export NAME ...;
+ *               sh -c '...' 2>&1 <<'TERM' COMMAND TERM ) ): shell_run_command
+ *               (hosts/shell.h), the text in no argv
  *   OP_APPEND   printf '%s' DATA >>P (base64 -d for data with NUL bytes) */
 
 #include "engine/util.h"
@@ -286,20 +288,8 @@ static void add_run(struct buf *f, const struct op *op)
         buf_adds(f, " >&2; exit 1; }\n");
         free(message);
     }
-    buf_adds(f, "exec ");
-    if (op->nenv) {
-        buf_adds(f, "env");
-        for (size_t k = 0; k < op->nenv; k++) {
-            buf_addc(f, ' ');
-            shell_quote(f, op->env[k]);
-        }
-        buf_addc(f, ' ');
-    }
-    buf_adds(f, "sh -c ");
-    if (op->command[0] == '-')
-        buf_adds(f, "' '");
-    shell_quote(f, op->command);
-    buf_adds(f, " 2>&1 )");
+    shell_run_command(f, op->command, op->env, op->nenv, "2>&1");
+    buf_adds(f, " )");
 }
 
 static int compile(struct buf *f, const struct op *ops, size_t n, char **error)

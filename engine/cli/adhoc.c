@@ -106,9 +106,8 @@ int adhoc_run(struct project *p, const struct deploy_options *o, const char *com
     struct adhoc_host *hosts = xcalloc(n ? n : 1, sizeof *hosts);
     struct buf f;
     buf_init(&f);
-    buf_adds(&f, "sh -c ");
-    shell_quote(&f, command);
-    buf_adds(&f, " 2>&1 </dev/null\n");
+    shell_run_command(&f, command, NULL, 0, "2>&1");
+    buf_addc(&f, '\n');
     for (size_t i = 0; i < n; i++) {
         hosts[i] = (struct adhoc_host){.p = p, .name = deploy_host_name(d, i), .status = -1};
         struct session *s = deploy_host_session(d, i);

@@ -76,7 +76,7 @@ static int write_skeleton_file(const char *dir, const struct skeleton_file *file
     free(parent);
     if (status == 0) {
         /* An existing .gitignore (a git repository already) gains our lines. */
-        FILE *f = fopen(path, strcmp(file->path, ".gitignore") == 0 ? "a" : "wx");
+        FILE *f = fopen(path, strcmp(file->path, ".gitignore") == 0 ? "ae" : "wxe");
         size_t len = strlen(file->content);
         if (!f || fwrite(file->content, 1, len, f) != len || fclose(f) != 0) {
             *error = xasprintf("cannot write '%s': %s", path, strerror(errno));

@@ -11,6 +11,7 @@
 #include "engine/graph/export.h"
 #include "engine/cli/adhoc.h"
 #include "engine/cli/init.h"
+#include "engine/cli/options.h"
 #include "engine/model/project.h"
 #include "engine/cli/secrets_command.h"
 #include "engine/cli/status.h"
@@ -31,34 +32,6 @@ enum exit_status {
     EXIT_USAGE = 2,
 };
 
-struct options {
-    const char *directory; /* -C */
-    const char *platform;  /* -p */
-    int verbose;
-    int quiet;
-    int debug;
-    unsigned debug_words; /* -d WORD: DEBUG_* bits */
-    int no_color;
-    int check;              /* -c */
-    int predict;            /* -n */
-    int break_lock;         /* --break-lock */
-    int prune;              /* --prune */
-    int no_state;           /* graph --no-state */
-    const char *verify;     /* --verify[=content]: "" or the level */
-    const char *limit;      /* --limit HOST,... */
-    const char *only;       /* --only COMPONENT,... */
-    const char *jobs;       /* -j N */
-    const char *ssh_config; /* -F FILE */
-    const char *format;     /* graph --format */
-    const char *output;     /* graph -o */
-    const char *host;       /* graph --host */
-    const char *args[3];    /* positional arguments: command and its operands */
-    int nargs;
-    char **secrets_argv; /* the words after "secrets": that command parses them */
-    char **command_argv; /* run: the words after "--" */
-    int command_argc;
-    int secrets_argc;
-};
 
 /* The words -d takes ("-d explain", "-d explain,stats", "--debug=explain"). */
 enum debug_word {
@@ -263,7 +236,7 @@ static int parse_option(int argc, char **argv, int *i, struct options *o)
     if (debug)
         return debug;
     if (strcmp(arg, "--verify") == 0 || strncmp(arg, "--verify=", 9) == 0) {
-        o->verify = arg[8] ? arg + 9 : "";
+        o->verify = arg[8] ? arg + 9 : "stat"; /* "--verify=" is "", refused */
         return 1;
     }
     for (size_t k = 0; k < sizeof flag_options / sizeof *flag_options; k++) {
@@ -400,7 +373,7 @@ static int write_output(const char *path, const struct buf *data)
         fwrite(data->data, 1, data->len, stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
     }
-    FILE *f = fopen(path, "wb");
+    FILE *f = fopen(path, "wbe");
     if (!f) {
         fprintf(stderr, "batou-ng: error: cannot write '%s': %s\n", path, strerror(errno));
         return EXIT_FAILED;
@@ -444,7 +417,7 @@ static int deploy_options_from(const struct options *o, struct deploy_options *d
     d->verify = 1;
     if (strcmp(o->verify, "content") == 0)
         d->verify_level = CHECK_CONTENT;
-    else if (strcmp(o->verify, "") != 0 && strcmp(o->verify, "stat") != 0)
+    else if (strcmp(o->verify, "stat") != 0)
         return usage_error("unknown --verify level '%s': use --verify or --verify=content",
                            o->verify);
     return EXIT_OK;
@@ -575,19 +548,32 @@ static int dispatch(const struct options *o)
 {
     if (o->nargs == 0)
         return usage_error("%s", "no environment given");
+    char *refusal = options_refusal(o);
+    if (refusal) {
+        usage_error("%s", refusal);
+        free(refusal);
+        return EXIT_USAGE;
+    }
     const char *command = o->args[0];
     if (o->secrets_argv)
         return secrets_command(o->secrets_argc, o->secrets_argv);
-    if (strcmp(command, "init") == 0)
+    if (strcmp(command, "init") == 0) {
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s' (init takes one directory)", o->args[2]);
         return command_init(o);
+    }
     if (strcmp(command, "graph") == 0) {
         if (!need_env(o, 1, "'graph'"))
             return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s'", o->args[2]);
         return command_graph(o->args[1], o);
     }
     if (strcmp(command, "explain") == 0) {
         if (!need_env(o, 1, "'explain'"))
             return EXIT_USAGE;
+        if (o->nargs > 2 && !*o->args[2])
+            return usage_error("%s", "explain's NODE is empty (leave it out for every node)");
         return command_deploy(o->args[1], ACTION_EXPLAIN, o->nargs > 2 ? o->args[2] : NULL, o);
     }
     if (strcmp(command, "run") == 0) {

@@ -103,7 +103,7 @@ static void wipe_session_dir(void)
 {
     if (!session.dir[0])
         return;
-    int fd = open(session.dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    int fd = open(session.dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0) {
 #ifdef __linux__
         wipe_entries(fd);
@@ -188,7 +188,7 @@ static int start_session(const char *name, const struct buf *plain, char **path,
     memcpy(session.dir, dir, sizeof dir);
     chmod(session.dir, 0700);
     *path = xasprintf("%s/%s", session.dir, name);
-    int fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+    int fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 || write_all(fd, plain->data ? plain->data : "", plain->len) < 0 || close(fd) < 0) {
         *error = xasprintf("cannot write '%s': %s", *path, strerror(errno));
         return -1;
@@ -200,7 +200,7 @@ static int start_session(const char *name, const struct buf *plain, char **path,
  * the plaintext behind). 0, or -1 with *error. */
 static int read_edited(const char *path, struct buf *out, char **error)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         *error = xasprintf("cannot read the edited file: %s", strerror(errno));

@@ -203,9 +203,16 @@ static void print_history(const char *env)
         free(err); /* only a cache: nothing to say */
         return;
     }
+    /* The survey before this has said what was wrong when it opened the
+     * cache; only damage found reading the history is news. */
+    free(state_take_notice(st));
     struct last_run last = {0};
     if (state_runs_last(st, env, 1, take_run, &last, &err) < 0)
         free(err);
+    char *notice = state_take_notice(st);
+    if (notice)
+        fprintf(stderr, "batou-ng: notice: %s\n", notice);
+    free(notice);
     state_free(st);
     if (!last.found)
         return;

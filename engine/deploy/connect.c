@@ -259,9 +259,9 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         return;
     }
     if (reply->status != 0) {
-        char *text = xstrndup(reply->err, reply->errlen);
+        char *text = last_line(reply->err, reply->errlen);
         char *msg = xasprintf("cannot read the manifest in '%s': %s", h->statedir,
-                              *strip(text) ? text : "failed");
+                              *text ? text : "failed");
         drive_fail_host(d, h, msg);
         free(msg);
         free(text);

@@ -125,7 +125,7 @@ static void record_history(struct deploy *d)
         }
         /* A reason may quote a host's error message, which may quote a secret. */
         char *reason = dn->reason
-                           ? secrets_mask(&d->project->env, dn->reason, strlen(dn->reason), NULL)
+                           ? secrets_mask_error(&d->project->env, dn->reason)
                            : NULL;
         nodes[n++] = (struct run_node){d->g->nodes[i].key, outcome, dn->duration_us, reason};
     }
@@ -149,6 +149,15 @@ static void commit_state(struct deploy *d)
     }
 }
 
+/* What the state cache had to do about damage, once, as a notice. */
+static void report_state(struct deploy *d)
+{
+    char *notice = d->state ? state_take_notice(d->state) : NULL;
+    if (notice)
+        fprintf(stderr, "batou-ng: notice: %s\n", notice);
+    free(notice);
+}
+
 static int open_state(struct deploy *d)
 {
     char *err = NULL;
@@ -158,8 +167,11 @@ static int open_state(struct deploy *d)
         free(err);
         d->state = NULL;
     }
+    report_state(d);
     struct hash_options ho = {.key = NULL, .key_len = 0, .state = d->state};
-    if (hash_graph(d->g, &d->project->env, &ho, &d->project->diags) < 0) {
+    int rc = hash_graph(d->g, &d->project->env, &ho, &d->project->diags);
+    report_state(d);
+    if (rc < 0) {
         diags_report(&d->project->diags, stderr);
         return -1;
     }
@@ -180,6 +192,7 @@ static void deploy_release(struct deploy *d)
     free(d->commit);
     free(d->commit_label);
     loop_free(d->loop);
+    report_state(d);
     state_free(d->state);
     free(d->own_options);
     free(d);

@@ -170,7 +170,14 @@ void deploy_cache_load(struct deploy *d, struct dhost *h)
 void deploy_cache_read_fragment(const struct dhost *h, const char *path, struct buf *f)
 {
     set_path(f, path);
-    buf_adds(f, "if [ ! -e \"$f\" ] && [ ! -h \"$f\" ]; then printf 'N\\n'; exit 0; fi\n");
+    /* Not there, or not reachable (a directory on the way that may not be
+     * searched): only the first means "never deployed"; the second is an
+     * error, the system's reason on stderr. */
+    buf_adds(f, "if [ ! -e \"$f\" ] && [ ! -h \"$f\" ]; then\n"
+                "e=$(LC_ALL=C stat -c %n -- \"$f\" 2>&1 >/dev/null)\n"
+                "case $e in ''|*': No such file or directory'|*': Not a directory') "
+                "printf 'N\\n'; exit 0;; esac\n"
+                "printf '%s\\n' \"${e##*: }\" >&2; exit 1\nfi\n");
     stat_lines(f);
     if (h->cache->identity) {
         buf_adds(f, "if [ \"$i\" = ");

@@ -185,7 +185,7 @@ static void put_line(FILE *f, const char *s)
  * secret value, whatever the node's sensitivity. */
 static void put_masked_line(const struct deploy *d, FILE *f, const char *s)
 {
-    char *masked = secrets_mask(&d->project->env, s, strlen(s), NULL);
+    char *masked = secrets_mask_error(&d->project->env, s);
     put_line(f, masked);
     free(masked);
 }

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* mkostemp, pipe2: descriptors closed on exec */
 #include "engine/graph/export.h"
 
 #include "engine/graph/graph.h"
@@ -175,7 +176,7 @@ static int dot_input(const char *dot, size_t len, char **error)
 {
     const char *tmpdir = getenv("TMPDIR");
     char *path = xasprintf("%s/batou-ng-graph-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    int fd = mkstemp(path);
+    int fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0) {
         *error = xasprintf("cannot create a temporary file in '%s': %s",
                            tmpdir && *tmpdir ? tmpdir : "/tmp", strerror(errno));
@@ -251,7 +252,7 @@ int export_run_dot(const char *dot, size_t len, struct buf *out, char **error)
     if (in < 0)
         return -1;
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    if (pipe(out_pipe) < 0 || pipe(err_pipe) < 0) {
+    if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
         *error = xasprintf("cannot create a pipe: %s", strerror(errno));
         close_pipe(out_pipe);
         close(in);

@@ -280,7 +280,8 @@ static char **component_dirs(size_t *count)
         free(path);
     }
     closedir(dir);
-    qsort(names, n, sizeof *names, compare_names);
+    if (n > 1) /* names is NULL when there is none; qsort's base may not be */
+        qsort(names, n, sizeof *names, compare_names);
     *count = n;
     return names;
 }

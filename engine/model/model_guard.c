@@ -13,6 +13,7 @@
 #include "engine/graph/graph.h"
 #include "engine/util.h"
 #include "environments/environment.h"
+#include "environments/secrets.h"
 #include "rules/rule.h"
 
 #include <lua.h>
@@ -78,12 +79,13 @@ void build_nul_error(struct build *b, int node, const char *param, const char *k
 }
 
 /* Whether text contains a value that came from secrets (an override, host
- * data or a secret file): such a node is sensitive. */
-static int has_secret(const struct environment *env, const char *text, size_t len)
+ * data or a secret file) at least min bytes long: such a node is sensitive
+ * (min 1). */
+static int has_secret(const struct environment *env, const char *text, size_t len, size_t min)
 {
     for (size_t i = 0; i < env->nsecret_values; i++) {
         const struct env_secret_value *v = &env->secret_values[i];
-        if (v->len > 0 && memmem(text, len, v->data, v->len))
+        if (v->len > 0 && v->len >= min && memmem(text, len, v->data, v->len))
             return 1;
     }
     return 0;
@@ -91,7 +93,9 @@ static int has_secret(const struct environment *env, const char *text, size_t le
 
 int build_name_secret(struct build *b, int node, const char *path)
 {
-    if (!has_secret(b->m->env, path, strlen(path)))
+    /* A value too short to mask (environments/secrets.h) is not masked in
+     * output either, and "e" is in every "File(...)": not refused. */
+    if (!has_secret(b->m->env, path, strlen(path), SECRETS_MASK_MIN))
         return 0;
     /* Names are never masked: refuse before anything prints or keeps one. */
     build_defined_error(b, node, "a secret value is part of this rule's name (its path or "
@@ -102,10 +106,10 @@ int build_name_secret(struct build *b, int node, const char *path)
 
 int build_holds_secret(struct build *b, const struct node *n)
 {
-    if (n->content && has_secret(b->m->env, n->content, n->content_len))
+    if (n->content && has_secret(b->m->env, n->content, n->content_len, 1))
         return 1;
     for (size_t i = 0; i < n->nparams; i++)
-        if (has_secret(b->m->env, n->params[i].value, strlen(n->params[i].value)))
+        if (has_secret(b->m->env, n->params[i].value, strlen(n->params[i].value), 1))
             return 1;
     return 0;
 }

@@ -98,7 +98,8 @@ static void json_object(lua_State *L, int index, struct buf *out, int depth)
         lua_insert(L, -2);
         lua_rawset(L, scratch);
     }
-    qsort(keys, n, sizeof *keys, compare_strings);
+    if (n > 1) /* keys is NULL when the table is empty; qsort's base may not be */
+        qsort(keys, n, sizeof *keys, compare_strings);
     buf_addc(out, '{');
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -226,7 +227,8 @@ static void list_dir(struct listing *l, const char *root, const char *rel, int d
         names[n++] = xstrdup(e->d_name);
     }
     closedir(dir);
-    qsort(names, n, sizeof *names, compare_strings);
+    if (n > 1) /* names is NULL in an empty directory; qsort's base may not be */
+        qsort(names, n, sizeof *names, compare_strings);
     for (size_t i = 0; i < n; i++) {
         char *child = rel[0] ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
         char *full = xasprintf("%s/%s", dir_path, names[i]);

@@ -48,23 +48,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define SCHEMA "1"
 #define SOURCE_VERSION 1
 #define SOURCE_LEN 65
 #define HOST_VERSION 2
-#define MAP_SIZE ((size_t)1 << 30) /* sparse: the file grows only as needed */
-#define MAX_DBS 16                 /* ours, plus room to drop a foreign layout's */
-
-/* Directories open in this process: LMDB must not open one twice. The pid
- * lets a forked child open its own handle on its parent's directory. */
-struct open_dir {
-    dev_t dev;
-    ino_t ino;
-    pid_t pid;
-    const struct state *owner;
-};
-static struct open_dir *open_dirs;
-static size_t n_open_dirs, cap_open_dirs;
 
 /* ---- errors, transactions, the open-directory registry ---- */
 
@@ -74,7 +60,7 @@ int state_fail(struct state *s, const char *what, int rc, char **err)
     return -1;
 }
 
-static int txn_begin(struct state *s, unsigned flags, MDB_txn **txn)
+int state_txn_begin(struct state *s, unsigned flags, MDB_txn **txn)
 {
     int rc = mdb_txn_begin(s->env, NULL, flags, txn);
     if (rc == MDB_MAP_RESIZED) {
@@ -84,348 +70,6 @@ static int txn_begin(struct state *s, unsigned flags, MDB_txn **txn)
             rc = mdb_txn_begin(s->env, NULL, flags, txn);
     }
     return rc;
-}
-
-int state_read_begin(struct state *s, MDB_txn **txn, char **err)
-{
-    int rc = txn_begin(s, MDB_RDONLY, txn);
-    return rc ? state_fail(s, "read", rc, err) : 0;
-}
-
-static struct open_dir *find_open_dir(dev_t dev, ino_t ino)
-{
-    for (size_t i = 0; i < n_open_dirs; i++) {
-        struct open_dir *o = &open_dirs[i];
-        if (o->dev == dev && o->ino == ino && o->pid == getpid())
-            return o;
-    }
-    return NULL;
-}
-
-static void forget_open_dir(const struct state *s)
-{
-    for (size_t i = 0; i < n_open_dirs; i++) {
-        if (open_dirs[i].owner == s) {
-            open_dirs[i] = open_dirs[--n_open_dirs];
-            return;
-        }
-    }
-}
-
-/* Printable copy (at most 20 characters) of an unknown schema value. */
-static char *printable(const MDB_val *v)
-{
-    size_t n = v->mv_size < 20 ? v->mv_size : 20;
-    char *out = xstrndup(v->mv_data, n);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
-            out[i] = '?';
-    return out;
-}
-
-static void set_notice(struct state *s, char *msg)
-{
-    free(s->notice);
-    s->notice = msg;
-}
-
-/* ---- opening: environment, schema, wiping ---- */
-
-static int env_open(struct state *s)
-{
-    int rc = mdb_env_create(&s->env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
-    if (rc == 0)
-        rc = mdb_env_set_mapsize(s->env, MAP_SIZE);
-    if (rc == 0)
-        rc = mdb_env_open(s->env, s->dir, MDB_NOTLS | (s->readonly ? MDB_RDONLY : 0), 0600);
-    if (rc == 0) {
-        int dead;
-        mdb_reader_check(s->env, &dead); /* free slots of killed processes */
-    }
-    if (rc) {
-        mdb_env_close(s->env);
-        s->env = NULL;
-    }
-    return rc;
-}
-
-static int unreadable(int rc)
-{
-    return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ||
-           rc == MDB_PANIC;
-}
-
-static void remove_files(struct state *s)
-{
-    const char *names[] = {"data.mdb", "lock.mdb"};
-    for (size_t i = 0; i < 2; i++) {
-        char *path = xasprintf("%s/%s", s->dir, names[i]);
-        unlink(path);
-        free(path);
-    }
-}
-
-/* Open our four databases in txn (creating them if create). */
-static int open_dbs(struct state *s, MDB_txn *txn, unsigned create)
-{
-    int rc = mdb_dbi_open(txn, "meta", create, &s->meta);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "sources", create, &s->sources);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "hosts", create, &s->hosts);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "runs", create, &s->runs);
-    return rc;
-}
-
-/* 1 if txn holds our schema, else 0 with *found the schema value (or NULL). */
-static int schema_ok(MDB_txn *txn, char **found)
-{
-    MDB_dbi meta;
-    MDB_val key = {6, "schema"}, val;
-    *found = NULL;
-    if (mdb_dbi_open(txn, "meta", 0, &meta) != 0)
-        return 0;
-    if (mdb_get(txn, meta, &key, &val) != 0)
-        return 0;
-    if (val.mv_size == strlen(SCHEMA) && memcmp(val.mv_data, SCHEMA, val.mv_size) == 0)
-        return 1;
-    *found = printable(&val);
-    return 0;
-}
-
-/* Delete everything in the environment: named databases and plain keys. */
-static int wipe(MDB_txn *txn, int *had_data)
-{
-    MDB_dbi main_db, db;
-    MDB_cursor *c;
-    MDB_val k, v;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    int rc = mdb_dbi_open(txn, NULL, 0, &main_db);
-    if (rc == 0)
-        rc = mdb_cursor_open(txn, main_db, &c);
-    if (rc)
-        return rc;
-    for (int op = MDB_FIRST; mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT) {
-        xgrow(&names, &cap, n + 1, sizeof *names);
-        names[n++] = xstrndup(k.mv_data, k.mv_size);
-        if (memchr(k.mv_data, 0, k.mv_size))
-            rc = MDB_INCOMPATIBLE; /* not a name we can open or delete by */
-    }
-    mdb_cursor_close(c);
-    *had_data = n > 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = mdb_dbi_open(txn, names[i], 0, &db);
-        if (rc == 0) {
-            rc = mdb_drop(txn, db, 1);
-        } else if (rc == MDB_INCOMPATIBLE) {
-            MDB_val key = {strlen(names[i]), names[i]};
-            rc = mdb_del(txn, main_db, &key, NULL);
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    return rc;
-}
-
-/* Writable open: check the schema; wipe and initialise when it is not ours.
- * Returns 1 (no *err) when the layout cannot be wiped in place. */
-static int setup_writable(struct state *s, char **err)
-{
-    MDB_txn *txn;
-    char *found = NULL;
-    int had_data = 0;
-    /* Usual case: all there. A read transaction avoids the writer lock. */
-    int rc = txn_begin(s, MDB_RDONLY, &txn);
-    if (rc)
-        return state_fail(s, "open", rc, err);
-    if (schema_ok(txn, &found) && open_dbs(s, txn, 0) == 0) {
-        /* Committing keeps the handles; commit frees txn even when it fails. */
-        if (mdb_txn_commit(txn) == 0) {
-            s->have_dbs = 1;
-            return 0;
-        }
-    } else {
-        mdb_txn_abort(txn);
-    }
-    free(found);
-    /* Re-check under the writer lock: another process may have set it up. */
-    rc = txn_begin(s, 0, &txn);
-    if (rc)
-        return state_fail(s, "open", rc, err);
-    if (!schema_ok(txn, &found)) {
-        if (wipe(txn, &had_data) != 0) {
-            mdb_txn_abort(txn);
-            free(found);
-            return 1;
-        }
-        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
-        if (rc == 0) {
-            MDB_val key = {6, "schema"}, val = {strlen(SCHEMA), SCHEMA};
-            rc = mdb_put(txn, s->meta, &key, &val, 0);
-        }
-    }
-    if (rc == 0)
-        rc = open_dbs(s, txn, MDB_CREATE);
-    if (rc == 0)
-        rc = mdb_txn_commit(txn);
-    else
-        mdb_txn_abort(txn);
-    if (rc == 0 && had_data)
-        set_notice(s, found ? xasprintf("state cache '%s' had unknown schema version '%s'; "
-                                        "wiped and rebuilt",
-                                        s->dir, found)
-                            : xasprintf("state cache '%s' had no schema version; wiped and "
-                                        "rebuilt",
-                                        s->dir));
-    free(found);
-    if (rc)
-        return state_fail(s, "initialise", rc, err);
-    s->have_dbs = 1;
-    return 0;
-}
-
-/* Read-only open: use the databases if the schema is ours, else read empty. */
-static void setup_readonly(struct state *s)
-{
-    MDB_txn *txn;
-    char *found = NULL;
-    if (txn_begin(s, MDB_RDONLY, &txn) != 0)
-        return;
-    if (schema_ok(txn, &found) && open_dbs(s, txn, 0) == 0) {
-        s->have_dbs = mdb_txn_commit(txn) == 0;
-        return;
-    }
-    mdb_txn_abort(txn);
-    if (found)
-        set_notice(s, xasprintf("state cache '%s' has unknown schema version '%s'; ignored", s->dir,
-                                found));
-    free(found);
-}
-
-/* Whether dir/data.mdb exists. A read-only open of a directory without one
- * writes nothing: we do not rely on the order in which LMDB opens its files. */
-static int have_data_file(struct state *s)
-{
-    struct stat st;
-    char *path = xasprintf("%s/data.mdb", s->dir);
-    int rc = stat(path, &st);
-    free(path);
-    return rc == 0;
-}
-
-static int open_env(struct state *s, char **err)
-{
-    if (s->readonly && !have_data_file(s))
-        return 0;
-    int rc = env_open(s);
-    if (rc && s->readonly) {
-        /* -n reads what it can and never repairs: treat the cache as empty. */
-        if (rc != ENOENT)
-            set_notice(s, xasprintf("state cache '%s' cannot be read (%s); ignored", s->dir,
-                                    mdb_strerror(rc)));
-        return 0;
-    }
-    if (unreadable(rc)) {
-        set_notice(s, xasprintf("state cache '%s' was unreadable (%s); wiped and rebuilt", s->dir,
-                                mdb_strerror(rc)));
-        remove_files(s);
-        rc = env_open(s);
-    }
-    if (rc)
-        return state_fail(s, "open", rc, err);
-    if (s->readonly) {
-        setup_readonly(s);
-        return 0;
-    }
-    rc = setup_writable(s, err);
-    if (rc <= 0)
-        return rc;
-    /* A layout we cannot even wipe in place: start from empty files. */
-    mdb_env_close(s->env);
-    s->env = NULL;
-    remove_files(s);
-    set_notice(s, xasprintf("state cache '%s' was unusable; wiped and rebuilt", s->dir));
-    rc = env_open(s);
-    if (rc)
-        return state_fail(s, "open", rc, err);
-    rc = setup_writable(s, err);
-    if (rc > 0)
-        *err = xasprintf("cannot initialise state cache '%s'", s->dir);
-    return rc ? -1 : 0;
-}
-
-int state_open(struct state **out, const char *dir, int readonly, char **err)
-{
-    struct stat st;
-    *out = NULL;
-    if (!readonly && mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        *err = xasprintf("cannot create state cache '%s': %s", dir, strerror(errno));
-        return -1;
-    }
-    if (stat(dir, &st) != 0) {
-        if (readonly && errno == ENOENT) {
-            *out = xcalloc(1, sizeof **out);
-            (*out)->dir = xstrdup(dir);
-            (*out)->readonly = 1;
-            return 0;
-        }
-        *err = xasprintf("cannot open state cache '%s': %s", dir, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        *err = xasprintf("cannot open state cache '%s': not a directory", dir);
-        return -1;
-    }
-    if (find_open_dir(st.st_dev, st.st_ino)) {
-        *err = xasprintf("state cache '%s' is already open in this process", dir);
-        return -1;
-    }
-    struct state *s = xcalloc(1, sizeof *s);
-    s->dir = xstrdup(dir);
-    s->readonly = readonly;
-    if (open_env(s, err) != 0) {
-        state_free(s);
-        return -1;
-    }
-    xgrow(&open_dirs, &cap_open_dirs, n_open_dirs + 1, sizeof *open_dirs);
-    open_dirs[n_open_dirs++] = (struct open_dir){st.st_dev, st.st_ino, getpid(), s};
-    *out = s;
-    return 0;
-}
-
-void state_free(struct state *s)
-{
-    if (!s)
-        return;
-    state_discard(s);
-    free(s->ops);
-    forget_open_dir(s);
-    if (s->env)
-        mdb_env_close(s->env);
-    free(s->dir);
-    free(s->notice);
-    free(s);
-}
-
-const char *state_notice(const struct state *s)
-{
-    return s->notice;
-}
-
-int state_readonly(const struct state *s)
-{
-    return s->readonly;
-}
-
-int state_set_mapsize(struct state *s, size_t bytes, char **err)
-{
-    int rc = s->env ? mdb_env_set_mapsize(s->env, bytes) : 0;
-    return rc ? state_fail(s, "resize", rc, err) : 0;
 }
 
 /* ---- writing: buffered batches, one transaction each ---- */
@@ -461,23 +105,44 @@ static int grow(struct state *s, size_t bytes)
     return rc;
 }
 
+struct write_arg {
+    const struct state_op *ops;
+    size_t n;
+};
+
+/* One write transaction with every op (under state_guard). */
+static int write_once(struct state *s, void *arg)
+{
+    const struct write_arg *w = arg;
+    int rc = state_txn_begin(s, 0, &s->txn);
+    if (rc)
+        return rc;
+    rc = apply_ops(s, s->txn, w->ops, w->n);
+    if (rc == 0)
+        rc = mdb_txn_commit(s->txn);
+    else
+        mdb_txn_abort(s->txn);
+    s->txn = NULL;
+    return rc;
+}
+
 static int write_now(struct state *s, const struct state_op *ops, size_t n, char **err)
 {
+    struct write_arg w = {ops, n};
     size_t bytes = 0;
     int rc;
     for (size_t i = 0; i < n; i++)
         bytes += ops[i].key_len + ops[i].val_len + 64;
     for (int attempt = 0;; attempt++) {
-        MDB_txn *txn;
-        rc = txn_begin(s, 0, &txn);
-        if (rc == 0) {
-            rc = apply_ops(s, txn, ops, n);
-            if (rc == 0)
-                rc = mdb_txn_commit(txn);
-            else
-                mdb_txn_abort(txn);
+        if (!s->env) {
+            *err = xasprintf("state cache '%s' is unusable in this run", s->dir);
+            return -1;
         }
-        /* No transaction is open here, so the map may be resized. */
+        rc = state_guard(s, write_once, &w);
+        /* No transaction is open here, so the map may be resized, or a
+         * damaged file replaced by a fresh one and the write tried there. */
+        if (attempt == 0 && state_recover(s, rc))
+            continue;
         if (rc != MDB_MAP_FULL || attempt > 0 || grow(s, bytes) != 0)
             break;
     }
@@ -489,6 +154,11 @@ int state_write(struct state *s, struct state_op *ops, size_t n, char **err)
     if (s->readonly) {
         free_ops(ops, n);
         *err = xasprintf("state cache '%s' is open read-only", s->dir);
+        return -1;
+    }
+    if (!s->env) {
+        free_ops(ops, n);
+        *err = xasprintf("state cache '%s' is unusable in this run", s->dir);
         return -1;
     }
     if (s->depth > 0) {
@@ -524,22 +194,41 @@ void state_discard(struct state *s)
     s->depth = 0;
 }
 
-/* Fetch a copy of key's value in db: 1 found, 0 none, -1 error. */
+struct get_arg {
+    MDB_dbi db;
+    MDB_val key;
+    struct buf *out;
+};
+
+/* One read transaction: copy the value out (under state_guard). */
+static int get_once(struct state *s, void *arg)
+{
+    struct get_arg *g = arg;
+    MDB_val v;
+    int rc = state_txn_begin(s, MDB_RDONLY, &s->txn);
+    if (rc)
+        return rc;
+    rc = mdb_get(s->txn, g->db, &g->key, &v);
+    if (rc == 0)
+        buf_add(g->out, v.mv_data, v.mv_size);
+    mdb_txn_abort(s->txn);
+    s->txn = NULL;
+    return rc;
+}
+
+/* Fetch a copy of key's value in db: 1 found, 0 none, -1 error. Damage
+ * reads as none (and is dealt with by state_recover). */
 static int get_copy(struct state *s, MDB_dbi db, const void *key, size_t key_len, struct buf *out,
                     char **err)
 {
-    MDB_txn *txn;
-    MDB_val k = {key_len, (void *)key}, v;
     if (!s->env || !s->have_dbs)
         return 0;
-    if (state_read_begin(s, &txn, err) != 0)
-        return -1;
-    int rc = mdb_get(txn, db, &k, &v);
-    if (rc == 0)
-        buf_add(out, v.mv_data, v.mv_size);
-    mdb_txn_abort(txn);
-    if (rc == MDB_NOTFOUND)
+    struct get_arg g = {db, {key_len, (void *)key}, out};
+    int rc = state_guard(s, get_once, &g);
+    if (rc == MDB_NOTFOUND || state_recover(s, rc)) {
+        buf_clear(out);
         return 0;
+    }
     return rc ? state_fail(s, "read", rc, err) : 1;
 }
 

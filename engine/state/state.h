@@ -75,8 +75,15 @@ struct run_record {
 int state_open(struct state **s, const char *dir, int readonly, char **err);
 /* Close the handle; a pending (uncommitted) batch is discarded. NULL is fine. */
 void state_free(struct state *s);
-/* What state_open had to do to an unusable cache ("... wiped and rebuilt"), or NULL. */
+/* What had to be done to an unusable or damaged cache ("... wiped and
+ * rebuilt", "... moved aside to '...' and rebuilt"), or NULL. Damage found
+ * after state_open (a read or write that LMDB reports as corrupt) sets it too:
+ * the cache is then moved aside and rebuilt (writable) or reads as empty
+ * (read-only), and the call that found it reads "no record" or is retried. */
 const char *state_notice(const struct state *s);
+/* The pending notice, handed over (caller frees), or NULL; the next call
+ * returns only what happened since. */
+char *state_take_notice(struct state *s);
 /* Whether s was opened read-only. */
 int state_readonly(const struct state *s);
 /* Set the LMDB map size (grows on demand anyway; for tests and tuning). */

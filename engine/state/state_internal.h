@@ -1,7 +1,7 @@
 #ifndef BATOU_STATE_INTERNAL_H
 #define BATOU_STATE_INTERNAL_H
 
-/* Shared by state.c, state_runs.c and state_codec.c only: the handle,
+/* Shared by the state_*.c files only: the handle,
  * buffered writes and the record codec. Formats are documented in state.c. */
 
 #include <lmdb.h>
@@ -29,15 +29,52 @@ struct state {
     int depth; /* state_begin nesting */
     struct state_op *ops;
     size_t n_ops, cap_ops;
+    /* What a guarded call has open, for state_guard to end after a fault. */
+    MDB_txn *txn;
+    MDB_cursor *cursor; /* a read transaction's (a write's go with it) */
+    int guarded;        /* counted in state_guard_install */
 };
 
 /* Write ops in one transaction (growing the map once on MDB_MAP_FULL), or
  * buffer them while a batch is open. Takes ownership of ops' key/val. */
 int state_write(struct state *s, struct state_op *ops, size_t n, char **err);
-/* Begin a read-only transaction, adopting a map another process grew. */
-int state_read_begin(struct state *s, MDB_txn **txn, char **err);
+/* Begin a transaction, adopting a map another process grew; an LMDB code. */
+int state_txn_begin(struct state *s, unsigned flags, MDB_txn **txn);
 /* "cannot <what> state cache '<dir>': <lmdb error>" into *err; returns -1. */
 int state_fail(struct state *s, const char *what, int rc, char **err);
+/* Replace the pending notice with msg (taken). */
+void state_set_notice(struct state *s, char *msg);
+
+/* Damage (state_damage.c, state_open.c). LMDB trusts its file; these are
+ * what we check so that a damaged cache costs a notice, never a crash. */
+/* 0 when dir/data.mdb is absent or its meta pages are sane and the file is
+ * as long as they say; 1 when it is damaged (*why: what is wrong, to free);
+ * -1 when it cannot be read (errno). */
+int state_file_check(const char *dir, char **why);
+/* Whether an LMDB return code means the data file is damaged. */
+int state_is_damage(int rc);
+/* Rename dir/data.mdb to dir/data.mdb.damaged-<UTC time> and remove
+ * lock.mdb; the new path (to free), or NULL with *err. */
+char *state_move_aside(const char *dir, char **err);
+/* After an LMDB call failed with rc (no transaction open): when rc means
+ * damage, drop the environment, set the notice and, when writable, move the
+ * file aside and start a fresh cache (or none, if that fails); 1. Else 0. */
+int state_recover(struct state *s, int rc);
+
+/* Faults (state_guard.c). Run fn(s, arg) so that a SIGBUS or SIGSEGV in
+ * s's map while it runs returns MDB_CORRUPTED, after aborting s->txn and
+ * closing s->cursor, which fn must keep current; else fn's result. */
+int state_guard(struct state *s, int (*fn)(struct state *s, void *arg), void *arg);
+/* Install the fault handler (counted: once per open handle) and remove it. */
+void state_guard_install(void);
+void state_guard_uninstall(void);
+/* mdb_env_set_assert's callback: inside a guarded call, damage. */
+void state_guard_assert(MDB_env *env, const char *msg);
+/* Walk every page of the snapshot a read transaction sees, checking what
+ * LMDB will trust (state_verify.c); run under state_guard. 0, MDB_CORRUPTED
+ * or another LMDB code. */
+int state_verify(struct state *s, void *arg);
+
 /* Apply one buffered run record inside the write transaction (state_runs.c). */
 int state_runs_apply(struct state *s, MDB_txn *txn, const struct state_op *op);
 

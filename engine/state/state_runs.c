@@ -200,30 +200,54 @@ static int decode_run(const struct buf *value, struct run_record *r, char **text
     return !rd.bad && rd.pos == rd.len;
 }
 
+struct collect_arg {
+    const unsigned char *env;
+    size_t env_len, n, cap;
+    struct buf **values;
+    size_t *count;
+};
+
+/* One read transaction walking env's runs newest first (under state_guard). */
+static int collect_once(struct state *s, void *arg)
+{
+    struct collect_arg *a = arg;
+    MDB_val k, v;
+    int rc = state_txn_begin(s, MDB_RDONLY, &s->txn);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_open(s->txn, s->runs, &s->cursor);
+    if (rc == 0) {
+        rc = seek_newest(s->cursor, a->env, a->env_len, &k, &v);
+        while (rc == 0 && *a->count < a->n && is_env_key(&k, a->env, a->env_len)) {
+            xgrow(a->values, &a->cap, *a->count + 1, sizeof **a->values);
+            struct buf *value = &(*a->values)[(*a->count)++];
+            buf_init(value);
+            buf_add(value, v.mv_data, v.mv_size);
+            rc = mdb_cursor_get(s->cursor, &k, &v, MDB_PREV);
+        }
+        mdb_cursor_close(s->cursor);
+        s->cursor = NULL;
+    }
+    mdb_txn_abort(s->txn);
+    s->txn = NULL;
+    return rc;
+}
+
 /* Copy the values of env's newest n runs, newest first, into *values. */
 static int collect(struct state *s, const char *env, size_t n, struct buf **values, size_t *count,
                    char **err)
 {
-    MDB_txn *txn;
-    MDB_cursor *c;
-    MDB_val k, v;
-    size_t env_len = strlen(env), cap = 0;
-    const unsigned char *e = (const unsigned char *)env;
-    if (state_read_begin(s, &txn, err) != 0)
-        return -1;
-    int rc = mdb_cursor_open(txn, s->runs, &c);
-    if (rc == 0) {
-        rc = seek_newest(c, e, env_len, &k, &v);
-        while (rc == 0 && *count < n && is_env_key(&k, e, env_len)) {
-            xgrow(values, &cap, *count + 1, sizeof **values);
-            buf_init(&(*values)[*count]);
-            buf_add(&(*values)[(*count)++], v.mv_data, v.mv_size);
-            rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
-        }
-        mdb_cursor_close(c);
+    struct collect_arg a = {(const unsigned char *)env, strlen(env), n, 0, values, count};
+    int rc = state_guard(s, collect_once, &a);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (state_recover(s, rc)) {
+        /* Copied from a damaged file: drop them (the caller frees values). */
+        for (size_t i = 0; i < *count; i++)
+            buf_clear(&(*values)[i]);
+        return 0;
     }
-    mdb_txn_abort(txn);
-    return rc && rc != MDB_NOTFOUND ? state_fail(s, "read", rc, err) : 0;
+    return rc ? state_fail(s, "read", rc, err) : 0;
 }
 
 int state_runs_last(struct state *s, const char *env, size_t n,

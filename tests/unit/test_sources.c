@@ -1,4 +1,4 @@
-/* link: engine/state/sources.c engine/state/state.c engine/state/state_codec.c engine/state/state_runs.c engine/util.c */
+/* link: engine/state/sources.c engine/state/state*.c engine/util.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
