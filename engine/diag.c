@@ -113,8 +113,18 @@ static void print_source_line(FILE *out, const char *source)
     fputc('\n', out);
 }
 
+/* A secrets file is encrypted on disk (its line would be ciphertext) and
+ * its plaintext must never be shown: no source line for it. */
+static int encrypted(const char *file)
+{
+    size_t len = strlen(file);
+    return len >= 4 && strcmp(file + len - 4, ".gpg") == 0;
+}
+
 static void print_caret(FILE *out, const struct diag *item)
 {
+    if (encrypted(item->file))
+        return;
     char *source = line_of_file(item->file, item->line);
     if (!source)
         return;

@@ -343,15 +343,17 @@ COMMAND_LINE_CASES += [
 
 # secrets.cfg (decrypted) with one mistake each: (text after [batou], line).
 MEMBERS = "[batou]\nmembers = alice@example.com\nhash_key = " + "5c0f9d2e" * 8 + "\n"
+# Values of at least 4 characters: a shorter secret adds its own notice
+# (too short to mask), a second line these one-mistake cases must not have.
 BAD_SECRETS = [
-    ("junk line here\n", 4), ("[component:hello]\ngreting = x\n", 5),
-    ("[component:helo]\ngreeting = x\n", (4, 5)), ("[component:hello]\ncount = many\n", 5),
+    ("junk line here\n", 4), ("[component:hello]\ngreting = xxxx\n", 5),
+    ("[component:helo]\ngreeting = xxxx\n", (4, 5)), ("[component:hello]\ncount = many\n", 5),
     ("[component:hello]\nflag = maybe\n", 5), ("[component:hello]\nsettings = {'a'\n", 5),
-    ("[host:nohost]\ndata-x = 1\n", 4), ("[host:localhost]\ncomponents = hello\n", 5),
-    ("[hosts]\nlocalhost = hello\n", 4), ("[environment]\ntimeout = 3\n", 4),
-    ("[component:hello]\ncount = 1\ncount = 2\n", 6), ("[batou]\nhash_key = x\n", 4),
-    ("[component:hello\n", 4), ("[component:hello]\nflag = yes\n[component:hello]\n", 6),
-    ("[host:localhost]\ndata- = 1\n", 5),
+    ("[host:nohost]\ndata-x = 1111\n", 4), ("[host:localhost]\ncomponents = hello\n", 5),
+    ("[hosts]\nlocalhost = hello\n", 4), ("[environment]\ntimeout = 3333\n", 4),
+    ("[component:hello]\ncount = 1111\ncount = 2222\n", 6), ("[batou]\nhash_key = x\n", 4),
+    ("[component:hello\n", 4), ("[component:hello]\nflag = true\n[component:hello]\n", 6),
+    ("[host:localhost]\ndata- = 1111\n", 5),
 ]
 SECRET_CASES = [
     Case(f"gen-secrets-{i}", {SECRETS: Encrypted(MEMBERS + text)},

@@ -82,12 +82,35 @@ static void test_missing_source_file_prints_no_caret(void **state)
     diags_release(&d);
 }
 
+/* An encrypted secrets file: its line on disk is ciphertext, and its
+ * plaintext is never shown. */
+static void test_secrets_file_prints_no_source_line(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/batou-diag-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chdir(dir), 0);
+    FILE *f = fopen("secrets.cfg.gpg", "w");
+    fputs("line one\nline two holds \x85\x02 bytes\n", f);
+    fclose(f);
+    struct diags d;
+    diags_init(&d);
+    diag_add(&d, "secrets.cfg.gpg", 2, 3, "oops");
+    char *text = report(&d);
+    assert_string_equal(text, "batou-ng: error: secrets.cfg.gpg:2:3: oops\n");
+    free(text);
+    diags_release(&d);
+    unlink("secrets.cfg.gpg");
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_error_with_caret),
         cmocka_unit_test(test_grouped_by_host_then_component_and_counted),
         cmocka_unit_test(test_missing_source_file_prints_no_caret),
+        cmocka_unit_test(test_secrets_file_prints_no_source_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
