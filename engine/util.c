@@ -204,7 +204,9 @@ char *line_of_text(const char *text, size_t len, int line)
             return NULL;
         start = (size_t)(nl - text) + 1;
     }
-    if (start > len || (start == len && line > 1))
+    /* After a final newline is the empty line an editor shows (where an
+     * unclosed block is found); past a last line without one is nothing. */
+    if (start > len || (start == len && line > 1 && text[len - 1] != '\n'))
         return NULL;
     const char *nl = memchr(text + start, '\n', len - start);
     size_t end = nl ? (size_t)(nl - text) : len;

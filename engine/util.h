@@ -48,7 +48,8 @@ void buf_release(struct buf *b);
 int read_file(const char *path, struct buf *out);
 /* Line number (from 1) of the line that holds the byte at offset in text. */
 int line_of_offset(const char *text, size_t offset);
-/* Copy of line number `line` (from 1) of text, without the newline; NULL if none. */
+/* Copy of line number `line` (from 1) of text, without the newline; NULL if
+ * none. The empty line after a final newline is a line (""). */
 char *line_of_text(const char *text, size_t len, int line);
 /* Copy of line number `line` of the file at path; NULL if it cannot be read. */
 char *line_of_file(const char *path, int line);

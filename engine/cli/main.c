@@ -554,6 +554,13 @@ static int dispatch(const struct options *o)
         free(refusal);
         return EXIT_USAGE;
     }
+    /* Every command that takes -F would otherwise only find out per host
+     * (and -c never): say it once, before anything runs. */
+    if (o->ssh_config && access(o->ssh_config, R_OK) != 0) {
+        fprintf(stderr, "batou-ng: error: cannot read the ssh configuration '%s' (-F): %s\n",
+                o->ssh_config, strerror(errno));
+        return EXIT_USAGE;
+    }
     const char *command = o->args[0];
     if (o->secrets_argv)
         return secrets_command(o->secrets_argc, o->secrets_argv);

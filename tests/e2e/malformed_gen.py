@@ -243,9 +243,7 @@ LUA_RUNTIME = [
 ]
 LUA_RUNTIME_CASES = [
     Case("gen-lua-runtime-level-0", configure("error('message without a position', 0)\n"),
-         f"{L}:3:", r"message without a position", HELLO,
-         xfail="error(msg, 0) in configure is reported without file:line: the message "
-               "carries no position and the configure call's is not added"),
+         f"{L}:3:", r"message without a position", HELLO),
 ] + [
     Case(f"gen-lua-runtime-{i}", configure(body),
          tuple(f"{L}:{n}:" for n in line) if isinstance(line, tuple) else f"{L}:{line}:",
@@ -310,9 +308,7 @@ TEMPLATE_FILE_CASES = [Case(f"gen-tpl-{i}", template(text), f"{T}:{line}:", r"."
                        for i, (text, line) in enumerate(BAD_TEMPLATES)]
 TEMPLATE_FILE_CASES += [
     Case("gen-tpl-error-after-the-last-line", template("{% for x in [1] %}\n"), f"{T}:2:",
-         r"endfor",
-         xfail="an error at the end of a template (after its last newline) has a column but "
-               "no context lines"),
+         r"endfor"),
 ]
 
 # Command lines that are not right (no file to point at).
@@ -322,7 +318,8 @@ BAD_COMMAND_LINES = [
     (("-c", "local", "extra"), q("extra")), (("-j", "0", "local"), q("0")),
     (("-j", "x", "local"), q("x")), (("-j",), r"-j"), (("--jobs=-3", "local"), q("--jobs=-3")),
     (("graph", "local", "--format", "png"), q("png")), (("graph",), r"."),
-    (("-F", "/nonexistent/ssh_config", "local"), r"/nonexistent/ssh_config"),
+    (("-F", "/nonexistent/ssh_config", "local"),
+     r"cannot read the ssh configuration '/nonexistent/ssh_config' \(-F\): No such file"),
     (("--only", "nope", "local"), q("nope")), (("--limit", "nope", "-n", "local"), q("nope")),
     (("run", "local"), r"."), (("explain", "local", "localhost/nope"), r"nope"),
     (("status",), r"."), (("-C", "/nonexistent-dir", "-c", "local"), r"/nonexistent-dir"),
@@ -332,13 +329,12 @@ BAD_COMMAND_LINES = [
 COMMAND_LINE_CASES = [Case(f"gen-cli-{i}", {}, None, match, args=args)
                       for i, (args, match) in enumerate(BAD_COMMAND_LINES)]
 COMMAND_LINE_CASES += [
-    Case("gen-cli-check-only-unknown", {}, None, q("nope"), args=("--only", "nope", "-c", "local"),
-         xfail="-c ignores --only naming no component (docs/safety.md: the command line "
-               "refuses what it would ignore)"),
-    Case("gen-cli-check-missing-ssh-config", {}, None, r"/nonexistent/ssh_config",
-         args=("-F", "/nonexistent/ssh_config", "-c", "local"),
-         xfail="-c ignores an -F file that does not exist (docs/safety.md: the command line "
-               "refuses what it would ignore)"),
+    # -c takes neither --only nor -F: refused, not ignored.
+    Case("gen-cli-check-only", {}, None, r"'--only' does not apply to -c",
+         args=("--only", "nope", "-c", "local")),
+    Case("gen-cli-check-ssh-config", {}, None, r"'-F' does not apply to -c",
+         args=("-F", "/nonexistent/ssh_config", "-c", "local")),
+
 ]
 
 # secrets.cfg (decrypted) with one mistake each: (text after [batou], line).

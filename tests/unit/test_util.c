@@ -63,6 +63,10 @@ static void test_lines_of_text(void **state)
     free(line);
     assert_null(line_of_text(text, strlen(text), 4));
     assert_int_equal(line_of_offset(text, 5), 2);
+    line = line_of_text("end\n", 4, 2); /* the empty line after the final newline */
+    assert_string_equal(line, "");
+    free(line);
+    assert_null(line_of_text("end\n", 4, 3));
 }
 
 static void test_read_file(void **state)

@@ -101,9 +101,17 @@ local function handler(e)
   local mt = getmetatable(e)
   if mt == Failure or mt == Wait then return e end
   if type(e) == "string" then
-    if e:sub(1, #PRELUDE_SHORT + 1) ~= PRELUDE_SHORT .. ":" then return e end
-    local file, line = user_where()
-    return failure(file, line, 0, first_line((e:gsub("^[^:]*:%d+: ", "", 1))))
+    if e:sub(1, #PRELUDE_SHORT + 1) == PRELUDE_SHORT .. ":" then
+      local file, line = user_where()
+      return failure(file, line, 0, first_line((e:gsub("^[^:]*:%d+: ", "", 1))))
+    end
+    -- error(message, 0) carries no position: place it at the user's line
+    -- that raised it, like any other error.
+    if not e:match("^[^\n]-:%d+: ") then
+      local file, line = user_where()
+      if file then return failure(file, line, 0, first_line(e)) end
+    end
+    return e
   end
   local file, line = user_where()
   return failure(file, line, 0, to_record(e).message)
