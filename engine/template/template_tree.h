@@ -342,6 +342,15 @@ TPL_FILTER(tpl_f_format);
 TPL_FILTER(tpl_f_filesizeformat);
 TPL_FILTER(tpl_f_escape);
 TPL_FILTER(tpl_f_urlencode);
+/* template_filter_text.c */
+TPL_FILTER(tpl_f_wordcount);
+TPL_FILTER(tpl_f_wordwrap);
+TPL_FILTER(tpl_f_striptags);
+TPL_FILTER(tpl_f_xmlattr);
+TPL_FILTER(tpl_f_attr);
+/* The tests `filter` and `test`: whether batou-ng has one of that name. */
+int tpl_t_filter(struct tpl_render *st, const struct tpl_expr *e, int base);
+int tpl_t_test(struct tpl_render *st, const struct tpl_expr *e, int base);
 
 const struct tpl_filter *tpl_filter_find(const char *name);
 const struct tpl_test *tpl_test_find(const char *name);
