@@ -301,63 +301,95 @@ TPL_FILTER(tpl_f_wordwrap)
 
 /* --- striptags: markupsafe's Markup.striptags --- */
 
-/* html.unescape's named references batou-ng knows (html5's table has
- * 2,231; any other name of two or more characters is refused). */
-static const char *const entities[][2] = {
-    {"amp;", "&"},   {"amp", "&"},   {"AMP;", "&"},   {"AMP", "&"},         {"lt;", "<"},
-    {"lt", "<"},     {"LT;", "<"},   {"LT", "<"},     {"gt;", ">"},         {"gt", ">"},
-    {"GT;", ">"},    {"GT", ">"},    {"quot;", "\""}, {"quot", "\""},       {"QUOT;", "\""},
-    {"QUOT", "\""},  {"apos;", "'"}, {"nbsp;", "\u00a0"}, {"nbsp", "\u00a0"}, {"copy;", "\u00a9"},
-    {"copy", "\u00a9"}, {"COPY;", "\u00a9"}, {"COPY", "\u00a9"}, {"reg;", "\u00ae"},
-    {"reg", "\u00ae"}, {"REG;", "\u00ae"}, {"REG", "\u00ae"},
-};
-
-/* A numeric reference's code point as html.unescape decodes it; 0 when
- * batou-ng does not (controls and the windows-1252 range). */
-static int numeric_ref(unsigned long long num, struct buf *b)
+/* A numeric reference as html.unescape decodes it. */
+static void numeric_ref(unsigned long long num, struct buf *b)
 {
-    if ((num >= 0xd800 && num <= 0xdfff) || num > 0x10ffff) {
+    if (num == 0) {
         tpl_utf8_put(b, 0xfffd);
-        return 1;
+    } else if (num == '\r') {
+        buf_addc(b, '\r');
+    } else if (num >= 0x80 && num <= 0x9f) {
+        tpl_utf8_put(b, tpl_cp1252[num - 0x80]);
+    } else if ((num >= 0xd800 && num <= 0xdfff) || num > 0x10ffff) {
+        tpl_utf8_put(b, 0xfffd);
+    } else {
+        int control = (num < 0x20 && num != '\t' && num != '\n' && num != '\f') || num == 0x7f;
+        int nonchar = (num >= 0xfdd0 && num <= 0xfdef) || (num & 0xfffe) == 0xfffe;
+        if (!control && !nonchar) /* those decode to nothing */
+            tpl_utf8_put(b, (unsigned)num);
     }
-    int control = num < 0x20 ? num != '\t' && num != '\n' && num != '\f' : num >= 0x7f && num < 0xa0;
-    int nonchar = (num >= 0xfdd0 && num <= 0xfdef) || (num & 0xfffe) == 0xfffe;
-    if (control || nonchar)
-        return 0;
-    tpl_utf8_put(b, (unsigned)num);
-    return 1;
 }
 
-_Noreturn static void refuse_ref(struct tpl_render *st, const struct tpl_expr *e, const char *ref,
-                                 size_t len)
+/* The entity named s[0..len) (without ';'), or NULL. */
+static const struct tpl_entity *find_entity(const char *s, size_t len)
 {
-    lua_pushlstring(st->L, ref, len);
-    tpl_fail(st, e->line, e->col,
-             "striptags: the character reference '%s' is not supported by batou-ng",
-             lua_tostring(st->L, -1));
+    size_t lo = 0, hi = tpl_entity_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *name = tpl_entities[mid].name;
+        size_t n = strlen(name);
+        int c = memcmp(name, s, n < len ? n : len);
+        if (c == 0)
+            c = n < len ? -1 : n > len;
+        if (c == 0)
+            return &tpl_entities[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* A named reference &s[0..len) (';' included when there is one), as
+ * html.unescape decodes it: the whole name, or its longest prefix that is
+ * a name valid without ';', or as it is. */
+static void named_ref(const char *s, size_t len, struct buf *b)
+{
+    const struct tpl_entity *ent;
+    if (s[len - 1] == ';')
+        ent = find_entity(s, len - 1);
+    else
+        ent = (ent = find_entity(s, len)) && ent->bare ? ent : NULL;
+    if (ent) {
+        buf_adds(b, ent->value);
+        return;
+    }
+    for (size_t x = len - 1; x >= 2; x--) {
+        ent = find_entity(s, x);
+        if (ent && ent->bare) {
+            buf_adds(b, ent->value);
+            buf_add(b, s + x, len - x);
+            return;
+        }
+    }
+    buf_addc(b, '&');
+    buf_add(b, s, len);
+}
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
 /* One reference at s[i] == '&' (html.unescape's _charref); the bytes used. */
-static size_t unescape_ref(struct tpl_render *st, const struct tpl_expr *e, const char *s,
-                           size_t len, size_t i, struct buf *b)
+static size_t unescape_ref(const char *s, size_t len, size_t i, struct buf *b)
 {
     size_t j = i + 1;
     if (j < len && s[j] == '#') {
         int hex = j + 1 < len && (s[j + 1] == 'x' || s[j + 1] == 'X');
         size_t k = j + 1 + (size_t)hex, digits = k;
         unsigned long long num = 0;
-        while (k < len && (hex ? strchr("0123456789abcdefABCDEF", s[k]) && s[k] : s[k] >= '0' && s[k] <= '9')) {
+        for (; k < len && (hex ? is_hex(s[k]) : s[k] >= '0' && s[k] <= '9'); k++) {
             unsigned d = s[k] <= '9' ? (unsigned)(s[k] - '0') : (unsigned)((s[k] | 0x20) - 'a' + 10);
             num = num > 0x10ffff ? num : num * (hex ? 16 : 10) + d;
-            k++;
         }
         if (k == digits) {
             buf_addc(b, '&');
             return 1;
         }
         k += k < len && s[k] == ';';
-        if (!numeric_ref(num, b))
-            refuse_ref(st, e, s + i, k - i);
+        numeric_ref(num, b);
         return k - i;
     }
     size_t k = j;
@@ -368,20 +400,7 @@ static size_t unescape_ref(struct tpl_render *st, const struct tpl_expr *e, cons
         return 1;
     }
     k += k < len && s[k] == ';';
-    for (size_t n = 0; n < sizeof entities / sizeof *entities; n++)
-        if (strlen(entities[n][0]) == k - j && memcmp(entities[n][0], s + j, k - j) == 0) {
-            buf_adds(b, entities[n][1]);
-            return k - i;
-        }
-    /* html5's names are two or more letters and digits: a name that starts
-     * with fewer matches none, not even by a prefix. */
-    size_t alnum = 0;
-    while (j + alnum < k && (((s[j + alnum] | 0x20) >= 'a' && (s[j + alnum] | 0x20) <= 'z') ||
-                             (s[j + alnum] >= '0' && s[j + alnum] <= '9')))
-        alnum++;
-    if (alnum >= 2)
-        refuse_ref(st, e, s + i, k - i);
-    buf_add(b, s + i, k - i);
+    named_ref(s + j, k - j, b);
     return k - i;
 }
 
@@ -404,6 +423,7 @@ static void remove_spans(const char *s, size_t len, const char *open, const char
 
 TPL_FILTER(tpl_f_striptags)
 {
+    (void)e;
     lua_State *L = st->L;
     tpl_check_defined(st, base);
     tpl_push_str(st, base);
@@ -429,7 +449,7 @@ TPL_FILTER(tpl_f_striptags)
     buf_clear(b1);
     for (size_t i = 0; i < b3->len;)
         if (b3->data[i] == '&')
-            i += unescape_ref(st, e, b3->data, b3->len, i, b1);
+            i += unescape_ref(b3->data, b3->len, i, b1);
         else
             buf_addc(b1, b3->data[i++]);
     tpl_push_buf(st, b1);

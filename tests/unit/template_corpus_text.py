@@ -90,6 +90,8 @@ Summary: {{ html | striptags }}
 {{ 'a < b and c > d' | striptags }}|{{ 'unclosed <b' | striptags }}|{{ '<!-- open' | striptags }}|{{ 'x<!-- a -->y<!---->z' | striptags }}
 {{ '  &amp;&lt;&gt;&quot;&#39;&#x27;&AMP;&amp &lt' | striptags }}|{{ 'a & b &; &# &#x; &#65 &#0065;' | striptags }}
 {{ 42 | striptags }} {{ services[0].title | striptags }}
+{{ 'Wait&hellip; &notin; &notit; &ampy x&amp;y &Aacute;&aacute &fjlig; R&D Q&As &copy2026' | striptags }}
+{{ '&#150;&#x80;&#0;|&#13;|&#11;&#xFFFE;&#xD800;&#1114112;&#x1F600;&#X41&#x;&#;' | striptags }}
 """),
     ("attr_namespace", APPCFG, """\
 {%- set ns = namespace(workers=workers, name=app) -%}
