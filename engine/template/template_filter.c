@@ -562,6 +562,8 @@ static const struct tpl_filter filters[] = {
     {"unique", P("case_sensitive", "attribute"), 2, 0, tpl_f_unique},
     {"upper", {0}, 0, 0, f_upper},
     {"urlencode", {0}, 0, 0, tpl_f_urlencode},
+    {"urlize", P("trim_url_limit", "nofollow", "target", "rel", "extra_schemes"), 5, 0,
+     tpl_f_urlize},
     {"wordcount", {0}, 0, 0, tpl_f_wordcount},
     {"wordwrap", P("width", "break_long_words", "wrapstring", "break_on_hyphens"), 4, 0,
      tpl_f_wordwrap},
@@ -574,7 +576,7 @@ const char *const tpl_filter_names[] = {
     "filesizeformat", "first", "float", "format", "groupby", "indent", "int", "items", "join",
     "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace",
     "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "string", "striptags", "sum", "title",
-    "tojson", "trim", "truncate", "unique", "upper", "urlencode", "wordcount", "wordwrap", "xmlattr",
+    "tojson", "trim", "truncate", "unique", "upper", "urlencode", "urlize", "wordcount", "wordwrap", "xmlattr",
 };
 const size_t tpl_filter_count = sizeof tpl_filter_names / sizeof *tpl_filter_names;
 _Static_assert(sizeof tpl_filter_names / sizeof *tpl_filter_names ==
@@ -628,7 +630,7 @@ void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name,
 
 int tpl_jinja_has_filter(const char *name)
 {
-    static const char *const jinja[] = {"forceescape", "pprint", "random", "urlize", NULL};
+    static const char *const jinja[] = {"forceescape", "pprint", "random", NULL};
     for (size_t i = 0; jinja[i]; i++)
         if (strcmp(jinja[i], name) == 0)
             return 1;

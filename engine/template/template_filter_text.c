@@ -25,7 +25,7 @@ static int is_decimal(unsigned cp)
 /* Python's \w: str.isalnum() or '_'. Exact below U+0530 (Latin, Greek,
  * Cyrillic) and for the punctuation, currency, arrow, box and CJK
  * punctuation blocks; any other code point counts as a word character. */
-static int is_word(unsigned cp)
+int tpl_is_word(unsigned cp)
 {
     static const unsigned not_word[][2] = {
         {0x00, 0x2f},     {0x3a, 0x40},     {0x5b, 0x5e},     {0x60, 0x60},
@@ -76,7 +76,7 @@ TPL_FILTER(tpl_f_wordcount)
     for (size_t i = 0; i < len;) {
         unsigned cp;
         i += tpl_utf8_next(s + i, len - i, &cp);
-        int w = is_word(cp);
+        int w = tpl_is_word(cp);
         words += w && !in_word;
         in_word = w;
     }
@@ -101,12 +101,12 @@ static int wrap_space(unsigned c)
 
 static int word_punct(unsigned c)
 {
-    return is_word(c) || (c < 0x80 && c && strchr("!\"'&.,?", (int)c));
+    return tpl_is_word(c) || (c < 0x80 && c && strchr("!\"'&.,?", (int)c));
 }
 
 static int letter(unsigned c)
 {
-    return is_word(c) && !is_decimal(c);
+    return tpl_is_word(c) && !is_decimal(c);
 }
 
 static int at(const struct wrap *w, long long i, int (*cls)(unsigned))
@@ -125,7 +125,7 @@ static size_t em_dash(const struct wrap *w, size_t i)
     size_t d = 0;
     while (i + d < w->n && w->s[i + d] == '-')
         d++;
-    return d >= 2 && at(w, (long long)(i + d), is_word) ? d : 0;
+    return d >= 2 && at(w, (long long)(i + d), tpl_is_word) ? d : 0;
 }
 
 /* The length of the chunk at p: textwrap's wordsep_re (break_on_hyphens)

@@ -97,7 +97,7 @@ class Gen:
         if k == 1:
             return "(%s | %s)" % (self.str_(depth - 1),
                                   self.pick("upper", "lower", "capitalize", "title", "trim",
-                                            "urlencode", "string", "striptags"))
+                                            "urlencode", "string", "striptags", "urlize"))
         if k == 2:
             return self.pick(
                 "(%s | center(%d))" % (self.str_(depth - 1), r.randint(0, 20)),

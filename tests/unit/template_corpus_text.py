@@ -114,6 +114,24 @@ Summary: {{ html | striptags }}
 {{ ('# ' ~ s.name ~ ': serves ' ~ ((s.aliases + [s.name ~ '.' ~ domain]) | join(', ')) ~ ' on port ' ~ s.port ~ ' with ' ~ s.workers ~ ' workers' ~ (', static files from /srv/' ~ s.name if s.static else '')) | wordwrap(40, wrapstring='\\n#   ') }}
 {%- endfor %}
 """),
+    ("status_page_urlize", MOTD, """\
+<p>{{ notice | urlize }}</p>
+<p>Runbook: {{ long_url | urlize(30, true, '_blank') }}</p>
+<p>{{ 'Mail ann@example.org or mailto:ops@example.org, see www.example.org/status (or https://example.org/a_(b)). Also example.com, http://10.0.0.1:8080/x?a=1&b=2 and http://[fe80::1:2]/.' | urlize(rel='me  external') }}</p>
+<p>{{ '<https://example.org/> "https://x.org" (www.example.org) ((http://a.io)) http://x.y.z/ HTTP://Example.ORG/ x@y foo@bar.baz.com: a@b.c- www.xn--bcher-kva.example' | urlize }}</p>
+<p>{{ 'ftp://files.example.org/x ssh:host git+ssh://a/b ftp: svn:x' | urlize(extra_schemes=['ftp://', 'git+ssh:', 'svn:']) }}</p>
+<p>{{ 'https://example.org/very/long/path' | urlize(-5) }}|{{ 'https://example.org/' | urlize(0) }}|{{ 42 | urlize }}|{{ '' | urlize }}</p>
+{%- for s in services %}
+<li>{{ ('https://status.example.org' ~ s.url) | urlize(target='_self') }}</li>
+{%- endfor %}
+"""),
+    ("urlize_hosts", WEB, """\
+{%- for s in sites %}
+{{ ('https://' ~ s.name ~ '.' ~ domain ~ '/ (' ~ (s.aliases | join(', ')) ~ ')') | urlize(nofollow=true) }}
+{%- endfor %}
+{{ 'http://256.1.1.1 http://1.2.3 https://a.b.c.d.museum/ www.a.b www.x.com:99999 www.x.com:8080 a.b.com-x' | urlize }}
+"""),
+    ("err_urlize_bad_scheme", MOTD, "{{ notice | urlize(extra_schemes=['x']) }}"),
     ("err_wordwrap_width_zero", MOTD, "{{ notice | wordwrap(0) }}"),
     ("err_wordwrap_not_string", MOTD, "{{ 42 | wordwrap }}"),
     ("err_wordwrap_undefined", MOTD, "{{ missing | wordwrap }}"),
