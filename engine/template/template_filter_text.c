@@ -236,6 +236,8 @@ static void wrap_chunks(const struct wrap *w, struct chunk *c, size_t nc, const 
         if (lines++ > 0)
             buf_add(b, sep, sep_len);
         put_code_points(b, w->s, start, end);
+        if (b->len > TEMPLATE_MAX_OUTPUT)
+            return; /* the caller fails */
     }
 }
 
@@ -294,6 +296,9 @@ TPL_FILTER(tpl_f_wordwrap)
         w.n = end - i;
         wrap_line(st, e, &w, sep, sep_len, b);
         i = end + brk;
+        if (b->len > TEMPLATE_MAX_OUTPUT) /* a long wrapstring on many short lines */
+            tpl_fail(st, e->line, e->col, "wordwrap: result larger than %d MiB",
+                     (int)(TEMPLATE_MAX_OUTPUT >> 20));
     }
     tpl_push_buf(st, b);
     tpl_scratch_put(st);

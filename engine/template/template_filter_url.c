@@ -503,6 +503,9 @@ TPL_FILTER(tpl_f_urlize)
             i++;
         if (i > start)
             urlize_word(st, &u, s + start, i - start, b);
+        if (b->len > TEMPLATE_MAX_OUTPUT) /* a long rel or target on many links */
+            tpl_fail(st, e->line, e->col, "urlize: result larger than %d MiB",
+                     (int)(TEMPLATE_MAX_OUTPUT >> 20));
     }
     tpl_push_buf(st, b);
     tpl_scratch_put(st);

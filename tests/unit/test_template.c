@@ -637,6 +637,12 @@ static void test_deviations(void **state)
         {"{{ 'x' | center(200000) }}", "1:10: center: width is too large (more than 100000)"},
         {"{{ [1] | batch(1000000, 0) }}",
          "1:10: batch: linecount is too large to fill (more than 100000)"},
+        /* Results that would outgrow a render's output fail at once (Jinja2
+         * builds them). */
+        {"{{ ('a ' * 100000) | wordwrap(1, wrapstring='x' * 3000) }}",
+         "1:22: wordwrap: result larger than 256 MiB"},
+        {"{{ ('ab.org ' * 100000) | urlize(target='x' * 3000) }}",
+         "1:27: urlize: result larger than 256 MiB"},
         {"{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}",
          "1:36: recursive loops nested too deeply (more than 50)"},
         {"{{ 9223372036854775807 + 1 }}", "1:24: integer overflow (batou-ng integers are 64-bit)"},
