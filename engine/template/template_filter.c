@@ -516,6 +516,7 @@ static void f_int(struct tpl_render *st, const struct tpl_expr *e, int base)
 #define P(...) {__VA_ARGS__}
 static const struct tpl_filter filters[] = {
     {"abs", {0}, 0, 0, tpl_f_abs},
+    {"attr", P("name"), 1, 1, tpl_f_attr},
     {"batch", P("linecount", "fill_with"), 2, 1, tpl_f_batch},
     {"capitalize", {0}, 0, 0, tpl_f_capitalize},
     {"center", P("width"), 1, 0, tpl_f_center},
@@ -552,6 +553,7 @@ static const struct tpl_filter filters[] = {
     {"slice", P("slices", "fill_with"), 2, 1, tpl_f_slice},
     {"sort", P("reverse", "case_sensitive", "attribute"), 3, 0, tpl_f_sort},
     {"string", {0}, 0, 0, f_string},
+    {"striptags", {0}, 0, 0, tpl_f_striptags},
     {"sum", P("attribute", "start"), 2, 0, tpl_f_sum},
     {"title", {0}, 0, 0, tpl_f_title},
     {"tojson", P("indent"), 1, 0, f_tojson},
@@ -560,15 +562,21 @@ static const struct tpl_filter filters[] = {
     {"unique", P("case_sensitive", "attribute"), 2, 0, tpl_f_unique},
     {"upper", {0}, 0, 0, f_upper},
     {"urlencode", {0}, 0, 0, tpl_f_urlencode},
+    {"urlize", P("trim_url_limit", "nofollow", "target", "rel", "extra_schemes"), 5, 0,
+     tpl_f_urlize},
+    {"wordcount", {0}, 0, 0, tpl_f_wordcount},
+    {"wordwrap", P("width", "break_long_words", "wrapstring", "break_on_hyphens"), 4, 0,
+     tpl_f_wordwrap},
+    {"xmlattr", P("autospace"), 1, 0, tpl_f_xmlattr},
 };
 #undef P
 
 const char *const tpl_filter_names[] = {
-    "abs", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+    "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
     "filesizeformat", "first", "float", "format", "groupby", "indent", "int", "items", "join",
     "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace",
-    "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "string", "sum", "title",
-    "tojson", "trim", "truncate", "unique", "upper", "urlencode",
+    "reverse", "round", "safe", "select", "selectattr", "slice", "sort", "string", "striptags", "sum", "title",
+    "tojson", "trim", "truncate", "unique", "upper", "urlencode", "urlize", "wordcount", "wordwrap", "xmlattr",
 };
 const size_t tpl_filter_count = sizeof tpl_filter_names / sizeof *tpl_filter_names;
 _Static_assert(sizeof tpl_filter_names / sizeof *tpl_filter_names ==
@@ -622,9 +630,7 @@ void tpl_apply_filter(struct tpl_render *st, const struct tpl_expr *e, int name,
 
 int tpl_jinja_has_filter(const char *name)
 {
-    static const char *const jinja[] = {"attr",    "forceescape",
-                                        "pprint",  "random",         "striptags",   "urlize",
-                                        "wordcount", "wordwrap", "xmlattr",       NULL};
+    static const char *const jinja[] = {"forceescape", "pprint", "random", NULL};
     for (size_t i = 0; jinja[i]; i++)
         if (strcmp(jinja[i], name) == 0)
             return 1;

@@ -306,6 +306,10 @@ static void m_pad(struct tpl_render *st, const struct tpl_expr *call, int obj, c
     size_t len;
     const char *s = lua_tolstring(L, obj, &len);
     long long count = (long long)code_points(s, len), marg = width - count;
+    if (marg <= 0) { /* Python returns the string as it is (no odd-width centring) */
+        lua_pushvalue(L, obj);
+        return;
+    }
     struct buf *b = tpl_scratch_get(st);
     long long left = how == 'r' || how == 'z' ? marg : how == 'c' ? marg / 2 + (marg & width & 1) : 0;
     size_t sign = how == 'z' && len > 0 && (s[0] == '+' || s[0] == '-');

@@ -218,6 +218,7 @@ static const struct tpl_test tests[] = {
     {"equalto", 1, t_eq},
     {"even", 0, t_even},
     {"false", 0, t_false},
+    {"filter", 0, tpl_t_filter},
     {"float", 0, t_float},
     {"ge", 1, t_ge},
     {"greaterthan", 1, t_gt},
@@ -237,6 +238,7 @@ static const struct tpl_test tests[] = {
     {"sameas", 1, t_sameas},
     {"sequence", 0, t_iterable},
     {"string", 0, t_string},
+    {"test", 0, tpl_t_test},
     {"true", 0, t_true},
     {"undefined", 0, t_undefined},
     {"upper", 0, t_upper},
@@ -245,9 +247,9 @@ static const struct tpl_test tests[] = {
 const char *const tpl_test_names[] = {
     "!=",       "<",       "<=",      "==",        ">",          ">=",       "boolean",
     "callable", "defined", "divisibleby", "eq",    "equalto",    "even",     "false",
-    "float",    "ge",      "greaterthan", "gt",    "in",         "integer",  "iterable",
+    "filter",   "float",    "ge",      "greaterthan", "gt",    "in",         "integer",  "iterable",
     "le",       "lessthan", "lower",  "lt",        "mapping",    "ne",       "none",
-    "number",   "odd",     "sameas",  "sequence",  "string",     "true",     "undefined",
+    "number",   "odd",     "sameas",  "sequence",  "string",     "test",  "true",     "undefined",
     "upper",
 };
 const size_t tpl_test_count = sizeof tpl_test_names / sizeof *tpl_test_names;
@@ -286,6 +288,5 @@ int tpl_apply_test(struct tpl_render *st, const struct tpl_expr *e, int name, in
 
 int tpl_jinja_has_test(const char *name)
 {
-    return strcmp(name, "escaped") == 0 || strcmp(name, "filter") == 0 ||
-           strcmp(name, "test") == 0;
+    return strcmp(name, "escaped") == 0;
 }

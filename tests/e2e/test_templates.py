@@ -108,3 +108,31 @@ ports {{ component.backends | map(attribute='port') | sort | join(',') }}
         "    server web3 127.0.0.1:8003 check\n"
         "    server web2 127.0.0.1:8002\n"
         "ports 8001,8002,8003\n")
+
+
+def test_text_filters_over_component_values(batou, make_project):
+    # wordwrap, wordcount, striptags, xmlattr, urlize and attr on a
+    # component: what an MOTD and a status page template use.
+    project, work = rule_project(make_project, """\
+        R = Component {}
+        function R:configure()
+          self.notice = "Managed by batou-ng: local changes are overwritten. See https://wiki.example.org/ops."
+          self.title = "<b>Web</b> &amp; API"
+          self.attrs = { class = "ok", id = "web1" }
+          self:add(File { "motd" })
+        end
+        """, {"components/r/motd": """\
+{{ '# ' ~ component.notice | wordwrap(30, wrapstring='\\n# ') }}
+{{ component.notice | wordcount }} words, {{ component | attr('title') | striptags }}
+<p{{ component.attrs | xmlattr }}>{{ component.notice | urlize(20) }}</p>
+{{ 'wordwrap' is filter }} {{ 'pprint' is filter }} (Jinja2: True True)
+"""})
+    deploy(batou)
+    assert (work / "motd").read_text() == (
+        "# Managed by batou-ng: local\n"
+        "# changes are overwritten. See\n"
+        "# https://wiki.example.org/ops.\n"
+        "14 words, Web & API\n"
+        '<p class="ok" id="web1">Managed by batou-ng: local changes are overwritten. See '
+        '<a href="https://wiki.example.org/ops" rel="noopener">https://wiki.example...</a>.</p>\n'
+        "True False (Jinja2: True True)\n")

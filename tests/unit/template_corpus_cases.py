@@ -529,5 +529,6 @@ CASES += [
 from template_corpus_configs import CONFIG_CASES  # noqa: E402
 from template_corpus_more import MORE_CASES  # noqa: E402
 from template_corpus_extra import EXTRA_CASES  # noqa: E402
+from template_corpus_text import TEXT_CASES  # noqa: E402
 
-CASES += CONFIG_CASES + MORE_CASES + EXTRA_CASES
+CASES += CONFIG_CASES + MORE_CASES + EXTRA_CASES + TEXT_CASES

@@ -207,4 +207,8 @@ ALL: ALL
 {{ 'a,b,,c'.count(',') }} {{ 'aaaa'.count('aa') }} {{ 'abc'.count('') }} {{ 'héllo'.find('l') }} {{ 'héllo'.rfind('l') }} {{ 'x'.find('y') }} {{ 'ab'.rfind('') }}
 """),
     ("err_ljust_fill", FLEET, "{{ 'x'.ljust(5, '--') }}"),
+    # a width under the length leaves the string as it is (batou-ng padded odd ones once)
+    ("str_pad_narrow", FLEET, """\
+{{ '-2.0'.center(3, '*') }}|{{ 'abc'.center(2) }}|{{ 'abcd'.center(4, '*') }}|{{ 'ab'.ljust(-1) }}|{{ 'ab'.rjust(1) }}|{{ '-12'.zfill(2) }}
+"""),
 ]

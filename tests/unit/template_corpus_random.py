@@ -48,7 +48,8 @@ class Gen:
             return "(%s %s %d)" % (self.int_(depth - 1), self.pick("//", "%"),
                                    self.pick(1, 2, 3, -4, 7))
         if k == 2:
-            return "(%s | length)" % self.pick(self.str_(depth - 1), self.list_(depth - 1))
+            return "(%s | %s)" % (self.pick(self.str_(depth - 1), self.list_(depth - 1)),
+                                  self.pick("length", "length", "wordcount"))
         if k == 3:
             return "(ns | %s)" % self.pick("sum", "max", "min", "first", "last")
         if k == 4:
@@ -96,9 +97,16 @@ class Gen:
         if k == 1:
             return "(%s | %s)" % (self.str_(depth - 1),
                                   self.pick("upper", "lower", "capitalize", "title", "trim",
-                                            "urlencode", "string"))
+                                            "urlencode", "string", "striptags", "urlize"))
         if k == 2:
-            return "(%s | center(%d))" % (self.str_(depth - 1), r.randint(0, 20))
+            return self.pick(
+                "(%s | center(%d))" % (self.str_(depth - 1), r.randint(0, 20)),
+                "(%s | wordwrap(%d, %s, %s, %s))" % (
+                    self.pick("s", "t", "u", "q", "words | join(' ')", self.str_(depth - 1)),
+                    r.randint(0, 12), self.pick("true", "false"),
+                    self.pick("'\\n'", "' / '", "none"), self.pick("true", "false")),
+                "({'a': %s, 'b-c': %s} | xmlattr(%s))" % (
+                    self.any_(depth - 1), self.str_(depth - 1), self.pick("true", "false")))
         if k == 3:
             return "(%s | replace(%s, %s))" % (self.str_(depth - 1), self.pick("'a'", "','", "' '"),
                                              self.pick("'-'", "''", "'XY'"))
@@ -174,7 +182,8 @@ class Gen:
                                   self.pick("'a'", "'H'", "''", "('x', 'd')"))
         if k == 7:
             return "(%s is %s)" % (self.str_(depth - 1), self.pick("lower", "upper", "string",
-                                                                  "sequence", "mapping"))
+                                                                  "sequence", "mapping",
+                                                                  "filter", "test"))
         if k == 8:
             return "(%s | length > %d)" % (self.list_(depth - 1), r.randint(0, 5))
         return "(%s is defined)" % self.pick("n", "nope", "d.alpha", "d.nope")

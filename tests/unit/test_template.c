@@ -625,7 +625,7 @@ static void test_errors(void **state)
 static void test_deviations(void **state)
 {
     static const struct error_case cases[] = {
-        {"{{ s | wordwrap }}", "1:8: filter 'wordwrap' is not supported by batou-ng"},
+        {"{{ s | pprint }}", "1:8: filter 'pprint' is not supported by batou-ng"},
         {"{% extends 'x' %}", "1:4: tag 'extends' is not supported by batou-ng"},
         {"{% include 'x' %}", "1:4: include and import are not available here"},
         /* Jinja2 recurses until Python's stack ends; batou-ng stops at 50 calls. */
@@ -637,6 +637,12 @@ static void test_deviations(void **state)
         {"{{ 'x' | center(200000) }}", "1:10: center: width is too large (more than 100000)"},
         {"{{ [1] | batch(1000000, 0) }}",
          "1:10: batch: linecount is too large to fill (more than 100000)"},
+        /* Results that would outgrow a render's output fail at once (Jinja2
+         * builds them). */
+        {"{{ ('a ' * 100000) | wordwrap(1, wrapstring='x' * 3000) }}",
+         "1:22: wordwrap: result larger than 256 MiB"},
+        {"{{ ('ab.org ' * 100000) | urlize(target='x' * 3000) }}",
+         "1:27: urlize: result larger than 256 MiB"},
         {"{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}",
          "1:36: recursive loops nested too deeply (more than 50)"},
         {"{{ 9223372036854775807 + 1 }}", "1:24: integer overflow (batou-ng integers are 64-bit)"},
@@ -660,6 +666,13 @@ static void test_deviations(void **state)
         {"{{ [2, 1] | sort | reverse }}", 29, "[2, 1]", 6},
         /* escape gives a plain string: escaping twice escapes twice (Jinja2: Markup once). */
         {"{{ '<' | e | e }}", 17, "&amp;lt;", 8},
+        /* 'name' is filter (test) asks batou-ng's filters: the refused ones are
+         * not there (Jinja2: True). */
+        {"{{ 'pprint' is filter }}", 24, "False", 5},
+        {"{{ 'escaped' is test }}", 23, "False", 5},
+        /* attr finds a Lua object's fields only; a str's or dict's methods are
+         * not attributes (Jinja2: a bound method). */
+        {"{{ 'x' | attr('upper') is defined }}", 36, "False", 5},
     };
     RUN(*state, renders);
 }
