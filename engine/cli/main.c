@@ -132,7 +132,8 @@ static const struct value_option value_options[] = {
     {"--format", offsetof(struct options, format)}, {"-o", offsetof(struct options, output)},
     {"--host", offsetof(struct options, host)},     {"--limit", offsetof(struct options, limit)},
     {"--only", offsetof(struct options, only)},     {"-j", offsetof(struct options, jobs)},
-    {"-F", offsetof(struct options, ssh_config)},
+    {"-F", offsetof(struct options, ssh_config)},  {"-t", offsetof(struct options, timeout)},
+    {"--timeout", offsetof(struct options, timeout)},
 };
 
 struct flag_option {
@@ -150,6 +151,9 @@ static const struct flag_option flag_options[] = {
     {"--no-color", offsetof(struct options, no_color)},
     {"-n", offsetof(struct options, predict)},
     {"--predict", offsetof(struct options, predict)},
+    {"-P", offsetof(struct options, predict)}, /* batou's spellings */
+    {"--predict-only", offsetof(struct options, predict)},
+    {"--consistency-only", offsetof(struct options, check)},
     {"--break-lock", offsetof(struct options, break_lock)},
     {"--prune", offsetof(struct options, prune)},
     {"--no-state", offsetof(struct options, no_state)},
@@ -271,6 +275,9 @@ static int parse_args(int argc, char **argv, struct options *o, int *done)
             return EXIT_OK;
         }
         if (strcmp(arg, "--version") == 0) {
+            /* Alone: `batou-ng update --version 1.2` is no way to ask for it. */
+            if (argc != 2)
+                return usage_error("%s", "--version takes nothing else: 'batou-ng --version'");
             printf("batou-ng %s\n", BATOU_NG_VERSION);
             *done = 1;
             return EXIT_OK;
@@ -298,6 +305,13 @@ static int parse_args(int argc, char **argv, struct options *o, int *done)
             return usage_error("unexpected argument '%s'", arg);
         o->args[o->nargs++] = arg;
     }
+    /* batou's `deploy ENV` is `ENV` (an environment called deploy stays
+     * reachable as `batou-ng deploy`). */
+    if (o->nargs >= 2 && strcmp(o->args[0], "deploy") == 0) {
+        for (int k = 1; k < o->nargs; k++)
+            o->args[k - 1] = o->args[k];
+        o->nargs--;
+    }
     return EXIT_OK;
 }
 
@@ -323,6 +337,16 @@ static int open_project(struct project *p, const char *env_name, const struct op
         int status = report_configuration(p);
         project_release(p);
         return status;
+    }
+    if (o->timeout) {
+        /* -t, --timeout (batou's): the environment's timeout for this run. */
+        char *end = NULL;
+        long seconds = strtol(o->timeout, &end, 10);
+        if (*o->timeout < '0' || *o->timeout > '9' || *end || seconds <= 0 || seconds > 86400) {
+            project_release(p);
+            return usage_error("-t/--timeout needs seconds (1 to 86400), got '%s'", o->timeout);
+        }
+        p->env.timeout = (int)seconds;
     }
     return EXIT_OK;
 }
@@ -544,6 +568,33 @@ static int need_env(const struct options *o, int index, const char *command)
     return 0;
 }
 
+/* batou's commands that batou-ng has no need of, taken for an environment
+ * name unless one has that name: say what to do instead. 1 when reported. */
+static int batou_only_command(const char *word)
+{
+    static const struct {
+        const char *word, *instead;
+    } batou_only[] = {
+        {"update", "batou-ng has no self-update: update it like any program "
+                   "(your package manager, or 'ninja install')"},
+        {"migrate", "batou-ng reads batou 2.3's environment files as they are; see "
+                    "docs/README.md, 'Coming from batou'"},
+    };
+    for (size_t i = 0; i < sizeof batou_only / sizeof *batou_only; i++) {
+        if (strcmp(word, batou_only[i].word) != 0)
+            continue;
+        char *path = xasprintf("environments/%s/environment.cfg", word);
+        int exists = access(path, F_OK) == 0;
+        free(path);
+        if (exists)
+            return 0;
+        fprintf(stderr, "batou-ng: error: '%s' is a batou command: %s\n", word,
+                batou_only[i].instead);
+        return 1;
+    }
+    return 0;
+}
+
 static int dispatch(const struct options *o)
 {
     if (o->nargs == 0)
@@ -602,6 +653,8 @@ static int dispatch(const struct options *o)
     }
     if (o->nargs > 1)
         return usage_error("unexpected argument '%s'", o->args[1]);
+    if (batou_only_command(command))
+        return EXIT_USAGE;
     if (o->check)
         return command_check(command, o);
     return command_deploy(command, ACTION_DEPLOY, NULL, o);

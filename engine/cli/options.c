@@ -38,6 +38,7 @@ static const struct option_scope scopes[] = {
      * that the deploy's own command line can be predicted. */
     {"-j", CLI_DEPLOY, AT(jobs), VALUE},
     {"-F", CONNECTS, AT(ssh_config), VALUE},
+    {"-t", CONNECTS, AT(timeout), VALUE},
     {"--format", CLI_GRAPH, AT(format), VALUE},
     {"-o", CLI_GRAPH, AT(output), VALUE},
     {"--host", CLI_GRAPH, AT(host), VALUE},

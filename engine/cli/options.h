@@ -22,6 +22,7 @@ struct options {
     const char *only;       /* --only COMPONENT,... */
     const char *jobs;       /* -j N */
     const char *ssh_config; /* -F FILE */
+    const char *timeout;    /* -t, --timeout SECONDS: the environment's timeout, overridden */
     const char *format;     /* graph --format */
     const char *output;     /* graph -o */
     const char *host;       /* graph --host */

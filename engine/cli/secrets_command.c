@@ -17,7 +17,7 @@
  * every environment's secrets at once, and decrypttostdout for git. */
 
 static const char usage_text[] =
-    "usage: batou-ng secrets edit ENV [FILE] [--editor CMD] [--members KEYID,...]\n"
+    "usage: batou-ng secrets edit ENV [FILE] [-e|--editor CMD] [--members KEYID,...]\n"
     "       batou-ng secrets summary\n"
     "       batou-ng secrets add KEYID [--environments ENV,...]\n"
     "       batou-ng secrets remove KEYID [--environments ENV,...]\n"

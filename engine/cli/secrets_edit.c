@@ -383,7 +383,8 @@ static int parse_request(int argc, char **argv, struct edit_request *r)
         const char *arg = argv[i];
         const char **option = NULL;
         const char *value = NULL;
-        if (strncmp(arg, "--editor", 8) == 0 && (!arg[8] || arg[8] == '='))
+        if ((strncmp(arg, "--editor", 8) == 0 && (!arg[8] || arg[8] == '=')) ||
+            strcmp(arg, "-e") == 0) /* batou's spelling */
             option = &r->editor;
         else if (strncmp(arg, "--members", 9) == 0 && (!arg[9] || arg[9] == '='))
             option = &r->members;

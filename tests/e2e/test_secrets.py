@@ -153,7 +153,9 @@ def create_local(secrets, editor, project, members=None, body=None):
 CONFIG = "environments/local/secrets.cfg.gpg"
 
 
-def test_edit_creates_secrets_with_the_default_key(secrets, editor, project, private_tmp, tmp_path):
+@pytest.mark.parametrize("flag", ["--editor", "-e"])  # -e: batou's spelling
+def test_edit_creates_secrets_with_the_default_key(secrets, editor, project, private_tmp, tmp_path,
+                                                   flag):
     seen = tmp_path / "seen"
     script = editor(f"""
         stat -c '%a' "$(dirname "$1")" "$1" > {seen}
@@ -162,7 +164,7 @@ def test_edit_creates_secrets_with_the_default_key(secrets, editor, project, pri
         [component:app]
         password = {SECRET}
         """))
-    result = secrets("edit", "local", "--editor", script)
+    result = secrets("edit", "local", flag, script)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"wrote '{CONFIG}' (environment 'local': 1 file encrypted)\n"
     assert result.stderr == (f"batou-ng: notice: new secrets for environment 'local': member "

@@ -1,0 +1,67 @@
+"""batou's spellings work where the meaning is the same, and a batou word
+with another meaning is one line that says what to do
+(docs/reference/cli.md, "batou's spellings")."""
+
+import os
+
+from conftest import SIMPLE, error_lines, ok_line
+
+
+def test_deploy_env_is_env(batou, make_project, tmp_path):
+    make_project(SIMPLE)
+    result = batou("deploy", "local")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("batou-ng "), result.stdout
+    assert "deploying 'local'" in result.stdout
+    assert (tmp_path / "work" / "tick" / "motd").read_text() == "hello from localhost"
+
+
+def test_predict_only_and_consistency_only(batou, make_project, tmp_path):
+    make_project(SIMPLE)
+    for args in (["-P", "local"], ["--predict-only", "local"], ["deploy", "-P", "local"]):
+        result = batou(*args)
+        assert result.returncode == 0, result.stderr
+        assert "predicting 'local'" in result.stdout, result.stdout
+        assert not (tmp_path / "work" / "tick").exists()
+    check = batou("--consistency-only", "local")
+    assert check.returncode == 0, check.stderr
+    assert check.stdout == ok_line("local", 1, 1, 3)
+
+
+def test_timeout_overrides_the_environments(batou, make_project):
+    make_project(SIMPLE)
+    for args in (["-t", "5", "-n", "local"], ["--timeout", "5", "-n", "local"],
+                 ["--timeout=5", "-n", "local"]):
+        assert batou(*args).returncode == 0
+    for bad in ("0", "x", "-3", ""):
+        result = batou("-t", bad, "-n", "local")
+        assert result.returncode == 2, (bad, result.stderr)
+        assert error_lines(result.stderr) == [
+            f"batou-ng: error: -t/--timeout needs seconds (1 to 86400), got '{bad}' "
+            "(see 'batou-ng --help')"]
+    refused = batou("-t", "5", "-c", "local")
+    assert refused.returncode == 2 and "'-t' does not apply to -c" in refused.stderr
+
+
+def test_version_alone_and_batou_only_commands(batou, make_project):
+    make_project(SIMPLE)
+    version = batou("--version")
+    assert version.returncode == 0 and version.stdout.startswith("batou-ng ")
+    update = batou("update", "--version", "1.2")
+    assert update.returncode == 2 and update.stdout == ""
+    assert error_lines(update.stderr) == [
+        "batou-ng: error: --version takes nothing else: 'batou-ng --version' "
+        "(see 'batou-ng --help')"]
+    plain = batou("update")
+    assert plain.returncode == 2
+    assert error_lines(plain.stderr) == [
+        "batou-ng: error: 'update' is a batou command: batou-ng has no self-update: update it "
+        "like any program (your package manager, or 'ninja install')"]
+
+
+def test_an_environment_named_like_a_batou_command_still_deploys(batou, make_project, tmp_path):
+    make_project(SIMPLE)
+    os.rename(tmp_path / "environments" / "local", tmp_path / "environments" / "update")
+    result = batou("-n", "update")
+    assert result.returncode == 0, result.stderr
+    assert "predicting 'update'" in result.stdout
