@@ -18,6 +18,7 @@
 #include "engine/deploy/survey.h"
 #include "engine/util.h"
 #include "engine/version.h"
+#include "hosts/loop.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -414,7 +415,8 @@ static int write_output(const char *path, const struct buf *data)
 static int deploy_options_from(const struct options *o, struct deploy_options *d)
 {
     const char *no_color = getenv("NO_COLOR");
-    *d = (struct deploy_options){.predict = o->predict,
+    *d = (struct deploy_options){.started_ms = o->started_ms,
+                                 .predict = o->predict,
                                  .break_lock = o->break_lock,
                                  .prune = o->prune,
                                  .limit = o->limit,
@@ -675,6 +677,7 @@ const char *__lsan_default_suppressions(void)
 int main(int argc, char **argv)
 {
     struct options o = {0};
+    o.started_ms = loop_now_ms();
     int done;
     int status = parse_args(argc, argv, &o, &done);
     if (status != EXIT_OK || done)

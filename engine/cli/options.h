@@ -23,6 +23,7 @@ struct options {
     const char *jobs;       /* -j N */
     const char *ssh_config; /* -F FILE */
     const char *timeout;    /* -t, --timeout SECONDS: the environment's timeout, overridden */
+    long long started_ms;   /* when main started (loop_now_ms's clock): the summary's time */
     const char *format;     /* graph --format */
     const char *output;     /* graph -o */
     const char *host;       /* graph --host */

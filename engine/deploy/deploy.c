@@ -273,7 +273,7 @@ static struct deploy *open_run(struct project *p, const struct deploy_options *o
     d->g = &p->graph;
     d->o = o;
     d->survey = s;
-    d->start_ms = loop_now_ms();
+    d->start_ms = o->started_ms ? (int64_t)o->started_ms : loop_now_ms();
     d->who = who_am_i();
     d->loop = loop_new();
     setup_hosts(d);

@@ -72,6 +72,9 @@ struct deploy_options {
     int no_color;                  /* --no-color or NO_COLOR: no colours even on a terminal */
     enum explain_mode explain;
     const char *explain_node;      /* EXPLAIN_COMMAND: only the nodes it matches (NULL: all) */
+    long long started_ms;          /* when the command started (loop_now_ms's clock), so that
+                                    * the summary's time counts loading the model and the
+                                    * secrets; 0: when the run starts */
 };
 
 /* Deploy project p (loaded); prints its progress. Returns the exit status. */

@@ -88,6 +88,24 @@ char *lock_failure_reason(const char *err, size_t len)
     return xstrndup(err + start, len - start);
 }
 
+char *lock_holder_describe(const char *holder)
+{
+    const char *at = strstr(holder, " at ");
+    if (!at)
+        return xstrdup(holder);
+    const char *digits = at + 4;
+    char *end = NULL;
+    long long seconds = strtoll(digits, &end, 10);
+    if (end == digits || *digits < '0' || *digits > '9' || (*end && *end != ','))
+        return xstrdup(holder);
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    char when[32];
+    if (!gmtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        return xstrdup(holder);
+    return xasprintf("%.*s at %s%s", (int)(at - holder), holder, when, end);
+}
+
 char *lock_stale_holder(const char *err, size_t len)
 {
     size_t mark = strlen(STALE_MARK);
@@ -167,7 +185,9 @@ static void lock_reply(const struct session_reply *reply, void *ctx)
     if (reply->status == LOCK_HELD_STATUS && reply->outlen >= held &&
         memcmp(reply->out, LOCK_HELD_MARK, held) == 0) {
         char *holder = xstrndup(reply->out + held, reply->outlen - held);
-        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", strip(holder));
+        char *who = lock_holder_describe(strip(holder));
+        char *msg = xasprintf("deploy locked by %s (remove with --break-lock)", who);
+        free(who);
         drive_fail_host(d, h, msg);
         free(msg);
         free(holder);

@@ -35,6 +35,9 @@ void lock_take_fragment(struct buf *f, const char *holder, int break_lock);
  * bytes): the system's reason its tool gave ("No space left on device"),
  * else that tool's last line; the caller frees it. */
 char *lock_failure_reason(const char *err, size_t len);
+/* holder ("WHO pid PID at UNIXTIME, shell PID") with its time written as
+ * "2026-12-07 08:20:00 UTC"; any other text as it is (allocated). */
+char *lock_holder_describe(const char *holder);
 /* The holder line of a stale lock the fragment removed, found in its stderr
  * (err, len bytes), or NULL; the caller frees it. */
 char *lock_stale_holder(const char *err, size_t len);

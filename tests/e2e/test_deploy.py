@@ -222,8 +222,8 @@ def test_a_held_lock_names_its_holder(batou, simple_project):
     (statedir / "lock").write_text("alice@elsewhere pid 42 at 1700000000\n")
     result = batou("local")
     assert result.returncode == 1
-    assert ("batou-ng: error: localhost: deploy locked by alice@elsewhere pid 42 at 1700000000 "
-            "(remove with --break-lock)") in result.stderr.splitlines()
+    assert ("batou-ng: error: localhost: deploy locked by alice@elsewhere pid 42 at "
+            "2023-11-14 22:13:20 UTC (remove with --break-lock)") in result.stderr.splitlines()
     assert not (simple_project / "work" / "tick").exists()
     assert (statedir / "lock").read_text() == "alice@elsewhere pid 42 at 1700000000\n"
     broken = batou("--break-lock", "local")

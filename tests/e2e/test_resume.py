@@ -279,7 +279,8 @@ def test_two_concurrent_runs_exactly_one_proceeds(make_project):
         codes = sorted(r.returncode for r in results)
         assert codes == [0, 1], [(r.returncode, r.stderr) for r in results]
         loser = next(r for r in results if r.returncode == 1)
-        assert re.search(r"^batou-ng: error: localhost: deploy locked by \S+@\S+ pid \d+ at \d+",
+        assert re.search(r"^batou-ng: error: localhost: deploy locked by \S+@\S+ pid \d+ at "
+                         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, shell \d+ \(remove",
                          loser.stderr, re.M), loser.stderr
         assert not (project / "work" / ".batou-ng" / "lock").exists()
     # Each pair ran the command once.

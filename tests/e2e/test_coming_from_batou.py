@@ -1,6 +1,7 @@
-"""batou's spellings work where the meaning is the same, and a batou word
-with another meaning is one line that says what to do
-(docs/reference/cli.md, "batou's spellings")."""
+"""What a batou user meets first: batou's spellings work where the meaning is
+the same, a batou word with another meaning is one line that says what to do
+(docs/reference/cli.md, "batou's spellings"), a held lock says when it was
+taken, and the summary's time is the whole command's."""
 
 import os
 
@@ -65,3 +66,28 @@ def test_an_environment_named_like_a_batou_command_still_deploys(batou, make_pro
     result = batou("-n", "update")
     assert result.returncode == 0, result.stderr
     assert "predicting 'update'" in result.stdout
+
+
+def test_the_summary_time_counts_loading_the_model(batou, make_project):
+    """The summary's "in N s" is the whole command, configure included (it
+    left out start-up, the model and gpg: a 0.3 s configure said 0.0 s)."""
+    make_project({
+        "components/app/component.lua": """\
+            App = Component {}
+            function App:configure()
+              local start = os.clock()
+              while os.clock() - start < 0.3 do end
+              self:add(File { "a", content = "x" })
+            end
+            """,
+        "environments/local/environment.cfg": """\
+            [environment]
+            connect_method = local
+            [hosts]
+            localhost = app
+            """,
+    })
+    result = batou("local")
+    assert result.returncode == 0, result.stderr
+    seconds = float(result.stdout.strip().splitlines()[-1].rsplit(" in ", 1)[1].split()[0])
+    assert seconds >= 0.3, result.stdout
