@@ -154,6 +154,11 @@ static void print_diag(FILE *out, const struct diag *item)
     fprintf(out, "%s\n", item->message);
     if (item->file && item->line > 0 && item->col > 0)
         print_caret(out, item);
+    for (const char *p = item->detail; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        fprintf(out, "    %.*s\n", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
 }
 
 void diags_report(const struct diags *d, FILE *out)
@@ -177,6 +182,7 @@ void diags_release(struct diags *d)
         free(d->items[i].host);
         free(d->items[i].component);
         free(d->items[i].message);
+        free(d->items[i].detail);
     }
     free(d->items);
     diags_init(d);

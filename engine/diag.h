@@ -15,6 +15,7 @@ struct diag {
     char *host;      /* NULL when the error is not about one host */
     char *component; /* NULL when the error is not about one component */
     char *message;   /* lowercase, no full stop, subjects in quotes */
+    char *detail;    /* -d: lines printed under it (a Lua traceback), or NULL */
 };
 
 struct diags {
@@ -33,8 +34,9 @@ void diag_add_in(struct diags *d, const char *host, const char *component, const
                  int line, int col, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 /* Print every error, grouped by host then component, as
  * "batou-ng: error: FILE:LINE:COL: host 'h': component 'c': message", each
- * followed by the offending source line and a caret when the column is known;
- * a count line closes the list when there is more than one. */
+ * followed by the offending source line and a caret when the column is known,
+ * then its detail lines, indented; a count line closes the list when there is
+ * more than one. */
 void diags_report(const struct diags *d, FILE *out);
 void diags_release(struct diags *d);
 

@@ -333,7 +333,8 @@ static int open_project(struct project *p, const char *env_name, const struct op
                 o->directory ? o->directory : ".");
         return EXIT_USAGE;
     }
-    struct project_options options = {.platform = o->platform, .verbose = o->verbose};
+    struct project_options options = {.platform = o->platform, .verbose = o->verbose,
+                                      .traceback = o->debug};
     if (project_load(p, env_name, &options) < 0) {
         int status = report_configuration(p);
         project_release(p);

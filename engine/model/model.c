@@ -204,9 +204,15 @@ size_t model_report(lua_State *L, int index, struct diags *d)
         char *host = model_string_field(L, e, "host");
         char *component = model_string_field(L, e, "component");
         char *message = model_string_field(L, e, "message");
+        char *traceback = model_string_field(L, e, "traceback");
+        size_t before = d->count;
         if (!model_budget_echo(L, message))
             diag_add_in(d, host, component, file, int_field(L, e, "line"),
                         int_field(L, e, "col"), "%s", message ? message : "error");
+        if (traceback && d->count > before)
+            d->items[d->count - 1].detail = xasprintf("traceback (innermost first):\n%s",
+                                                      traceback);
+        free(traceback);
         free(file);
         free(host);
         free(component);
@@ -326,6 +332,11 @@ struct model *model_new(const struct environment *env, const char *platform_over
         return NULL;
     }
     model_sandbox_seal(m->L);
+    if (flags & MODEL_TRACEBACK) {
+        model_push_api(m, "set_debug");
+        lua_pushboolean(m->L, 1);
+        lua_call(m->L, 1, 0);
+    }
     model_budget_start(m);
     address_open(m->L, env);
     load_components(m, d);

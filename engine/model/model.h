@@ -21,7 +21,8 @@ struct graph;
 struct model;
 
 enum model_flags {
-    MODEL_VERBOSE = 1 << 0, /* print self:log() lines */
+    MODEL_VERBOSE = 1 << 0,   /* print self:log() lines */
+    MODEL_TRACEBACK = 1 << 1, /* -d: errors carry the user frames that led to them */
 };
 
 /* Load the prelude and every components/ * /component.lua (alphabetically;

@@ -44,7 +44,8 @@ int project_load(struct project *p, const char *env_name, const struct project_o
         return -1;
     print_notices(&p->env);
 
-    enum model_flags flags = options->verbose ? MODEL_VERBOSE : 0;
+    enum model_flags flags = (options->verbose ? MODEL_VERBOSE : 0) |
+                             (options->traceback ? MODEL_TRACEBACK : 0);
     p->model = model_new(&p->env, options->platform, flags, &p->diags);
     if (!p->model || p->diags.count > 0)
         return mask_diags(p);

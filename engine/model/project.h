@@ -21,6 +21,7 @@ struct project {
 struct project_options {
     const char *platform; /* -p: overrides every host's platform, or NULL */
     int verbose;          /* -v: print self:log() lines */
+    int traceback;        /* -d: configuration errors carry the Lua frames behind them */
 };
 
 /* Load environment env_name, configure its model and build its graph. 0, or -1

@@ -91,3 +91,38 @@ def test_the_summary_time_counts_loading_the_model(batou, make_project):
     assert result.returncode == 0, result.stderr
     seconds = float(result.stdout.strip().splitlines()[-1].rsplit(" in ", 1)[1].split()[0])
     assert seconds >= 0.3, result.stdout
+
+
+def test_bare_d_adds_the_lua_frames_behind_a_configuration_error(batou, make_project):
+    """batou's -d (debug) shows where an error came from; batou-ng's bare -d
+    adds the user's Lua frames under the error line (not the prelude's)."""
+    make_project({
+        "components/app/component.lua": """\
+            local function helper(x)
+              return x.nope.deeper
+            end
+            App = Component {}
+            function App:configure()
+              helper({})
+            end
+            """,
+        "environments/local/environment.cfg": """\
+            [environment]
+            connect_method = local
+            [hosts]
+            localhost = app
+            """,
+    })
+    error = ("batou-ng: error: components/app/component.lua:2: host 'localhost': "
+             "component 'app': attempt to index a nil value (field 'nope')")
+    plain = batou("-c", "local")
+    assert plain.returncode == 2
+    assert plain.stderr.splitlines() == [error]
+    debug = batou("-d", "-c", "local")
+    assert debug.returncode == 2
+    assert debug.stderr.splitlines() == [
+        error,
+        "    traceback (innermost first):",
+        "    components/app/component.lua:2: in function 'helper'",
+        "    components/app/component.lua:6: in function 'configure'",
+    ]

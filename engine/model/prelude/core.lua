@@ -93,11 +93,33 @@ local function first_line(message)
   return (message:match("^[^\n]*"):gsub(":%s*$", ""))
 end
 
+-- -d (batou's debug mode): an error keeps the user frames that led to it.
+local debug_mode = false
+function B.set_debug(on) debug_mode = on == true end
+
+-- The user's frames from level on (not the prelude's, not C), innermost
+-- first, as "file:line: in function NAME" lines; nil when there are none.
+local function user_traceback(level)
+  local lines = {}
+  while #lines < 20 do
+    local info = getinfo(level, "Sln")
+    if not info then break end
+    if info.what ~= "C" and info.source ~= PRELUDE and info.currentline > 0 then
+      local name = info.name and format("function '%s'", info.name) or
+                   (info.what == "main" and "the file" or "a function")
+      lines[#lines + 1] = format("%s:%d: in %s", clean_source(info.source), info.currentline,
+                                 name)
+    end
+    level = level + 1
+  end
+  return #lines > 0 and concat(lines, "\n") or nil
+end
+
 -- xpcall message handler: errors raised inside the prelude, and error
 -- objects that are not strings, are placed at the user's line that raised
 -- them; everything else is kept as is.
 local to_record
-local function handler(e)
+local function placed(e)
   local mt = getmetatable(e)
   if mt == Failure or mt == Wait then return e end
   if type(e) == "string" then
@@ -117,11 +139,25 @@ local function handler(e)
   return failure(file, line, 0, to_record(e).message)
 end
 
+local function handler(e)
+  local r = placed(e)
+  if not debug_mode or getmetatable(r) == Wait then return r end
+  local trace = user_traceback(2)
+  if not trace then return r end
+  if getmetatable(r) ~= Failure then
+    local rec = to_record(r)
+    r = failure(rec.file, rec.line, rec.col, rec.message)
+  end
+  if not r.traceback then r.traceback = trace end
+  return r
+end
+
 -- Any raised value as {file, line, col, message}; never raises.
 to_record = function(e)
   local mt = getmetatable(e)
   if mt == Failure then
-    return {file = e.file, line = e.line, col = e.col, message = e.message}
+    return {file = e.file, line = e.line, col = e.col, message = e.message,
+            traceback = e.traceback}
   end
   if type(e) == "string" then
     -- One line per error: Lua's multi-line messages (require's search list)
