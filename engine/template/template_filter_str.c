@@ -162,14 +162,8 @@ TPL_FILTER(tpl_f_truncate)
 }
 
 /* markupsafe's escape: & < > " ' as entities. */
-TPL_FILTER(tpl_f_escape)
+void tpl_html_escape(const char *s, size_t len, struct buf *b)
 {
-    (void)e;
-    lua_State *L = st->L;
-    tpl_push_str(st, base);
-    size_t len;
-    const char *s = lua_tolstring(L, -1, &len);
-    struct buf *b = tpl_scratch_get(st);
     for (size_t i = 0; i < len; i++) {
         switch (s[i]) {
         case '&': buf_adds(b, "&amp;"); break;
@@ -180,6 +174,17 @@ TPL_FILTER(tpl_f_escape)
         default: buf_addc(b, s[i]);
         }
     }
+}
+
+TPL_FILTER(tpl_f_escape)
+{
+    (void)e;
+    lua_State *L = st->L;
+    tpl_push_str(st, base);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    struct buf *b = tpl_scratch_get(st);
+    tpl_html_escape(s, len, b);
     tpl_push_buf(st, b);
     tpl_scratch_put(st);
 }

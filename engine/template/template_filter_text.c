@@ -465,19 +465,6 @@ TPL_FILTER(tpl_f_striptags)
 
 /* --- xmlattr --- */
 
-static void html_escape(const char *s, size_t len, struct buf *b)
-{
-    for (size_t i = 0; i < len; i++) {
-        switch (s[i]) {
-        case '&': buf_adds(b, "&amp;"); break;
-        case '<': buf_adds(b, "&lt;"); break;
-        case '>': buf_adds(b, "&gt;"); break;
-        case '"': buf_adds(b, "&#34;"); break;
-        case '\'': buf_adds(b, "&#39;"); break;
-        default: buf_addc(b, s[i]);
-        }
-    }
-}
 
 /* One key="value" (none and undefined values are left out, as in Jinja). */
 static void xml_attribute(struct tpl_render *st, const struct tpl_expr *e, int key, int value,
@@ -500,12 +487,12 @@ static void xml_attribute(struct tpl_render *st, const struct tpl_expr *e, int k
         }
     if (b->len > 0)
         buf_addc(b, ' ');
-    html_escape(k, klen, b);
+    tpl_html_escape(k, klen, b);
     buf_adds(b, "=\"");
     tpl_push_str(st, value);
     size_t vlen;
     const char *v = lua_tolstring(L, -1, &vlen);
-    html_escape(v, vlen, b);
+    tpl_html_escape(v, vlen, b);
     lua_pop(L, 1);
     buf_addc(b, '"');
 }

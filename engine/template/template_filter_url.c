@@ -218,19 +218,6 @@ static int is_email(const char *s, size_t len)
     return dot && dot + 1 < len && run(s, len, dot + 1, tpl_is_word, NULL) == len;
 }
 
-static void escape_to(const char *s, size_t len, struct buf *b)
-{
-    for (size_t i = 0; i < len; i++) {
-        switch (s[i]) {
-        case '&': buf_adds(b, "&amp;"); break;
-        case '<': buf_adds(b, "&lt;"); break;
-        case '>': buf_adds(b, "&gt;"); break;
-        case '"': buf_adds(b, "&#34;"); break;
-        case '\'': buf_adds(b, "&#39;"); break;
-        default: buf_addc(b, s[i]);
-        }
-    }
-}
 
 static int bytes_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
@@ -428,7 +415,7 @@ static void put_rel(struct tpl_render *st, const struct tpl_expr *e, int rel, in
         prev_len = best_len;
     }
     buf_adds(b, " rel=\"");
-    escape_to(r->data, r->len, b);
+    tpl_html_escape(r->data, r->len, b);
     buf_addc(b, '"');
     tpl_scratch_put(st);
 }
@@ -466,7 +453,7 @@ TPL_FILTER(tpl_f_urlize)
         tpl_push_str(st, base + 3);
         size_t len;
         const char *target = lua_tolstring(L, -1, &len);
-        escape_to(target, len, u.rel_target);
+        tpl_html_escape(target, len, u.rel_target);
         lua_pop(L, 1);
         buf_addc(u.rel_target, '"');
     }
@@ -491,7 +478,7 @@ TPL_FILTER(tpl_f_urlize)
     size_t len;
     const char *raw = lua_tolstring(L, -1, &len);
     struct buf *text = tpl_scratch_get(st);
-    escape_to(raw, len, text);
+    tpl_html_escape(raw, len, text);
     struct buf *b = tpl_scratch_get(st);
     const char *s = text->data ? text->data : "";
     for (size_t i = 0; i < text->len;) {

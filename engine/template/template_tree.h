@@ -341,6 +341,8 @@ TPL_FILTER(tpl_f_round);
 TPL_FILTER(tpl_f_format);
 TPL_FILTER(tpl_f_filesizeformat);
 TPL_FILTER(tpl_f_escape);
+/* Append s (len bytes) with & < > " ' as Jinja2's escape writes them. */
+void tpl_html_escape(const char *s, size_t len, struct buf *b);
 TPL_FILTER(tpl_f_urlencode);
 /* template_filter_text.c */
 TPL_FILTER(tpl_f_wordcount);
