@@ -18,7 +18,9 @@ from test_secrets import ALICE, BOB, gpg_encrypt, homes  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
 
-SECRET = "hunter2-like-Secret-93xq"
+# Unique per test session: every process on the machine is scanned, and
+# another checkout's suite running meanwhile must not look like a leak.
+SECRET = "hunter2-like-Secret-" + os.urandom(4).hex()
 TOKEN = "tok-Env-Value-55zz"
 
 ENVIRONMENT = """\
