@@ -246,6 +246,7 @@ static void first_reply(const struct session_reply *reply, void *ctx)
 {
     struct dhost *h = ctx;
     struct deploy *d = h->d;
+    h->answered = 1;
     if (reply->error) {
         char *msg = connect_failure(h, reply->error);
         drive_fail_host(d, h, msg);
@@ -288,7 +289,7 @@ static void submit_first(struct deploy *d, struct dhost *h)
     buf_release(&f);
 }
 
-void connect_hosts(struct deploy *d)
+void connect_start(struct deploy *d)
 {
     for (size_t i = 0; i < d->nhosts; i++)
         connect_ask(d, &d->hosts[i]);
@@ -313,6 +314,11 @@ void connect_hosts(struct deploy *d)
         deploy_cache_load(d, h);
         submit_first(d, h);
     }
+}
+
+void connect_hosts(struct deploy *d)
+{
+    connect_start(d);
     drive_loop(d);
 }
 
@@ -350,6 +356,7 @@ void connect_close(struct deploy *d)
             host_results_release(h->guard_results, h->guard.nqueries);
         free(h->guard_results);
         buf_release(&h->record);
+        buf_release(&h->clean_records);
         free(h->ready);
         free(h->work);
         free(h->statedir);

@@ -1,13 +1,13 @@
-/* The deploy run (engine/deploy/deploy.h): connect every host, take its lock and
- * read its manifest (one request), hash the graph, run the checks that are
- * needed, apply the dirty nodes in order, release the locks, report.
+/* The deploy run (engine/deploy/deploy.h): open the state, connect every
+ * host, let each host go through its checks, lock and applies on its own
+ * (engine/deploy/pipeline.c), prune, release the locks, record, report.
  *
- * Requests per host: 1. lock + read manifest (nothing but its identity when
- * the controller's copy is current: engine/deploy/deploy_cache.c); 2. the R record
- * (start of a run; a rewrite when the manifest needs compaction) and the
- * check batch; 3. the records of nodes found clean by their check; 4. one
- * request per dirty node (its ops and its N record); 5. the manifest's
- * identity and the lock's removal. */
+ * Requests per host: 1. read the manifest (nothing but its identity when the
+ * controller's copy is current: engine/deploy/deploy_cache.c); 2. the check
+ * batch, when the target's state is unknown or with --verify; 3. the lock
+ * and the R record, where there is work; 4. the records of nodes found right
+ * by their check; 5. one request per dirty node (its ops and its N record);
+ * 6. the manifest's identity and the lock's removal. */
 
 #define _POSIX_C_SOURCE 200809L
 
@@ -84,6 +84,7 @@ static void setup_hosts(struct deploy *d)
         plan_init(&h->apply);
         plan_init(&h->guard);
         buf_init(&h->record);
+        buf_init(&h->clean_records);
     }
     d->nodes = xcalloc(d->g->nnodes ? d->g->nnodes : 1, sizeof *d->nodes);
     d->comps = xcalloc(d->g->ncomponents ? d->g->ncomponents : 1, sizeof *d->comps);
@@ -198,48 +199,49 @@ static void deploy_release(struct deploy *d)
     free(d);
 }
 
-/* Everything after the hosts answered: checks, dirty set, applies. */
+/* -n and -d explain print what every host's checks decided before anything
+ * is applied; a deploy lets each host go on as soon as it answered. */
+static void predict_nodes(struct deploy *d)
+{
+    for (size_t i = 0; i < d->g->nnodes; i++) {
+        struct dnode *dn = &d->nodes[i];
+        if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
+            continue;
+        size_t before = dn->guard_held ? dirty_before(d, i) : 0;
+        if (dn->dirty) {
+            if (d->o->explain != EXPLAIN_COMMAND) {
+                output_predict(d, i);
+                output_diff(d, i);
+            }
+        } else if (before) {
+            /* The guard sees what the nodes before it do: only the
+             * deploy can tell whether it still holds then. */
+            d->nask++;
+            if (d->o->explain != EXPLAIN_COMMAND)
+                output_predict_ask(d, i, before);
+        } else {
+            d->clean++;
+        }
+    }
+}
+
+/* Everything after connecting: checks, dirty set, applies. */
 static void deploy_hosts(struct deploy *d)
 {
-    char *err = NULL;
-    if (dirty_submit_checks(d, &err) < 0) {
-        fprintf(stderr, "batou-ng: error: %s\n", err);
-        free(err);
-        d->host_failures++;
+    if (!d->o->predict && d->o->explain == EXPLAIN_OFF) {
+        pipeline_run(d, 1);
+        schedule_finish(d);
         return;
     }
-    drive_loop(d);
-    dirty_decide(d);
-    if (dirty_submit_contents(d))
-        drive_loop(d);
-    dirty_take_contents(d);
+    pipeline_run(d, 0);
     if (d->o->explain != EXPLAIN_OFF)
         explain_print(d);
     if (d->o->predict) {
-        for (size_t i = 0; i < d->g->nnodes; i++) {
-            struct dnode *dn = &d->nodes[i];
-            if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
-                continue;
-            size_t before = dn->guard_held ? dirty_before(d, i) : 0;
-            if (dn->dirty) {
-                if (d->o->explain != EXPLAIN_COMMAND) {
-                    output_predict(d, i);
-                    output_diff(d, i);
-                }
-            } else if (before) {
-                /* The guard sees what the nodes before it do: only the
-                 * deploy can tell whether it still holds then. */
-                d->nask++;
-                if (d->o->explain != EXPLAIN_COMMAND)
-                    output_predict_ask(d, i, before);
-            } else {
-                d->clean++;
-            }
-        }
+        predict_nodes(d);
         return;
     }
     lock_hosts(d);
-    schedule_build(d);
+    schedule_build(d, 0);
     for (size_t i = 0; i < d->nhosts; i++)
         if (d->hosts[i].failed)
             schedule_fail_host(d, i);
@@ -303,7 +305,6 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
         return status;
     drive_catch_signals(&d->signals);
     output_header(d);
-    deploy_connect(d);
     deploy_hosts(d);
     if (s) {
         survey_collect(d);

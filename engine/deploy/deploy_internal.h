@@ -84,6 +84,17 @@ struct dcomp {
     size_t nnext, next_cap;
 };
 
+/* Where a host is on its way through a run (engine/deploy/pipeline.c). */
+enum host_phase {
+    PHASE_CONNECTING, /* its first request (the manifest) is on the way */
+    PHASE_CHECKING,   /* its checks are on the way */
+    PHASE_CONTENTS,   /* the old contents of its dirty files, for diffs */
+    PHASE_DECIDED,    /* its nodes are decided dirty or clean */
+    PHASE_LOCKING,    /* its lock request is on the way */
+    PHASE_OPEN,       /* its nodes run as their predecessors resolve */
+    PHASE_GONE,       /* failed: its nodes are skipped */
+};
+
 struct dhost {
     struct deploy *d; /* back pointers for the callbacks */
     size_t index;
@@ -93,6 +104,9 @@ struct dhost {
     char *work; /* root components work in <work>/<component> */
     char *statedir;
     char *manifest_path;
+    enum host_phase phase;
+    int answered;                       /* the first request's reply came */
+    int lock_answered;                  /* the lock request's reply came */
     int locked;                         /* this run holds the lock */
     struct ssh_config_query *ssh_query; /* connect_ask's, until connect_transport takes it */
     char *sudo_as; /* the service user the shell runs as through sudo, or NULL */
@@ -101,6 +115,7 @@ struct dhost {
     int unknown;   /* no valid manifest: the target's state is unknown */
     struct manifest manifest;
     struct deploy_cache *cache; /* the controller's copy of the manifest */
+    struct buf clean_records; /* records of nodes found right, sent once locked */
     struct plan checks;
     struct query_result *results;
     int checks_done;
@@ -153,20 +168,22 @@ struct deploy {
     struct deploy_options *own_options;  /* deploy_open's copy of the options */
 };
 
-/* engine/deploy/dirty.c */
-/* Decide which nodes need a check and queue the checks (one query batch per
- * host). 0, or -1 with *err. */
-int dirty_submit_checks(struct deploy *d, char **err);
-/* After the checks' replies: mark each node dirty or clean, with reasons. */
-void dirty_decide(struct deploy *d);
+/* engine/deploy/dirty.c: each host's nodes are decided on their own, as
+ * soon as that host answered (engine/deploy/pipeline.c). */
+/* Decide which of host's nodes need a check and send the checks (one query
+ * batch). 0, or -1 with *err. */
+int dirty_submit_checks(struct deploy *d, size_t host, char **err);
+/* After the checks' replies: mark each of host's nodes dirty or clean, with
+ * reasons. */
+void dirty_decide(struct deploy *d, size_t host);
 /* The dirty nodes of node's host that come before it (graph order: the
  * order of application within a root component). */
 size_t dirty_before(const struct deploy *d, size_t node);
-/* Ask for the old content of dirty files whose check decided (their diffs);
- * the others' came with the checks. The number of hosts asked. */
-size_t dirty_submit_contents(struct deploy *d);
-/* After the replies: move each file's old content into its dnode. */
-void dirty_take_contents(struct deploy *d);
+/* Ask host for the old content of its dirty files whose check decided (their
+ * diffs); the others' came with the checks. 1 when a request was sent. */
+int dirty_submit_contents(struct deploy *d, size_t host);
+/* After the reply: move each of host's files' old content into its dnode. */
+void dirty_take_contents(struct deploy *d, size_t host);
 /* Free a dnode's reason, explanation and old content. */
 void dirty_release_node(struct dnode *dn);
 /* Append to out the N records of clean nodes of host h that the manifest
@@ -174,8 +191,12 @@ void dirty_release_node(struct dnode *dn);
 void dirty_clean_records(struct deploy *d, size_t h, struct buf *out);
 
 /* engine/deploy/schedule.c */
-/* Build the dependencies between nodes (order, after, watch, resource). */
-void schedule_build(struct deploy *d);
+/* Build the dependencies between nodes (order, after, watch, resource).
+ * gated: every node also waits for its host to open (schedule_open_host). */
+void schedule_build(struct deploy *d, int gated);
+/* Host h's nodes are decided and it is locked (or has no work): release
+ * them from the gate schedule_build put them behind. */
+void schedule_open_host(struct deploy *d, size_t h);
 /* Mark every node of host h skipped (the host failed). */
 void schedule_fail_host(struct deploy *d, size_t h);
 /* Resolve what is ready and start the first dirty node of each idle host. */
@@ -286,7 +307,9 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
 void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,
                           const char **manifest);
 /* Connect every host and send its first request (its manifest, or the
- * identity of the controller's copy); wait for the answers. */
+ * identity of the controller's copy); the answers come as the loop runs. */
+void connect_start(struct deploy *d);
+/* connect_start, then wait for every answer. */
 void connect_hosts(struct deploy *d);
 /* Close every session once what was sent to it is done; free the hosts. */
 void connect_close(struct deploy *d);
@@ -297,9 +320,22 @@ char *connect_failure(const struct dhost *h, const char *error);
  * and its host expands "~". 0, or -1 when the output does not start with it. */
 int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len);
 
+/* engine/deploy/pipeline.c */
+/* Connect every host and move each on as its own answers come: checks,
+ * decisions, diffs' old contents; with apply also its lock, then its nodes
+ * (scheduled as they become ready). Returns when no host has anything
+ * under way. */
+void pipeline_run(struct deploy *d, int apply);
+
 /* engine/deploy/lock.c */
-/* Lock the hosts with work (checking that their manifest is still the one
- * the first request read) and record their clean nodes; the others are done. */
+/* Send host h the request taking its lock (checking that its manifest is
+ * still the one the first request read) when it has work: 1; 0 when it has
+ * none (it is done). */
+int lock_host(struct deploy *d, size_t h);
+/* After the lock request's reply: send the records of h's nodes found right
+ * on the target, when the lock was taken. */
+void lock_host_taken(struct deploy *d, size_t h);
+/* Both for every host still usable, waiting for the locks in between. */
 void lock_hosts(struct deploy *d);
 /* Send each locked host the request that removes its lock (connect_close
  * waits for it). */

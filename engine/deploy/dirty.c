@@ -68,56 +68,58 @@ static void done_cb(void *ctx)
     h->checks_done = 1;
 }
 
-int dirty_submit_checks(struct deploy *d, char **err)
+/* Plan node i's check into its host's check batch when it needs one. */
+static void plan_node_check(struct deploy *d, size_t i)
 {
-    for (size_t i = 0; i < d->g->nnodes; i++) {
-        struct dnode *dn = &d->nodes[i];
-        if (dn->status != DN_PENDING)
-            continue;
-        struct dhost *h = &d->hosts[dn->host];
-        if (h->failed)
-            continue;
-        int same;
-        record_of(d, i, &same);
-        const struct node *n = &d->g->nodes[i];
-        /* Dirty by its record whatever its check says: its diff comes along. */
-        if (!h->unknown && !same && wants_diff(d, i))
-            add_content_query(d, i, &h->checks, 1);
-        /* -n asks a dirty node's guard now: the prediction says whether it
-         * would run (a deploy asks right before applying it). */
-        dn->check = h->unknown || d->o->verify || (d->o->predict && n->kind->guarded && !same);
-        if (!dn->check)
-            continue;
-        struct buf e;
-        buf_init(&e);
-        dn->check_from = h->checks.nqueries;
-        if (n->kind->plan_check(n, (enum check_level)check_level(d, h), &h->checks, &e) < 0) {
-            /* Cannot check: it is dirty, and its apply will say more. */
-            dn->check = 0;
-            set_reason(dn, xasprintf("cannot check: %s", e.data ? e.data : "failed"));
-        }
-        dn->nchecks = h->checks.nqueries - dn->check_from;
-        if (dn->nchecks == 0 && !h->unknown && !d->o->verify)
-            dn->check = 0; /* a guarded node without a guard: its record decides */
-        buf_release(&e);
+    struct dnode *dn = &d->nodes[i];
+    struct dhost *h = &d->hosts[dn->host];
+    int same;
+    record_of(d, i, &same);
+    const struct node *n = &d->g->nodes[i];
+    /* Dirty by its record whatever its check says: its diff comes along. */
+    if (!h->unknown && !same && wants_diff(d, i))
+        add_content_query(d, i, &h->checks, 1);
+    /* -n asks a dirty node's guard now: the prediction says whether it
+     * would run (a deploy asks right before applying it). */
+    dn->check = h->unknown || d->o->verify || (d->o->predict && n->kind->guarded && !same);
+    if (!dn->check)
+        return;
+    struct buf e;
+    buf_init(&e);
+    dn->check_from = h->checks.nqueries;
+    if (n->kind->plan_check(n, (enum check_level)check_level(d, h), &h->checks, &e) < 0) {
+        /* Cannot check: it is dirty, and its apply will say more. */
+        dn->check = 0;
+        set_reason(dn, xasprintf("cannot check: %s", e.data ? e.data : "failed"));
     }
-    for (size_t i = 0; i < d->nhosts; i++) {
-        struct dhost *h = &d->hosts[i];
-        if (h->failed || !h->host)
-            continue;
-        size_t n = h->checks.nqueries;
-        h->results = xcalloc(n ? n : 1, sizeof *h->results);
-        if (n == 0) {
-            h->checks_done = 1;
-            continue;
-        }
-        char *error = NULL;
-        if (h->host->ops->query(h->host, h->checks.queries, n, h->results, done_cb, h, &error) <
-            0) {
-            *err = xasprintf("%s: %s", h->name, error);
-            free(error);
-            return -1;
-        }
+    dn->nchecks = h->checks.nqueries - dn->check_from;
+    if (dn->nchecks == 0 && !h->unknown && !d->o->verify)
+        dn->check = 0; /* a guarded node without a guard: its record decides */
+    buf_release(&e);
+}
+
+/* Whether node i is one of host's nodes still to decide. */
+static int pending_on(const struct deploy *d, size_t i, size_t host)
+{
+    return d->nodes[i].host == host && d->nodes[i].status == DN_PENDING;
+}
+
+int dirty_submit_checks(struct deploy *d, size_t host, char **err)
+{
+    struct dhost *h = &d->hosts[host];
+    for (size_t i = 0; i < d->g->nnodes; i++)
+        if (pending_on(d, i, host))
+            plan_node_check(d, i);
+    size_t n = h->checks.nqueries;
+    h->results = xcalloc(n ? n : 1, sizeof *h->results);
+    if (n == 0) {
+        h->checks_done = 1;
+        return 0;
+    }
+    char *error = NULL;
+    if (h->host->ops->query(h->host, h->checks.queries, n, h->results, done_cb, h, &error) < 0) {
+        *err = error;
+        return -1;
     }
     return 0;
 }
@@ -268,15 +270,14 @@ static size_t *changed_watched(const struct deploy *d)
     return watched;
 }
 
-void dirty_decide(struct deploy *d)
+void dirty_decide(struct deploy *d, size_t host)
 {
     size_t *watched = changed_watched(d);
     for (size_t i = 0; i < d->g->nnodes; i++) {
-        struct dnode *dn = &d->nodes[i];
-        if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
+        if (!pending_on(d, i, host))
             continue;
         decide_node(d, i, watched ? watched[i] : (size_t)-1);
-        d->ndirty += dn->dirty;
+        d->ndirty += d->nodes[i].dirty;
     }
     free(watched);
 }
@@ -297,31 +298,26 @@ static void contents_done(void *ctx)
     h->contents_done = 1;
 }
 
-size_t dirty_submit_contents(struct deploy *d)
+int dirty_submit_contents(struct deploy *d, size_t host)
 {
+    struct dhost *h = &d->hosts[host];
     for (size_t i = 0; i < d->g->nnodes; i++) {
         struct dnode *dn = &d->nodes[i];
-        if (dn->status == DN_PENDING && dn->dirty && !dn->old.batch && !d->hosts[dn->host].failed &&
-            wants_diff(d, i))
-            add_content_query(d, i, &d->hosts[dn->host].contents, 2);
+        if (pending_on(d, i, host) && dn->dirty && !dn->old.batch && wants_diff(d, i))
+            add_content_query(d, i, &h->contents, 2);
     }
-    size_t asked = 0;
-    for (size_t i = 0; i < d->nhosts; i++) {
-        struct dhost *h = &d->hosts[i];
-        size_t n = h->contents.nqueries;
-        if (n == 0 || h->failed || !h->host)
-            continue;
-        h->content_results = xcalloc(n, sizeof *h->content_results);
-        char *error = NULL;
-        if (h->host->ops->query(h->host, h->contents.queries, n, h->content_results, contents_done,
-                                h, &error) < 0) {
-            /* Only the diffs are lost: each says so. */
-            free(error);
-            continue;
-        }
-        asked++;
+    size_t n = h->contents.nqueries;
+    if (n == 0)
+        return 0;
+    h->content_results = xcalloc(n, sizeof *h->content_results);
+    char *error = NULL;
+    if (h->host->ops->query(h->host, h->contents.queries, n, h->content_results, contents_done, h,
+                            &error) < 0) {
+        /* Only the diffs are lost: each says so. */
+        free(error);
+        return 0;
     }
-    return asked;
+    return 1;
 }
 
 static void take_content(struct old_file *old, struct query_result *r)
@@ -338,11 +334,11 @@ static void take_content(struct old_file *old, struct query_result *r)
     r->content = NULL;
 }
 
-void dirty_take_contents(struct deploy *d)
+void dirty_take_contents(struct deploy *d, size_t host)
 {
     for (size_t i = 0; i < d->g->nnodes; i++) {
         struct dnode *dn = &d->nodes[i];
-        if (!dn->old.batch || dn->status == DN_IGNORED)
+        if (!dn->old.batch || dn->host != host || dn->status == DN_IGNORED)
             continue;
         struct dhost *h = &d->hosts[dn->host];
         int batch1 = dn->old.batch == 1;

@@ -61,21 +61,27 @@ void drive_fail_host(struct deploy *d, struct dhost *h, const char *message)
         output_host_error(d, h->index, message);
 }
 
+int drive_busy(const struct deploy *d)
+{
+    for (size_t i = 0; i < d->nhosts; i++)
+        if (d->hosts[i].session && session_busy(d->hosts[i].session))
+            return 1;
+    return 0;
+}
+
+void drive_step(struct deploy *d)
+{
+    char *err = NULL;
+    if (loop_step(d->loop, 250, &err) < 0) {
+        for (size_t i = 0; i < d->nhosts; i++)
+            if (d->hosts[i].session)
+                session_kill(d->hosts[i].session, err);
+        free(err);
+    }
+}
+
 void drive_loop(struct deploy *d)
 {
-    for (;;) {
-        int busy = 0;
-        for (size_t i = 0; i < d->nhosts; i++)
-            if (d->hosts[i].session && session_busy(d->hosts[i].session))
-                busy = 1;
-        if (!busy)
-            return;
-        char *err = NULL;
-        if (loop_step(d->loop, 250, &err) < 0) {
-            for (size_t i = 0; i < d->nhosts; i++)
-                if (d->hosts[i].session)
-                    session_kill(d->hosts[i].session, err);
-            free(err);
-        }
-    }
+    while (drive_busy(d))
+        drive_step(d);
 }

@@ -24,6 +24,11 @@ void drive_restore_signals(const struct drive_signals *old);
 int drive_interrupted(void);
 /* Step d's loop until no host has a request under way. */
 void drive_loop(struct deploy *d);
+/* 1 while a host has a request under way. */
+int drive_busy(const struct deploy *d);
+/* Wait once for what the hosts answer (a quarter of a second at most) and
+ * run the callbacks of what came. */
+void drive_step(struct deploy *d);
 /* Host h is unusable (unreachable, locked, its manifest unreadable): none of
  * its nodes run. The first message is printed (kept, in a survey). */
 void drive_fail_host(struct deploy *d, struct dhost *h, const char *message);

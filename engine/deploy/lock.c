@@ -172,6 +172,7 @@ static void lock_reply(const struct session_reply *reply, void *ctx)
 {
     struct dhost *h = ctx;
     struct deploy *d = h->d;
+    h->lock_answered = 1;
     if (reply->error) {
         write_reply(reply, ctx);
         return;
@@ -262,27 +263,33 @@ static int host_has_work(struct deploy *d, size_t h, struct buf *clean_records)
     return 0;
 }
 
-/* Lock the hosts with work and record their clean nodes; the others are done. */
+int lock_host(struct deploy *d, size_t h)
+{
+    struct dhost *host = &d->hosts[h];
+    if (!host_has_work(d, h, &host->clean_records)) {
+        deploy_cache_keep_seen(d, host);
+        return 0;
+    }
+    submit_lock(d, host);
+    return 1;
+}
+
+void lock_host_taken(struct deploy *d, size_t h)
+{
+    struct dhost *host = &d->hosts[h];
+    if (host->locked && !host->failed && host->clean_records.len)
+        submit_records(host, host->clean_records.data, host->clean_records.len);
+    buf_release(&host->clean_records);
+}
+
 void lock_hosts(struct deploy *d)
 {
-    struct buf *records = xcalloc(d->nhosts ? d->nhosts : 1, sizeof *records);
-    for (size_t i = 0; i < d->nhosts; i++) {
-        struct dhost *h = &d->hosts[i];
-        buf_init(&records[i]);
-        if (h->failed)
-            continue;
-        if (host_has_work(d, i, &records[i]))
-            submit_lock(d, h);
-        else
-            deploy_cache_keep_seen(d, h);
-    }
+    for (size_t i = 0; i < d->nhosts; i++)
+        if (!d->hosts[i].failed)
+            lock_host(d, i);
     drive_loop(d);
-    for (size_t i = 0; i < d->nhosts; i++) {
-        if (d->hosts[i].locked && !d->hosts[i].failed && records[i].len)
-            submit_records(&d->hosts[i], records[i].data, records[i].len);
-        buf_release(&records[i]);
-    }
-    free(records);
+    for (size_t i = 0; i < d->nhosts; i++)
+        lock_host_taken(d, i);
 }
 
 static void release_reply(const struct session_reply *reply, void *ctx)

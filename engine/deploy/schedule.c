@@ -49,7 +49,7 @@ static void add_resource_edge(struct deploy *d, size_t from, size_t to)
         d->nodes[requirer->nodes[k]].waiting++;
 }
 
-void schedule_build(struct deploy *d)
+void schedule_build(struct deploy *d, int gated)
 {
     for (size_t i = 0; i < d->g->nnodes; i++) {
         if (!usable(d, i))
@@ -57,6 +57,7 @@ void schedule_build(struct deploy *d)
         struct dcomp *c = &d->comps[d->g->nodes[i].component];
         push(&c->nodes, &c->nnodes, &c->nodes_cap, i);
         c->pending++;
+        d->nodes[i].waiting += gated != 0;
     }
     for (size_t e = 0; e < d->g->nedges; e++) {
         const struct edge *edge = &d->g->edges[e];
@@ -385,6 +386,13 @@ void schedule_pump(struct deploy *d)
         for (size_t i = 0; i < d->nhosts; i++)
             moved |= pump_host(d, &d->hosts[i]);
     }
+}
+
+void schedule_open_host(struct deploy *d, size_t h)
+{
+    for (size_t i = 0; i < d->g->nnodes; i++)
+        if (d->nodes[i].host == h && d->nodes[i].status == DN_PENDING)
+            release_one(d, i, 0);
 }
 
 void schedule_fail_host(struct deploy *d, size_t h)

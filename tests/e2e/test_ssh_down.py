@@ -196,3 +196,51 @@ def test_hosts_queued_behind_a_jump_host_that_never_answers(batou, make_project,
         "behind 10 other connections to it being set up)")]
     assert (len(held), len(waited), len(errors)) == (10, BEHIND - 10, BEHIND), result.stderr
     assert TIMEOUT <= elapsed < 3 * TIMEOUT, elapsed
+
+
+def test_hosts_that_are_up_deploy_while_a_host_is_still_connecting(make_project, ssh_lab,
+                                                                   tmp_path):
+    """A host that never answers delays nobody: the hosts that are up take
+    their lock, deploy and record their nodes while it is still connecting,
+    long before its timeout fails it (each host moves on as soon as its own
+    answer came: docs/architecture.md, "Scheduling")."""
+    import threading
+
+    lab = ssh_lab(2)
+    slow = 10  # long enough that the hosts that are up finish well before it
+    down, sockets = down_project(make_project, lab, silent, 1)
+    cfg = tmp_path / "environments" / "prod" / "environment.cfg"
+    cfg.write_text(cfg.read_text().replace(f"timeout = {TIMEOUT}", f"timeout = {slow}"))
+    path, _ = binary_path()
+    env = dict(os.environ, NO_COLOR="1", HOME=str(lab.home))
+    env.pop("SSH_AUTH_SOCK", None)
+    proc = subprocess.Popen([path, "prod"], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    errors = []
+
+    def read_errors():
+        for line in proc.stderr:
+            errors.append(line)
+
+    reader = threading.Thread(target=read_errors)
+    reader.start()
+    try:
+        while not all(target(h, "sub", "data.txt").exists() for h in lab.hosts):
+            assert proc.poll() is None, "the run ended before the hosts that are up deployed"
+            time.sleep(0.05)
+        # Deployed, while the down host has not failed yet.
+        assert not [e for e in errors if "down00" in e], errors
+        out = proc.stdout.read()  # stderr is the reader's alone
+        proc.wait(timeout=3 * slow)
+    finally:
+        proc.kill()
+        reader.join()
+        for s in sockets:
+            s.close()
+    assert proc.returncode == 1, out + "".join(errors)
+    (addr, port), = down.values()
+    assert errors == [f"batou-ng: error: down00: cannot reach host: connection to '{addr}' "
+                      f"port {port} timed out after {slow} s\n"], errors
+    assert summary(subprocess.CompletedProcess([], 1, out, "")) == (4, 0, 0, 2)
+    for h in lab.hosts:
+        assert target(h, "greeting").read_text() == f"hello from {h.name}"
