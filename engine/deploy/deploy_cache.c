@@ -247,7 +247,7 @@ static int only_run_appended(const struct deploy_cache *c, const struct manifest
 /* The copy of m: its live state under its own generation. */
 static void serialize(const struct deploy_cache *c, const struct manifest *m, struct buf *out)
 {
-    manifest_header_line(out, m->generation);
+    manifest_header_line_version(out, m->version, m->generation);
     if (m->has_run)
         manifest_run_line(out, m->run.id, m->run.env, m->run.commit, m->run.who, m->run.time);
     if (only_run_appended(c, m)) {
@@ -256,7 +256,7 @@ static void serialize(const struct deploy_cache *c, const struct manifest *m, st
     }
     for (size_t i = 0; i < m->nbuckets; i++)
         for (const struct manifest_node *n = m->buckets[i]; n; n = n->next)
-            manifest_node_line(out, n->key, n->kind, n->hash, n->paths, n->npaths);
+            manifest_node_copy_line(out, n);
 }
 
 /* 1 when identity (one line, no newline) is that of m's file. */

@@ -1,4 +1,4 @@
-/* The target manifest, format "batou-ng-manifest 1".
+/* The target manifest, format "batou-ng-manifest 2" (version 1 is read too).
  *
  * <target_directory>/.batou-ng/manifest is the truth about what is deployed
  * on a target. It is an append-only journal (like ninja's .ninja_log): the
@@ -15,10 +15,24 @@
  * line ends with " #" and 16 lowercase hex digits: the XXH3-64 of the line's
  * bytes before " #".
  *
- *   H batou-ng-manifest 1 <generation>          first line, and only there
+ *   H batou-ng-manifest 2 <generation>          first line, and only there
  *   R <run-id> <env> <commit> <user@host> <unix-time>   a deploy run started
  *   N <key> <kind> <hash> <path>...             node done (zero or more paths)
+ *   U <key> <kind> <hash> <undo> <cwd> <n> <env>... <path>...
+ *                                               node done, with what undoes it
  *   D <key>                                     node removed (--prune)
+ *
+ * A U record is an N record that also says what --prune runs before it
+ * removes the node's paths (a Command's `undo`, docs/reference/lua.md): the
+ * command, the directory it runs in ("\-": the login directory), and <n>
+ * (decimal) "NAME=value" environment entries. Its paths follow as in N.
+ *
+ * Version 2 added the U record; nothing else changed. A version 1 file is
+ * read as it is (a U line in one is corrupt) and rewritten as version 2
+ * before the first append (manifest_needs_compaction), so a file never
+ * holds a record its header's version does not know. A batou-ng that knows
+ * only version 1 reads a version 2 file as "no manifest" and redoes the
+ * work.
  *
  * <generation> is 32 random lowercase hex digits, new on every rewrite;
  * together with the file's size it changes on every append and rewrite, so a
@@ -31,7 +45,7 @@
  * Reading: a line whose checksum or syntax is wrong (an unknown record type,
  * a wrong field count, a bad escape, an H line after the first) is ignored
  * and counted in corrupt; a last line without its newline (a torn append) is
- * ignored and counted in torn. A first line that is not a version-1 header
+ * ignored and counted in torn. A first line that is not a version 1 or 2 header
  * (another version, another file, a torn or corrupt header) means "no
  * manifest": every record is ignored and the engine redoes the work; it
  * never guesses. Appends go after a newline only: a torn or corrupt file is
@@ -125,13 +139,18 @@ static void end_line(struct buf *out, size_t start)
     buf_addf(out, " #%016llx\n", (unsigned long long)sum);
 }
 
-void manifest_header_line(struct buf *out, const char *generation)
+void manifest_header_line_version(struct buf *out, int version, const char *generation)
 {
     size_t start = out->len;
 
-    buf_adds(out, "H " MAGIC " 1");
+    buf_addf(out, "H " MAGIC " %d", version);
     add_field(out, generation);
     end_line(out, start);
+}
+
+void manifest_header_line(struct buf *out, const char *generation)
+{
+    manifest_header_line_version(out, MANIFEST_VERSION, generation);
 }
 
 void manifest_run_line(struct buf *out, const char *run_id, const char *env, const char *commit,
@@ -163,6 +182,39 @@ int manifest_node_line(struct buf *out, const char *key, const char *kind, const
         add_field(out, paths[i]);
     end_line(out, start);
     return 0;
+}
+
+int manifest_node_undo_line(struct buf *out, const char *key, const char *kind, const char *hash,
+                            const struct manifest_undo *undo, const char *const *paths,
+                            size_t npaths)
+{
+    if (!undo || !undo->command)
+        return manifest_node_line(out, key, kind, hash, paths, npaths);
+    if (!is_hex32(hash))
+        return -1;
+    for (size_t i = 0; i < undo->nenv; i++)
+        if (!strchr(undo->env[i], '='))
+            return -1;
+    size_t start = out->len;
+    buf_addc(out, 'U');
+    add_field(out, key);
+    add_field(out, kind);
+    add_field(out, hash);
+    add_field(out, undo->command);
+    add_field(out, undo->cwd ? undo->cwd : "");
+    buf_addf(out, " %zu", undo->nenv);
+    for (size_t i = 0; i < undo->nenv; i++)
+        add_field(out, undo->env[i]);
+    for (size_t i = 0; i < npaths; i++)
+        add_field(out, paths[i]);
+    end_line(out, start);
+    return 0;
+}
+
+void manifest_node_copy_line(struct buf *out, const struct manifest_node *node)
+{
+    manifest_node_undo_line(out, node->key, node->kind, node->hash, &node->undo, node->paths,
+                            node->npaths);
 }
 
 void manifest_remove_line(struct buf *out, const char *key)
@@ -233,31 +285,41 @@ const struct manifest_node *manifest_find(const struct manifest *m, const char *
     return *find_link(m, key, XXH3_64bits(key, strlen(key)));
 }
 
-/* A node from the fields of an N record, in one allocation: the struct, the
- * path pointers, then a copy of every decoded field. */
-static struct manifest_node *new_node(const struct fields *f)
+/* A node from the fields of an N record (undo 0) or a U record (undo 1, its
+ * <n> checked by the caller), in one allocation: the struct, the path and
+ * env pointers, then a copy of every decoded field. */
+static struct manifest_node *new_node(const struct fields *f, int undo, size_t nenv)
 {
-    size_t npaths = f->count - 4;
-    size_t head = sizeof(struct manifest_node) + npaths * sizeof(char *);
-    struct manifest_node *node = xmalloc(head + f->text.len);
+    size_t first_path = undo ? 7 + nenv : 4;
+    size_t npaths = f->count - first_path;
+    size_t head = sizeof(struct manifest_node) + (npaths + nenv) * sizeof(char *);
+    struct manifest_node *node = xcalloc(1, head + f->text.len);
     char *text = (char *)node + head;
 
     memcpy(text, f->text.data, f->text.len);
-    node->next = NULL;
     node->key = text + f->offsets[1];
     node->kind = text + f->offsets[2];
     memcpy(node->hash, field(f, 3), MANIFEST_HEX);
     node->paths = (const char **)(node + 1);
     node->npaths = npaths;
     for (size_t i = 0; i < npaths; i++)
-        node->paths[i] = text + f->offsets[4 + i];
+        node->paths[i] = text + f->offsets[first_path + i];
+    if (undo) {
+        const char **env = node->paths + npaths;
+        for (size_t i = 0; i < nenv; i++)
+            env[i] = text + f->offsets[7 + i];
+        node->undo.command = text + f->offsets[4];
+        node->undo.cwd = *field(f, 5) ? text + f->offsets[5] : NULL;
+        node->undo.env = env;
+        node->undo.nenv = nenv;
+    }
     node->keyhash = XXH3_64bits(node->key, strlen(node->key));
     return node;
 }
 
-static void put_node(struct manifest *m, const struct fields *f)
+static void put_node(struct manifest *m, const struct fields *f, int undo, size_t nenv)
 {
-    struct manifest_node *node = new_node(f);
+    struct manifest_node *node = new_node(f, undo, nenv);
 
     if (m->count >= m->nbuckets)
         grow_table(m);
@@ -428,6 +490,25 @@ static int set_run(struct manifest *m, const struct fields *f)
     return 0;
 }
 
+/* A U record: version 2 only; <n> a decimal count of the env entries that
+ * follow, each "NAME=value"; a command that is not empty. */
+static int put_undo_node(struct manifest *m, const struct fields *f)
+{
+    int64_t nenv;
+
+    if (m->version < 2 || f->count < 7 || !is_hex32(field(f, 3)) || !*field(f, 4) ||
+        parse_int64(field(f, 6), &nenv) || nenv < 0 || (uint64_t)nenv > f->count - 7 ||
+        field(f, 6)[0] == '-')
+        return -1;
+    for (size_t i = 0; i < (size_t)nenv; i++) {
+        const char *entry = field(f, 7 + i);
+        if (entry[0] == '=' || !strchr(entry, '='))
+            return -1;
+    }
+    put_node(m, f, 1, (size_t)nenv);
+    return 0;
+}
+
 /* Apply one record line (no newline); -1 when it is corrupt. */
 static int apply_line(struct manifest *m, struct fields *f, const char *p, size_t n)
 {
@@ -442,8 +523,10 @@ static int apply_line(struct manifest *m, struct fields *f, const char *p, size_
     case 'N':
         if (f->count < 4 || !is_hex32(field(f, 3)))
             return -1;
-        put_node(m, f);
+        put_node(m, f, 0, 0);
         return 0;
+    case 'U':
+        return put_undo_node(m, f);
     case 'D':
         if (f->count != 2)
             return -1;
@@ -492,7 +575,7 @@ static void read_header(struct manifest *m, const char *p, size_t n, int complet
         m->invalid = "no header line";
         return;
     }
-    if (n < plen + 2 || p[plen] != '1' || p[plen + 1] != ' ') {
+    if (n < plen + 2 || (p[plen] != '1' && p[plen] != '2') || p[plen + 1] != ' ') {
         m->invalid = "unknown version";
         return;
     }
@@ -500,6 +583,7 @@ static void read_header(struct manifest *m, const char *p, size_t n, int complet
     if (complete && checksum_ok(p, n, &body) && split_line(&f, p, body) == 0 && f.count == 4 &&
         is_hex32(field(&f, 3))) {
         m->valid = 1;
+        m->version = p[plen] - '0';
         m->invalid = NULL;
         memcpy(m->generation, field(&f, 3), MANIFEST_HEX);
     } else {
@@ -540,7 +624,8 @@ void manifest_apply(struct manifest *m, const char *text, size_t len)
 
 int manifest_needs_compaction(const struct manifest *m)
 {
-    return !m->valid || m->torn || m->corrupt || m->records > 3 * m->count + 64;
+    return !m->valid || m->version != MANIFEST_VERSION || m->torn || m->corrupt ||
+           m->records > 3 * m->count + 64;
 }
 
 void manifest_serialize(struct manifest *m, struct buf *out)
@@ -554,11 +639,11 @@ void manifest_serialize(struct manifest *m, struct buf *out)
     if (m->has_run)
         manifest_run_line(out, m->run.id, m->run.env, m->run.commit, m->run.who, m->run.time);
     for (size_t i = 0; i < m->count; i++)
-        manifest_node_line(out, nodes[i]->key, nodes[i]->kind, nodes[i]->hash, nodes[i]->paths,
-                           nodes[i]->npaths);
+        manifest_node_copy_line(out, nodes[i]);
     free(nodes);
     memcpy(m->generation, gen, MANIFEST_HEX);
     m->valid = 1;
+    m->version = MANIFEST_VERSION;
     m->invalid = NULL;
     m->records = 1 + (size_t)m->has_run + m->count;
     m->corrupt = 0;

@@ -2,8 +2,9 @@
 #define BATOU_MANIFEST_H
 
 /* The target manifest, <target_directory>/.batou-ng/manifest: what is
- * deployed on a target, as an append-only journal ("batou-ng-manifest 1",
- * documented at the top of engine/deploy/manifest.c). Parsing never fails: garbage
+ * deployed on a target, as an append-only journal ("batou-ng-manifest 2",
+ * which reads version 1 too; documented at the top of
+ * engine/deploy/manifest.c). Parsing never fails: garbage
  * is counted and skipped, and a missing or unknown header means "no
  * manifest". Records and shell fragments (hosts/shell.h) are appended to a
  * struct buf; nothing here prints, exits or touches the network. */
@@ -13,11 +14,20 @@
 
 struct buf;
 
-#define MANIFEST_VERSION 1
+#define MANIFEST_VERSION 2 /* written; version 1 files are read too */
 /* The largest manifest a target's file may be: any bigger is refused, not
  * read (10,000 nodes take about 2 MiB). */
 #define MANIFEST_MAX_BYTES (64 * 1024 * 1024)
 #define MANIFEST_HEX 33 /* 32 lowercase hex digits and a NUL: hashes, generations */
+
+/* What --prune runs on the target before it removes an orphan's paths: a
+ * Command's `undo`, in its cwd with its env. */
+struct manifest_undo {
+    const char *command;    /* NULL: the node has none */
+    const char *cwd;        /* NULL: the login directory */
+    const char *const *env; /* "NAME=value" */
+    size_t nenv;
+};
 
 /* One live node. One allocation holds the struct and all its strings. */
 struct manifest_node {
@@ -28,6 +38,7 @@ struct manifest_node {
     char hash[MANIFEST_HEX];    /* input hash, XXH3-128 as hex */
     const char **paths;         /* remote paths it owns */
     size_t npaths;
+    struct manifest_undo undo; /* from a U record; undo.command NULL for an N record */
 };
 
 /* A deploy run, from the last R record. */
@@ -41,7 +52,8 @@ struct manifest_run {
 
 /* The live state of a manifest file; owns everything in it. */
 struct manifest {
-    int valid;                     /* 1: a version-1 header was read; 0: "no manifest" */
+    int valid;                     /* 1: a version 1 or 2 header was read; 0: "no manifest" */
+    int version;                   /* the header's version when valid, else 0 */
     const char *invalid;           /* why valid is 0 (static text), NULL when valid */
     char generation[MANIFEST_HEX]; /* from the header; "" when not valid */
     int has_run;
@@ -71,15 +83,18 @@ const struct manifest_node *manifest_find(const struct manifest *m, const char *
  * array (not the nodes, which m owns). */
 const struct manifest_node **manifest_sorted_nodes(const struct manifest *m);
 /* 1 when the file must be rewritten (manifest_serialize) before the next
- * append: no valid header, a torn last line, corrupt lines, or more than
- * 3 x live + 64 records. */
+ * append: no valid header, an older version's header, a torn last line,
+ * corrupt lines, or more than 3 x live + 64 records. */
 int manifest_needs_compaction(const struct manifest *m);
 void manifest_release(struct manifest *m);
 
 /* Fill gen with a new random generation (32 lowercase hex digits). */
 void manifest_new_generation(char gen[MANIFEST_HEX]);
-/* Append "H batou-ng-manifest 1 <generation> #<checksum>\n". */
+/* Append "H batou-ng-manifest 2 <generation> #<checksum>\n". */
 void manifest_header_line(struct buf *out, const char *generation);
+/* The same with another version (1 or 2): the controller's copy of a file
+ * keeps the version of the file it stands for. */
+void manifest_header_line_version(struct buf *out, int version, const char *generation);
 /* Append an R record: a deploy run started. commit may be NULL (none). */
 void manifest_run_line(struct buf *out, const char *run_id, const char *env, const char *commit,
                        const char *who, int64_t time);
@@ -87,6 +102,14 @@ void manifest_run_line(struct buf *out, const char *run_id, const char *env, con
  * hash is not 32 lowercase hex digits. */
 int manifest_node_line(struct buf *out, const char *key, const char *kind, const char *hash,
                        const char *const *paths, size_t npaths);
+/* Append a U record (an N record with what undoes it) when undo and
+ * undo->command are set, else an N record. -1 as manifest_node_line, or
+ * when an env entry holds no '='. */
+int manifest_node_undo_line(struct buf *out, const char *key, const char *kind, const char *hash,
+                            const struct manifest_undo *undo, const char *const *paths,
+                            size_t npaths);
+/* Append the record of a live node (N or U), as it was read. */
+void manifest_node_copy_line(struct buf *out, const struct manifest_node *node);
 /* Append a D record: the node was removed. */
 void manifest_remove_line(struct buf *out, const char *key);
 /* Append a compacted file for m to out: a header with a new generation, the
@@ -115,12 +138,12 @@ int manifest_rewrite_fragment(struct buf *out, const char *path, const char *dat
  * that is no regular file (a symlink, a FIFO, a device) or is larger than
  * MANIFEST_MAX_BYTES is not read: exit 1, one line on stderr. */
 void manifest_read_fragment(struct buf *out, const char *path);
-/* Print "<generation> <size in bytes>\n" ("-" for a file without a version-1
- * header); nothing (exit 0) when the file does not exist; exit 1 as
+/* Print "<generation> <size in bytes>\n" ("-" for a file without a version 1
+ * or 2 header); nothing (exit 0) when the file does not exist; exit 1 as
  * manifest_read_fragment for a file it does not read. */
 void manifest_generation_fragment(struct buf *out, const char *path);
 /* Read what manifest_generation_fragment printed: gen is "" when there is no
- * file or no version-1 header, size 0 when there is no file. Returns 0, or -1
+ * file or no version 1 or 2 header, size 0 when there is no file. Returns 0, or -1
  * when out is not such output. */
 int manifest_parse_generation(const char *out, size_t len, char gen[MANIFEST_HEX], uint64_t *size);
 

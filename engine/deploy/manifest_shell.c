@@ -130,7 +130,7 @@ void manifest_generation_fragment(struct buf *out, const char *path)
     check_regular(out);
     buf_adds(out, "h=$(head -c 128 -- \"$f\") || exit 1\n"
                   "IFS=' ' read -r a b c g r <<_B_\n$h\n_B_\n"
-                  "[ \"$a $b $c\" = 'H batou-ng-manifest 1' ] || g=-\n"
+                  "case \"$a $b $c\" in 'H batou-ng-manifest '[12]) ;; *) g=- ;; esac\n"
                   "printf '%s %s\\n' \"${g:--}\" $s\n"
                   "fi\n");
 }

@@ -33,6 +33,10 @@ static void check_same_state(const struct manifest *a, const struct manifest *b)
               x->npaths == y->npaths);
         for (size_t j = 0; j < x->npaths; j++)
             check(strcmp(x->paths[j], y->paths[j]) == 0);
+        check(same_string(x->undo.command, y->undo.command) &&
+              same_string(x->undo.cwd, y->undo.cwd) && x->undo.nenv == y->undo.nenv);
+        for (size_t j = 0; j < x->undo.nenv; j++)
+            check(strcmp(x->undo.env[j], y->undo.env[j]) == 0);
     }
     free(nodes);
     if (a->has_run)

@@ -117,7 +117,7 @@ static void test_lines_are_escaped_exactly(void **state)
     buf_init(&b);
     buf_init(&want);
     manifest_header_line(&b, GEN);
-    add_checked(&want, "H batou-ng-manifest 1 00112233445566778899aabbccddeeff");
+    add_checked(&want, "H batou-ng-manifest 2 00112233445566778899aabbccddeeff");
     assert_string_equal(b.data, want.data);
 
     buf_clear(&b);
@@ -387,7 +387,7 @@ static void test_wrong_or_missing_header_means_no_manifest(void **state)
                    "ELF\0\0\1garbage\n",
                    14, "no header line");
 
-    const char *versions[] = {"H batou-ng-manifest 2 00112233445566778899aabbccddeeff",
+    const char *versions[] = {"H batou-ng-manifest 3 00112233445566778899aabbccddeeff",
                               "H batou-ng-manifest 10 00112233445566778899aabbccddeeff",
                               "H batou-ng-manifest 1.1 00112233445566778899aabbccddeeff",
                               "H batou-ng-manifest \\- x"};
@@ -397,9 +397,9 @@ static void test_wrong_or_missing_header_means_no_manifest(void **state)
         buf_add(&b, rest.data, rest.len);
         assert_invalid(b.data, b.len, "unknown version");
     }
-    /* version 2 may checksum otherwise: still "unknown version" */
+    /* version 3 may checksum otherwise: still "unknown version" */
     buf_clear(&b);
-    buf_adds(&b, "H batou-ng-manifest 2 sha256:abc\n");
+    buf_adds(&b, "H batou-ng-manifest 3 sha256:abc\n");
     assert_invalid(b.data, b.len, "unknown version");
 
     const char *bad[] = {"H batou-ng-manifest 1 0011", "H batou-ng-manifest 1",
@@ -1008,7 +1008,7 @@ static void test_shell_generation_of_other_version(void **state)
     (void)state;
     char *dir = make_dir();
     char *path = xasprintf("%s/manifest", dir);
-    const char text[] = "H batou-ng-manifest 2 00112233445566778899aabbccddeeff #0\nN x\n";
+    const char text[] = "H batou-ng-manifest 3 00112233445566778899aabbccddeeff #0\nN x\n";
     FILE *f = fopen(path, "w");
     char gen[MANIFEST_HEX];
     uint64_t size;
