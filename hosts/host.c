@@ -152,7 +152,7 @@ void host_op_describe(struct buf *out, const struct op *op)
     static const char *const verbs[] = {
         [OP_WRITE] = "write",   [OP_MKDIR] = "mkdir",      [OP_SYMLINK] = "symlink",
         [OP_REMOVE] = "remove", [OP_RMDIR] = "rmdir",      [OP_PURGE] = "purge",
-        [OP_RUN] = "run",       [OP_APPEND] = "append to",
+        [OP_RUN] = "run",       [OP_APPEND] = "append to", [OP_REMOVE_TREE] = "remove tree",
     };
 
     buf_adds(out, (unsigned)op->kind < sizeof verbs / sizeof *verbs ? verbs[op->kind] : "op");

@@ -104,6 +104,10 @@ enum op_kind {
                  * else (deepest first); absent is fine; otherwise keep it untouched (the op
                  * succeeds, listed in apply_result.kept) */
     OP_PURGE,   /* remove everything matching the glob path; none matching is fine */
+    OP_REMOVE_TREE, /* remove path whatever it is, a directory with everything below it
+                     * (what a Command made: --prune of its `owns`); never follows a
+                     * symlink (one at path goes as a link; rm -r unlinks those inside),
+                     * never leaves path's file system; absent is fine */
     OP_RUN,     /* run command (sh -c) in cwd with env; non-zero exit fails the op */
     OP_APPEND,  /* append data to path (made with the umask if missing): a journal line */
 };
@@ -182,7 +186,8 @@ int host_op_check(const struct op *op, char **error);
  * is not NAME=value. */
 int host_query_check(const struct query *q, char **error);
 /* Append what op is in messages: "write '/srv/x'", "mkdir '/srv'",
- * "symlink '/srv/l'", "remove '/srv/x'", "rmdir '/srv/d'", "purge '/srv/app/x*'", or
+ * "symlink '/srv/l'", "remove '/srv/x'", "rmdir '/srv/d'", "purge '/srv/app/x*'",
+ * "remove tree '/srv/app/venv'", or
  * "run 'make install'" (the command's first line, cut at 60 bytes). */
 void host_op_describe(struct buf *out, const struct op *op);
 /* The apply_result.error for op failing because of reason:

@@ -217,6 +217,23 @@ static int op_rmdir(struct memory_host *m, const struct op *op, int *kept)
     return rc;
 }
 
+/* rm -rf of what a Command made: whatever is at the path goes, a symlink as
+ * a link; absent is fine. */
+static int op_remove_tree(struct memory_host *m, const struct op *op)
+{
+    struct memory_place at;
+    int rc = memory_lookup(m, op->path, 0, 0, &at);
+
+    if (rc == ENOENT || rc == ENOTDIR || rc == ELOOP)
+        rc = 0;
+    else if (!rc && at.node && at.node == m->root)
+        rc = EBUSY;
+    else if (!rc && at.node)
+        memory_node_unlink(at.node);
+    free(at.name);
+    return rc;
+}
+
 /* The shell's glob: the last component is a pattern (FNM_PERIOD: a leading
  * dot must be matched literally; a backslash is an ordinary character), the
  * directory is literal; a directory that is not there matches nothing. */
@@ -304,6 +321,9 @@ static int apply_one(struct memory_host *m, const struct op *op, struct apply_re
             break;
         case OP_APPEND:
             rc = op_append(m, op);
+            break;
+        case OP_REMOVE_TREE:
+            rc = op_remove_tree(m, op);
             break;
         default:
             rc = op_purge(m, op);

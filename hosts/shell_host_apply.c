@@ -43,6 +43,9 @@
  *               prints "\036K <index>" on stderr (apply_result.kept)
  *   OP_PURGE    for f in DIR/PATTERN; do ... rm -rf -- "$f"; done, the pattern's
  *               * ? [ ] ! ^ left to the shell and every other byte quoted
+ *   OP_REMOVE_TREE  rm -rf --one-file-system -- P: GNU rm unlinks a symlink at
+ *               P (no trailing '/': never what it points to) and every link
+ *               below P, walking the tree without following any
  *   OP_RUN      ( cd -- CWD || ...; ( NAME=value; export NAME ...;
  *               sh -c '...' 2>&1 <<'TERM' COMMAND TERM ) ): shell_run_command
  *               (hosts/shell.h), the text in no argv
@@ -255,6 +258,14 @@ static void add_purge(struct buf *f, const struct op *op)
                 "rm -rf -- \"$f\" || exit\ndone ) >/dev/null");
 }
 
+/* What a Command made (its `owns`), whatever it is now. */
+static void add_remove_tree(struct buf *f, const struct op *op)
+{
+    buf_adds(f, "LC_ALL=C rm -rf --one-file-system -- ");
+    shell_host_quote_path(f, op->path);
+    buf_adds(f, " >/dev/null");
+}
+
 /* printf is a builtin: no process for a journal line (base64 -d for
  * bytes no shell word can hold). */
 static void add_append(struct buf *f, const struct op *op)
@@ -328,6 +339,9 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
             break;
         case OP_PURGE:
             add_purge(f, op);
+            break;
+        case OP_REMOVE_TREE:
+            add_remove_tree(f, op);
             break;
         case OP_RUN:
             add_run(f, op);

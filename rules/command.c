@@ -6,15 +6,21 @@
 #include "rules/plan.h"
 
 #include <lua.h>
+#include <string.h>
 
 /* Command: a shell command on the target, the escape hatch for custom
  * effects. It runs unless `unless` succeeds or `creates` exists, and again
- * whenever something it watches changed. */
+ * whenever something it watches changed. What undoes it (`undo`) and the
+ * paths it makes (`owns`) are recorded in the target manifest: --prune of
+ * the orphan runs the undo, then removes those paths whole. `creates` stays
+ * a guard only: it often names a file inside what the command makes
+ * (venv/bin/python), and a guard must not turn into a removal. */
 
 static const struct rule_param command_params[] = {
     {"name", PARAM_STRING, 1},    {"run", PARAM_STRING, 0}, {"unless", PARAM_STRING, 0},
     {"creates", PARAM_STRING, 0}, {"cwd", PARAM_STRING, 0}, {"env", PARAM_MAP, 0},
-    {"watch", PARAM_REFS, 0},     {"after", PARAM_REFS, 0}, {"is_template", PARAM_BOOL, 0},
+    {"undo", PARAM_STRING, 0},    {"owns", PARAM_LIST, 0},  {"watch", PARAM_REFS, 0},
+    {"after", PARAM_REFS, 0},     {"is_template", PARAM_BOOL, 0},
 };
 
 static int command_validate(lua_State *L, int index, struct buf *err)
@@ -33,22 +39,26 @@ static int command_validate(lua_State *L, int index, struct buf *err)
  * cannot tell: it runs when its inputs change (the engine compares its
  * input hash with the manifest), and whenever it is checked. */
 
-/* creates, relative to cwd unless absolute or under ~ (the shell's cd). */
-static const char *creates_path(const struct node *n, struct plan *p)
+/* path, relative to cwd unless absolute or under ~ (the shell's cd). */
+static const char *in_cwd(const struct node *n, const char *path, struct plan *p)
 {
-    const char *creates = rule_node_param(n, "creates");
     const char *cwd = rule_node_param(n, "cwd");
-    if (!creates || !cwd || creates[0] == '/' || creates[0] == '~')
-        return creates;
+    if (!path || !cwd || path[0] == '/' || path[0] == '~')
+        return path;
     struct buf joined;
     buf_init(&joined);
     buf_adds(&joined, cwd);
     if (joined.len && joined.data[joined.len - 1] != '/')
         buf_addc(&joined, '/');
-    buf_adds(&joined, creates);
-    const char *path = plan_strdup(p, joined.data);
+    buf_adds(&joined, path);
+    const char *full = plan_strdup(p, joined.data);
     buf_release(&joined);
-    return path;
+    return full;
+}
+
+static const char *creates_path(const struct node *n, struct plan *p)
+{
+    return in_cwd(n, rule_node_param(n, "creates"), p);
 }
 
 static int command_plan_check(const struct node *n, enum check_level level, struct plan *out,
@@ -135,6 +145,45 @@ static int command_plan_apply(const struct node *n, struct plan *out, struct buf
     return 0;
 }
 
+/* `owns`, each relative to cwd like `creates`; -1 for more than
+ * RULE_MAX_OWNED (the model refuses them, engine/model/model_guard.c). */
+static int command_owned_paths(const struct node *n, struct plan *strings,
+                               const char *paths[RULE_MAX_OWNED])
+{
+    const char *const *owns;
+    size_t nowns;
+    struct buf err;
+    buf_init(&err);
+    int rc = rule_node_list(n, "owns", strings, &owns, &nowns, &err);
+    buf_release(&err);
+    if (rc < 0 || nowns > RULE_MAX_OWNED)
+        return -1;
+    for (size_t i = 0; i < nowns; i++)
+        paths[i] = in_cwd(n, owns[i], strings);
+    return (int)nowns;
+}
+
+/* What a Command made is gone whole: the undo ran before (engine/deploy/
+ * prune.c), and --prune checked each path against the model first. */
+static void command_plan_remove(const char *const *paths, size_t npaths, struct plan *out)
+{
+    for (size_t i = 0; i < npaths; i++)
+        plan_op(out, &(struct op){.kind = OP_REMOVE_TREE, .path = paths[i], .mode = -1});
+}
+
+static int command_undo(const struct node *n, struct plan *strings, struct rule_undo *out,
+                        struct buf *err)
+{
+    memset(out, 0, sizeof *out);
+    out->command = rule_node_param(n, "undo");
+    if (!out->command)
+        return 0;
+    out->cwd = rule_node_param(n, "cwd");
+    if (rule_node_env(n, "env", strings, &out->env, &out->nenv, err) < 0)
+        return -1;
+    return 1;
+}
+
 const struct rule_kind rule_command = {
     .name = "Command",
     .namevar = "name",
@@ -145,7 +194,7 @@ const struct rule_kind rule_command = {
     .plan_check = command_plan_check,
     .decide = command_decide,
     .plan_apply = command_plan_apply,
-    /* What a command makes is its own business: --prune leaves it. */
-    .owned_paths = rule_owned_none,
-    .plan_remove = rule_remove_none,
+    .owned_paths = command_owned_paths,
+    .plan_remove = command_plan_remove,
+    .undo = command_undo,
 };

@@ -29,8 +29,9 @@ struct query_result;
  * whenever the host's state is unknown). */
 enum check_level { CHECK_STAT, CHECK_CONTENT };
 
-/* The most remote paths one node owns (rule_kind.owned_paths). */
-#define RULE_MAX_OWNED 4
+/* The most remote paths one node owns (rule_kind.owned_paths; a Command's
+ * `owns` may list this many). */
+#define RULE_MAX_OWNED 16
 
 enum rule_param_type {
     PARAM_STRING, /* a string; numbers are accepted and turned into strings */
@@ -42,6 +43,16 @@ enum rule_param_type {
     PARAM_REFS,   /* a rule/component object or a sequence of them (watch, after):
                    * normalised to a sequence of tables */
     PARAM_ANY,    /* any value (template_args) */
+};
+
+/* What undoes a node on the target (a Command's `undo`): --prune runs it
+ * before it removes the orphan's owned paths. Strings point into the node
+ * or a plan's strings. */
+struct rule_undo {
+    const char *command;
+    const char *cwd;        /* NULL: the login directory */
+    const char *const *env; /* "NAME=value" */
+    size_t nenv;
 };
 
 struct rule_param {
@@ -95,6 +106,12 @@ struct rule_kind {
     /* 1 when plan_remove removes only what is left empty (Directory):
      * --prune runs it after the host's other orphans, deepest path first. */
     int remove_last;
+    /* What undoes n, recorded in the target manifest beside its owned paths
+     * and run by --prune before they go: fills out (pointing into n or
+     * plan_strdup'd into strings) and returns 1; 0 when n has none; -1 with
+     * err for a malformed parameter. NULL: the kind never has one. */
+    int (*undo)(const struct node *n, struct plan *strings, struct rule_undo *out,
+                struct buf *err);
 };
 
 /* Every rule kind, NULL-terminated, in the order the docs list them. */
@@ -174,7 +191,7 @@ int rule_owned_namevar(const struct node *n, struct plan *strings,
  * found there is kept. */
 void rule_remove_files(const char *const *paths, size_t npaths, struct plan *out);
 void rule_remove_links(const char *const *paths, size_t npaths, struct plan *out);
-/* Owns nothing, removes nothing (Purge, Command). */
+/* Owns nothing, removes nothing (Purge). */
 int rule_owned_none(const struct node *n, struct plan *strings, const char *paths[RULE_MAX_OWNED]);
 void rule_remove_none(const char *const *paths, size_t npaths, struct plan *out);
 

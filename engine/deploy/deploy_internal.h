@@ -222,8 +222,14 @@ void rolling_build(struct deploy *d);
 void rolling_done(struct deploy *d, size_t comp);
 
 /* engine/deploy/prune.c */
+/* Append n's manifest record (hash hex): an N record with the paths it
+ * owns, or a U record when it has an undo (rule_kind.undo). Strings live in
+ * strings. 0, or -1 with *err. */
+int prune_node_record(struct buf *out, const struct node *n, const char *hex,
+                      struct plan *strings, char **err);
 /* --prune: remove every orphan of every host still usable, driving the
- * loop until done (two rounds: directories after the rest). */
+ * loop until done (two rounds: directories after the rest; in the first,
+ * the orphans with an undo before the others). */
 void prune_run(struct deploy *d);
 /* Whether the run reports and prunes the orphan with node key
  * "<env>/<host>/<root>/...": with --only, only those of the root components

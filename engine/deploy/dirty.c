@@ -374,9 +374,9 @@ void dirty_clean_records(struct deploy *d, size_t h, struct buf *out)
             continue;
         struct plan strings;
         plan_init(&strings);
-        const char *paths[RULE_MAX_OWNED];
-        int count = n->kind->owned_paths(n, &strings, paths);
-        manifest_node_line(out, n->key, n->kind->name, hex, paths, count > 0 ? (size_t)count : 0);
+        char *err = NULL;
+        if (prune_node_record(out, n, hex, &strings, &err) < 0)
+            free(err); /* not recorded: applied again next time */
         plan_release(&strings);
     }
 }

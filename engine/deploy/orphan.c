@@ -128,12 +128,32 @@ int orphan_refusal(const struct orphan_scope *s, const char *key, const char *pa
     return refused;
 }
 
+/* The undo's text in single quotes, one line: "\n" for a newline, "\xNN"
+ * for another control byte. */
+static void add_command(struct buf *out, const char *command)
+{
+    buf_addc(out, '\'');
+    for (const unsigned char *c = (const unsigned char *)command; *c; c++) {
+        if (*c == '\n')
+            buf_adds(out, "\\n");
+        else if (*c < 0x20 || *c == 0x7f)
+            buf_addf(out, "\\x%02x", *c);
+        else
+            buf_addc(out, (char)*c);
+    }
+    buf_addc(out, '\'');
+}
+
 int orphan_describe(const struct orphan_scope *s, const struct manifest_node *m, int will_prune,
                     struct buf *out)
 {
     buf_adds(out, m->key);
+    if (m->undo.command) {
+        buf_adds(out, ": undo ");
+        add_command(out, m->undo.command);
+    }
     for (size_t i = 0; i < m->npaths; i++) {
-        buf_adds(out, i ? ", '" : ": '");
+        buf_adds(out, i ? ", '" : m->undo.command ? ", then '" : ": '");
         buf_adds(out, m->paths[i]);
         buf_addc(out, '\'');
     }

@@ -36,7 +36,8 @@ int orphan_is_own(const struct orphan_scope *s, const char *key);
 int orphan_refusal(const struct orphan_scope *s, const char *key, const char *path,
                    struct buf *why);
 /* Append how orphan m shows in reports: "KEY: 'P1', 'P2'" ("KEY" alone
- * when it owns no path), then in parentheses what --prune does: for a
+ * when it owns no path; "KEY: undo 'CMD', then 'P1'" when it has an undo,
+ * which runs first), then in parentheses what --prune does: for a
  * record of another environment or host, that it leaves it alone (returns
  * 0); else (returns 1) "remove with --prune", or with will_prune (-n
  * --prune) nothing, and the paths it keeps with why: "(remove with

@@ -22,7 +22,14 @@
  *
  * A path its record may not name (engine/deploy/orphan.h: another
  * environment's or host's key, a path outside the directory its component
- * deploys to) is never removed either: kept, and reported with why. */
+ * deploys to) is never removed either: kept, and reported with why.
+ *
+ * An orphan recorded with an undo (a Command's `undo`: a U record) runs it
+ * first, in the same request, in the recorded cwd with the recorded env:
+ * ops stop at the first that fails, so a failing undo removes none of its
+ * paths and appends no D record; the orphan stays for the next --prune and
+ * the run fails. In the first round such orphans go before the others of
+ * their host, so a service is stopped before its files are taken away. */
 
 #include "engine/deploy/deploy_internal.h"
 
@@ -139,11 +146,55 @@ static int live_within(const struct live_paths *live, const char *raw)
     return within;
 }
 
-/* The ops removing orphan it (kind, paths set) but for what the model
- * owns, and its D record. 0, or -1 with *err. */
-static int plan_orphan(struct prune_item *it, const struct rule_kind *kind,
-                       const struct live_paths *live, char **err)
+int prune_node_record(struct buf *out, const struct node *n, const char *hex,
+                      struct plan *strings, char **err)
 {
+    const char *paths[RULE_MAX_OWNED];
+    int count = n->kind->owned_paths(n, strings, paths);
+    struct rule_undo undo = {0};
+    struct buf why;
+    buf_init(&why);
+    if (n->kind->undo && n->kind->undo(n, strings, &undo, &why) < 0) {
+        *err = buf_detach(&why);
+        return -1;
+    }
+    buf_release(&why);
+    const struct manifest_undo record = {undo.command, undo.cwd, undo.env, undo.nenv};
+    if (manifest_node_undo_line(out, n->key, n->kind->name, hex, &record, paths,
+                                count > 0 ? (size_t)count : 0) < 0) {
+        *err = xstrdup("cannot make its manifest record");
+        return -1;
+    }
+    return 0;
+}
+
+/* The undo's op, its strings copied into it->plan. */
+static void plan_undo(struct prune_item *it, const struct manifest_undo *undo)
+{
+    const char **copies = xcalloc(undo->nenv + 1, sizeof *copies);
+    for (size_t i = 0; i < undo->nenv; i++)
+        copies[i] = plan_strdup(&it->plan, undo->env[i]);
+    /* malloc'd by the plan: aligned for pointers */
+    const char *const *env = (const char *const *)(const void *)plan_memdup(
+        &it->plan, copies, undo->nenv * sizeof *copies);
+    free(copies);
+    plan_op(&it->plan, &(struct op){.kind = OP_RUN,
+                                    .command = plan_strdup(&it->plan, undo->command),
+                                    .cwd = undo->cwd ? plan_strdup(&it->plan, undo->cwd) : NULL,
+                                    .env = env,
+                                    .nenv = undo->nenv,
+                                    .mode = -1});
+}
+
+/* The ops removing orphan it (kind, paths set) but for what the model
+ * owns, after its undo when it has one, and its D record. 0, or -1 with
+ * *err. */
+static int plan_orphan(struct prune_item *it, const struct rule_kind *kind,
+                       const struct manifest_undo *undo, const struct live_paths *live,
+                       char **err)
+{
+    if (undo->command)
+        plan_undo(it, undo);
     const char **gone = xcalloc(it->npaths + 1, sizeof *gone);
     size_t ngone = 0;
     const struct orphan_scope scope = {it->host->d->g->env, it->host->name, it->host->work};
@@ -211,7 +262,7 @@ static void submit_orphan(struct deploy *d, struct dhost *h, const struct manife
         err = xasprintf("unknown rule kind '%s': cannot remove it", m->kind);
     if (!err && !live->built)
         live_build(d, h, live);
-    if (err || plan_orphan(it, kind, live, &err) < 0 ||
+    if (err || plan_orphan(it, kind, &m->undo, live, &err) < 0 ||
         h->host->ops->apply(h->host, it->plan.ops, it->plan.nops, &it->result, prune_done, it,
                             &err) < 0) {
         it->failed = 1;
@@ -243,22 +294,27 @@ int prune_selects(const struct deploy *d, const char *key)
     return yes;
 }
 
-/* Queue the orphans of h of this round (0: outright, 1: remove_last). */
+/* Queue the orphans of h of this round (0: outright, those with an undo
+ * first; 1: remove_last). */
 static void submit_host(struct deploy *d, struct dhost *h, int last, struct live_paths *live)
 {
     const struct manifest_node **nodes = manifest_sorted_nodes(&h->manifest);
     size_t count = h->manifest.count;
     if (last)
         qsort(nodes, count, sizeof *nodes, deepest_first);
-    for (size_t i = 0; i < count; i++) {
-        if (!prune_orphan(d, h, nodes[i]->key))
-            continue;
-        const struct rule_kind *kind = rule_find(nodes[i]->kind);
-        if ((kind && kind->remove_last) != last)
-            continue;
-        if (last && holds_failed(d, h, nodes[i]))
-            continue;
-        submit_orphan(d, h, nodes[i], kind, live);
+    for (int undo_pass = !last; undo_pass >= 0; undo_pass--) {
+        for (size_t i = 0; i < count; i++) {
+            if (!prune_orphan(d, h, nodes[i]->key))
+                continue;
+            const struct rule_kind *kind = rule_find(nodes[i]->kind);
+            if ((kind && kind->remove_last) != last)
+                continue;
+            if (!last && (nodes[i]->undo.command != NULL) != undo_pass)
+                continue;
+            if (last && holds_failed(d, h, nodes[i]))
+                continue;
+            submit_orphan(d, h, nodes[i], kind, live);
+        }
     }
     free(nodes);
 }

@@ -245,16 +245,12 @@ static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n
 /* The append of n's N record to the manifest, as the plan's last op. */
 static int plan_record_op(struct dhost *h, const struct node *n, char **err)
 {
-    const char *paths[RULE_MAX_OWNED];
-    int count = n->kind->owned_paths(n, &h->apply, paths);
     char hex[33];
     hash_to_hex(n->hash, hex);
     struct buf line;
     buf_init(&line);
-    if (manifest_node_line(&line, n->key, n->kind->name, hex, paths,
-                           count > 0 ? (size_t)count : 0) < 0) {
+    if (prune_node_record(&line, n, hex, &h->apply, err) < 0) {
         buf_release(&line);
-        *err = xstrdup("cannot make its manifest record");
         return -1;
     }
     int rc = schedule_record_op(&h->apply, h->manifest_path, &line, err);

@@ -86,4 +86,10 @@ int build_holds_secret(struct build *b, const struct node *n);
  * private mode for files holding secrets; the notice for sensitive = false. */
 void build_set_sensitivity(struct build *b, int rule, struct node *n);
 
+/* model_undo.c */
+/* A Command's `undo`, `owns` and what is recorded with them (cwd, env):
+ * no secret value (the target manifest holds them in plaintext), and
+ * `owns` paths --prune may remove whole. Errors at the rule's line. */
+void build_undo_check(struct build *b, int node, const struct node *n);
+
 #endif

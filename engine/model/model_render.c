@@ -42,7 +42,7 @@ int build_render(struct build *b, int node, int rule, const char *name, const ch
 
 static int is_command_text(const char *pname)
 {
-    static const char *const names[] = {"run", "unless", "creates", "cwd", "env"};
+    static const char *const names[] = {"run", "unless", "creates", "cwd", "env", "undo", "owns"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(pname, names[i]) == 0)
             return 1;
@@ -108,14 +108,15 @@ int build_command_text(struct build *b, int node, int rule, const char *pname)
     }
     if (!lua_istable(L, value))
         return 0;
-    /* env: a copy whose string values are rendered. */
+    /* env, owns: a copy whose string values are rendered. */
     lua_newtable(L);
     int copy = lua_gettop(L);
     int rc = 0;
     lua_pushnil(L);
     while (lua_next(L, value)) {
         int v = lua_gettop(L);
-        if (lua_type(L, v) == LUA_TSTRING && lua_type(L, v - 1) == LUA_TSTRING) {
+        if (lua_type(L, v) == LUA_TSTRING &&
+            (lua_type(L, v - 1) == LUA_TSTRING || lua_type(L, v - 1) == LUA_TNUMBER)) {
             if (push_rendered(b, node, rule, pname, v) < 0) {
                 rc = -1;
                 lua_pushvalue(L, v);
