@@ -89,7 +89,8 @@ void build_set_sensitivity(struct build *b, int rule, struct node *n);
 /* model_undo.c */
 /* A Command's `undo`, `owns` and what is recorded with them (cwd, env):
  * no secret value (the target manifest holds them in plaintext), and
- * `owns` paths --prune may remove whole. Errors at the rule's line. */
-void build_undo_check(struct build *b, int node, const struct node *n);
+ * `owns` paths --prune may remove whole (not the root component's whole
+ * workdir). Errors at the rule's line. */
+void build_undo_check(struct build *b, int node, const struct node *n, const char *workdir);
 
 #endif

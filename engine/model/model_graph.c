@@ -429,7 +429,7 @@ static void add_node(struct build *b, struct pending *pd)
         if (kind == &rule_file || kind == &rule_binary_file)
             rule_content(b, node, rule, kind, &n);
         build_set_sensitivity(b, rule, &n);
-        build_undo_check(b, node, &n);
+        build_undo_check(b, node, &n, workdir);
     }
     if (pd->local_file)
         n.sensitive = build_holds_secret(b, &n);

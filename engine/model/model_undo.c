@@ -62,7 +62,41 @@ static int whole_refused(const char *path)
     return 0;
 }
 
-static void check_owns(struct build *b, int node, const struct node *n, struct plan *strings)
+/* Whether a and b name one path, but for "/./", "//" and trailing '/'s. */
+static int same_path(const char *a, const char *b)
+{
+    for (;;) {
+        while (a[0] == '/' && (a[1] == '/' || (a[1] == '.' && (a[2] == '/' || !a[2]))))
+            a += a[1] == '/' ? 1 : 2;
+        while (b[0] == '/' && (b[1] == '/' || (b[1] == '.' && (b[2] == '/' || !b[2]))))
+            b += b[1] == '/' ? 1 : 2;
+        if (a[0] == '/' && !a[1])
+            a++;
+        if (b[0] == '/' && !b[1])
+            b++;
+        if (*a != *b)
+            return 0;
+        if (!*a)
+            return 1;
+        a++;
+        b++;
+    }
+}
+
+/* The component's whole directory: the Command did not make that. */
+static int is_workdir(const struct node *n, const char *path, const char *workdir)
+{
+    const char *cwd = rule_node_param(n, "cwd");
+    if (path[0] == '/' || path[0] == '~' || !cwd)
+        return same_path(path, workdir);
+    char *full = xasprintf("%s/%s", cwd, path);
+    int same = same_path(full, workdir);
+    free(full);
+    return same;
+}
+
+static void check_owns(struct build *b, int node, const struct node *n, const char *workdir,
+                       struct plan *strings)
 {
     const char *const *owns;
     size_t nowns;
@@ -82,10 +116,10 @@ static void check_owns(struct build *b, int node, const struct node *n, struct p
         return;
     }
     for (size_t i = 0; i < nowns; i++) {
-        if (whole_refused(owns[i])) {
+        if (whole_refused(owns[i]) || (workdir && is_workdir(n, owns[i], workdir))) {
             char *message = xasprintf(
                 "parameter 'owns' of Command: '%s' is no path --prune may remove whole "
-                "(not '', '.', '/', '~' nor one with '..')",
+                "(not '', '.', '/', '~', the component's directory nor one with '..')",
                 owns[i]);
             build_defined_error(b, node, message);
             free(message);
@@ -98,7 +132,7 @@ static void check_owns(struct build *b, int node, const struct node *n, struct p
     }
 }
 
-void build_undo_check(struct build *b, int node, const struct node *n)
+void build_undo_check(struct build *b, int node, const struct node *n, const char *workdir)
 {
     if (n->kind != &rule_command)
         return;
@@ -116,7 +150,7 @@ void build_undo_check(struct build *b, int node, const struct node *n)
     if (b->errors == errors && cwd && holds_secret(b, cwd))
         secret_error(b, node, "cwd");
     if (b->errors == errors)
-        check_owns(b, node, n, &strings);
+        check_owns(b, node, n, workdir, &strings);
     const char *const *env;
     size_t nenv;
     struct buf err;

@@ -66,12 +66,15 @@ def test_a_secret_in_env_without_undo_is_not_recorded(batou, make_project, homes
     assert SECRET.encode() not in manifest
 
 
-@pytest.mark.parametrize("owns", [".", "./", "/", "~", "", "a/../..", "../other"])
+@pytest.mark.parametrize("owns", [".", "./", "/", "~", "", "a/../..", "../other",
+                                  "{{component.workdir}}", "{{component.workdir}}//./"])
 def test_owns_must_name_something_below(batou, make_project, homes, owns):
-    make(make_project, homes, f'  self:add(Command {{ "x", run = "true", owns = "{owns}" }})\n')
+    root = make(make_project, homes,
+                f'  self:add(Command {{ "x", run = "true", owns = "{owns}" }})\n') / "work" / "app"
     result = batou("-c", "local", env={"GNUPGHOME": str(homes["alice"])})
     assert result.returncode == 2, result.stdout + result.stderr
     assert error_lines(result.stderr)[0] == (
         "batou-ng: error: components/app/component.lua:3: host 'localhost': component 'app': "
-        f"parameter 'owns' of Command: '{owns}' is no path --prune may remove whole "
-        "(not '', '.', '/', '~' nor one with '..')")
+        f"parameter 'owns' of Command: '{owns.replace('{{component.workdir}}', str(root))}' "
+        "is no path --prune may remove whole "
+        "(not '', '.', '/', '~', the component's directory nor one with '..')")
