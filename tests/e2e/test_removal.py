@@ -325,3 +325,46 @@ def test_a_version_1_manifest_still_reads(batou, make_project):
     assert pruned.returncode == 0, pruned.stdout + pruned.stderr
     assert not (project / "work" / "undone").exists()
     assert not (project / "work" / "app" / "tree").exists()
+
+
+SSH_APP = """\
+    App = Component {}
+    function App:configure()
+      self:add(Command { "tree", run = "mkdir -p tree/sub && echo x > tree/sub/f",
+                         creates = "tree", owns = "tree", env = { WHO = "{{host.name}}" },
+                         undo = "printf '%s %s %s\\\\n' \\"$WHO\\" \\"$(id -un)\\" \\"$(pwd)\\" > ../undone" })
+    end
+    """
+
+
+def test_over_ssh_the_undo_runs_as_the_login_in_its_cwd_with_its_env(batou, make_project,
+                                                                     ssh_lab):
+    lab = ssh_lab(1)
+    h = lab.hosts[0]
+    cfg = "[environment]\nconnect_method = ssh\ntimeout = 5\n\n[hosts]\n"
+    project = make_project({
+        "components/app/component.lua": SSH_APP,
+        "components/keep/component.lua": KEEP,
+        "environments/prod/environment.cfg": cfg + f"{h.name} = keep, app\n",
+        "ssh_config": lab.ssh_config(),
+    })
+    first = batou("prod", env=lab.env())
+    assert first.returncode == 0, first.stdout + first.stderr
+    work = h.home / "deployment" / "work"
+    assert (work / "app" / "tree" / "sub" / "f").read_text() == "x\n"
+
+    cfg_path = project / "environments" / "prod" / "environment.cfg"
+    cfg_path.write_text(cfg + f"{h.name} = keep\n")
+    predicted = batou("-n", "--prune", "prod", env=lab.env())
+    assert predicted.returncode == 0, predicted.stderr
+    # The recorded path is the workdir's spelling: '~/deployment/...' until
+    # '~' is resolved on connecting, the home's absolute path after.
+    orphans = [line.replace("'~/", f"'{h.home}/")
+               for line in predicted.stdout.splitlines() if "orphan" in line]
+    assert orphans == [
+        f"would remove orphan: prod/{h.name}/app/Command(tree): undo 'printf '%s %s %s\\n' "
+        f"\"$WHO\" \"$(id -un)\" \"$(pwd)\" > ../undone', then '{work}/app/tree'"]
+    pruned = batou("--prune", "prod", env=lab.env())
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert (work / "undone").read_text() == f"{h.name} {h.user} {work}/app\n"
+    assert not (work / "app" / "tree").exists()
