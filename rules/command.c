@@ -146,7 +146,7 @@ static int command_plan_apply(const struct node *n, struct plan *out, struct buf
 }
 
 /* `owns`, each relative to cwd like `creates`; -1 for more than
- * RULE_MAX_OWNED (the model refuses them, engine/model/model_guard.c). */
+ * RULE_MAX_OWNED (the model refuses them, engine/model/model_undo.c). */
 static int command_owned_paths(const struct node *n, struct plan *strings,
                                const char *paths[RULE_MAX_OWNED])
 {

@@ -242,7 +242,7 @@ static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n
     return 0;
 }
 
-/* The append of n's N record to the manifest, as the plan's last op. */
+/* The append of n's N (or U) record to the manifest, as the plan's last op. */
 static int plan_record_op(struct dhost *h, const struct node *n, char **err)
 {
     char hex[33];
