@@ -11,6 +11,15 @@ void diags_init(struct diags *d)
     d->items = NULL;
     d->count = 0;
     d->cap = 0;
+    d->stage = NULL;
+    d->stage_order = 0;
+}
+
+void diags_stage(struct diags *d, const char *name)
+{
+    if (d->stage)
+        d->stage_order++;
+    d->stage = name;
 }
 
 static int same_text(const char *a, const char *b)
@@ -37,6 +46,8 @@ static void diag_addv(struct diags *d, const char *host, const char *component,
         .host = host ? xstrdup(host) : NULL,
         .component = component ? xstrdup(component) : NULL,
         .message = xvasprintf(fmt, ap),
+        .stage = d->stage,
+        .stage_order = d->stage_order,
     };
     for (size_t i = 0; i < d->count; i++) {
         if (diag_equal(&d->items[i], &item)) {
@@ -78,7 +89,9 @@ static int compare_optional(const char *a, const char *b)
 
 static int diag_compare(const struct diag *a, const struct diag *b)
 {
-    int c = compare_optional(a->host, b->host);
+    int c = a->stage_order - b->stage_order;
+    if (c == 0)
+        c = compare_optional(a->host, b->host);
     if (c == 0)
         c = compare_optional(a->component, b->component);
     if (c == 0)
@@ -161,6 +174,17 @@ static void print_diag(FILE *out, const struct diag *item)
     }
 }
 
+/* "batou-ng: loading components: 2 errors", over the errors of the stage
+ * that items (sorted, count of them left) starts. */
+static void print_heading(FILE *out, const struct diag *items, size_t count)
+{
+    size_t n = 0;
+    while (n < count && items[n].stage_order == items[0].stage_order)
+        n++;
+    fprintf(out, "batou-ng: %s: %zu error%s\n", items[0].stage ? items[0].stage : "loading", n,
+            n == 1 ? "" : "s");
+}
+
 void diags_report(const struct diags *d, FILE *out)
 {
     if (d->count == 0)
@@ -168,8 +192,12 @@ void diags_report(const struct diags *d, FILE *out)
     struct diag *sorted = xmalloc(d->count * sizeof *sorted);
     memcpy(sorted, d->items, d->count * sizeof *sorted);
     sort_diags(sorted, d->count);
-    for (size_t i = 0; i < d->count; i++)
+    int staged = sorted[0].stage_order != sorted[d->count - 1].stage_order;
+    for (size_t i = 0; i < d->count; i++) {
+        if (staged && (i == 0 || sorted[i].stage_order != sorted[i - 1].stage_order))
+            print_heading(out, sorted + i, d->count - i);
         print_diag(out, &sorted[i]);
+    }
     if (d->count > 1)
         fprintf(out, "batou-ng: %zu errors: configuration failed\n", d->count);
     free(sorted);

@@ -322,7 +322,26 @@ static int has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static void read_section_entries(struct env_loader *ld, const struct ini_section *section);
+
 static void read_section(struct env_loader *ld, const struct ini_section *section)
+{
+    const char *name = section->name;
+    int failed = ld->failed;
+    ld->failed = 0;
+    read_section_entries(ld, section);
+    /* The model still runs on the rest; what needs every host (unused
+     * provides) must know that one may be missing. */
+    int about_hosts = strcmp(name, "hosts") == 0 || has_prefix(name, "host:") ||
+                      !(strcmp(name, "environment") == 0 || has_prefix(name, "component:") ||
+                        strcmp(name, "resolver") == 0 || strcmp(name, "vfs") == 0 ||
+                        has_prefix(name, "provisioner"));
+    if (ld->failed && about_hosts)
+        ld->env->hosts_incomplete = 1;
+    ld->failed |= failed;
+}
+
+static void read_section_entries(struct env_loader *ld, const struct ini_section *section)
 {
     const char *name = section->name;
     if (strcmp(name, "environment") == 0) {
@@ -349,8 +368,11 @@ int environment_parse(struct environment *env, const char *path, const char *tex
     set_string(&env->file, xstrdup(path));
     struct env_loader ld = {.env = env, .d = d, .path = path};
     struct ini ini;
-    if (ini_parse(&ini, path, text, len, d) < 0)
+    env->parsed = 1;
+    if (ini_parse(&ini, path, text, len, d) < 0) {
         ld.failed = 1;
+        env->hosts_incomplete = 1; /* a line it could not read may have named one */
+    }
     for (size_t i = 0; i < ini.count; i++)
         read_section(&ld, &ini.sections[i]);
     env_set_fqdns(env);

@@ -111,6 +111,9 @@ struct environment {
      * accepts but does not need; the CLI prints them. */
     char **notices;
     size_t nnotices;
+    int parsed;           /* the file was read and parsed, with errors or without */
+    int hosts_incomplete; /* an error in [hosts], [host:x] or an unknown section: a
+                           * host or a host's component may be missing */
 };
 
 /* Load environments/<name>/environment.cfg. Every mistake goes to d as one

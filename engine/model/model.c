@@ -206,7 +206,10 @@ size_t model_report(lua_State *L, int index, struct diags *d)
         char *message = model_string_field(L, e, "message");
         char *traceback = model_string_field(L, e, "traceback");
         size_t before = d->count;
-        if (!model_budget_echo(L, message))
+        lua_getfield(L, e, "echo");
+        int echo = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (!echo && !model_budget_echo(L, message))
             diag_add_in(d, host, component, file, int_field(L, e, "line"),
                         int_field(L, e, "col"), "%s", message ? message : "error");
         if (traceback && d->count > before)

@@ -23,13 +23,19 @@ struct model;
 enum model_flags {
     MODEL_VERBOSE = 1 << 0,   /* print self:log() lines */
     MODEL_TRACEBACK = 1 << 1, /* -d: errors carry the user frames that led to them */
+    /* The environment is incomplete (its secrets did not decrypt): configure
+     * checks the names it uses (overrides, hosts' components) and runs no
+     * component, whose errors would be echoes of the missing values. */
+    MODEL_CHECK_NAMES_ONLY = 1 << 2,
 };
 
 /* Load the prelude and every components/ * /component.lua (alphabetically;
  * components.<dir> loads a later one early when a file uses it). env must
  * outlive the model. platform_override (-p) replaces every host's platform.
  * Errors (Lua syntax/runtime with file:line, a class defined twice) go to d;
- * returns NULL only when the prelude itself could not be loaded. */
+ * a file that fails is left out with its classes, and what names them later
+ * (a host, a [component:x], another file) is not reported again. Returns
+ * NULL only when the prelude itself could not be loaded. */
 struct model *model_new(const struct environment *env, const char *platform_override,
                         enum model_flags flags, struct diags *d);
 /* Instantiate every host's root components, apply [component:x] overrides,
@@ -39,9 +45,11 @@ struct model *model_new(const struct environment *env, const char *platform_over
  * was no error, -1 otherwise. */
 int model_configure(struct model *m, struct diags *d);
 /* Build g (fresh from graph_init) from the configured model: nodes with
- * canonical parameters and rendered content, and all edges. Call it only
- * after model_configure succeeded. 0, or -1 with errors in d (e.g. a
- * template that does not render, a watch naming a rule never added). */
+ * canonical parameters and rendered content, and all edges. Call it after
+ * model_configure; roots that failed to configure (or wait for a resource)
+ * are left out with their nodes, so what is reported is knowable without
+ * them. 0, or -1 with errors in d (e.g. a template that does not render, a
+ * watch naming a rule never added). */
 int model_build_graph(struct model *m, struct graph *g, struct diags *d);
 void model_free(struct model *m);
 

@@ -134,6 +134,8 @@ static void push_environment(struct model *m)
         lua_setfield(L, -2, f->name);
     }
     lua_setfield(L, -2, "secret_files");
+    set_bool(L, "hosts_incomplete", env->hosts_incomplete);
+    set_bool(L, "names_only", (m->flags & MODEL_CHECK_NAMES_ONLY) != 0);
 }
 
 /* self:log() lines, "host component: message", in root order. */

@@ -527,6 +527,15 @@ static void add_components(struct build *b, int roots)
     }
 }
 
+static int roots_cyclic(struct model *m)
+{
+    model_push_api(m, "roots_cyclic");
+    lua_call(m->L, 0, 1);
+    int cyclic = lua_toboolean(m->L, -1);
+    lua_pop(m->L, 1);
+    return cyclic;
+}
+
 /* The whole build, called through lua_pcall with the build as light userdata. */
 static int build_protected(lua_State *L)
 {
@@ -558,9 +567,13 @@ int model_build_graph(struct model *m, struct graph *g, struct diags *d)
         b.errors++;
     lua_settop(m->L, top);
     /* On a graph without missing nodes only: a conflict or a cycle through
-     * a node that failed would be an echo of that failure. */
+     * a node that failed would be an echo of that failure (roots that
+     * failed to configure are left out whole: what remains is complete).
+     * A cycle between roots is reported by configure already. */
     if (!b.errors)
-        b.errors += (int)(graph_check_paths(g, d) + graph_check_cycles(g, d));
+        b.errors += (int)graph_check_paths(g, d);
+    if (!b.errors && !roots_cyclic(m))
+        b.errors += (int)graph_check_cycles(g, d);
     for (size_t i = 0; i < b.np; i++) {
         free(b.p[i].path);
         free(b.p[i].key);

@@ -33,26 +33,38 @@ static int mask_diags(struct project *p)
     return -1;
 }
 
+/* Every stage runs as far as the errors of the ones before it allow, so
+ * one -c names every error it can know (docs/reference/cli.md): an
+ * environment with errors is used for what it could read; components that
+ * failed to load are left out (model_new); without the secrets, configuring
+ * stops after checking names (overrides, hosts' components); the graph is
+ * built from the roots that configured. */
 int project_load(struct project *p, const char *env_name, const struct project_options *options)
 {
     p->model = NULL;
     graph_init(&p->graph, env_name);
     diags_init(&p->diags);
-    if (environment_load(&p->env, env_name, &p->diags) < 0)
-        return -1;
-    if (secrets_load(&p->env, &p->diags) < 0)
-        return -1;
-    print_notices(&p->env);
+    diags_stage(&p->diags, "reading the environment");
+    if (environment_load(&p->env, env_name, &p->diags) < 0 && !p->env.parsed)
+        return mask_diags(p);
+    diags_stage(&p->diags, "decrypting secrets");
+    int secrets_ok = secrets_load(&p->env, &p->diags) == 0;
+    if (p->diags.count == 0) /* notices about a file with errors would be noise */
+        print_notices(&p->env);
 
     enum model_flags flags = (options->verbose ? MODEL_VERBOSE : 0) |
-                             (options->traceback ? MODEL_TRACEBACK : 0);
+                             (options->traceback ? MODEL_TRACEBACK : 0) |
+                             (secrets_ok ? 0 : MODEL_CHECK_NAMES_ONLY);
+    diags_stage(&p->diags, "loading components");
     p->model = model_new(&p->env, options->platform, flags, &p->diags);
-    if (!p->model || p->diags.count > 0)
+    if (!p->model)
         return mask_diags(p);
-    if (model_configure(p->model, &p->diags) < 0)
-        return mask_diags(p);
-    if (model_build_graph(p->model, &p->graph, &p->diags) < 0)
-        return mask_diags(p);
+    diags_stage(&p->diags, "configuring components");
+    model_configure(p->model, &p->diags);
+    if (secrets_ok) {
+        diags_stage(&p->diags, "building the graph");
+        model_build_graph(p->model, &p->graph, &p->diags);
+    }
     return p->diags.count > 0 ? mask_diags(p) : 0;
 }
 

@@ -20,6 +20,7 @@ function Base:provide(key, value)
   local root = st.root
   root.provides[#root.provides + 1] = {key = key, value = value, file = file, line = line,
                                        seq = provide_seq(root)}
+  if root.speculative then return end
   provided[key] = provided[key] or {}
   provided[key][root] = true
 end
@@ -76,6 +77,8 @@ local function do_require(self, key, opts, method)
   local root = st.root
   local record = {key = key, host = host, strict = strict, reverse = reverse, file = file,
                   line = line, method = method}
+  -- A speculative run (wait_cycles) never waits and changes nothing.
+  if root.speculative then return values_of(key, host), record end
   root.requires[#root.requires + 1] = record
   subscribers[key] = subscribers[key] or {}
   -- true: configure again when the values change; false (dirty = true, as
@@ -221,7 +224,7 @@ local function check_overrides(env, errors)
   local names = B.class_names()
   for _, first in ipairs(order) do
     local cls = classes[first.component]
-    if not cls then
+    if not cls and not B.broken_component(first.component) then
       errors[#errors + 1] = {file = first.file, line = first.line, col = 0,
         message = format("[component:%s]: no component '%s'%s", first.component,
                          first.component, did_you_mean(first.component, names))}
@@ -247,15 +250,20 @@ local function check_overrides(env, errors)
   return by_component
 end
 
+-- Roots for the hosts' components. Returns whether a component a host names
+-- failed to load (then its root is missing, and so is what it would require).
 local function make_roots(env, overrides, errors)
   local names = B.class_names()
+  local missing = false
   environment_info = {name = env.name, secret_files = env.secret_files or {}}
   for i, h in ipairs(env.hosts) do
     host_index[h.name] = i
     local host = host_table(h)
     for _, c in ipairs(h.components) do
       local cls = classes[c.name]
-      if not cls then
+      if not cls and B.broken_component(c.name) then
+        missing = true
+      elseif not cls then
         errors[#errors + 1] = {file = h.file, line = c.line, col = c.col or 0, host = h.name,
           message = format("no component '%s'%s", c.name, did_you_mean(c.name, names))}
       else
@@ -268,6 +276,7 @@ local function make_roots(env, overrides, errors)
       end
     end
   end
+  return missing
 end
 
 local function root_label(root) return root.host.name .. ":" .. root.name end
@@ -301,10 +310,12 @@ local function fixed_point(errors)
 end
 
 -- Resource edges between roots (provider -> requirer unless reverse) and the
--- errors the final state has. When a root failed, what it would have
--- provided or required is unknown: unused provides are not reported then,
--- and an unsatisfied require says that it may be an echo.
-local function resource_checks(errors, failed)
+-- errors the final state has. incomplete says why the model may lack a
+-- require (a root failed to configure or is missing), or is nil: unused
+-- provides are reported only when none can be missing, and an unsatisfied
+-- require says that it may be an echo. Roots in quiet wait on a cycle or
+-- on another waiting root: their wait is reported there.
+local function resource_checks(errors, incomplete, quiet)
   local edges, seen = {}, {}
   for ti, root in ipairs(roots) do
     for _, r in ipairs(root.requires) do
@@ -323,14 +334,14 @@ local function resource_checks(errors, failed)
   end
   for _, root in ipairs(roots) do
     local w = root.waiting
-    if w then
+    if w and not quiet[root] then
       errors[#errors + 1] = {file = w.file, line = w.line, col = 0, host = root.host.name,
         component = root.name, message = format("%s: nothing provides resource '%s'%s%s",
           w.method, w.key, w.host and format(" on host '%s'", w.host) or "",
-          failed and " (components that failed to configure provide nothing)" or "")}
+          incomplete and format(" (%s)", incomplete) or "")}
     end
     for _, p in ipairs(root.provides) do
-      if not failed and not next(subscribers[p.key] or {}) then
+      if not incomplete and not next(subscribers[p.key] or {}) then
         errors[#errors + 1] = {file = p.file, line = p.line, col = 0, host = root.host.name,
           component = root.name,
           message = format("resource '%s' is provided but nothing requires it", p.key)}
@@ -338,6 +349,73 @@ local function resource_checks(errors, failed)
     end
   end
   return edges
+end
+
+-- What root would provide if none of its requires waited: a run on a shadow
+-- of the root that changes nothing else (its provides and requires stay its
+-- own, errors are ignored). Returns the set of keys.
+local function speculate(root)
+  local shadow = setmetatable({provides = {}, requires = {}, errors = {}, logs = {}, seq = 0,
+                               speculative = true}, {__index = root})
+  configuring = {}
+  local inst = setmetatable({}, instance_mt(root.class))
+  instance_state[inst] = {class = root.class, args = {}, overrides = root.overrides}
+  shadow.instance = inst
+  if not instantiate(inst, shadow, nil, root.name) then pcall(configure_instance, inst) end
+  local keys = {}
+  for _, p in ipairs(shadow.provides) do keys[p.key] = true end
+  return keys
+end
+
+-- Roots that wait for each other: a waits for 'b', which only b would
+-- provide, and b waits for 'a'. Each cycle is one error with its path;
+-- returns the set of waiting roots whose own wait is not the root error
+-- (they are in a cycle, or wait for a root that waits).
+local function wait_cycles(errors)
+  local waiting = {}
+  for _, root in ipairs(roots) do
+    if root.waiting then waiting[#waiting + 1] = root end
+  end
+  local would = {}
+  for _, root in ipairs(waiting) do would[root] = speculate(root) end
+  local waits_on, quiet = {}, {}
+  for _, root in ipairs(waiting) do
+    local w = root.waiting
+    waits_on[root] = {}
+    for _, other in ipairs(waiting) do
+      if would[other][w.key] and (not w.host or other.host.name == w.host) then
+        waits_on[root][#waits_on[root] + 1] = other
+        quiet[root] = true
+      end
+    end
+  end
+  local color, stack = {}, {}
+  local function visit(v)
+    color[v] = 1
+    stack[#stack + 1] = v
+    for _, x in ipairs(waits_on[v]) do
+      if color[x] == 1 then
+        local path, on = {}, false
+        for _, y in ipairs(stack) do
+          if y == x then on = true end
+          if on then path[#path + 1] = format("%s requires '%s'", root_label(y), y.waiting.key) end
+        end
+        path[#path + 1] = root_label(x)
+        local w = x.waiting
+        errors[#errors + 1] = {file = w.file, line = w.line, col = 0, host = x.host.name,
+                               component = x.name,
+                               message = "dependency cycle: " .. concat(path, " -> ")}
+      elseif not color[x] then
+        visit(x)
+      end
+    end
+    stack[#stack] = nil
+    color[v] = 2
+  end
+  for _, root in ipairs(waiting) do
+    if not color[root] then visit(root) end
+  end
+  return quiet
 end
 
 -- Dependency cycles between roots, each printed as its path.
@@ -370,16 +448,20 @@ local function cycle_checks(edges, errors)
   for i = 1, #roots do
     if not color[i] then visit(i) end
   end
+  return reported
 end
 
 -- env: {name, hosts = {{name, fqdn, platform, data, ignore, file, work,
 -- components = {{name, ignore, line}}}}, overrides = {{component, attribute,
--- value, file, line, col, secret}}}. Returns the error records; keeps the
--- resource edges ({from, to} root positions) in B.edges.
+-- value, file, line, col, secret}}, hosts_incomplete, names_only}. Returns
+-- the error records; keeps the resource edges ({from, to} root positions)
+-- in B.edges. names_only: check the names the environment uses and run no
+-- component (its values are incomplete).
 function B.configure(env)
   local errors = {}
   local overrides = check_overrides(env, errors)
-  make_roots(env, overrides, errors)
+  local missing = make_roots(env, overrides, errors)
+  if env.names_only then return errors end
   for i, root in ipairs(roots) do root.index = i end
   fixed_point(errors)
   local failed = false
@@ -387,17 +469,26 @@ function B.configure(env)
     failed = failed or #root.errors > 0
     for _, e in ipairs(root.errors) do
       local r = to_record(e)
-      r.host, r.component = root.host.name, root.name
-      errors[#errors + 1] = r
+      if not r.echo then
+        r.host, r.component = root.host.name, root.name
+        errors[#errors + 1] = r
+      end
     end
   end
-  local edges = resource_checks(errors, failed)
-  cycle_checks(edges, errors)
+  local incomplete = failed and "components that failed to configure provide nothing" or
+                     missing and "components that failed to load provide nothing" or
+                     env.hosts_incomplete and "environment.cfg has errors: a host may be missing"
+  local quiet = wait_cycles(errors)
+  local edges = resource_checks(errors, incomplete, quiet)
+  B.cyclic = cycle_checks(edges, errors) > 0
   B.edges = edges
   return errors
 end
 
 function B.resource_edges() return B.edges or {} end
+-- Whether configure found a dependency cycle between roots (the graph's own
+-- check would find it again).
+function B.roots_cyclic() return B.cyclic == true end
 
 function B.logs()
   local out = {}
@@ -478,10 +569,12 @@ function B.flatten()
     local o = root.overrides or {}
     local rolling, percent = parse_rolling(o.rolling and o.rolling.value or
                                            rawget(root.class, "rolling"))
+    -- A root that failed or waits is left out: its nodes are half made.
+    local whole = #root.errors == 0 and not root.waiting
     out[ri] = {host = root.host.name, name = root.name, ignore = root.ignore,
                workdir = root.workdir, rolling = rolling, rolling_percent = percent,
-               health = rendered_health(root, o.health, errors)}
-    if root.instance and instance_state[root.instance].children then
+               health = whole and rendered_health(root, o.health, errors) or nil}
+    if whole and root.instance and instance_state[root.instance].children then
       walk(root.instance, root.name, ri)
     end
   end

@@ -25,7 +25,9 @@ local format, sort, concat = string.format, table.sort, table.concat
 
 ------------------------------------------------------------------------------
 -- Errors: a raised value is a string (Lua's own, "file:line: msg"), a Failure
--- (file, line, col, message) or a Wait (a strict require nobody satisfies yet).
+-- (file, line, col, message), a Wait (a strict require nobody satisfies yet)
+-- or an Echo (the use of something whose own error is reported already: a
+-- component file that failed to load), which fails without a report.
 
 local Failure = {}
 Failure.__tostring = function(e)
@@ -33,6 +35,8 @@ Failure.__tostring = function(e)
   return e.message
 end
 local Wait = {}
+local Echo = {}
+local function is_echo(e) return getmetatable(e) == Echo end
 
 local function failure(file, line, col, message)
   return setmetatable({file = file, line = line or 0, col = col or 0, message = message}, Failure)
@@ -121,7 +125,7 @@ end
 local to_record
 local function placed(e)
   local mt = getmetatable(e)
-  if mt == Failure or mt == Wait then return e end
+  if mt == Failure or mt == Wait or mt == Echo then return e end
   if type(e) == "string" then
     if e:sub(1, #PRELUDE_SHORT + 1) == PRELUDE_SHORT .. ":" then
       local file, line = user_where()
@@ -141,7 +145,7 @@ end
 
 local function handler(e)
   local r = placed(e)
-  if not debug_mode or getmetatable(r) == Wait then return r end
+  if not debug_mode or getmetatable(r) == Wait or getmetatable(r) == Echo then return r end
   local trace = user_traceback(2)
   if not trace then return r end
   if getmetatable(r) ~= Failure then
@@ -155,6 +159,7 @@ end
 -- Any raised value as {file, line, col, message}; never raises.
 to_record = function(e)
   local mt = getmetatable(e)
+  if mt == Echo then return {line = 0, col = 0, message = "(reported already)", echo = true} end
   if mt == Failure then
     return {file = e.file, line = e.line, col = e.col, message = e.message,
             traceback = e.traceback}

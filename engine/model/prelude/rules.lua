@@ -78,11 +78,29 @@ end
 -- Loading components/<dir>/component.lua
 
 local class_files = {} -- class -> {file, line} where it was registered
-local component_dirs = {} -- dir -> "pending" | "loading" | "loaded"
+local component_dirs = {} -- dir -> "pending" | "loading" | "loaded" | "failed"
 local load_errors = {}
+-- Lower-cased names a file that failed to load may have defined (its
+-- directory, its top-level assignments): a host or a [component:x] naming
+-- one is an echo of that file's error, not an error of its own.
+local broken_names = {}
+
+local function note_broken(dir, file)
+  broken_names[dir:lower()] = file
+  local text = C.read(file)
+  for line in (text or ""):gmatch("[^\n]+") do
+    local name = line:match("^([%a_][%w_]*)%s*=[^=]")
+    if name then broken_names[name:lower()] = broken_names[name:lower()] or file end
+  end
+end
+
+-- components.<dir> of a directory that failed: an echo, whoever asks.
+local failed_dir = setmetatable({}, {__index = function() error(setmetatable({}, Echo), 0) end})
 
 -- Run chunk (a loaded component.lua) and register the classes it assigns to
--- globals. Returns a list of error records.
+-- globals. Returns a list of error records and whether the file ran to its
+-- end; a file that did not registers no class (its classes may be half
+-- made).
 local function load_file(chunk, dir, file)
   local assigned = {}
   local env = setmetatable({}, {
@@ -99,8 +117,15 @@ local function load_file(chunk, dir, file)
   local ok, e = xpcall(chunk, handler)
   local errors = {}
   if not ok then
-    errors[1] = to_record(e)
-    errors[1].file = errors[1].file or file
+    local r = to_record(e)
+    if not r.echo then
+      r.file = r.file or file
+      errors[1] = r
+    end
+    for _, a in ipairs(assigned) do
+      if type(a.name) == "string" then broken_names[a.name:lower()] = file end
+    end
+    return errors, false
   end
   rawset(components, dir, rawget(components, dir) or {})
   for _, a in ipairs(assigned) do
@@ -125,21 +150,25 @@ local function load_file(chunk, dir, file)
       rawget(components, dir)[name] = cls
     end
   end
-  return errors
+  return errors, true
 end
 
 local function load_dir(dir)
   component_dirs[dir] = "loading"
   local file = "components/" .. dir .. "/component.lua"
   local chunk, message = loadfile(file, "t")
-  local errors
+  local errors, ok
   if chunk then
-    errors = load_file(chunk, dir, file)
+    errors, ok = load_file(chunk, dir, file)
   else
-    errors = {to_record(message)}
+    errors, ok = {to_record(message)}, false
   end
   for _, e in ipairs(errors) do load_errors[#load_errors + 1] = e end
-  component_dirs[dir] = "loaded"
+  component_dirs[dir] = ok and "loaded" or "failed"
+  if not ok then
+    note_broken(dir, file)
+    rawset(components, dir, failed_dir)
+  end
 end
 
 -- A class a required module returns (or returns in a table, or assigns to a
@@ -190,6 +219,9 @@ function B.load_all(dirs)
   end
   return load_errors
 end
+
+-- The file that failed to load and may have defined component name, or nil.
+function B.broken_component(name) return broken_names[name] end
 
 function B.class_names()
   local names = {}
