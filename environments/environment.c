@@ -111,6 +111,17 @@ void env_unknown_key(struct env_loader *ld, const struct ini_section *section,
                   section->name);
 }
 
+/* batou's require_sudo overrides its guess whether sudo is needed to reach
+ * service_user. batou-ng does not guess: it uses sudo exactly when
+ * service_user differs from the login, so the key has no meaning left. */
+void env_require_sudo(struct env_loader *ld, const struct ini_entry *entry)
+{
+    env_error(ld, entry->line, entry->key_col,
+              "'require_sudo' is not supported by batou-ng: it uses sudo exactly when "
+              "'service_user' differs from the login user (set 'service_user' to deploy as "
+              "another user, leave it unset to deploy as the login)");
+}
+
 void environment_init(struct environment *env, const char *name)
 {
     memset(env, 0, sizeof *env);
@@ -250,6 +261,10 @@ static void read_environment_entry(struct env_loader *ld, const struct ini_secti
         add_notice(ld, e);
         return;
     }
+    if (strcmp(e->key, "require_sudo") == 0) {
+        env_require_sudo(ld, e);
+        return;
+    }
     char **field = string_field(ld->env, e->key);
     int known = field || strcmp(e->key, "connect_method") == 0 ||
                 strcmp(e->key, "host_key_policy") == 0 || strcmp(e->key, "timeout") == 0 ||
@@ -332,10 +347,12 @@ static void read_section(struct env_loader *ld, const struct ini_section *sectio
     read_section_entries(ld, section);
     /* The model still runs on the rest; what needs every host (unused
      * provides) must know that one may be missing. */
-    int about_hosts = strcmp(name, "hosts") == 0 || has_prefix(name, "host:") ||
+    /* [host:x] decides for itself (env_read_host): a bad platform drops no
+     * component. */
+    int about_hosts = strcmp(name, "hosts") == 0 ||
                       !(strcmp(name, "environment") == 0 || has_prefix(name, "component:") ||
                         strcmp(name, "resolver") == 0 || strcmp(name, "vfs") == 0 ||
-                        has_prefix(name, "provisioner"));
+                        has_prefix(name, "provisioner") || has_prefix(name, "host:"));
     if (ld->failed && about_hosts)
         ld->env->hosts_incomplete = 1;
     ld->failed |= failed;

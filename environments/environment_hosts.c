@@ -196,8 +196,13 @@ static void read_ignore(struct env_loader *ld, struct env_host *host, const stru
 static void read_host_entry(struct env_loader *ld, const struct ini_section *section,
                             struct env_host *host, const struct ini_entry *e)
 {
+    int failed = ld->failed;
+    ld->failed = 0;
     if (strcmp(e->key, "components") == 0) {
         read_components(ld, host, e);
+        /* A component it could not read is missing from the model. */
+        if (ld->failed)
+            ld->env->hosts_incomplete = 1;
     } else if (strcmp(e->key, "platform") == 0) {
         read_host_string(ld, &host->platform, e);
     } else if (strcmp(e->key, "service_user") == 0) {
@@ -206,6 +211,8 @@ static void read_host_entry(struct env_loader *ld, const struct ini_section *sec
         read_ignore(ld, host, e);
     } else if (strncmp(e->key, "data-", 5) == 0) {
         read_data(ld, host, e);
+    } else if (strcmp(e->key, "require_sudo") == 0) {
+        env_require_sudo(ld, e);
     } else if (strcmp(e->key, "provisioner") == 0 || strncmp(e->key, "provision-", 10) == 0) {
         env_error(ld, e->line, e->key_col,
                   "key '%s' is not supported by batou-ng (it has no "
@@ -216,8 +223,11 @@ static void read_host_entry(struct env_loader *ld, const struct ini_section *sec
                   "unknown key '%s' in section '[%s]' (did you mean 'data-%s'?)", e->key,
                   section->name, e->key + 5);
     } else {
+        /* Perhaps a misspelt "components": the host's may be missing. */
         env_unknown_key(ld, section, e, host_keys, sizeof host_keys / sizeof *host_keys);
+        ld->env->hosts_incomplete = 1;
     }
+    ld->failed |= failed;
 }
 
 void env_read_host(struct env_loader *ld, const struct ini_section *section, const char *name)
@@ -225,8 +235,10 @@ void env_read_host(struct env_loader *ld, const struct ini_section *section, con
     char *stripped = strip(xstrdup(name));
     struct env_host *host = new_host(ld, stripped, section->line, 1);
     free(stripped);
-    if (!host)
+    if (!host) {
+        ld->env->hosts_incomplete = 1;
         return;
+    }
     for (size_t i = 0; i < section->count; i++)
         read_host_entry(ld, section, host, &section->entries[i]);
 }

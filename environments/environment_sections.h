@@ -28,6 +28,9 @@ char *env_value(const struct ini_entry *entry, int *line, int *col);
 char *env_single_value(struct env_loader *ld, const struct ini_entry *entry, int *line, int *col);
 /* Read true/false/yes/no/on/off/1/0 (any case) into *out; -1 if none. */
 int env_parse_bool(const char *text, int *out);
+/* Report batou's require_sudo (in [environment] or [host:x]) as not
+ * supported, naming what batou-ng does instead. */
+void env_require_sudo(struct env_loader *ld, const struct ini_entry *entry);
 /* Report "unknown key" for entry in section, suggesting among candidates. */
 void env_unknown_key(struct env_loader *ld, const struct ini_section *section,
                      const struct ini_entry *entry, const char *const *candidates, size_t count);

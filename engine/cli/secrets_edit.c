@@ -1,6 +1,7 @@
 #include "engine/cli/secrets_command.h"
 
 #include "engine/diag.h"
+#include "engine/model/model.h"
 #include "engine/util.h"
 #include "environments/environment.h"
 #include "environments/secrets.h"
@@ -315,8 +316,22 @@ static int run_editor(const char *editor, const char *file, char **error)
     return 0;
 }
 
+/* Every [component:x] of the edited secrets must name a component, or each
+ * later -c refuses them. The components' own errors are -c's business. */
+static void check_sections(const struct environment *env, const char *path, struct diags *d)
+{
+    struct diags ignored;
+    diags_init(&ignored);
+    struct model *m = model_new(env, NULL, 0, &ignored);
+    if (m)
+        model_check_sections(m, path, d);
+    model_free(m);
+    diags_release(&ignored);
+}
+
 /* Check an edited secrets.cfg: INI, [batou] members with usable keys, merge
- * with the environment (clashes, unknown hosts). Errors go to d. */
+ * with the environment (clashes, unknown hosts, components that do not
+ * exist). Errors go to d. */
 static void validate_config(const char *env_name, const char *path, const struct buf *text,
                             struct diags *d)
 {
@@ -327,6 +342,8 @@ static void validate_config(const char *env_name, const char *path, const struct
     environment_load(&env, env_name, &ignored);
     diags_release(&ignored);
     secrets_merge(&env, path, text->data ? text->data : "", text->len, d);
+    if (d->count == 0)
+        check_sections(&env, path, d);
     environment_release(&env);
     if (d->count > 0)
         return;

@@ -15,6 +15,8 @@
  * and the C helpers, model_configure.c hands the environment over,
  * model_graph.c and model_node.c build the graph. */
 
+#include <stddef.h>
+
 struct diags;
 struct environment;
 struct graph;
@@ -51,6 +53,12 @@ int model_configure(struct model *m, struct diags *d);
  * them. 0, or -1 with errors in d (e.g. a template that does not render, a
  * watch naming a rule never added). */
 int model_build_graph(struct model *m, struct graph *g, struct diags *d);
+/* The check -c makes of [component:x] sections, for the overrides in the
+ * model's environment that came from file (secrets edit checks the edited
+ * secrets with it): an error for each naming no component of the loaded
+ * model (none when a component file that failed to load may define it).
+ * Returns how many errors went to d. */
+size_t model_check_sections(struct model *m, const char *file, struct diags *d);
 void model_free(struct model *m);
 
 #endif

@@ -181,3 +181,33 @@ int model_configure(struct model *m, struct diags *d)
         print_logs(m, d);
     return errors ? -1 : 0;
 }
+
+/* Whether override i is the first of its [component:x] in its file. */
+static int first_of_section(const struct environment *env, size_t i)
+{
+    const struct env_override *o = &env->overrides[i];
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(env->overrides[j].component, o->component) == 0 && env->overrides[j].file &&
+            strcmp(env->overrides[j].file, o->file) == 0)
+            return 0;
+    return 1;
+}
+
+size_t model_check_sections(struct model *m, const char *file, struct diags *d)
+{
+    lua_State *L = m->L;
+    size_t before = d->count;
+    for (size_t i = 0; i < m->env->noverrides; i++) {
+        const struct env_override *o = &m->env->overrides[i];
+        if (!o->file || strcmp(o->file, file) != 0 || !first_of_section(m->env, i))
+            continue;
+        model_push_api(m, "unknown_section");
+        lua_pushstring(L, o->component);
+        if (model_call(m, 1, 1, d) < 0)
+            break;
+        if (lua_isstring(L, -1))
+            diag_add(d, o->file, o->line, 0, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    return d->count - before;
+}

@@ -77,7 +77,9 @@ def homes(tmp_path_factory):
 
 @pytest.fixture
 def project(make_project):
-    return make_project(ENVIRONMENTS)
+    # A project has the components its secrets configure: secrets edit
+    # refuses a [component:x] for one that does not exist.
+    return make_project({**ENVIRONMENTS, **APP})
 
 
 @pytest.fixture
@@ -340,6 +342,70 @@ def test_clash_with_environment_is_reported_without_the_value(secrets, editor, p
            "environments/local/environment.cfg:8)" in result.stderr
     assert SECRET not in result.stderr
     assert (project / CONFIG).read_bytes() == before
+
+
+def test_section_for_a_component_that_does_not_exist_is_refused(secrets, editor, project,
+                                                                private_tmp, batou, homes):
+    """Every later -c would refuse it: the save refuses it as it refuses a clash."""
+    create_local(secrets, editor, project)
+    before = (project / CONFIG).read_bytes()
+    result = secrets("edit", "local", editor=editor(append(f"""
+        [component:apq]
+        password = {SECRET}
+        """)))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (f"batou-ng: error: {CONFIG}:15: [component:apq]: no component 'apq' "
+                        f"(did you mean 'app'?)")
+    assert lines[-1] == (f"batou-ng: error: '{CONFIG}' was not changed: the edited secrets "
+                         f"have errors")
+    assert SECRET not in result.stderr
+    assert (project / CONFIG).read_bytes() == before
+    assert_no_plaintext_left(private_tmp)
+    check = batou("-c", "local", env={"GNUPGHOME": str(homes["alice"])})
+    assert check.returncode == 0, check.stderr
+
+
+def test_section_for_a_missing_component_keeps_the_text_to_re_edit(homes, editor, project,
+                                                                   private_tmp, tmp_path):
+    path, problem = binary_path()
+    assert not problem, problem
+    env = dict(os.environ, GNUPGHOME=str(homes["alice"]), TMPDIR=str(private_tmp), NO_COLOR="1")
+    first = editor(append(f"[component:app]\npassword = {SECRET}\n"))
+    create = subprocess.run([path, "secrets", "edit", "local", "--editor", str(first)],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert create.returncode == 0, create.stderr
+    runs, seen = tmp_path / "runs", tmp_path / "seen"
+    # The first run adds a section for 'ghost'; the second sees it still
+    # there (the edit was kept) and removes it.
+    script = editor(f"""
+        if [ ! -f {runs} ]; then
+          touch {runs}
+          printf '[component:ghost]\\nworkers = 2\\n' >> "$1"
+        else
+          cp "$1" {seen}
+          sed -i '/^\\[component:ghost\\]$/d; /^workers = 2$/d' "$1"
+        fi
+        """)
+    master, slave = pty.openpty()
+    try:
+        os.write(master, b"y\n")
+        result = subprocess.run([path, "secrets", "edit", "local", "--editor", str(script)],
+                                cwd=project, env=env, stdin=slave, capture_output=True,
+                                text=True, timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    check_no_crash(result)
+    assert result.stderr.startswith(f"batou-ng: error: {CONFIG}:")
+    assert "[component:ghost]: no component 'ghost'" in result.stderr
+    assert "batou-ng: re-edit? [Y/n] " in result.stderr
+    assert "[component:ghost]\nworkers = 2\n" in seen.read_text()
+    assert result.returncode == 0, result.stderr
+    assert_no_plaintext_left(private_tmp)
+    plain = subprocess.run([path, "secrets", "decrypttostdout", CONFIG], cwd=project, env=env,
+                           capture_output=True, text=True, timeout=60).stdout
+    assert "ghost" not in plain and f"password = {SECRET}\n" in plain
 
 
 def test_member_without_key_is_never_written(secrets, editor, project, private_tmp):

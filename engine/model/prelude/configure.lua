@@ -211,6 +211,14 @@ local function host_table(h)
   return {name = h.name, fqdn = h.fqdn, platform = h.platform, data = data}
 end
 
+-- The error of a [component:name] section, or nil when the component exists
+-- (or a file that failed to load may define it: that file's error says so).
+function B.unknown_section(name)
+  if classes[name] or B.broken_component(name) then return nil end
+  return format("[component:%s]: no component '%s'%s", name, name,
+                did_you_mean(name, B.class_names()))
+end
+
 -- Check [component:x] sections against the classes.
 local function check_overrides(env, errors)
   local by_component, order = {}, {}
@@ -221,13 +229,10 @@ local function check_overrides(env, errors)
     end
     by_component[o.component][o.attribute] = o
   end
-  local names = B.class_names()
   for _, first in ipairs(order) do
-    local cls = classes[first.component]
-    if not cls and not B.broken_component(first.component) then
-      errors[#errors + 1] = {file = first.file, line = first.line, col = 0,
-        message = format("[component:%s]: no component '%s'%s", first.component,
-                         first.component, did_you_mean(first.component, names))}
+    local message = B.unknown_section(first.component)
+    if message then
+      errors[#errors + 1] = {file = first.file, line = first.line, col = 0, message = message}
     end
   end
   for _, o in ipairs(env.overrides) do
