@@ -198,7 +198,8 @@ def simple_project(make_project):
 
 def check_error_lines(stderr):
     """Every error is one line ("batou-ng: error: ..."), followed only by the
-    two context lines when it has a column; the rest are notices and the
+    two context lines when it has a column; the rest are notices, the
+    headings of stages ("batou-ng: loading components: 2 errors") and the
     closing count line."""
     context = 0
     for line in stderr_lines(stderr):
@@ -207,7 +208,8 @@ def check_error_lines(stderr):
             continue
         context = 0
         assert line.startswith(("batou-ng: error: ", "batou-ng: notice: ")) or re.fullmatch(
-            r"batou-ng: \d+ errors: configuration failed", line), (
+            r"batou-ng: \d+ errors: configuration failed", line) or re.fullmatch(
+            r"batou-ng: [a-z ]+: \d+ errors?", line), (
             f"not a one-line error: {line!r}\n{stderr}")
         match = LOCATION.match(line)
         if match and match.group("col"):

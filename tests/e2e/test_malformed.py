@@ -9,6 +9,7 @@ never crash. When the error has a column, the source line and a caret follow
 
 import re
 import shutil
+from pathlib import Path
 import textwrap
 from dataclasses import dataclass, field
 
@@ -187,6 +188,23 @@ ENV_CASES = [
         [hosts]
         localhost = hello
         """), f"{E}:3:", r"'yes'"),
+    # batou's require_sudo: batou-ng uses sudo exactly when service_user
+    # differs from the login, so the key has no meaning left.
+    Case("env-require-sudo", env("""
+        [environment]
+        connect_method = local
+        require_sudo = True
+        [hosts]
+        localhost = hello
+        """), f"{E}:3:1:", r"'require_sudo' is not supported.*'service_user' differs"),
+    Case("env-require-sudo-host", env("""
+        [environment]
+        connect_method = local
+
+        [host:localhost]
+        components = hello
+        require_sudo = False
+        """), f"{E}:6:1:", r"'require_sudo' is not supported.*'service_user' differs"),
     Case("env-vfs", env_more("""
         [vfs]
         sandbox = archive
@@ -868,3 +886,243 @@ def test_extreme_input_does_not_crash(batou, make_project, name):
         assert result.stdout == ""
         assert result.stderr.startswith("batou-ng: error: "), result.stderr[:2000]
         check_error_lines(result.stderr)
+
+
+# Projects with several mistakes at once: one -c names every one of them,
+# each one line with its file:line, grouped by stage (a heading per stage
+# when there is more than one), and nothing that is only an echo of another
+# (a host naming a component whose file did not load). An expected error is
+# (location the line starts with, or None; regex searched in the line).
+@dataclass
+class Multi:
+    id: str
+    files: dict
+    stages: list  # [(heading stage name, [(loc, regex), ...]), ...] in report order
+
+
+def lua_at(path, text):
+    return {path: textwrap.dedent(text).lstrip("\n")}
+
+
+A, B, C, D = (f"components/{x}/component.lua" for x in "abcd")
+NEEDS_AFTER = """\
+    {cls} = Component {{}}
+    function {cls}:configure()
+      self:require("{wants}")
+      self:provide("{gives}", 1)
+    end
+    """
+
+
+def waits(path, cls, wants, gives):
+    """A component that requires wants (line 3) before it provides gives."""
+    return {path: NEEDS_AFTER.format(cls=cls, wants=wants, gives=gives)}
+
+
+MULTI_CASES = [
+    # The issue's own list: every one of them, in one run.
+    Multi("multi-every-stage", {
+        E: ENV_HEAD.replace("localhost = hello", "localhost = hello, broken, needy, nosuch") +
+        "\n[hostz]\nother = hello\n\n[component:ghost]\ngreeting = hi\n",
+        "components/broken/component.lua": "Broken = Component {\n",
+        "components/needy/component.lua": 'local m = require("lib.missing")\nNeedy = Component {}\n',
+    }, [
+        ("reading the environment", [(f"{E}:7:1:", r"unknown section '\[hostz\]'")]),
+        ("loading components", [
+            ("components/broken/component.lua:2:", r"unexpected symbol near <eof>"),
+            ("components/needy/component.lua:1:", r"module 'lib\.missing' not found")]),
+        ("configuring components", [
+            (f"{E}:11:", r"\[component:ghost\]: no component 'ghost'"),
+            (f"{E}:5:35:", r"host 'localhost': no component 'nosuch'")]),
+    ]),
+    # Bad values in [environment] hide nothing: an unused provide and a
+    # template that does not render are found too.
+    Multi("multi-values-unused-provide-template", {
+        E: "[environment]\nconnect_method = local\ntimeout = soon\njobs = 4x\n\n"
+           "[hosts]\nlocalhost = hello, spare\n",
+        "components/spare/component.lua": "Spare = Component {}\nfunction Spare:configure()\n"
+                                          "  self:provide(\"spare\", 1)\nend\n",
+        T: "Hello {{ nope }}\n",
+    }, [
+        ("reading the environment", [(f"{E}:3:11:", r"'timeout'.*'soon'"),
+                                     (f"{E}:4:8:", r"'jobs'.*'4x'")]),
+        ("configuring components", [
+            ("components/spare/component.lua:3:",
+             r"host 'localhost': component 'spare': resource 'spare' is provided but nothing "
+             r"requires it")]),
+        ("building the graph", [(f"{T}:1:", r"component 'hello': .*'nope' is undefined")]),
+    ]),
+    # Two components waiting for each other are a cycle with its path; a
+    # file no host uses still loads (and fails) on its own.
+    Multi("multi-cycle-override-syntax", {
+        E: "[environment]\nconnect_method = local\n\n[hosts]\nlocalhost = a, b\n\n"
+           "[component:a]\ncolour = red\n",
+        **waits(A, "A", "b", "a"), **waits(B, "B", "a", "b"),
+        "components/spare/component.lua": "Spare = Component {\n  x = \n}\n",
+    }, [
+        ("loading components", [("components/spare/component.lua:3:", r"unexpected symbol")]),
+        ("configuring components", [
+            (f"{E}:8:", r"component 'a': attribute 'colour' does not exist"),
+            (f"{A}:3:", r"host 'localhost': component 'a': dependency cycle: localhost:a "
+                        r"requires 'b' -> localhost:b requires 'a' -> localhost:a$")]),
+    ]),
+    # Every root that fails says why, and a misspelt component too.
+    Multi("multi-configure-errors-and-typo", {
+        E: ENV_HEAD.replace("localhost = hello", "localhost = hello, other, helo"),
+        **configure("""
+            local x = nil
+            x.y = 1
+            """),
+        O: "Other = Component {}\nfunction Other:configure()\n"
+           "  self:add(File { \"o\", content = 1, colour = 2 })\nend\n",
+    }, [
+        ("configuring components", [
+            (f"{E}:5:27:", r"host 'localhost': no component 'helo' \(did you mean 'hello'\?\)"),
+            (f"{L}:4:", HELLO + r"attempt to index a nil value"),
+            (f"{O}:3:", r"component 'other': .*colour")]),
+    ]),
+    # A component file that fails takes its classes with it: the file that
+    # uses one of them and the host that names them add nothing.
+    Multi("multi-defined-twice-and-echoes", {
+        E: "[environment]\nconnect_method = local\ndeployment_base = /srv\n\n"
+           "[hosts]\nlocalhost = hello, a, broken, user\n",
+        A: "A = Component {}\n",
+        B: "A = Component {}\n",
+        "components/broken/component.lua": "Broken = Component {\n  x = = 1\n}\n",
+        "components/user/component.lua": "local Base = components.broken.Broken\n"
+                                         "User = Component {}\n",
+    }, [
+        ("reading the environment", [(f"{E}:3:1:", r"unknown key 'deployment_base'")]),
+        ("loading components", [
+            (f"{B}:1:", r"component 'a' is defined twice: in {A}:1 and here".format(A=A)),
+            ("components/broken/component.lua:2:", r"unexpected symbol near '='")]),
+    ]),
+    # A component that requires what only it provides, later, is a cycle of
+    # one; another waiting for it is not reported again.
+    Multi("multi-self-cycle-and-resolver", {
+        E: "[environment]\nconnect_method = local\n\n[hosts]\nlocalhost = a, d\n\n"
+           "[resolver]\ndb = not-an-ip\n",
+        **waits(A, "A", "a", "a"), **waits(D, "D", "a", "d2"),
+    }, [
+        ("reading the environment", [(f"{E}:8:6:", r"invalid address 'not-an-ip'")]),
+        ("configuring components", [
+            (f"{A}:3:", r"dependency cycle: localhost:a requires 'a' -> localhost:a$")]),
+    ]),
+    # Three in a ring, and one waiting for a resource nobody has.
+    Multi("multi-three-cycle-and-nothing-provides", {
+        E: "[environment]\nconnect_method = local\n\n[hosts]\nlocalhost = a, b, c, d\n",
+        **waits(A, "A", "b", "a"), **waits(B, "B", "c", "b"), **waits(C, "C", "a", "c"),
+        **waits(D, "D", "nothing", "d"),
+    }, [
+        ("configuring components", [
+            (f"{A}:3:", r"dependency cycle: localhost:a requires 'b' -> localhost:b requires "
+                        r"'c' -> localhost:c requires 'a' -> localhost:a$"),
+            (f"{D}:3:", r"component 'd': require: nothing provides resource 'nothing'$")]),
+    ]),
+    # The graph is built from the roots that configured: two of them making
+    # one path is found although a third failed.
+    Multi("multi-same-path-and-failed-root", {
+        E: ENV_HEAD.replace("localhost = hello", "localhost = a, b, c"),
+        A: "A = Component {}\nfunction A:configure()\n"
+           "  self:add(File { \"/tmp/batou-ng-never/x\", content = \"a\" })\nend\n",
+        B: "B = Component {}\nfunction B:configure()\n"
+           "  self:add(File { \"/tmp/batou-ng-never/x\", content = \"b\" })\nend\n",
+        C: "C = Component {}\nfunction C:configure()\n  error(\"c is broken\")\nend\n",
+    }, [
+        ("configuring components", [(f"{C}:3:", r"component 'c': c is broken")]),
+        ("building the graph", [(f"{B}:3:", r"component 'b': two rules make "
+                                            r"'/tmp/batou-ng-never/x'")]),
+    ]),
+    # batou's require_sudo, in both places, next to a root that fails: the
+    # unused provide of another root is not knowable then (the failed one
+    # might have required it), so it is not reported.
+    Multi("multi-require-sudo-and-failed-root", {
+        E: "[environment]\nconnect_method = local\nrequire_sudo = True\n\n"
+           "[host:localhost]\ncomponents = hello, spare\nrequire_sudo = False\n",
+        **configure("""
+            self:add(File { "hello.txt", mode = "rw" })
+            """),
+        "components/spare/component.lua": "Spare = Component {}\nfunction Spare:configure()\n"
+                                          "  self:provide(\"spare\", 1)\nend\n",
+    }, [
+        ("reading the environment", [
+            (f"{E}:3:1:", r"'require_sudo' is not supported.*'service_user'"),
+            (f"{E}:7:1:", r"'require_sudo' is not supported.*'service_user'")]),
+        ("configuring components", [(f"{L}:3:", HELLO + r".*mode")]),
+    ]),
+    # A template error, a root that fails and an override for an attribute
+    # that does not exist: three stages' worth from one model.
+    Multi("multi-template-configure-override", {
+        E: ENV_HEAD.replace("localhost = hello", "localhost = hello, other") +
+        "\n[component:hello]\ngreting = hey\n",
+        T: "line one\n{{ component.greeting | shout }}\n",
+        O: "Other = Component { port = Attribute(\"int\") }\n",
+    }, [
+        ("configuring components", [
+            (f"{E}:8:", r"component 'hello': attribute 'greting' does not exist "
+                        r"\(did you mean 'greeting'\?\)"),
+            (f"{O}:1:", r"host 'localhost': component 'other': attribute 'port' is required")]),
+        ("building the graph", [(f"{T}:2:", HELLO + r".*'shout'")]),
+    ]),
+    # A conversion that fails in [component:x], a bad [environment] value and
+    # a missing module in a component no host uses.
+    Multi("multi-conversion-value-module", {
+        E: "[environment]\nconnect_method = local\njobs = 0\n\n[hosts]\nlocalhost = hello\n\n"
+           "[component:hello]\ncount = many\n",
+        "components/lonely/component.lua": 'require("lib.nowhere")\nLonely = Component {}\n',
+    }, [
+        ("reading the environment", [(f"{E}:3:8:", r"'jobs' must be a positive integer")]),
+        ("loading components", [("components/lonely/component.lua:1:",
+                                 r"module 'lib\.nowhere' not found")]),
+        ("configuring components", [(f"{E}:9:", HELLO + r".*'many'")]),
+    ]),
+    # An environment whose [hosts] has a mistake: what it could read is
+    # still configured, and an unsatisfied require says it may be an echo.
+    Multi("multi-bad-hosts-line-and-waiting", {
+        E: "[environment]\nconnect_method = local\n\n[hosts]\nlocalhost = hello, d\n"
+           "-bad = hello\n",
+        **waits(D, "D", "db", "d"),
+        T: "{% if %}\n",
+    }, [
+        ("reading the environment", [(f"{E}:6:1:", r"invalid host name '-bad'")]),
+        ("configuring components", [
+            (f"{D}:3:", r"component 'd': require: nothing provides resource 'db' "
+                        r"\(environment\.cfg has errors: a host may be missing\)$")]),
+        ("building the graph", [(f"{T}:1:", HELLO)]),
+    ]),
+]
+
+HEADING = re.compile(r"batou-ng: ([a-z ]+): (\d+) errors?")
+
+
+@pytest.mark.parametrize("case", MULTI_CASES, ids=[c.id for c in MULTI_CASES])
+def test_every_error_in_one_run(batou, make_project, case):
+    files = dict(BASE)
+    files.update(case.files)
+    project = make_project(files)
+    result = batou("-c", "local")
+    assert result.returncode == 2, f"exit {result.returncode}\n{result.stdout}{result.stderr}"
+    assert result.stdout == ""
+    check_error_lines(result.stderr)
+    assert "traceback" not in result.stderr.lower(), result.stderr
+    lines = stderr_lines(result.stderr)
+    expected = [e for _, errors in case.stages for e in errors]
+    errors = [line for line in lines if line.startswith("batou-ng: error: ")]
+    assert len(errors) == len(expected), f"{len(errors)} error lines\n{result.stderr}"
+    for line, (loc, pattern) in zip(errors, expected):
+        if loc:
+            assert line.startswith("batou-ng: error: " + loc), f"not at {loc}\n{result.stderr}"
+        assert re.search(pattern, line), f"{pattern!r} not in {line!r}\n{result.stderr}"
+    headings = [(m.group(1), int(m.group(2))) for m in map(HEADING.fullmatch, lines) if m]
+    if len(case.stages) > 1:
+        assert headings == [(stage, len(errs)) for stage, errs in case.stages], result.stderr
+    else:
+        assert headings == [], result.stderr
+    assert lines[-1] == f"batou-ng: {len(expected)} errors: configuration failed"
+    assert not (project / "work").exists(), "a target was written"
+    assert not Path("/tmp/batou-ng-never").exists()
+    # The deploy refuses the same way, before it writes anything anywhere.
+    deploy = batou("local")
+    assert deploy.returncode == 2, f"exit {deploy.returncode}\n{deploy.stdout}{deploy.stderr}"
+    assert deploy.stderr == result.stderr
+    assert not (project / "work").exists(), "the deploy wrote to its target"

@@ -70,6 +70,42 @@ static void test_grouped_by_host_then_component_and_counted(void **state)
     diags_release(&d);
 }
 
+static void test_grouped_by_stage_with_headings(void **state)
+{
+    (void)state;
+    struct diags d;
+    diags_init(&d);
+    diags_stage(&d, "reading the environment");
+    diag_add(&d, "e.cfg", 4, 0, "unknown section");
+    diags_stage(&d, "loading components");
+    diags_stage(&d, "configuring components");
+    diag_add_in(&d, "web01", "app", "a.lua", 3, 0, "configure failed");
+    diag_add(&d, "e.cfg", 9, 0, "no component 'x'");
+    char *text = report(&d);
+    /* Stages in the order they began (an empty one prints nothing), and
+     * inside a stage the usual order. */
+    assert_string_equal(text, "batou-ng: reading the environment: 1 error\n"
+                              "batou-ng: error: e.cfg:4: unknown section\n"
+                              "batou-ng: configuring components: 2 errors\n"
+                              "batou-ng: error: e.cfg:9: no component 'x'\n"
+                              "batou-ng: error: a.lua:3: host 'web01': component 'app': "
+                              "configure failed\n"
+                              "batou-ng: 3 errors: configuration failed\n");
+    free(text);
+    diags_release(&d);
+
+    /* One stage: no heading, as before there were stages. */
+    diags_stage(&d, "loading components");
+    diag_add(&d, "a.lua", 1, 0, "first");
+    diag_add(&d, "b.lua", 2, 0, "second");
+    text = report(&d);
+    assert_string_equal(text, "batou-ng: error: a.lua:1: first\n"
+                              "batou-ng: error: b.lua:2: second\n"
+                              "batou-ng: 2 errors: configuration failed\n");
+    free(text);
+    diags_release(&d);
+}
+
 static void test_missing_source_file_prints_no_caret(void **state)
 {
     (void)state;
@@ -109,6 +145,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_error_with_caret),
         cmocka_unit_test(test_grouped_by_host_then_component_and_counted),
+        cmocka_unit_test(test_grouped_by_stage_with_headings),
         cmocka_unit_test(test_missing_source_file_prints_no_caret),
         cmocka_unit_test(test_secrets_file_prints_no_source_line),
     };
