@@ -22,6 +22,8 @@
  *                                                   "L" when it is too large
  *   C index status                                  a command's exit status
  *   X index                                         its cwd could not be entered
+ *   E                                               the end (shell_host_query_text
+ *                                                   only: more output may follow)
  *
  * stat prints no record for a path it cannot stat but one line on stderr
  * ("stat: cannot statx '/x': No such file or directory"), in argument order,
@@ -33,6 +35,7 @@
 #include "engine/util.h"
 #include "hosts/session.h"
 #include "hosts/shell.h"
+#include "hosts/shell_host.h"
 #include "hosts/shell_host_internal.h"
 
 #include <stdlib.h>
@@ -110,7 +113,8 @@ static void add_command(struct buf *f, const struct query *q, size_t i)
     buf_adds(f, q->cwd ? " )\n" : "\n");
 }
 
-static void compile(struct buf *f, const struct query *queries, size_t n)
+/* The shell functions the records of path queries come from. */
+static void add_path_helpers(struct buf *f)
 {
     buf_adds(f, "_bl() { [ -h \"$2\" ] || return 0; printf 'L\\0%s\\0' \"$1\"; "
                 "readlink -n -- \"$2\" 2>/dev/null; printf '\\0'; }\n"
@@ -125,6 +129,15 @@ static void compile(struct buf *f, const struct query *queries, size_t n)
              "return 0; fi; head -c %d -- \"$2\" 2>/dev/null | od -An -v -tx1 | tr -d ' \\n'; "
              "printf '\\0'; }\n",
              HOST_CONTENT_MAX, HOST_CONTENT_MAX + 1);
+}
+
+static void compile(struct buf *f, const struct query *queries, size_t n)
+{
+    size_t paths = 0;
+    for (size_t i = 0; i < n; i++)
+        paths += queries[i].kind == QUERY_PATH;
+    if (paths)
+        add_path_helpers(f);
     add_stat_chunks(f, queries, n);
     for (size_t i = 0; i < n; i++) {
         const struct query *q = &queries[i];
@@ -353,23 +366,53 @@ static int take_indexed(struct query_request *r, char tag, struct fields *in)
     return 0;
 }
 
-static void parse_reply(struct query_request *r, const struct session_reply *reply)
+/* Take records from in until it ends, a record is malformed, or (with
+ * until_end) the end record "E": 1 when that was read. */
+static int parse_records(struct query_request *r, struct fields *in, struct errlines *err,
+                         int until_end)
 {
-    struct fields in = {reply->out, reply->out + reply->outlen};
-    struct errlines err = {reply->err, reply->err + reply->errlen};
     size_t next = 0, len;
     const char *tag;
+    int ended = 0;
 
-    while ((tag = next_field(&in, &len))) {
+    while ((tag = next_field(in, &len))) {
+        if (until_end && len == 1 && *tag == 'E') {
+            ended = 1;
+            break;
+        }
         int rc = len != 1      ? -1
-                 : *tag == 'S' ? take_stat(r, &next, &err, &in)
-                               : take_indexed(r, *tag, &in);
+                 : *tag == 'S' ? take_stat(r, &next, err, in)
+                               : take_indexed(r, *tag, in);
         if (rc)
             break; /* garbage: what is unanswered says so below */
     }
     for (size_t i = next; i < r->n; i++) {
         if (r->queries[i].kind == QUERY_PATH && !r->answered[i] && !path_too_long(&r->queries[i]))
-            explain_failure(r, i, &err);
+            explain_failure(r, i, err);
+    }
+    return ended;
+}
+
+static void parse_reply(struct query_request *r, const struct session_reply *reply)
+{
+    struct fields in = {reply->out, reply->out + reply->outlen};
+    struct errlines err = {reply->err, reply->err + reply->errlen};
+    parse_records(r, &in, &err, 0);
+}
+
+/* Every query without an answer gets an error (why: the reply's error, or NULL). */
+static void finish_results(struct query_request *r, const char *why)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct query_result *res = &r->results[i];
+        const struct query *q = &r->queries[i];
+        if (path_too_long(q)) {
+            res->error = host_query_error(q, 0, "File name too long");
+        } else if (!r->answered[i] && !res->error) {
+            res->error = host_query_error(q, 0, why ? why : "no answer from the target");
+            if (q->kind == QUERY_COMMAND)
+                res->status = -1;
+        }
     }
 }
 
@@ -379,20 +422,34 @@ static void on_reply(const struct session_reply *reply, void *ctx)
 
     if (!reply->error)
         parse_reply(r, reply);
-    for (size_t i = 0; i < r->n; i++) {
-        struct query_result *res = &r->results[i];
-        const struct query *q = &r->queries[i];
-        if (path_too_long(q)) {
-            res->error = host_query_error(q, 0, "File name too long");
-        } else if (!r->answered[i] && !res->error) {
-            res->error =
-                host_query_error(q, 0, reply->error ? reply->error : "no answer from the target");
-            if (q->kind == QUERY_COMMAND)
-                res->status = -1;
-        }
-    }
+    finish_results(r, reply->error);
     r->done(r->ctx);
     request_free(r);
+}
+
+void shell_host_query_text(struct buf *f, const struct query *queries, size_t n)
+{
+    compile(f, queries, n);
+    buf_adds(f, "printf 'E\\0'\n");
+}
+
+int shell_host_query_take(const struct query *queries, size_t n, struct query_result *results,
+                          const char **out, size_t *outlen, const char **err, size_t *errlen)
+{
+    struct query_request r = {.queries = (struct query *)queries, .n = n, .results = results};
+    r.answered = xcalloc(n ? n : 1, 1);
+    struct fields in = {*out, *out + *outlen};
+    struct errlines errs = {*err, *err + *errlen};
+    int ended = parse_records(&r, &in, &errs, 1);
+    finish_results(&r, NULL);
+    free(r.answered);
+    if (!ended)
+        return -1;
+    *outlen -= (size_t)(in.p - *out);
+    *out = in.p;
+    *errlen -= (size_t)(errs.p - *err);
+    *err = errs.p;
+    return 0;
 }
 
 int shell_host_query(struct host *h, const struct query *queries, size_t n,

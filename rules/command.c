@@ -20,12 +20,20 @@ static const struct rule_param command_params[] = {
     {"name", PARAM_STRING, 1},    {"run", PARAM_STRING, 0}, {"unless", PARAM_STRING, 0},
     {"creates", PARAM_STRING, 0}, {"cwd", PARAM_STRING, 0}, {"env", PARAM_MAP, 0},
     {"undo", PARAM_STRING, 0},    {"owns", PARAM_LIST, 0},  {"watch", PARAM_REFS, 0},
-    {"after", PARAM_REFS, 0},     {"is_template", PARAM_BOOL, 0},
+    {"after", PARAM_REFS, 0},     {"is_template", PARAM_BOOL, 0}, {"live", PARAM_BOOL, 0},
 };
 
 static int command_validate(lua_State *L, int index, struct buf *err)
 {
-    (void)err;
+    /* A live check is unless or creates asked on every deploy: without
+     * either there is nothing to ask. */
+    lua_getfield(L, index, "live");
+    int live = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (live && !rule_param_given(L, index, "unless") && !rule_param_given(L, index, "creates")) {
+        buf_adds(err, "'live = true' needs 'unless' or 'creates': the check asked on every deploy");
+        return -1;
+    }
     /* Command{"make install"}: the name is the command. */
     if (!rule_param_given(L, index, "run")) {
         lua_getfield(L, index, "name");

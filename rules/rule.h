@@ -75,6 +75,10 @@ struct rule_kind {
      * apply (Command's unless/creates): a dirty node whose check then finds
      * the target right is recorded, not applied. */
     int guarded;
+    /* 1 when the check is live for every node of this kind (Purge): asked of
+     * the target on every deploy, in the host's first request, whatever the
+     * record says. A Command is live with `live = true` (rule_node_live). */
+    int live;
 
     /* Effects. The node's kind is this kind (a Directory's files are File
      * nodes). Every function is set for every kind. */
@@ -145,6 +149,9 @@ const char *rule_node_param(const struct node *n, const char *name);
 const char *rule_node_required(const struct node *n, const char *name, struct buf *err);
 /* A boolean parameter ("true"/"false"); fallback when it is not set. */
 int rule_node_bool(const struct node *n, const char *name, int fallback);
+/* 1 when n's check is live (docs/reference/lua.md, "Live checks"): its
+ * kind's `live`, or a `live = true` parameter. */
+int rule_node_live(const struct node *n);
 /* The "mode" parameter as permission bits in *mode, -1 when not set.
  * 0, or -1 with err when it is not 3 or 4 octal digits. */
 int rule_node_mode(const struct node *n, int *mode, struct buf *err);

@@ -55,6 +55,11 @@ int rule_node_bool(const struct node *n, const char *name, int fallback)
     return strcmp(value, "true") == 0;
 }
 
+int rule_node_live(const struct node *n)
+{
+    return n->kind->live || rule_node_bool(n, "live", 0);
+}
+
 int rule_node_mode(const struct node *n, int *mode, struct buf *err)
 {
     const char *text = rule_node_param(n, "mode");

@@ -200,7 +200,7 @@ static void refuse_foreign_manifest(struct deploy *d, struct dhost *h)
 }
 
 /* Relative to $HOME once the fragment did `cd`: "~/x" is "x", "~" is ".". */
-static const char *from_home(const char *path)
+const char *connect_from_home(const char *path)
 {
     if (path[0] == '~' && path[1] == '/')
         return path + 2;
@@ -217,8 +217,8 @@ void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, cons
     if (!connect_is_ssh(&d->project->env))
         return;
     buf_adds(f, "printf '%s\\n' \"$HOME\"\ncd || exit 1\n");
-    *statedir = from_home(h->statedir);
-    *manifest = from_home(h->manifest_path);
+    *statedir = connect_from_home(h->statedir);
+    *manifest = connect_from_home(h->manifest_path);
 }
 
 int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, size_t *len)
@@ -253,14 +253,15 @@ static void first_reply(const struct session_reply *reply, void *ctx)
         free(msg);
         return;
     }
-    const char *out = reply->out;
-    size_t outlen = reply->outlen;
+    const char *out = reply->out, *err = reply->err;
+    size_t outlen = reply->outlen, errlen = reply->errlen;
     if (connect_first_reply(d, h, &out, &outlen) < 0) {
         drive_fail_host(d, h, "cannot read the home directory of the login on the target");
         return;
     }
+    live_first_reply(h, &out, &outlen, &err, &errlen);
     if (reply->status != 0) {
-        char *text = last_line(reply->err, reply->errlen);
+        char *text = last_line(err, errlen);
         char *msg = xasprintf("cannot read the manifest in '%s': %s", h->statedir,
                               *text ? text : "failed");
         drive_fail_host(d, h, msg);
@@ -283,6 +284,7 @@ static void submit_first(struct deploy *d, struct dhost *h)
     buf_init(&f);
     const char *statedir, *manifest;
     connect_first_prefix(d, h, &f, &statedir, &manifest);
+    live_first_fragment(d, h, &f);
     deploy_cache_read_fragment(h, manifest, &f);
     if (!session_submit(h->session, f.data, f.len, first_reply, h))
         drive_fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
@@ -352,6 +354,7 @@ void connect_close(struct deploy *d)
         plan_release(&h->checks);
         plan_release(&h->apply);
         plan_release(&h->guard);
+        live_release(h);
         if (h->guard_results)
             host_results_release(h->guard_results, h->guard.nqueries);
         free(h->guard_results);

@@ -83,6 +83,7 @@ static void setup_hosts(struct deploy *d)
         plan_init(&h->contents);
         plan_init(&h->apply);
         plan_init(&h->guard);
+        plan_init(&h->live);
         buf_init(&h->record);
         buf_init(&h->clean_records);
     }
@@ -237,6 +238,7 @@ static void deploy_hosts(struct deploy *d)
     if (d->o->explain != EXPLAIN_OFF)
         explain_print(d);
     if (d->o->predict) {
+        watch_predict(d);
         predict_nodes(d);
         return;
     }
@@ -305,6 +307,7 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
         return status;
     drive_catch_signals(&d->signals);
     output_header(d);
+    live_plan(d);
     deploy_hosts(d);
     if (s) {
         survey_collect(d);

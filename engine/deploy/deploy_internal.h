@@ -61,6 +61,8 @@ struct dnode {
     char *explain; /* -d explain: the decision and the values compared */
     struct old_file old;
     int check;         /* run the rule's check */
+    int live;          /* its check is live: its queries are in its host's live plan */
+    int by_watch;      /* dirty only for a watched node: runs if one is applied (schedule.c) */
     int guard_held;    /* guarded, inputs changed, but its guard holds now (-n) */
     size_t check_from; /* its queries in its host's check plan */
     size_t nchecks;
@@ -68,6 +70,9 @@ struct dnode {
     size_t waiting; /* unresolved predecessors: nodes and provider components */
     size_t *succ;   /* successor nodes */
     size_t nsucc, succ_cap;
+    size_t *watchers; /* nodes watching this one */
+    size_t nwatchers, watchers_cap;
+    int watched_applied; /* a node it watches was applied in this run */
     int64_t start_ms;
     uint64_t duration_us;
 };
@@ -82,6 +87,9 @@ struct dcomp {
     size_t changed; /* its nodes applied (not clean) */
     size_t *next;   /* rolling: the next batch's instances, waiting for this one */
     size_t nnext, next_cap;
+    int health_asked;    /* health_always: its health command rode in the first request */
+    size_t health_host;  /* ... of this host, */
+    size_t health_query; /* ... as this query of its live plan */
 };
 
 /* Where a host is on its way through a run (engine/deploy/pipeline.c). */
@@ -119,6 +127,10 @@ struct dhost {
     struct plan checks;
     struct query_result *results;
     int checks_done;
+    /* live checks and health_always commands, asked in the first request (live.c) */
+    struct plan live;
+    struct query_result *live_results;
+    int live_done;
     /* contents of files found dirty by their check, for diffs */
     struct plan contents;
     struct query_result *content_results;
@@ -189,6 +201,28 @@ void dirty_release_node(struct dnode *dn);
 /* Append to out the N records of clean nodes of host h that the manifest
  * lacks (a target whose state was unknown): recorded without applying. */
 void dirty_clean_records(struct deploy *d, size_t h, struct buf *out);
+
+/* engine/deploy/live.c: live checks, asked in each host's first request */
+/* Plan the live checks of pending nodes and the health_always commands
+ * into their hosts' live plans (before connecting). */
+void live_plan(struct deploy *d);
+/* Append to h's first request the text asking its live plan. */
+void live_first_fragment(struct deploy *d, struct dhost *h, struct buf *f);
+/* Take the live answers off the front of h's first reply (out and err move past them). */
+void live_first_reply(struct dhost *h, const char **out, size_t *len, const char **err,
+                      size_t *errlen);
+/* The health_always check of comp from the first request: -1 when it was
+ * not asked, 0 when it passed, 1 when it failed with *why (allocated). */
+int live_health(const struct deploy *d, size_t comp, char **why);
+void live_release(struct dhost *h);
+
+/* engine/deploy/watch.c: watch fires on real change */
+/* 1 when node i's record differs from its input hash only in the hashes
+ * of the nodes it watches (hashed as their records say, it is its record). */
+int watch_differs_only(const struct deploy *d, size_t i);
+/* -n: a by_watch node changes only when a node it watches would; a clean
+ * watcher of a node that would change would run. */
+void watch_predict(struct deploy *d);
 
 /* engine/deploy/schedule.c */
 /* Build the dependencies between nodes (order, after, watch, resource).
@@ -308,6 +342,9 @@ char *connect_statedir(const struct environment *env);
 void connect_ask(struct deploy *d, struct dhost *h);
 /* The transport to host h (local sh, or SSH as ssh_config says), or NULL with *err. */
 struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err);
+/* Over SSH, path as the first request (run in $HOME) names it: "~/x" is
+ * "x", "~" is "."; others unchanged (a pointer into path). */
+const char *connect_from_home(const char *path);
 /* Start h's first fragment: over SSH it prints $HOME and changes to it, and
  * *statedir and *manifest are the paths to use in it (relative to $HOME). */
 void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,

@@ -79,6 +79,8 @@ static void plan_node_check(struct deploy *d, size_t i)
     /* Dirty by its record whatever its check says: its diff comes along. */
     if (!h->unknown && !same && wants_diff(d, i))
         add_content_query(d, i, &h->checks, 1);
+    if (dn->live)
+        return; /* asked in the first request (live.c) */
     /* -n asks a dirty node's guard now: the prediction says whether it
      * would run (a deploy asks right before applying it). */
     dn->check = h->unknown || d->o->verify || (d->o->predict && n->kind->guarded && !same);
@@ -204,6 +206,7 @@ static void decide_node(struct deploy *d, size_t i, size_t watched)
     char *by_record = record_reason(d, i);
     if (!dn->check) {
         dn->dirty = by_record != NULL || dn->reason != NULL;
+        dn->by_watch = dn->dirty && !dn->reason && watch_differs_only(d, i);
         set_explain(d, i, watched, dn->dirty ? "dirty" : "clean", dn->reason);
         if (!dn->reason)
             set_reason(dn, by_record);
@@ -221,13 +224,24 @@ static void decide_node(struct deploy *d, size_t i, size_t watched)
     struct buf why;
     buf_init(&why);
     int verdict = -1;
-    if (!h->checks_done)
+    const struct query_result *results = dn->live ? h->live_results : h->results;
+    if (!(dn->live ? h->live_done : h->checks_done))
         buf_adds(&why, "no answer to the check");
     else
-        verdict =
-            n->kind->decide(n, (enum check_level)check_level(d, h),
-                            dn->nchecks ? h->results + dn->check_from : NULL, dn->nchecks, &why);
-    if (verdict == 1 && (!by_record || h->unknown || n->kind->guarded)) {
+        verdict = n->kind->decide(n, dn->live ? CHECK_STAT : (enum check_level)check_level(d, h),
+                                  dn->nchecks ? results + dn->check_from : NULL, dn->nchecks, &why);
+    if (dn->live && verdict != 1) {
+        /* What the target said, in the words -n and -d explain show. */
+        struct buf live;
+        buf_init(&live);
+        buf_addf(&live, "live check failed: %s", why.len ? why.data : "check failed");
+        buf_release(&why);
+        why = live;
+    }
+    /* A live guard that holds before the run does not vouch for the node
+     * when its inputs changed: the deploy asks it again before applying. */
+    int vouches = n->kind->guarded && !(dn->live && !d->o->predict);
+    if (verdict == 1 && (!by_record || h->unknown || vouches)) {
         /* Right on the target: clean (recorded later when the record is missing). */
         dn->dirty = 0;
         dn->guard_held = by_record && n->kind->guarded && !h->unknown;
@@ -241,6 +255,7 @@ static void decide_node(struct deploy *d, size_t i, size_t watched)
     if (verdict == 1) {
         set_explain(d, i, watched, "dirty", "the target matches");
         set_reason(dn, by_record);
+        dn->by_watch = watch_differs_only(d, i);
     } else {
         free(by_record);
         set_reason(dn, why.len ? buf_detach(&why) : xstrdup("check failed"));

@@ -5,7 +5,10 @@
  * for its `health` command to succeed on that host (run in the component's
  * work directory). A failure (a node, or a health check) stops the rollout:
  * the later batches are skipped, untouched. An instance that changed
- * nothing needs no health check, so a no-op run costs nothing more. */
+ * nothing needs no health check, so a no-op run costs nothing more, unless
+ * the component says `health_always = true`: then its health command rides
+ * in the host's first request (engine/deploy/live.c) and a failure fails
+ * the run even when nothing changed. */
 
 #include "engine/deploy/deploy_internal.h"
 
@@ -121,6 +124,15 @@ void rolling_done(struct deploy *d, size_t comp)
         return;
     }
     struct dhost *h = &d->hosts[d->nodes[c->nodes[0]].host];
+    char *why = NULL;
+    if (!c->changed && !h->failed && live_health(d, comp, &why) == 1) {
+        /* health_always: the first request asked it (engine/deploy/live.c). */
+        output_health_error(d, comp, why);
+        free(why);
+        d->failed++;
+        release_next(d, comp, 1);
+        return;
+    }
     if (!gc->health || !c->changed || h->failed) {
         release_next(d, comp, h->failed);
         return;

@@ -65,6 +65,10 @@ void schedule_build(struct deploy *d, int gated)
             add_resource_edge(d, edge->from, edge->to);
         else
             add_node_edge(d, edge->from, edge->to);
+        if (edge->kind == EDGE_WATCH && usable(d, edge->from) && usable(d, edge->to)) {
+            struct dnode *f = &d->nodes[edge->from];
+            push(&f->watchers, &f->nwatchers, &f->watchers_cap, edge->to);
+        }
     }
     rolling_build(d);
     for (size_t i = 0; i < d->g->nnodes; i++)
@@ -93,6 +97,9 @@ static void resolve(struct deploy *d, size_t i, enum dnode_status st)
     d->clean += st == DN_CLEAN;
     d->failed += st == DN_FAILED;
     d->skipped += st == DN_SKIPPED;
+    /* Applied on the target: its watchers run (engine/deploy/watch.c). */
+    for (size_t k = 0; st == DN_CHANGED && k < dn->nwatchers; k++)
+        d->nodes[dn->watchers[k]].watched_applied = 1;
     for (size_t k = 0; k < dn->nsucc; k++)
         release_one(d, dn->succ[k], bad);
     size_t comp = d->g->nodes[i].component;
@@ -134,9 +141,15 @@ static void settle(struct deploy *d)
             continue;
         if (must_skip(d, i))
             resolve(d, i, DN_SKIPPED);
-        else if (!dn->dirty)
+        else if (!dn->dirty && !dn->watched_applied)
             resolve(d, i, DN_CLEAN);
         else {
+            if (!dn->dirty) {
+                dn->dirty = 1;
+                d->ndirty++;
+                free(dn->reason);
+                dn->reason = xstrdup("a node it watches was applied");
+            }
             struct dhost *h = &d->hosts[dn->host];
             push(&h->ready, &h->nready, &h->ready_cap, i);
         }
@@ -329,6 +342,12 @@ static void guard_done(void *ctx)
 static void start(struct deploy *d, struct dhost *h, size_t i)
 {
     const struct node *n = &d->g->nodes[i];
+    if (d->nodes[i].by_watch && !d->nodes[i].watched_applied) {
+        /* Only the hashes of nodes it watches changed, and none of them was
+         * applied: nothing happened to react to (engine/deploy/watch.c). */
+        start_apply(d, h, i, 1);
+        return;
+    }
     plan_release(&h->guard);
     plan_init(&h->guard);
     struct buf e;
@@ -416,8 +435,10 @@ void schedule_finish(struct deploy *d)
 void schedule_release(struct deploy *d)
 {
     if (d->nodes)
-        for (size_t i = 0; i < d->g->nnodes; i++)
+        for (size_t i = 0; i < d->g->nnodes; i++) {
             free(d->nodes[i].succ);
+            free(d->nodes[i].watchers);
+        }
     if (d->comps)
         for (size_t c = 0; c < d->g->ncomponents; c++) {
             free(d->comps[c].nodes);

@@ -30,6 +30,7 @@ struct graph_component {
     int rolling;         /* 0, or hosts per batch (a percentage when rolling_percent) */
     int rolling_percent;
     char *health;        /* NULL, or the command that says a host is healthy */
+    int health_always;   /* ask health on every deploy, a no-op included */
 };
 
 struct edge {

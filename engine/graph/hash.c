@@ -343,6 +343,34 @@ int hash_node_parts(const struct graph *g, size_t index, const struct environmen
     return rc;
 }
 
+int hash_node_watching(const struct graph *g, size_t index, const struct environment *env,
+                       const struct hash_options *o, hash_watched_fn *watched, void *ctx,
+                       unsigned char out[16], char **err)
+{
+    struct hash_parts parts;
+    if (hash_node_parts(g, index, env, o, &parts, err) < 0)
+        return -1;
+    struct hasher h;
+    size_t nws;
+    hasher_init(&h, g, env, o);
+    struct watched *ws = watch_list(g, index, &nws);
+    int rc = 0;
+    put_u64(&h, nws);
+    for (size_t i = 0; i < nws && rc == 0; i++) {
+        unsigned char hash[16];
+        rc = watched(ws[i].node, hash, ctx) == 0 ? 0 : 1;
+        put_cstr(&h, ws[i].key);
+        put(&h, hash, 16);
+    }
+    if (rc == 0) {
+        part_digest(&h, 0, NULL, 0, parts.part[HASH_WATCHES]);
+        hash_combine(&parts, out);
+    }
+    free(ws);
+    hasher_release(&h);
+    return rc;
+}
+
 /* The walk over the whole graph. */
 enum mark { UNSEEN, ACTIVE, DONE, FAILED };
 

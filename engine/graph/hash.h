@@ -51,6 +51,15 @@ int hash_graph(struct graph *g, const struct environment *env, const struct hash
  * 0, or -1 with *err set (caller frees) when a source file cannot be read. */
 int hash_node_parts(const struct graph *g, size_t index, const struct environment *env,
                     const struct hash_options *o, struct hash_parts *out, char **err);
+/* For hash_node_watching: the hash to take for watched node index; 0, or
+ * -1 when there is none. */
+typedef int hash_watched_fn(size_t node, unsigned char hash[16], void *ctx);
+/* Node index's hash were the nodes it watches hashed as watched says (e.g.
+ * as the target manifest records them): 0 with out filled, 1 when watched
+ * has no hash for one of them, -1 with *err (a source file unreadable). */
+int hash_node_watching(const struct graph *g, size_t index, const struct environment *env,
+                       const struct hash_options *o, hash_watched_fn *watched, void *ctx,
+                       unsigned char out[16], char **err);
 /* The node hash made of parts. */
 void hash_combine(const struct hash_parts *parts, unsigned char hash[16]);
 /* The first part that differs between a and b ("parameters", "content",

@@ -514,6 +514,7 @@ static void add_components(struct build *b, int roots)
         c->rolling = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
         c->rolling_percent = field_bool(L, -1, "rolling_percent", 0);
+        c->health_always = field_bool(L, -1, "health_always", 0);
         lua_getfield(L, -1, "health");
         if (build_has_nul(L, -1)) {
             diag_add_in(b->d, host, name, NULL, 0, 0, "its health command holds a NUL byte");

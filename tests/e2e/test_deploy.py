@@ -80,9 +80,10 @@ def test_predict_names_what_changes_and_applies_nothing(batou, tutorial):
     predicted = batou("-n", "local", cwd=tutorial)
     assert predicted.returncode == 0, predicted.stderr
     would = re.findall(r"^would change: (\S+ \S+) \((.*)\)$", predicted.stdout, re.M)
-    # The Command watches the script: its input hash holds the script's.
+    # The Command watches the script: it runs because the script would.
     assert would == [("localhost tick/File(tick.sh)", "inputs changed"),
-                     ("localhost tick/Command(check)", "inputs changed")]
+                     ("localhost tick/Command(check)",
+                      "watches tick/File(tick.sh), which would change")]
     assert predicted.stdout.splitlines()[-1].startswith("2 would change, 0 clean")
     assert script.read_bytes() == content
     assert manifest.read_bytes() == record
@@ -167,9 +168,11 @@ def test_verify_repairs_a_changed_mode_and_a_deleted_file(batou, simple_project)
     assert explained[0].endswith("= recorded; check: mode is 0644, want 0755")
     assert explained[1].startswith("explain: localhost tick/File(motd): dirty: ")
     assert explained[1].endswith(f"= recorded; check: '{motd}' does not exist")
-    assert applied(repaired) == ["localhost tick/File(tick.sh)", "localhost tick/File(motd)"]
+    # The script was changed on the target: what watches it runs too.
+    assert applied(repaired) == ["localhost tick/File(tick.sh)", "localhost tick/File(motd)",
+                                 "localhost tick/Command(check)"]
     assert "+hello from localhost" in repaired.stdout.splitlines(), "no diff of the file put back"
-    assert summary(repaired) == (2, 1, 0, 0)
+    assert summary(repaired) == (3, 0, 0, 0)
     assert stat.S_IMODE(os.stat(script).st_mode) == 0o755
     assert motd.read_text() == "hello from localhost"
     again = batou("--verify", "local")

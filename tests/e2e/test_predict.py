@@ -184,7 +184,9 @@ def test_verify_shows_the_diff_of_a_hand_edit(batou, tutorial):
     # The record is trusted: nothing to show.
     assert WOULD.findall(deploy(batou, tutorial, "-n").stdout) == []
     predicted = deploy(batou, tutorial, "-n", "--verify=content")
-    assert WOULD.findall(predicted.stdout) == [TICK]
+    # Putting the file back is a change on the target: what watches it runs.
+    assert WOULD.findall(predicted.stdout) == [TICK, "localhost tick/Command(check)"]
+    assert "(watches tick/File(tick.sh), which would change)" in predicted.stdout
     assert diff_lines(predicted, "-") == ["    sleep 60"]
     assert diff_lines(predicted, "+") == ["    sleep 2"]
 

@@ -72,6 +72,12 @@ function Component(def)
                             def.health:find("\0", 1, true)) then
     error(health_error(def.health), 2)
   end
+  if def.health_always ~= nil and type(def.health_always) ~= "boolean" then
+    error("health_always must be true or false, got " .. describe(def.health_always), 2)
+  end
+  if def.health_always and def.health == nil then
+    error("health_always = true needs a health command", 2)
+  end
   local file = user_where()
   def.__defdir = file and dirname(file) or "."
   def.__platforms = {}

@@ -578,7 +578,8 @@ function B.flatten()
     local whole = #root.errors == 0 and not root.waiting
     out[ri] = {host = root.host.name, name = root.name, ignore = root.ignore,
                workdir = root.workdir, rolling = rolling, rolling_percent = percent,
-               health = whole and rendered_health(root, o.health, errors) or nil}
+               health = whole and rendered_health(root, o.health, errors) or nil,
+               health_always = rawget(root.class, "health_always") == true}
     if whole and root.instance and instance_state[root.instance].children then
       walk(root.instance, root.name, ri)
     end
