@@ -114,7 +114,7 @@ int host_query_check(const struct query *q, char **error)
 {
     const char *reason = NULL;
 
-    if (q->kind == QUERY_PATH && !q->path)
+    if ((q->kind == QUERY_PATH || q->kind == QUERY_GLOB) && (!q->path || !*q->path))
         reason = "no path";
     else if (q->kind == QUERY_COMMAND && (!q->command || !*q->command))
         reason = "no command";
@@ -182,7 +182,8 @@ char *host_query_error(const struct query *q, int reading, const char *reason)
         buf_adds(&b, "command ");
         describe_text(&b, q->command ? q->command : "", DESCRIBE_MAX);
     } else {
-        buf_addf(&b, "%s '%s'", reading ? "read" : "stat", q->path ? q->path : "");
+        buf_addf(&b, "%s '%s'", q->kind == QUERY_GLOB ? "glob" : reading ? "read" : "stat",
+                 q->path ? q->path : "");
     }
     buf_addf(&b, ": %s", reason);
     return buf_detach(&b);

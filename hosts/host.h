@@ -42,11 +42,13 @@ enum query_kind {
     QUERY_PATH,    /* stat (lstat) of path; with digest, the SHA-256 of a regular file;
                     * with content, its bytes */
     QUERY_COMMAND, /* run command (sh -c) in cwd with env; only its exit status matters */
+    QUERY_GLOB,    /* whether anything matches the glob path, read as OP_PURGE reads it:
+                    * status 1 when something does, 0 when nothing does */
 };
 
 struct query {
     enum query_kind kind;
-    const char *path;    /* QUERY_PATH */
+    const char *path;    /* QUERY_PATH; QUERY_GLOB: the pattern */
     int digest;          /* QUERY_PATH: also hash a regular file's content */
     int content;         /* QUERY_PATH: also read a regular file's bytes (for diffs), up to
                           * HOST_CONTENT_MAX */
@@ -82,7 +84,7 @@ struct query_result {
     char *content;                    /* CONTENT_READ: the bytes (binary-safe, NUL after them) */
     size_t content_len;
     /* QUERY_COMMAND */
-    int status;         /* exit status; -1 when it could not run */
+    int status;         /* exit status; -1 when it could not run (QUERY_GLOB: 1 matched) */
     /* Both: a message when the query itself failed (permission denied on the
      * parent, ...); NULL otherwise. */
     char *error;

@@ -443,6 +443,22 @@ static void query_path(struct memory_host *m, const struct query *q, struct quer
         read_content(m, n, r);
 }
 
+/* 1 when something matches path as op_purge reads it. */
+static int glob_matches(struct memory_host *m, const char *path)
+{
+    char *dirpath = memory_parent_of(path);
+    const char *pattern = strrchr(path, '/');
+    struct mnode *dir = memory_find(m, dirpath, 1);
+    free(dirpath);
+    pattern = pattern ? pattern + 1 : path;
+    if (!dir || dir->type != FILE_DIRECTORY)
+        return 0;
+    for (size_t i = 0; i < dir->nkids; i++)
+        if (fnmatch(pattern, dir->kids[i]->name, FNM_PERIOD | FNM_NOESCAPE) == 0)
+            return 1;
+    return 0;
+}
+
 static int memory_query(struct host *h, const struct query *queries, size_t n,
                         struct query_result *results, host_done_fn *done, void *ctx, char **error)
 {
@@ -457,6 +473,8 @@ static int memory_query(struct host *h, const struct query *queries, size_t n,
         const struct query *q = &queries[i];
         if (q->kind == QUERY_PATH) {
             query_path(m, q, &results[i]);
+        } else if (q->kind == QUERY_GLOB) {
+            results[i].status = glob_matches(m, q->path);
         } else if (!cwd_ok(m, q->cwd)) {
             char *reason = xasprintf("cannot change to directory '%s'", q->cwd);
             results[i].status = -1;

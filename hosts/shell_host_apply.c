@@ -223,7 +223,7 @@ static int glob_special(char c)
 
 /* DIR/PATTERN: the directory quoted whole, the pattern's literal runs quoted
  * and its glob characters bare. */
-static void add_glob(struct buf *f, const char *path)
+void shell_host_add_glob(struct buf *f, const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *pattern = slash ? slash + 1 : path;
@@ -252,7 +252,7 @@ static void add_glob(struct buf *f, const char *path)
 static void add_purge(struct buf *f, const struct op *op)
 {
     buf_adds(f, "( LC_ALL=C; export LC_ALL\nfor f in ");
-    add_glob(f, op->path);
+    shell_host_add_glob(f, op->path);
     buf_adds(f, "; do\ncase ${f##*/} in .|..) continue ;; esac\n"
                 "[ -e \"$f\" ] || [ -h \"$f\" ] || continue\n"
                 "rm -rf -- \"$f\" || exit\ndone ) >/dev/null");

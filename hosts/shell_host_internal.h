@@ -35,6 +35,10 @@ char *shell_host_strdup(const char *s);
 /* Append path as one shell word that no tool takes for an option. */
 void shell_host_quote_path(struct buf *out, const char *path);
 
+/* Append path as OP_PURGE's glob: the directory quoted whole, the last
+ * component's literal runs quoted and its * ? [ ] ! ^ bare. */
+void shell_host_add_glob(struct buf *f, const char *path);
+
 /* The host_ops of the queries and of the ops. */
 int shell_host_query(struct host *h, const struct query *queries, size_t n,
                      struct query_result *results, host_done_fn *done, void *ctx, char **error);

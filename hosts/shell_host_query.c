@@ -22,6 +22,7 @@
  *                                                   "L" when it is too large
  *   C index status                                  a command's exit status
  *   X index                                         its cwd could not be entered
+ *   G index matched                                 a glob query: 1 or 0
  *   E                                               the end (shell_host_query_text
  *                                                   only: more output may follow)
  *
@@ -131,6 +132,17 @@ static void add_path_helpers(struct buf *f)
              HOST_CONTENT_MAX, HOST_CONTENT_MAX + 1);
 }
 
+/* "G index matched": 1 at the first entry that is there (as OP_PURGE
+ * skips . and .. and a pattern that matched nothing), else 0. */
+static void add_glob_query(struct buf *f, const struct query *q, size_t i)
+{
+    buf_adds(f, "( LC_ALL=C; _g=0; for f in ");
+    shell_host_add_glob(f, q->path);
+    buf_addf(f, "; do case ${f##*/} in .|..) continue ;; esac; "
+                "if [ -e \"$f\" ] || [ -h \"$f\" ]; then _g=1; break; fi; done; "
+                "printf 'G\\0%%s\\0%%s\\0' %zu $_g )\n", i);
+}
+
 static void compile(struct buf *f, const struct query *queries, size_t n)
 {
     size_t paths = 0;
@@ -143,6 +155,8 @@ static void compile(struct buf *f, const struct query *queries, size_t n)
         const struct query *q = &queries[i];
         if (q->kind == QUERY_COMMAND) {
             add_command(f, q, i);
+        } else if (q->kind == QUERY_GLOB) {
+            add_glob_query(f, q, i);
         } else if (!path_too_long(q)) {
             buf_addf(f, "_bl %zu ", i);
             shell_quote(f, q->path);
@@ -354,6 +368,9 @@ static int take_indexed(struct query_request *r, char tag, struct fields *in)
             return -1;
         res->status = (int)status;
         r->answered[i] = 1;
+    } else if (tag == 'G' && q->kind == QUERY_GLOB) {
+        res->status = vlen == 1 && *value == '1';
+        r->answered[i] = 1;
     } else if (tag == 'X' && q->kind == QUERY_COMMAND) {
         char *reason = xasprintf("cannot change to directory '%s'", q->cwd ? q->cwd : "");
         res->status = -1;
@@ -472,7 +489,7 @@ int shell_host_query(struct host *h, const struct query *queries, size_t n,
     for (size_t i = 0; i < n; i++) {
         struct query *q = &r->queries[i];
         *q = queries[i];
-        q->path = shell_host_strdup(q->kind == QUERY_PATH ? q->path : NULL);
+        q->path = shell_host_strdup(q->kind != QUERY_COMMAND ? q->path : NULL);
         q->command = shell_host_strdup(q->kind == QUERY_COMMAND ? q->command : NULL);
         q->cwd = shell_host_strdup(q->kind == QUERY_COMMAND ? q->cwd : NULL);
         q->env = q->kind == QUERY_COMMAND ? queries[i].env : NULL; /* for compile only */

@@ -11,28 +11,33 @@ static const struct rule_param purge_params[] = {
     {"after", PARAM_REFS, 0},
 };
 
-/* Purge's state is "nothing matches pattern". host.h has no query that
- * answers it (a glob query is proposed), and rules write no shell text, so
- * its check asks nothing and finds it dirty: a Purge runs whenever its node
- * is checked (new or unknown host state, --verify) or its inputs change.
- * Running it again is harmless: no match is fine. */
+/* Purge's state is "nothing matches pattern": a glob query asks it. The
+ * check is live (rules/rule.h): asked on every deploy, so a file that
+ * appears later (a .pyc written by the app) is purged by the next deploy;
+ * and guarded: a Purge whose inputs changed while nothing matches is only
+ * recorded. */
 
 static int purge_plan_check(const struct node *n, enum check_level level, struct plan *out,
                             struct buf *err)
 {
     (void)level;
-    (void)out;
-    return rule_node_required(n, "pattern", err) ? 0 : -1;
+    const char *pattern = rule_node_required(n, "pattern", err);
+    if (!pattern)
+        return -1;
+    plan_query(out, &(struct query){.kind = QUERY_GLOB, .path = pattern});
+    return 0;
 }
 
 static int purge_decide(const struct node *n, enum check_level level,
                         const struct query_result *results, size_t nresults, struct buf *reason)
 {
-    (void)n;
     (void)level;
-    (void)results;
-    (void)nresults;
-    buf_adds(reason, "a Purge cannot be checked: it runs whenever it is checked");
+    if (rule_results_usable(results, nresults, 1, reason) < 0)
+        return -1;
+    if (results[0].status == 0)
+        return 1;
+    rule_quote(reason, rule_node_param(n, "pattern"));
+    buf_adds(reason, " matches something");
     return 0;
 }
 
@@ -51,6 +56,8 @@ const struct rule_kind rule_purge = {
     .params = purge_params,
     .nparams = sizeof purge_params / sizeof purge_params[0],
     .validate = NULL,
+    .guarded = 1,
+    .live = 1,
     .plan_check = purge_plan_check,
     .decide = purge_decide,
     .plan_apply = purge_plan_apply,

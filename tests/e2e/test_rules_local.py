@@ -163,6 +163,14 @@ def test_purge_removes_what_matches(batou, make_project):
     deploy(batou)
     assert sorted(p.name for p in work.iterdir()) == ["keep.py"]
     assert summary(deploy(batou)) == (0, 2, 0, 0)
+    # Its check is live: a file that appears later is found by the next
+    # plain deploy (-n first says so), not only by --verify.
+    (work / "c.pyc").write_text("junk")
+    predicted = batou("-n", "local")
+    assert f"would change: localhost r/Purge(*.pyc) (live check failed: '{work}/*.pyc' matches " \
+           "something)" in predicted.stdout, predicted.stdout
+    assert summary(deploy(batou)) == (1, 1, 0, 0)
+    assert sorted(p.name for p in work.iterdir()) == ["keep.py"]
 
 
 def test_command_unless_creates_cwd_and_env(batou, make_project):
@@ -195,7 +203,7 @@ def test_command_guards_are_asked_right_before_it_would_run(batou, make_project)
         function R:configure()
           self:add(Command { "init", run = "echo init-" .. self.flavour .. " >> log",
                              creates = "state/ready" })
-          self:add(Purge { "state" })
+          self:add(Purge { "stale" })
           self:add(Command { "rebuild", run = "mkdir -p state && touch state/ready && " ..
                                               "echo rebuild-" .. self.flavour .. " >> log",
                              unless = "test -e state/ready" })
@@ -207,7 +215,7 @@ def test_command_guards_are_asked_right_before_it_would_run(batou, make_project)
     cfg.write_text(cfg.read_text() + "\n[component:r]\nflavour = b\n")
     # Both inputs changed, but init's guard holds now: -n and the deploy say
     # so. The Purge (recorded, unchanged) stays clean, so rebuild's guard
-    # holds too.
+    # holds too (its live check finds nothing to purge).
     predicted = batou("-n", "local")
     assert predicted.returncode == 0, predicted.stderr
     assert "would change:" not in predicted.stdout
@@ -220,14 +228,16 @@ def test_command_guards_are_asked_right_before_it_would_run(batou, make_project)
     # init, before the Purge, still finds state/ready.
     (project / "components" / "r" / "component.lua").write_text(
         (project / "components" / "r" / "component.lua").read_text()
-        .replace('Purge { "state" }', 'Purge { "stat*" }'))
+        .replace('Purge { "stale" }', 'Purge { "stat*" }'))
     cfg.write_text(cfg.read_text().replace("flavour = b", "flavour = c"))
     # -n cannot know what the Purge leaves: it names rebuild as the guard's
     # to decide, not as clean.
     predicted = batou("-n", "local")
     assert predicted.returncode == 0, predicted.stderr
+    # The Purge's check is live: it finds what it would remove.
     assert [line for line in predicted.stdout.splitlines() if line.startswith("would")] == [
-        "would change: localhost r/Purge(stat*) (no record)",
+        f"would change: localhost r/Purge(stat*) (live check failed: '{work}/stat*' matches "
+        "something)",
         "would ask: localhost r/Command(rebuild) (its guard holds now; the deploy asks it "
         "again after the 1 change before it)"]
     assert "1 would change, 1 clean, 1 decided by its guard (nothing applied)" in predicted.stdout
