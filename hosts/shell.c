@@ -81,6 +81,27 @@ void shell_run_command(struct buf *out, const char *command, const char *const *
     buf_addf(out, "\n%s\n)", term);
 }
 
+void shell_eval_command(struct buf *out, const char *command, const char *const *env,
+                        size_t nenv, const char *redirect)
+{
+    buf_adds(out, "( ");
+    for (size_t k = 0; k < nenv; k++) {
+        const char *eq = strchr(env[k], '=');
+        if (!eq)
+            continue; /* validated before: host_query_check */
+        buf_add(out, env[k], (size_t)(eq - env[k]));
+        buf_addc(out, '=');
+        shell_quote(out, eq + 1);
+        buf_adds(out, "; export ");
+        buf_add(out, env[k], (size_t)(eq - env[k]));
+        buf_addc(out, '\n');
+    }
+    /* The session's T names its reply files: not the check's business. */
+    buf_adds(out, "unset T; eval ");
+    shell_quote(out, command);
+    buf_addf(out, " ) %s", redirect);
+}
+
 static void add_base64_lines(struct buf *out, const unsigned char *p, size_t len)
 {
     static const char alphabet[] =

@@ -38,6 +38,14 @@ void shell_quote_path(struct buf *out, const char *path, size_t len);
  * text. */
 void shell_run_command(struct buf *out, const char *command, const char *const *env, size_t nenv,
                        const char *redirect);
+/* Append a subshell evaluating command, for a check (a query): the same
+ * exports, then `eval` of the quoted text, REDIRECT after the ")". The text
+ * is in the script the target's shell reads, never in an argv, as above; no
+ * sh and no cat are started for it, so a check of builtins (`test -f x`)
+ * costs a fork only. The check sees the session shell's functions, but not
+ * its T. */
+void shell_eval_command(struct buf *out, const char *command, const char *const *env,
+                        size_t nenv, const char *redirect);
 
 /* Append " <<'TERM'\n", data as base64 lines, "TERM\n": a here-document that
  * `base64 -d` decodes to exactly data. TERM is random and cannot occur in

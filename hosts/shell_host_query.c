@@ -6,8 +6,8 @@
  * '\0'; } _bd() { [ -f "$2" ] && ! [ -h "$2" ] || return 0; printf 'D\0%s\0' "$1"; LC_ALL=C
  * sha256sum -- "$2" 2>&1; printf '\0'; } LC_ALL=C stat --printf 'S\0%n\0%f\0%u\0%U\0%g\0%G\0%s\0'
  * -- '/srv/a' '/srv/b c' _bl 0 '/srv/a' _bl 2 '/srv/b c'; _bd 2 '/srv/b c' ( cd -- /srv 2>/dev/null
- * || { printf 'X\0%s\0' 1; exit 0; } ( A=1; export A; sh -c '...' >/dev/null 2>&1 <<'T'
- * test -f x T ); printf 'C\0%s\0%s\0' 1 $? )   (shell_run_command: hosts/shell.h)
+ * || { printf 'X\0%s\0' 1; exit 0; } ( A=1; export A; unset T; eval 'test -f x' )
+ * >/dev/null 2>&1 </dev/null; printf 'C\0%s\0%s\0' 1 $? )   (shell_eval_command: hosts/shell.h)
  *
  * Its stdout is a sequence of records whose fields each end with a NUL byte,
  * which no path, link target, user name or number can hold:
@@ -109,7 +109,7 @@ static void add_command(struct buf *f, const struct query *q, size_t i)
         shell_host_quote_path(f, q->cwd);
         buf_addf(f, " 2>/dev/null || { printf 'X\\0%%s\\0' %zu; exit 0; }\n", i);
     }
-    shell_run_command(f, q->command, q->env, q->nenv, ">/dev/null 2>&1");
+    shell_eval_command(f, q->command, q->env, q->nenv, ">/dev/null 2>&1 </dev/null");
     buf_addf(f, "; printf 'C\\0%%s\\0%%s\\0' %zu $?", i);
     buf_adds(f, q->cwd ? " )\n" : "\n");
 }
