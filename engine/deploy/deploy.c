@@ -240,6 +240,7 @@ static void deploy_hosts(struct deploy *d)
     if (d->o->predict) {
         watch_predict(d);
         predict_nodes(d);
+        live_predict_health(d);
         return;
     }
     lock_hosts(d);

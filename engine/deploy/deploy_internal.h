@@ -214,6 +214,8 @@ void live_first_reply(struct dhost *h, const char **out, size_t *len, const char
 /* The health_always check of comp from the first request: -1 when it was
  * not asked, 0 when it passed, 1 when it failed with *why (allocated). */
 int live_health(const struct deploy *d, size_t comp, char **why);
+/* -n: report each health_always check that failed where nothing would change. */
+void live_predict_health(struct deploy *d);
 void live_release(struct dhost *h);
 
 /* engine/deploy/watch.c: watch fires on real change */
@@ -329,6 +331,8 @@ void output_prune_error(const struct deploy *d, size_t h, const char *key, const
 void output_summary(const struct deploy *d);
 /* "batou-ng: error: HOST COMPONENT: health check failed: WHY" */
 void output_health_error(const struct deploy *d, size_t comp, const char *why);
+/* -n: "health check fails now: HOST COMPONENT: WHY" (health_always, nothing would change). */
+void output_predict_health(const struct deploy *d, size_t comp, const char *why);
 /* The rollout of comp's class stops after comp's batch: say which hosts stay untouched. */
 void output_rollout_stopped(const struct deploy *d, size_t comp);
 

@@ -362,6 +362,16 @@ void output_health_error(const struct deploy *d, size_t comp, const char *why)
     fputc('\n', stderr);
 }
 
+void output_predict_health(const struct deploy *d, size_t comp, const char *why)
+{
+    if (d->o->quiet)
+        return;
+    const struct graph_component *c = &d->g->components[comp];
+    printf("health check fails now: %s %s: ", c->host, c->name);
+    put_masked_line(d, stdout, why);
+    fputc('\n', stdout);
+}
+
 void output_rollout_stopped(const struct deploy *d, size_t comp)
 {
     const struct graph_component *c = &d->g->components[comp];

@@ -120,6 +120,23 @@ int live_health(const struct deploy *d, size_t comp, char **why)
     return 1;
 }
 
+void live_predict_health(struct deploy *d)
+{
+    for (size_t comp = 0; comp < d->g->ncomponents; comp++) {
+        const struct dcomp *c = &d->comps[comp];
+        if (!c->health_asked || d->hosts[c->health_host].failed)
+            continue;
+        int changes = 0;
+        for (size_t i = 0; i < d->g->nnodes && !changes; i++)
+            changes = d->g->nodes[i].component == comp && d->nodes[i].status == DN_PENDING &&
+                      d->nodes[i].dirty;
+        char *why = NULL;
+        if (!changes && live_health(d, comp, &why) == 1)
+            output_predict_health(d, comp, why);
+        free(why);
+    }
+}
+
 void live_release(struct dhost *h)
 {
     if (h->live_results)

@@ -143,6 +143,10 @@ def test_health_always_is_asked_on_a_noop(batou, make_project):
     assert noop.returncode == 0, noop.stdout + noop.stderr
     assert stats(noop)["localhost"][1:3] == (1, 1)
     (project / "work" / "app" / "healthy").unlink()
+    predicted = batou("-n", "local")
+    assert predicted.returncode == 0, predicted.stderr
+    assert "health check fails now: localhost app: exit status 1" \
+        in predicted.stdout.splitlines(), predicted.stdout
     failed = batou("local")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "batou-ng: error: localhost app: health check failed: exit status 1" \
