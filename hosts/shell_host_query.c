@@ -5,9 +5,10 @@
  *   _bl() { [ -h "$2" ] || return 0; printf 'L\0%s\0' "$1"; readlink -n -- "$2" 2>/dev/null; printf
  * '\0'; } _bd() { [ -f "$2" ] && ! [ -h "$2" ] || return 0; printf 'D\0%s\0' "$1"; LC_ALL=C
  * sha256sum -- "$2" 2>&1; printf '\0'; } LC_ALL=C stat --printf 'S\0%n\0%f\0%u\0%U\0%g\0%G\0%s\0'
- * -- '/srv/a' '/srv/b c' _bl 0 '/srv/a' _bl 2 '/srv/b c'; _bd 2 '/srv/b c' ( cd -- /srv 2>/dev/null
- * || { printf 'X\0%s\0' 1; exit 0; } ( A=1; export A; unset T; eval 'test -f x' )
- * >/dev/null 2>&1 </dev/null; printf 'C\0%s\0%s\0' 1 $? )   (shell_eval_command: hosts/shell.h)
+ * -- '/srv/a' '/srv/b c' _bl 0 '/srv/a' _bl 2 '/srv/b c'; _bd 2 '/srv/b c'
+ * if cd -- /srv >/dev/null 2>&1; then ( A=1; export A; unset T; eval 'test -f x' ) >/dev/null
+ * 2>&1 </dev/null; printf 'C\0%s\0%s\0' 1 $?; cd -- "$_bw" >/dev/null || exit 1; else printf 'X\0%s\0' 1; fi
+ * (shell_eval_command: hosts/shell.h; _bw=$PWD, set first)
  *
  * Its stdout is a sequence of records whose fields each end with a NUL byte,
  * which no path, link target, user name or number can hold:
@@ -102,16 +103,20 @@ static void add_stat_chunks(struct buf *f, const struct query *queries, size_t n
         buf_addc(f, '\n');
 }
 
+/* One fork a command (the subshell of shell_eval_command): the cd to its
+ * cwd is the fragment's own, and it goes back to $_bw after. */
 static void add_command(struct buf *f, const struct query *q, size_t i)
 {
     if (q->cwd) {
-        buf_adds(f, "( cd -- ");
+        buf_adds(f, "if cd -- ");
         shell_host_quote_path(f, q->cwd);
-        buf_addf(f, " 2>/dev/null || { printf 'X\\0%%s\\0' %zu; exit 0; }\n", i);
+        buf_adds(f, " >/dev/null 2>&1; then "); /* CDPATH would print it */
     }
     shell_eval_command(f, q->command, q->env, q->nenv, ">/dev/null 2>&1 </dev/null");
     buf_addf(f, "; printf 'C\\0%%s\\0%%s\\0' %zu $?", i);
-    buf_adds(f, q->cwd ? " )\n" : "\n");
+    if (q->cwd)
+        buf_addf(f, "; cd -- \"$_bw\" >/dev/null || exit 1; else printf 'X\\0%%s\\0' %zu; fi", i);
+    buf_addc(f, '\n');
 }
 
 /* The shell functions the records of path queries come from. */
@@ -150,6 +155,7 @@ static void compile(struct buf *f, const struct query *queries, size_t n)
         paths += queries[i].kind == QUERY_PATH;
     if (paths)
         add_path_helpers(f);
+    buf_adds(f, "_bw=$PWD\n");
     add_stat_chunks(f, queries, n);
     for (size_t i = 0; i < n; i++) {
         const struct query *q = &queries[i];
