@@ -9,7 +9,8 @@ on 127.0.0.2, ... with a user each (tests/e2e/sshd.py) and removes them
 afterwards. For H hosts x N nodes per host it deploys two projects, both of
 N nodes a host: N Files, or N - L Files and L Commands with `live = true`
 (`unless = "test -f upI"`: a `sh -c` each on the target). Then, as the
-least of K no-op runs each (other load on the machine only adds time):
+least of K no-op runs each, the two compared alternating (other load on
+the machine only adds time):
 
   no-op          nothing to do, no live check: one round trip per host
   no-op + live   nothing to do, L live checks a host, asked in that same request
@@ -81,17 +82,24 @@ def run(binary, lab, root, *args):
     return took, result
 
 
-def noop(binary, lab, root, repeat, *args):
-    """Deploy once, then the median of repeat no-ops and their round trips."""
-    run(binary, lab, root)
-    times, trips = [], set()
+def noops(binary, lab, repeat, a, b):
+    """Deploy a and b once (each: (project root, extra arguments)), then
+    repeat no-ops of each, alternating (so load that comes and goes hits
+    both alike): the least time of each and b's requests/round trips."""
+    for root, _ in (a, b):
+        run(binary, lab, root)
+    times = ([], [])
+    trips = set()
     for _ in range(repeat):
-        took, result = run(binary, lab, root, *args)
-        assert SUMMARY.search(result.stdout).group(1) == "0", result.stdout
-        times.append(took)
-        trips |= {(int(m.group(2)), int(m.group(3))) for m in TRIPS.finditer(result.stdout)}
+        for k, (root, args) in enumerate((a, b)):
+            took, result = run(binary, lab, root, *args)
+            assert SUMMARY.search(result.stdout).group(1) == "0", result.stdout
+            times[k].append(took)
+            if k == 1:
+                trips |= {(int(m.group(2)), int(m.group(3)))
+                          for m in TRIPS.finditer(result.stdout)}
     # The least of the runs: the machine's other load only ever adds time.
-    return min(times), sorted(trips)
+    return min(times[0]), min(times[1]), sorted(trips)
 
 
 def ms(t):
@@ -115,14 +123,15 @@ def main():
         lab = sshd.SshLab(tmp / "lab", h)
         try:
             project(tmp / "rt", lab, 1, 0)
-            plain, _ = noop(args.binary, lab, tmp / "rt", args.repeat)
-            verify, _ = noop(args.binary, lab, tmp / "rt", args.repeat, "--verify")
+            plain, verify, _ = noops(args.binary, lab, args.repeat, (tmp / "rt", ()),
+                                     (tmp / "rt", ("--verify",)))
             trip = verify - plain
             for n in map(int, args.nodes.split(",")):
                 project(tmp / f"files{n}", lab, n, 0)
                 project(tmp / f"live{n}", lab, n - args.live, args.live)
-                without, _ = noop(args.binary, lab, tmp / f"files{n}", args.repeat)
-                with_live, trips = noop(args.binary, lab, tmp / f"live{n}", args.repeat)
+                without, with_live, trips = noops(args.binary, lab, args.repeat,
+                                                  (tmp / f"files{n}", ()),
+                                                  (tmp / f"live{n}", ()))
                 rows.append((h, n, without, with_live, trip, trips))
                 print(f"done: {h} hosts x {n} nodes", file=sys.stderr)
         finally:
