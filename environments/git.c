@@ -31,13 +31,23 @@ static char *pathspec_of(git_repository *repo, const char *dir)
     return spec;
 }
 
+/* The path a status entry names, relative to the repository's top. */
+static const char *status_path(const git_status_entry *e)
+{
+    const git_diff_delta *delta = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
+    if (!delta)
+        return "?";
+    return delta->new_file.path ? delta->new_file.path : delta->old_file.path;
+}
+
 /* Changes in the index or work tree below dir, untracked files too (what
  * `git status --porcelain .` lists), ignored files and submodules not: a
- * project in a larger repository is dirty only by its own files. */
-static int work_tree_dirty(git_repository *repo, const char *dir)
+ * project in a larger repository is dirty only by its own files. Counts them
+ * in head->ndirty and keeps the first GIT_DIRTY_SHOWN paths. */
+static void read_dirty(git_repository *repo, const char *dir, struct git_head *head)
 {
     if (git_repository_is_bare(repo))
-        return 0;
+        return;
     git_status_options opts;
     git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
     char *spec = pathspec_of(repo, dir);
@@ -49,15 +59,44 @@ static int work_tree_dirty(git_repository *repo, const char *dir)
     }
     opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
     opts.flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES |
-                  GIT_STATUS_OPT_NO_REFRESH;
+                  GIT_STATUS_OPT_NO_REFRESH | GIT_STATUS_OPT_SORT_CASE_SENSITIVELY;
     git_status_list *list = NULL;
     int rc = git_status_list_new(&list, repo, &opts);
     free(spec);
-    if (rc != 0)
-        return 1; /* cannot tell: say so rather than claim a clean tree */
-    int dirty = git_status_list_entrycount(list) > 0;
+    if (rc != 0) {
+        /* Cannot tell: say so rather than claim a clean tree. */
+        head->dirty = 1;
+        head->ndirty = 1;
+        head->dirty_paths[0] = xstrdup("(git status failed)");
+        return;
+    }
+    head->ndirty = git_status_list_entrycount(list);
+    head->dirty = head->ndirty > 0;
+    for (size_t i = 0; i < head->ndirty && i < GIT_DIRTY_SHOWN; i++)
+        head->dirty_paths[i] = xstrdup(status_path(git_status_byindex(list, i)));
     git_status_list_free(list);
-    return dirty;
+}
+
+/* HEAD's branch, its upstream and how many commits HEAD has that the
+ * upstream lacks. */
+static void read_branch(git_repository *repo, git_reference *ref, const git_oid *id,
+                        struct git_head *head)
+{
+    const char *name = NULL;
+    if (!git_reference_is_branch(ref) || git_branch_name(&name, ref) != 0)
+        return;
+    head->branch = xstrdup(name);
+    git_reference *up = NULL;
+    if (git_branch_upstream(&up, ref) != 0)
+        return;
+    const git_oid *up_id = git_reference_target(up);
+    size_t ahead = 0, behind = 0;
+    if (git_branch_name(&name, up) == 0 && up_id &&
+        git_graph_ahead_behind(&ahead, &behind, repo, id, up_id) == 0) {
+        head->upstream = xstrdup(name);
+        head->unpushed = ahead;
+    }
+    git_reference_free(up);
 }
 
 static void read_head(git_repository *repo, const char *dir, struct git_head *head)
@@ -66,7 +105,7 @@ static void read_head(git_repository *repo, const char *dir, struct git_head *he
     int rc = git_repository_head(&ref, repo);
     if (rc == GIT_EUNBORNBRANCH || rc == GIT_ENOTFOUND) {
         head->state = GIT_HEAD_UNBORN;
-        head->dirty = work_tree_dirty(repo, dir);
+        read_dirty(repo, dir, head);
         return;
     }
     git_object *commit = NULL;
@@ -83,7 +122,8 @@ static void read_head(git_repository *repo, const char *dir, struct git_head *he
         memcpy(head->short_id, head->id, 7);
     git_buf_dispose(&abbrev);
     head->state = GIT_HEAD_COMMIT;
-    head->dirty = work_tree_dirty(repo, dir);
+    read_dirty(repo, dir, head);
+    read_branch(repo, ref, git_object_id(commit), head);
     git_object_free(commit);
     git_reference_free(ref);
 }
@@ -101,7 +141,7 @@ static int has_entry(char *path, const char *base, size_t len, const char *name,
  * looks like a git directory itself (HEAD and objects/): only then can
  * git_repository_open_ext find a repository. Initialising libgit2 costs
  * milliseconds (TLS, settings) on every run, even outside git. */
-static int maybe_repository(const char *dir)
+int git_maybe_repository(const char *dir)
 {
     char *real = realpath(dir, NULL);
     if (!real)
@@ -127,7 +167,7 @@ static int maybe_repository(const char *dir)
 void git_head_read(const char *dir, struct git_head *head)
 {
     memset(head, 0, sizeof *head);
-    if (!maybe_repository(dir)) {
+    if (!git_maybe_repository(dir)) {
         head->state = GIT_HEAD_NONE;
         return;
     }
@@ -142,6 +182,15 @@ void git_head_read(const char *dir, struct git_head *head)
         read_head(repo, dir, head);
     git_repository_free(repo);
     git_libgit2_shutdown();
+}
+
+void git_head_release(struct git_head *head)
+{
+    for (size_t i = 0; i < GIT_DIRTY_SHOWN; i++)
+        free(head->dirty_paths[i]);
+    free(head->branch);
+    free(head->upstream);
+    memset(head, 0, sizeof *head);
 }
 
 char *git_head_describe(const struct git_head *head)

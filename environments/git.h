@@ -16,15 +16,27 @@ enum git_head_state {
     GIT_HEAD_BROKEN, /* a repository libgit2 cannot read */
 };
 
+#define GIT_DIRTY_SHOWN 3 /* changed paths a refusal names */
+
 struct git_head {
     enum git_head_state state;
     char id[GIT_HEAD_HEX];       /* the full commit id (GIT_HEAD_COMMIT), else "" */
     char short_id[GIT_HEAD_HEX]; /* the shortest unambiguous abbreviation, at least 7 */
     int dirty; /* below dir: tracked files changed, or files git does not ignore added */
+    size_t ndirty;                       /* how many such paths */
+    char *dirty_paths[GIT_DIRTY_SHOWN];  /* the first of them, from the repository's top */
+    char *branch;    /* HEAD's branch ("main"); NULL when detached or without a commit */
+    char *upstream;  /* the branch's upstream ("origin/main"); NULL without one */
+    size_t unpushed; /* commits on HEAD that the upstream lacks */
 };
 
-/* Describe the repository that holds dir (searched upwards, like git). */
+/* Describe the repository that holds dir (searched upwards, like git);
+ * release head with git_head_release. */
 void git_head_read(const char *dir, struct git_head *head);
+void git_head_release(struct git_head *head);
+/* 0 when no git repository can hold dir (no ".git" in it or above it): a
+ * test far cheaper than starting libgit2; 1 when one may. */
+int git_maybe_repository(const char *dir);
 /* "1a2b3c4", "1a2b3c4+dirty", "no commit", "no git" or "unreadable git":
  * for output (caller frees). */
 char *git_head_describe(const struct git_head *head);

@@ -8,6 +8,7 @@
 
 #include "engine/deploy/deploy.h"
 #include "engine/cli/explain.h"
+#include "engine/cli/git_gate.h"
 #include "engine/graph/export.h"
 #include "engine/cli/adhoc.h"
 #include "engine/cli/init.h"
@@ -68,6 +69,8 @@ static const char usage_text[] =
     "  --verify[=content]   deploy: check every node on the target (stat, or content)\n"
     "  --break-lock         deploy: remove a lock another run left on the targets\n"
     "  --prune              deploy: remove what orphans (nodes gone from the model) owned\n"
+    "  -D, --dirty          deploy: despite uncommitted or unpushed work or another branch\n"
+    "  --force              deploy: even where the host has a commit this one lacks\n"
     "  --limit HOST,...     deploy: only these hosts\n"
     "  --only COMPONENT,... deploy: only these root components\n"
     "  -j N                 deploy: at most N hosts at once (default: jobs, else all, max 32)\n"
@@ -158,6 +161,9 @@ static const struct flag_option flag_options[] = {
     {"--break-lock", offsetof(struct options, break_lock)},
     {"--prune", offsetof(struct options, prune)},
     {"--no-state", offsetof(struct options, no_state)},
+    {"-D", offsetof(struct options, dirty)},
+    {"--dirty", offsetof(struct options, dirty)},
+    {"--force", offsetof(struct options, force)},
 };
 
 /* The bits of a comma-separated list of debug words; 0 when one is unknown
@@ -529,7 +535,7 @@ static int on_project(const char *env_name, const struct options *o, const struc
     else if (action == ACTION_RUN)
         status = adhoc_run(&p, d, node);
     else
-        status = deploy_run(&p, d);
+        status = git_gate_deploy(&p, o, d);
     project_release(&p);
     return status;
 }

@@ -17,6 +17,8 @@ struct options {
     int break_lock;         /* --break-lock */
     int prune;              /* --prune */
     int no_state;           /* graph --no-state */
+    int dirty;              /* -D, --dirty: deploy despite the git checks */
+    int force;              /* --force: deploy over a commit that is not an ancestor */
     const char *verify;     /* --verify[=LEVEL]: "stat" (plain), or LEVEL as given */
     const char *limit;      /* --limit HOST,... */
     const char *only;       /* --only COMPONENT,... */

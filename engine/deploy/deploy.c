@@ -255,10 +255,16 @@ static void deploy_hosts(struct deploy *d)
 
 static void read_commit(struct deploy *d)
 {
+    if (d->o->head) {
+        d->commit = git_head_record(d->o->head);
+        d->commit_label = git_head_describe(d->o->head);
+        return;
+    }
     struct git_head head;
     git_head_read(".", &head);
     d->commit = git_head_record(&head);
     d->commit_label = git_head_describe(&head);
+    git_head_release(&head);
 }
 
 /* A run set up: hosts selected, state open, the graph hashed; nothing sent

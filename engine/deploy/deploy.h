@@ -48,6 +48,7 @@
 #include <stddef.h>
 
 struct project;
+struct git_head;
 
 enum explain_mode {
     EXPLAIN_OFF,
@@ -61,6 +62,8 @@ struct deploy_options {
     enum check_level verify_level; /* CHECK_STAT, or CHECK_CONTENT (--verify=content) */
     int break_lock;                /* --break-lock: remove a lock left by another run */
     int prune;                     /* --prune: remove what orphans owned */
+    const struct git_head *head;   /* the project's git state as the checks read it
+                                    * (engine/cli/git_gate.c); NULL: read it here */
     int quiet;                     /* -q: errors and the summary only */
     int stats;                     /* -d stats: requests, round trips, bytes per host */
     int verbose;                   /* -v: whole diffs */

@@ -162,6 +162,16 @@ def check_context_lines(result, project):
         f"caret at {len(lines[2]) - 4}, column says {col}:\n{result.stderr}")
 
 
+# What a deploy of a project outside git says first (docs/git.md).
+NO_GIT = ("batou-ng: notice: the project is not in a git repository: its files are deployed "
+          "as they are, unchecked and unrecorded (docs/git.md)\n")
+
+
+def without_no_git(stderr):
+    """stderr without the notice a deploy outside git gives."""
+    return stderr.replace(NO_GIT, "", 1)
+
+
 # A small valid project: one host, one root component, three nodes.
 SIMPLE = {
     "components/tick/component.lua": """\

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import SIMPLE, binary_path, check_no_crash
+from conftest import NO_GIT, without_no_git, SIMPLE, binary_path, check_no_crash
 
 SUMMARY = re.compile(r"^(\d+) changed, (\d+) clean, (\d+) failed(?:, (\d+) skipped)? in [\d.]+ s$")
 
@@ -47,7 +47,7 @@ def test_first_deploy_creates_the_files(batou, tutorial):
     assert lines[0] == "batou-ng 0.1.0: deploying 'local' (1 host, 2 nodes, commit no git)"
     assert applied(result) == ["localhost tick/File(tick.sh)", "localhost tick/Command(check)"]
     assert summary(result) == (2, 0, 0, 0)
-    assert result.stderr == ""
+    assert result.stderr == NO_GIT
     script = tutorial / "work" / "tick" / "tick.sh"
     text = script.read_text()
     assert "Hello from batou-ng on localhost" in text

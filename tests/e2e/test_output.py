@@ -9,7 +9,7 @@ import struct
 import subprocess
 import termios
 
-from conftest import SIMPLE, TIMEOUT, binary_path, check_no_crash
+from conftest import NO_GIT, without_no_git, SIMPLE, TIMEOUT, binary_path, check_no_crash
 
 SGR = re.compile(rb"\x1b\[[0-9;]*m")
 ANY_ESCAPE = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
@@ -53,6 +53,8 @@ def test_progress_line_is_rewritten_in_place(simple_project):
     assert status == 0, out
     plain = SGR.sub(b"", out)
     lines = plain.split(b"\r\n")
+    assert lines[0] == NO_GIT.rstrip("\n").encode()
+    lines = lines[1:]
     assert lines[0] == b"batou-ng 0.1.0: deploying 'local' (1 host, 3 nodes, commit no git)"
     # One terminal line for all three nodes: each one returns to column 0
     # and clears the rest of the line.

@@ -1,6 +1,7 @@
 """End-to-end tests of orphans and `--prune` with connect_method = local: what
 a node gone from the model leaves on the target, and what --prune removes."""
 
+from conftest import NO_GIT, without_no_git
 import os
 import shutil
 import subprocess
@@ -97,7 +98,7 @@ def test_prune_removes_every_file_of_a_removed_component(batou, make_project):
 
     pruned = batou("--prune", "local")
     assert pruned.returncode == 0, pruned.stderr
-    assert pruned.stderr == ""
+    assert pruned.stderr == NO_GIT
     removed = [line for line in pruned.stdout.splitlines() if line.startswith("removed orphan: ")]
     assert sorted(removed) == [f"removed orphan: localhost {key}" for key in APP_KEYS]
     # The directory goes last, once the files in it (its own and the

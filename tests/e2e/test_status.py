@@ -151,7 +151,8 @@ def test_records_and_shows_the_commit(batou, simple_project):
         f.write("# more\n")
     result = batou("status", "local")
     assert HEADER.match(lines(result)[0]).group(3) == f"{short}+dirty"
-    assert batou("local").returncode == 0
+    assert batou("local").returncode == 2  # refused (docs/git.md); -D deploys it
+    assert batou("-D", "local").returncode == 0
     result = batou("status", "local")
     assert DEPLOYED.match(lines(result)[1]).group(4) == f"commit {head[:7]}+dirty"
 
