@@ -426,6 +426,7 @@ static int deploy_options_from(const struct options *o, struct deploy_options *d
                                  .predict = o->predict,
                                  .break_lock = o->break_lock,
                                  .prune = o->prune,
+                                 .force = o->force,
                                  .limit = o->limit,
                                  .only = o->only,
                                  .quiet = o->quiet,

@@ -193,6 +193,7 @@ static void deploy_release(struct deploy *d)
     free(d->work);
     free(d->commit);
     free(d->commit_label);
+    history_release(d);
     loop_free(d->loop);
     report_state(d);
     state_free(d->state);

@@ -62,6 +62,9 @@ struct deploy_options {
     enum check_level verify_level; /* CHECK_STAT, or CHECK_CONTENT (--verify=content) */
     int break_lock;                /* --break-lock: remove a lock left by another run */
     int prune;                     /* --prune: remove what orphans owned */
+    int force;                     /* --force: deploy where a host's commit is not an
+                                    * ancestor of this one (engine/deploy/history.c) */
+    int allow_backwards;           /* rollback: a host may take an ancestor of its commit */
     const struct git_head *head;   /* the project's git state as the checks read it
                                     * (engine/cli/git_gate.c); NULL: read it here */
     int quiet;                     /* -q: errors and the summary only */

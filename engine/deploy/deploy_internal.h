@@ -22,6 +22,7 @@
 
 struct deploy_cache;
 struct environment;
+struct git_history;
 struct graph;
 struct loop;
 struct prune_item;
@@ -176,9 +177,16 @@ struct deploy {
     struct survey *survey; /* status, graph: a read-only run that keeps what it found */
     char *commit;          /* the project's git HEAD to record (environments/git.h), or NULL */
     char *commit_label;    /* ... as the header shows it */
+    struct git_history *history; /* the project's repository, once history.c needed it */
+    int history_opened;
     struct drive_signals signals;        /* the handlers the run replaced */
     struct deploy_options *own_options;  /* deploy_open's copy of the options */
 };
+
+/* engine/deploy/history.c: 0 when host may take d's commit, -1 after
+ * failing it (its manifest has a commit that d's does not contain). */
+int history_check(struct deploy *d, struct dhost *h);
+void history_release(struct deploy *d);
 
 /* engine/deploy/dirty.c: each host's nodes are decided on their own, as
  * soon as that host answered (engine/deploy/pipeline.c). */

@@ -14,6 +14,8 @@
 static int start_checks(struct deploy *d, struct dhost *h)
 {
     h->phase = PHASE_CHECKING;
+    if (history_check(d, h) < 0)
+        return 1;
     char *err = NULL;
     if (dirty_submit_checks(d, h->index, &err) < 0) {
         drive_fail_host(d, h, err);
