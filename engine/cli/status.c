@@ -2,12 +2,16 @@
  *
  *   batou-ng 0.1.0: status of 'prod' (2 hosts, 40 nodes, commit 1a2b3c4)
  *   web01: deployed 2025-01-31 14:02:11 +0100 (3 hours ago) by ann@laptop, commit 1a2b3c4
+ *     "Add the proxy", 2 commits behind 'main'
  *     generation 0f3c5e8a91b2, 20 nodes recorded, 20 in the model, 1 would change
  *     orphan: prod/web01/old/File(x.conf)
  *     drift: app/File(app.ini): content differs
  *   db01: never deployed, 20 in the model, 20 would change
  *   last deploy from here: 2025-01-31 14:02:11 +0100 (3 hours ago) by ann@laptop:
  *     1 changed, 39 clean, 0 failed
+ *
+ * The second line reads the deployed commit in the project's repository
+ * (environments/git_history.h): its subject and its distance from HEAD.
  *
  * The last line comes from the controller's run history (engine/state/state.h),
  * when it has a run of this environment: how the last deploy ended, which the
@@ -27,6 +31,7 @@
 #include "engine/deploy/survey.h"
 #include "engine/util.h"
 #include "engine/version.h"
+#include "environments/git_history.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +114,37 @@ static void print_last_run(const struct manifest *m)
     }
 }
 
+/* The deployed commit in the project's repository: its subject, and how
+ * far HEAD has moved on from it. */
+static void print_commit_story(struct git_history *gh, const struct manifest *m)
+{
+    if (!gh || !m->has_run || !m->run.commit)
+        return;
+    char *subject = git_history_subject(gh, m->run.commit);
+    if (!subject) {
+        puts("  not in this repository (fetch?)");
+        return;
+    }
+    fputs("  \"", stdout);
+    put_text(subject);
+    fputs("\", ", stdout);
+    free(subject);
+    char *branch = git_history_branch(gh);
+    const char *local = branch ? branch : "HEAD";
+    size_t behind = 0, ahead = 0;
+    if (git_history_distance(gh, m->run.commit, &behind, &ahead) < 0)
+        printf("no distance to '%s'", local);
+    else if (ahead > 0)
+        printf("not on '%s' (%zu %s it lacks, %zu behind)", local, ahead,
+               plural(ahead, "commit", "commits"), behind);
+    else if (behind > 0)
+        printf("%zu %s behind '%s'", behind, plural(behind, "commit", "commits"), local);
+    else
+        printf("current with '%s'", local);
+    putchar('\n');
+    free(branch);
+}
+
 /* As a deploy reports them (engine/deploy/orphan.h): the paths each owns,
  * and those --prune would keep. */
 static void print_orphans(const struct graph *g, const struct survey_host *sh)
@@ -148,7 +184,7 @@ static void print_drift(const struct project *p, const struct survey *s, size_t 
 }
 
 static void print_host(const struct project *p, const struct survey *s, size_t h,
-                       const struct deploy_options *o)
+                       const struct deploy_options *o, struct git_history *gh)
 {
     const struct survey_host *sh = &s->hosts[h];
     const struct manifest *m = &sh->manifest;
@@ -169,7 +205,9 @@ static void print_host(const struct project *p, const struct survey *s, size_t h
         return;
     }
     print_last_run(m);
-    printf("\n  generation %.12s, %zu %s recorded, %zu in the model, %zu would change\n",
+    putchar('\n');
+    print_commit_story(gh, m);
+    printf("  generation %.12s, %zu %s recorded, %zu in the model, %zu would change\n",
            m->generation, m->count, plural(m->count, "node", "nodes"), sh->in_model, sh->dirty);
     print_orphans(&p->graph, sh);
     if (o->verify)
@@ -239,8 +277,10 @@ int status_run(struct project *p, const struct deploy_options *o)
     printf("batou-ng %s: status of '%s' (%zu %s, %zu %s, commit %s)\n", BATOU_NG_VERSION,
            p->graph.env, s.nhosts, plural(s.nhosts, "host", "hosts"), s.ndeploy,
            plural(s.ndeploy, "node", "nodes"), s.commit ? s.commit : "no git");
+    struct git_history *gh = git_history_open(".");
     for (size_t h = 0; h < s.nhosts; h++)
-        print_host(p, &s, h, o);
+        print_host(p, &s, h, o, gh);
+    git_history_free(gh);
     print_history(p->graph.env);
     fflush(stdout);
     survey_report_errors(&s, "error", "");

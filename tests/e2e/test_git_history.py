@@ -102,3 +102,17 @@ def test_a_commit_this_repository_lacks_is_refused(batou, make_project, tmp_path
     result = batou("local", cwd=simple_project)
     assert result.returncode == 1
     assert f"it has {foreign[:12]} (a commit this repository does not have)" in result.stderr
+
+
+def test_status_shows_commit_subject_and_distance(batou, simple_project):
+    init(simple_project)
+    change(simple_project, "one", "Add the greeting")
+    assert batou("local").returncode == 0
+    result = batou("status", "local")
+    lines = result.stdout.splitlines()
+    assert lines[2] == "  \"Add the greeting\", current with 'main'", result.stdout
+    commit(simple_project, "two")
+    commit(simple_project, "three")
+    lines = batou("status", "local").stdout.splitlines()
+    assert lines[2] == "  \"Add the greeting\", 2 commits behind 'main'"
+    assert re.match(r"localhost: deployed .* by \S+, commit [0-9a-f]{7}$", lines[1])
