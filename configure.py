@@ -42,6 +42,10 @@ DEBIAN_PACKAGES = sorted(set(LIBRARIES.values()) | set(TEST_LIBRARIES.values()) 
     "python3-jinja2", "lua5.4", "git", "gnupg", "openssh-server",
     "openssh-client", "sudo", "supervisor", "python3-venv", "graphviz",
     "lmdb-utils", "iproute2", "procps",
+    # The component library's tests (docs/reference/library.md): crontab,
+    # logrotate, archives, downloads, packages.
+    "cron", "logrotate", "curl", "wget", "zstd", "xz-utils", "bzip2", "zip", "unzip",
+    "make",
 })
 
 # The rooms of the source tree (docs/architecture.md); each folder below them
@@ -49,7 +53,8 @@ DEBIAN_PACKAGES = sorted(set(LIBRARIES.values()) | set(TEST_LIBRARIES.values()) 
 SOURCE_ROOTS = ["engine", "rules", "hosts", "environments"]
 # The prelude's parts, in the order they are joined into one Lua chunk
 # (engine/model/prelude/core.lua).
-PRELUDE_PARTS = ["core.lua", "attributes.lua", "components.lua", "rules.lua", "configure.lua"]
+PRELUDE_PARTS = ["core.lua", "attributes.lua", "components.lua", "rules.lua", "library.lua",
+                 "configure.lua"]
 WARNINGS = "-Wall -Wextra -Wshadow -Wmissing-prototypes -Wpedantic"
 
 
@@ -122,6 +127,12 @@ def sources():
     return [os.path.relpath(f, SRCDIR) for f in found]
 
 
+def library_modules():
+    """The component library's Lua modules (rules/lib/*.lua), sorted."""
+    found = sorted(glob.glob(os.path.join(SRCDIR, "rules", "lib", "*.lua")))
+    return [os.path.relpath(f, SRCDIR) for f in found]
+
+
 def object_of(source):
     return "obj/" + source[:-2] + ".o"
 
@@ -148,11 +159,16 @@ def build_statements(all_sources):
         implicit = ""
         if source == "engine/model/model.c":
             implicit = " | obj/engine/model/prelude.inc"
+        if source == "engine/model/model_library.c":
+            implicit = " | obj/rules/lib/library.inc"
         lines.append("build %s: cc $srcdir/%s%s" % (object_of(source), source, implicit))
         main_objects.append(object_of(source))
     prelude = " ".join("$srcdir/engine/model/prelude/" + part for part in PRELUDE_PARTS)
     lines.append("build obj/engine/model/prelude.inc: embed %s | $srcdir/engine/model/embed.py"
                  % prelude)
+    library = " ".join("$srcdir/" + m for m in library_modules())
+    lines.append("build obj/rules/lib/library.inc: embed_modules %s | $srcdir/engine/model/embed.py"
+                 % library)
     lines.append("build batou-ng: link " + " ".join(main_objects))
     lines.append("")
 

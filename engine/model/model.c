@@ -259,7 +259,7 @@ static int load_prelude(struct model *m, struct diags *d)
         if (model_call(m, 2, 0, d) < 0)
             return -1;
     }
-    return 0;
+    return model_library_open(m, d);
 }
 
 static int compare_names(const void *a, const void *b)

@@ -36,7 +36,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
         lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
     }
     lua_getinfo(L, "Sl", ar);
-    if (ar->currentline <= 0 || strcmp(ar->source, PRELUDE_CHUNK) == 0)
+    if (ar->currentline <= 0 || strcmp(ar->source, PRELUDE_CHUNK) == 0 ||
+        strncmp(ar->source, LIBRARY_CHUNK_PREFIX, strlen(LIBRARY_CHUNK_PREFIX)) == 0)
         return;
     lua_pushfstring(L, "%s:%d: " MODEL_BUDGET_MESSAGE " (%d million Lua instructions; raise "
                        "model_budget in [environment] if the model needs more)",

@@ -28,6 +28,15 @@ struct model {
  * "[batou-ng prelude]:LINE:", which the prelude moves to the user's line. */
 #define PRELUDE_CHUNK "=[batou-ng prelude]"
 
+/* Chunk names of the component library's modules (rules/lib/NAME.lua) start
+ * with this: like the prelude, they are not the user's code, and errors are
+ * placed at the user's line that called them. */
+#define LIBRARY_CHUNK_PREFIX "=batou-ng/lib/"
+
+/* Make every module of the component library requirable
+ * (engine/model/model_library.c). */
+int model_library_open(struct model *m, struct diags *d);
+
 /* The default of [environment] model_budget, in millions of Lua
  * instructions for the whole model; each template render gets as many
  * million steps divided by TEMPLATE_STEP_COST (a step, one template node

@@ -1,4 +1,4 @@
--- The prelude, part 2 of 5: attributes and their conversions. Attribute()
+-- The prelude, part 2 of 6: attributes and their conversions. Attribute()
 -- declares one; convert() turns an override's text into its type (str, int,
 -- float, bool, list, literal, Address); compute_attribute() resolves an
 -- instance's value from [component:x] overrides, secrets, the constructor or
@@ -145,6 +145,11 @@ local function compute_attribute(inst, st, name, attr)
   else
     local where = st.root_instance == inst and
         format("set it in [component:%s]", st.root.name) or "pass it to the constructor"
+    if rawget(st.class, "__library") then
+      -- The library's class is not the user's: the constructor call is.
+      error(failure(st.file, st.line, 0, format("%s is required but has no value: %s",
+                                                label, where)), 0)
+    end
     error(failure(attr.file, attr.line, 0,
                   format("%s is required but has no value: %s", label, where)), 0)
   end

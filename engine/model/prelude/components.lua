@@ -1,4 +1,4 @@
--- The prelude, part 3 of 5: component classes and instances. Component{}
+-- The prelude, part 3 of 6: component classes and instances. Component{}
 -- declares a class (with rolling and health); a constructor call makes an
 -- instance, which instantiate() sets up under its root when it is added;
 -- the methods every component has (add, expand, template, log, platform).
@@ -207,7 +207,9 @@ local function instantiate(inst, root, parent, seg)
   rawset(inst, "host", root.host)
   rawset(inst, "environment", root.environment)
   rawset(inst, "workdir", root.workdir)
-  rawset(inst, "defdir", rawget(cls, "__defdir"))
+  -- A library component reads local files where the component using it lives.
+  rawset(inst, "defdir", rawget(cls, "__library") and parent and rawget(parent, "defdir") or
+                         rawget(cls, "__defdir"))
   rawset(inst, "parent", parent and parent or nil)
   rawset(inst, "root", parent and root.instance or inst)
   local namevar = rawget(cls, "namevar")

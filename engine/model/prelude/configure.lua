@@ -1,4 +1,4 @@
--- The prelude, part 5 of 5: resources and the fixed point. provide and
+-- The prelude, part 6 of 6: resources and the fixed point. provide and
 -- require; configuring an environment (each root until no provided value
 -- changes), the checks of the final state (unused provides, unsatisfied
 -- requires, cycles between roots), and flattening the model into nodes for

@@ -1,7 +1,7 @@
 -- The batou-ng prelude (docs/reference/lua.md): Component, Attribute,
--- instances, resources and the configure fixed point, in five parts by
+-- instances, resources and the configure fixed point, in six parts by
 -- concept: core.lua (this: the C helpers, errors, the shared tables),
--- attributes.lua, components.lua, rules.lua, configure.lua. The build
+-- attributes.lua, components.lua, rules.lua, library.lua, configure.lua. The build
 -- (engine/model/embed.py) joins them, in that order, into one chunk that
 -- engine/model/model.c loads with a table of C helpers; it keeps the table
 -- the chunk returns (B, the internal API). One chunk: a later part uses the
@@ -18,6 +18,11 @@ local B = {}
 local debug = debug
 local PRELUDE = debug.getinfo(1, "S").source
 local PRELUDE_SHORT = debug.getinfo(1, "S").short_src
+-- The component library's chunks (library.lua) are not the user's code either.
+local LIBRARY_PREFIX = "=batou-ng/lib/"
+local function is_ours(source)
+  return source == PRELUDE or source:sub(1, #LIBRARY_PREFIX) == LIBRARY_PREFIX
+end
 
 local type, pairs, ipairs, tostring, setmetatable, getmetatable, rawget, rawset =
     type, pairs, ipairs, tostring, setmetatable, getmetatable, rawget, rawset
@@ -64,7 +69,7 @@ local function user_where(start)
     local src = user_source[info.func]
     if src == nil then
       local s = getinfo(info.func, "S")
-      src = s.what ~= "C" and s.source ~= PRELUDE and clean_source(s.source)
+      src = s.what ~= "C" and not is_ours(s.source) and clean_source(s.source)
       user_source[info.func] = src
     end
     if src and info.currentline > 0 then return src, info.currentline end
@@ -108,7 +113,7 @@ local function user_traceback(level)
   while #lines < 20 do
     local info = getinfo(level, "Sln")
     if not info then break end
-    if info.what ~= "C" and info.source ~= PRELUDE and info.currentline > 0 then
+    if info.what ~= "C" and not is_ours(info.source) and info.currentline > 0 then
       local name = info.name and format("function '%s'", info.name) or
                    (info.what == "main" and "the file" or "a function")
       lines[#lines + 1] = format("%s:%d: in %s", clean_source(info.source), info.currentline,
@@ -130,6 +135,13 @@ local function placed(e)
     if e:sub(1, #PRELUDE_SHORT + 1) == PRELUDE_SHORT .. ":" then
       local file, line = user_where()
       return failure(file, line, 0, first_line((e:gsub("^[^:]*:%d+: ", "", 1))))
+    end
+    -- A fault inside a library module: at the user's line, naming where.
+    local lib_file, lib_line, lib_message = e:match("^(batou%-ng/lib/[^:]*):(%d+): (.*)$")
+    if lib_file then
+      local file, line = user_where()
+      return failure(file, line, 0, format("%s (in %s:%s)", first_line(lib_message), lib_file,
+                                           lib_line))
     end
     -- error(message, 0) carries no position: place it at the user's line
     -- that raised it, like any other error.

@@ -1,4 +1,4 @@
--- The prelude, part 4 of 5: rules and loading. One global constructor per
+-- The prelude, part 4 of 6: rules and loading. One global constructor per
 -- rule kind (File, Directory, ...) and where its local files are; loading
 -- components/<dir>/component.lua and the components.<dir>.<Class> table.
 -- Uses core.lua and components.lua.
@@ -46,6 +46,10 @@ local function check_sources(kind, params)
   end
 end
 
+-- kind -> constructor, as defined: the library uses these, whatever a
+-- project assigns to the globals.
+local rule_constructors = {}
+
 function B.define_rule(kind, namevar)
   _G[kind] = function(args)
     if type(args) ~= "table" or getmetatable(args) ~= nil then
@@ -67,6 +71,7 @@ function B.define_rule(kind, namevar)
                         defined_at = (file or "?") .. ":" .. line}
     return rule
   end
+  rule_constructors[kind] = _G[kind]
 end
 
 Rule.__tostring = function(r)
