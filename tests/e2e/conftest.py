@@ -251,3 +251,27 @@ def ssh_lab(tmp_path):
     yield make
     for lab in labs:
         lab.close()
+
+
+@pytest.fixture
+def needs_live(batou, tmp_path_factory):
+    """Skip unless the engine has live checks (Command{live = true}): the
+    library's drift repairs ride on them (docs/reference/library.md)."""
+    root = tmp_path_factory.mktemp("live-probe")
+    write_files(root, {
+        "components/probe/component.lua": """\
+            Probe = Component {}
+            function Probe:configure()
+              self:add(Command { "x", unless = "true", live = true })
+            end
+            """,
+        "environments/local/environment.cfg": """\
+            [environment]
+            connect_method = local
+
+            [hosts]
+            localhost = probe
+            """,
+    })
+    if batou("-c", "local", cwd=root).returncode != 0:
+        pytest.skip("this engine has no live checks (Command live = true)")

@@ -26,6 +26,17 @@ function LIB.fail(inst, message)
   error(failure(st.file, st.line, 0, format("%s: %s", class_name(st.class), message)), 0)
 end
 
+-- What inst added so far (rules and components), its class; whether v is a rule.
+function LIB.children(inst)
+  local st = instance_state[inst]
+  return st and st.children or {}
+end
+function LIB.class_of(inst)
+  local st = instance_state[inst]
+  return st and st.class
+end
+LIB.is_rule = is_rule
+
 -- The text of a local file (relative to the using component's defdir).
 function LIB.read(inst, path)
   local full = path
