@@ -51,6 +51,14 @@ function LIB.quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
+-- A path as one word of sh: a leading ~/ stays outside the quotes, so that
+-- the target's shell expands it (a workdir under ~/deployment).
+function LIB.quote_path(path)
+  path = tostring(path)
+  if path:sub(1, 2) == "~/" then return "~/" .. LIB.quote(path:sub(3)) end
+  return LIB.quote(path)
+end
+
 -- Whether Command takes live = true (docs/reference/lua.md, "Live checks").
 LIB.live = C.validate("Command", {name = "x", unless = "true", live = true}) == true
 
