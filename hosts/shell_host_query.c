@@ -7,7 +7,8 @@
  * sha256sum -- "$2" 2>&1; printf '\0'; } LC_ALL=C stat --printf 'S\0%n\0%f\0%u\0%U\0%g\0%G\0%s\0'
  * -- '/srv/a' '/srv/b c' _bl 0 '/srv/a' _bl 2 '/srv/b c'; _bd 2 '/srv/b c'
  * if cd -- /srv >/dev/null 2>&1; then ( A=1; export A; unset T; eval 'test -f x' ) >/dev/null
- * 2>&1 </dev/null; printf 'C\0%s\0%s\0' 1 $?; cd -- "$_bw" >/dev/null || exit 1; else printf 'X\0%s\0' 1; fi
+ * 2>&1 </dev/null; printf 'C\0%s\0%s\0' 1 $?; cd -- "$_bw" >/dev/null 2>&1 || cd / || exit 1; else
+ * printf 'X\0%s\0' 1; fi
  * (shell_eval_command: hosts/shell.h; _bw=$PWD, set first)
  *
  * Its stdout is a sequence of records whose fields each end with a NUL byte,
@@ -104,7 +105,10 @@ static void add_stat_chunks(struct buf *f, const struct query *queries, size_t n
 }
 
 /* One fork a command (the subshell of shell_eval_command): the cd to its
- * cwd is the fragment's own, and it goes back to $_bw after. */
+ * cwd is the fragment's own, and it goes back to $_bw after, or to / when
+ * $_bw cannot be entered again (a shell that sudo started as the service
+ * user in the login's project directory, which that user may not read:
+ * tests/e2e/test_library_cron.py). */
 static void add_command(struct buf *f, const struct query *q, size_t i)
 {
     if (q->cwd) {
@@ -115,7 +119,8 @@ static void add_command(struct buf *f, const struct query *q, size_t i)
     shell_eval_command(f, q->command, q->env, q->nenv, ">/dev/null 2>&1 </dev/null");
     buf_addf(f, "; printf 'C\\0%%s\\0%%s\\0' %zu $?", i);
     if (q->cwd)
-        buf_addf(f, "; cd -- \"$_bw\" >/dev/null || exit 1; else printf 'X\\0%%s\\0' %zu; fi", i);
+        buf_addf(f, "; cd -- \"$_bw\" >/dev/null 2>&1 || cd / || exit 1; else printf 'X\\0%%s\\0' "
+                    "%zu; fi", i);
     buf_addc(f, '\n');
 }
 
