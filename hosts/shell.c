@@ -57,14 +57,14 @@ static uint64_t random_bits(void)
     return r;
 }
 
-void shell_run_command(struct buf *out, const char *command, const char *const *env, size_t nenv,
-                       const char *redirect)
+/* "NAME=value; export NAME" for each "NAME=value" of env (validated before:
+ * host_op_check, host_query_check). */
+static void add_exports(struct buf *out, const char *const *env, size_t nenv)
 {
-    buf_adds(out, "( ");
     for (size_t k = 0; k < nenv; k++) {
         const char *eq = strchr(env[k], '=');
         if (!eq)
-            continue; /* validated before: host_op_check */
+            continue;
         buf_add(out, env[k], (size_t)(eq - env[k]));
         buf_addc(out, '=');
         shell_quote(out, eq + 1);
@@ -72,6 +72,13 @@ void shell_run_command(struct buf *out, const char *command, const char *const *
         buf_add(out, env[k], (size_t)(eq - env[k]));
         buf_addc(out, '\n');
     }
+}
+
+void shell_run_command(struct buf *out, const char *command, const char *const *env, size_t nenv,
+                       const char *redirect)
+{
+    buf_adds(out, "( ");
+    add_exports(out, env, nenv);
     char term[40];
     do
         snprintf(term, sizeof term, "BATOU_NG_CMD_%016llx", (unsigned long long)random_bits());
@@ -85,17 +92,7 @@ void shell_eval_command(struct buf *out, const char *command, const char *const 
                         size_t nenv, const char *redirect)
 {
     buf_adds(out, "( ");
-    for (size_t k = 0; k < nenv; k++) {
-        const char *eq = strchr(env[k], '=');
-        if (!eq)
-            continue; /* validated before: host_query_check */
-        buf_add(out, env[k], (size_t)(eq - env[k]));
-        buf_addc(out, '=');
-        shell_quote(out, eq + 1);
-        buf_adds(out, "; export ");
-        buf_add(out, env[k], (size_t)(eq - env[k]));
-        buf_addc(out, '\n');
-    }
+    add_exports(out, env, nenv);
     /* The session's T names its reply files: not the check's business. */
     buf_adds(out, "unset T; eval ");
     shell_quote(out, command);
