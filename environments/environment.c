@@ -511,6 +511,7 @@ static void host_release(struct env_host *h)
     free(h->fqdn);
     free(h->platform);
     free(h->service_user);
+    free(h->home);
     for (size_t i = 0; i < h->ncomponents; i++)
         free(h->components[i].name);
     free(h->components);

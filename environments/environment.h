@@ -37,6 +37,10 @@ struct env_host {
     char *fqdn;         /* name + "." + host_domain when host_domain is set */
     char *platform;     /* NULL: the environment's */
     char *service_user; /* NULL: the environment's */
+    /* Over SSH: the target user's home ($HOME of the login, or of the
+     * service user), learned before the model is configured
+     * (engine/deploy/homes.c); NULL: unknown, "~" stays as written. */
+    char *home;
     int ignore;         /* "!host" or ignore = true: configured, never deployed */
     struct env_component *components;
     size_t ncomponents;
@@ -159,5 +163,14 @@ const struct env_resolve *environment_resolve(const struct environment *env, con
  * is the current directory. */
 void environment_local_dirs(const struct environment *env, const char *host, char **work,
                             char **statedir);
+/* Whether target_directory names a place relative to the target user's home
+ * over SSH: it starts with "~" or is relative. */
+int environment_target_needs_home(const struct environment *env);
+/* Over SSH, host's target_directory without trailing '/' (allocated): "~" and
+ * a relative path resolved against host->home when it is known, else as
+ * written. */
+char *environment_target_directory(const struct environment *env, const struct env_host *host);
+/* The host called name, or NULL. */
+const struct env_host *environment_host(const struct environment *env, const char *name);
 
 #endif

@@ -7,6 +7,7 @@
  * exit codes (0 ok, 1 runtime failure, 2 usage or configuration error). */
 
 #include "engine/deploy/deploy.h"
+#include "engine/deploy/homes.h"
 #include "engine/cli/explain.h"
 #include "engine/cli/git_gate.h"
 #include "engine/graph/export.h"
@@ -329,8 +330,12 @@ static int report_configuration(struct project *p)
 }
 
 /* Open the project and environment; EXIT_OK with p loaded, or an exit status
- * (p released). */
-static int open_project(struct project *p, const char *env_name, const struct options *o)
+ * (p released). With run (the options of a run that connects to the hosts)
+ * the hosts' homes are learned before the model is configured and
+ * run->homes is set (homes_free it); without, paths keep "~" as written,
+ * with a notice unless -q. */
+static int open_project(struct project *p, const char *env_name, const struct options *o,
+                        struct deploy_options *run)
 {
     if (!project_exists()) {
         fprintf(stderr,
@@ -339,14 +344,15 @@ static int open_project(struct project *p, const char *env_name, const struct op
                 o->directory ? o->directory : ".");
         return EXIT_USAGE;
     }
-    struct project_options options = {.platform = o->platform, .verbose = o->verbose,
-                                      .traceback = o->debug};
-    if (project_load(p, env_name, &options) < 0) {
+    if (project_load_environment(p, env_name) < 0) {
         int status = report_configuration(p);
         project_release(p);
         return status;
     }
-    if (o->timeout) {
+    /* With errors so far, configuring only collects more of them (exit 2):
+     * no host is asked anything and nothing else is said. */
+    int sound = p->diags.count == 0;
+    if (o->timeout && sound) {
         /* -t, --timeout (batou's): the environment's timeout for this run. */
         char *end = NULL;
         long seconds = strtol(o->timeout, &end, 10);
@@ -355,6 +361,22 @@ static int open_project(struct project *p, const char *env_name, const struct op
             return usage_error("-t/--timeout needs seconds (1 to 86400), got '%s'", o->timeout);
         }
         p->env.timeout = (int)seconds;
+    }
+    if (run && sound)
+        run->homes = homes_resolve(p, run);
+    else if (!run && sound && !o->quiet)
+        homes_notice(&p->env);
+    struct project_options options = {.platform = o->platform, .verbose = o->verbose,
+                                      .traceback = o->debug};
+    if (project_configure(p, &options) < 0) {
+        int status = report_configuration(p);
+        if (run) {
+            homes_remember(run->homes);
+            homes_free(run->homes);
+            run->homes = NULL;
+        }
+        project_release(p);
+        return status;
     }
     return EXIT_OK;
 }
@@ -367,7 +389,7 @@ static const char *plural(size_t n, const char *one, const char *many)
 static int command_check(const char *env_name, const struct options *o)
 {
     struct project p;
-    int status = open_project(&p, env_name, o);
+    int status = open_project(&p, env_name, o, NULL);
     if (status != EXIT_OK)
         return status;
     size_t hosts = p.env.nhosts;
@@ -476,16 +498,18 @@ static int command_graph(const char *env_name, const struct options *o)
     if (deploy_options_from(o, &d) != EXIT_OK)
         return EXIT_USAGE;
     struct project p;
-    int status = open_project(&p, env_name, o);
+    int status = open_project(&p, env_name, o, o->no_state ? NULL : &d);
     if (status != EXIT_OK)
         return status;
     if (o->host && !host_in_environment(&p.env, o->host)) {
+        homes_free(d.homes);
         project_release(&p);
         return EXIT_USAGE;
     }
     struct survey s = {0};
     if (!o->no_state && survey_graph(&p, &d, &s) != EXIT_OK) {
         survey_release(&s);
+        homes_free(d.homes);
         project_release(&p);
         return EXIT_USAGE;
     }
@@ -501,6 +525,8 @@ static int command_graph(const char *env_name, const struct options *o)
     }
     buf_release(&out);
     survey_release(&s);
+    homes_remember(d.homes);
+    homes_free(d.homes);
     project_release(&p);
     return status;
 }
@@ -526,17 +552,20 @@ static int on_project(const char *env_name, const struct options *o, const struc
                       enum project_action action, const char *node)
 {
     struct project p;
-    int status = open_project(&p, env_name, o);
+    struct deploy_options run = *d;
+    int status = open_project(&p, env_name, o, &run);
     if (status != EXIT_OK)
         return status;
     if (action == ACTION_EXPLAIN)
-        status = explain_run(&p, node, d);
+        status = explain_run(&p, node, &run);
     else if (action == ACTION_STATUS)
-        status = status_run(&p, d);
+        status = status_run(&p, &run);
     else if (action == ACTION_RUN)
-        status = adhoc_run(&p, d, node);
+        status = adhoc_run(&p, &run, node);
     else
-        status = git_gate_deploy(&p, o, d);
+        status = git_gate_deploy(&p, o, &run);
+    homes_remember(run.homes);
+    homes_free(run.homes);
     project_release(&p);
     return status;
 }

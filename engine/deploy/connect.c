@@ -1,10 +1,12 @@
 /* How a deploy reaches each host (engine/deploy/deploy.c calls these): a local sh,
  * or an SSH connection configured as `ssh` would be (hosts/ssh_config.h).
  *
- * Over SSH, target_directory may start with "~": the first request of each
- * host prints the login's $HOME on its first line and works relative to it;
- * from then on the host's state paths are absolute and its host expands "~"
- * in every path (hosts/ssh_home.h). */
+ * Over SSH, target_directory may start with "~" or be relative: the model
+ * was configured with the host's home in it when it was known
+ * (engine/deploy/homes.h). The first request of each host prints the
+ * login's $HOME on its first line (homes_check compares it with that home)
+ * and works relative to it; from then on the host's state paths are
+ * absolute and its host expands a "~" left in any path (hosts/ssh_home.h). */
 
 #define _POSIX_C_SOURCE 200809L
 
@@ -35,28 +37,18 @@ int connect_is_ssh(const struct environment *env)
     return !env->connect_method || strcmp(env->connect_method, "ssh") == 0;
 }
 
-/* target_directory without trailing slashes (allocated). */
-static char *target_directory(const struct environment *env)
+char *connect_work(const struct environment *env, const char *host)
 {
-    const char *target = env->target_directory ? env->target_directory : "~/deployment";
-    size_t len = strlen(target);
-    while (len > 1 && target[len - 1] == '/')
-        len--;
-    return xstrndup(target, len);
-}
-
-char *connect_work(const struct environment *env)
-{
-    char *target = target_directory(env);
-    char *work = xasprintf("%s/work", target);
+    char *target = environment_target_directory(env, environment_host(env, host));
+    char *work = xasprintf("%s/work", strcmp(target, "/") == 0 ? "" : target);
     free(target);
     return work;
 }
 
-char *connect_statedir(const struct environment *env)
+char *connect_statedir(const struct environment *env, const char *host)
 {
-    char *target = target_directory(env);
-    char *dir = xasprintf("%s/.batou-ng", target);
+    char *target = environment_target_directory(env, environment_host(env, host));
+    char *dir = xasprintf("%s/.batou-ng", strcmp(target, "/") == 0 ? "" : target);
     free(target);
     return dir;
 }
@@ -138,13 +130,13 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
         return NULL;
     const char *service_user = eh && eh->service_user ? eh->service_user : env->service_user;
     char *command = shell_command(o.user, service_user);
-    if (strcmp(command, "sh") != 0) {
+    h->login = xstrdup(o.user ? o.user : "?");
+    if (strcmp(command, "sh") != 0)
         h->sudo_as = xstrdup(service_user);
-        h->login = xstrdup(o.user ? o.user : "?");
-    }
     int accept_new = env->host_key_policy && strcmp(env->host_key_policy, "accept-new") == 0;
     int timeout = env->timeout > 0 ? env->timeout : 30;
-    struct transport *t = ssh_transport_new(&o, command, accept_new, timeout * 1000, d->start_ms);
+    int64_t since = d->connect_ms ? d->connect_ms : d->start_ms;
+    struct transport *t = ssh_transport_new(&o, command, accept_new, timeout * 1000, since);
     free(command);
     ssh_options_release(&o);
     return t;
@@ -231,6 +223,10 @@ int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, siz
     char *home = xstrndup(*out, (size_t)(nl - *out));
     *len -= (size_t)(nl - *out) + 1;
     *out = nl + 1;
+    if (homes_check(d, h, home) < 0) {
+        free(home); /* h failed, saying why: first_reply's message is not printed */
+        return -1;
+    }
     char *statedir = ssh_home_expand(h->statedir, home);
     char *manifest = ssh_home_expand(h->manifest_path, home);
     free(h->statedir);
@@ -293,10 +289,15 @@ static void submit_first(struct deploy *d, struct dhost *h)
 
 void connect_start(struct deploy *d)
 {
+    d->connect_ms = loop_now_ms();
     for (size_t i = 0; i < d->nhosts; i++)
         connect_ask(d, &d->hosts[i]);
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
+        if (homes_unreachable(d, h)) {
+            drive_fail_host(d, h, homes_unreachable(d, h));
+            continue;
+        }
         char *err = NULL;
         struct transport *t = connect_transport(d, h, &err);
         if (!t) {

@@ -61,7 +61,6 @@ static void setup_hosts(struct deploy *d)
 {
     const struct environment *env = &d->project->env;
     int ssh = connect_is_ssh(env);
-    d->work = ssh ? connect_work(env) : NULL;
     d->hosts = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *d->hosts);
     for (size_t i = 0; i < env->nhosts; i++) {
         if (env->hosts[i].ignore || !selection_has(d->o->limit, env->hosts[i].name))
@@ -71,8 +70,8 @@ static void setup_hosts(struct deploy *d)
         h->index = d->nhosts++;
         h->name = env->hosts[i].name;
         if (ssh) {
-            h->work = xstrdup(d->work);
-            h->statedir = connect_statedir(env);
+            h->work = connect_work(env, h->name);
+            h->statedir = connect_statedir(env, h->name);
         } else {
             /* As the model's self.workdir (engine/model/model_configure.c). */
             environment_local_dirs(env, h->name, &h->work, &h->statedir);
@@ -190,7 +189,6 @@ static void deploy_release(struct deploy *d)
     free(d->comps);
     free(d->hosts);
     free(d->who);
-    free(d->work);
     free(d->commit);
     free(d->commit_label);
     history_release(d);

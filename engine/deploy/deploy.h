@@ -47,6 +47,7 @@
 
 #include <stddef.h>
 
+struct homes;
 struct project;
 struct git_head;
 
@@ -78,6 +79,9 @@ struct deploy_options {
     int no_color;                  /* --no-color or NO_COLOR: no colours even on a terminal */
     enum explain_mode explain;
     const char *explain_node;      /* EXPLAIN_COMMAND: only the nodes it matches (NULL: all) */
+    struct homes *homes;           /* homes_resolve's (engine/deploy/homes.h): the first
+                                    * request checks each host's home against it and notes
+                                    * a changed one; NULL: not checked */
     long long started_ms;          /* when the command started (loop_now_ms's clock), so that
                                     * the summary's time counts loading the model and the
                                     * secrets; 0: when the run starts */

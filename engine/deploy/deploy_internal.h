@@ -119,7 +119,7 @@ struct dhost {
     int locked;                         /* this run holds the lock */
     struct ssh_config_query *ssh_query; /* connect_ask's, until connect_transport takes it */
     char *sudo_as; /* the service user the shell runs as through sudo, or NULL */
-    char *login;   /* the SSH login, with sudo_as */
+    char *login;   /* the SSH login (or, local with sudo_as, ours) */
     int failed;    /* unreachable or locked: none of its nodes run */
     int unknown;   /* no valid manifest: the target's state is unknown */
     struct manifest manifest;
@@ -170,8 +170,8 @@ struct deploy {
     size_t nask; /* -n: guarded nodes that the deploy decides when it gets to them */
     int host_failures;
     int64_t start_ms;
+    int64_t connect_ms; /* when connect_hosts began: the hosts' setup deadline counts from it */
     char *who;
-    char *work;                 /* over SSH: <target_directory>/work; NULL when local (see dhost.work) */
     struct prune_item **prunes; /* --prune: one per orphan */
     size_t nprunes, prunes_cap;
     struct survey *survey; /* status, graph: a read-only run that keeps what it found */
@@ -347,9 +347,10 @@ void output_rollout_stopped(const struct deploy *d, size_t comp);
 /* engine/deploy/connect.c */
 /* 1 when the environment deploys over SSH (connect_method ssh, the default). */
 int connect_is_ssh(const struct environment *env);
-/* Over SSH: <target_directory>/work and <target_directory>/.batou-ng (allocated). */
-char *connect_work(const struct environment *env);
-char *connect_statedir(const struct environment *env);
+/* Over SSH: host's <target_directory>/work and <target_directory>/.batou-ng
+ * (allocated), with its home in them once known (env_host.home). */
+char *connect_work(const struct environment *env, const char *host);
+char *connect_statedir(const struct environment *env, const char *host);
 /* Start resolving h's ssh options (`ssh -G`), so that every host's run at once. */
 void connect_ask(struct deploy *d, struct dhost *h);
 /* The transport to host h (local sh, or SSH as ssh_config says), or NULL with *err. */
@@ -362,7 +363,9 @@ const char *connect_from_home(const char *path);
 void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, const char **statedir,
                           const char **manifest);
 /* Connect every host and send its first request (its manifest, or the
- * identity of the controller's copy); the answers come as the loop runs. */
+ * identity of the controller's copy); the answers come as the loop runs. A
+ * host that homes_resolve could not reach fails with why, without a second
+ * try. */
 void connect_start(struct deploy *d);
 /* connect_start, then wait for every answer. */
 void connect_hosts(struct deploy *d);
@@ -381,6 +384,14 @@ int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, siz
  * (scheduled as they become ready). Returns when no host has anything
  * under way. */
 void pipeline_run(struct deploy *d, int apply);
+
+/* engine/deploy/homes.c */
+/* The first request found home on h: 0 when it is the home the model was
+ * configured with (or the run does not check: deploy_options.homes NULL);
+ * else h fails with why, the new home is noted for homes_remember, -1. */
+int homes_check(struct deploy *d, struct dhost *h, const char *home);
+/* Why homes_resolve could not reach h (the message connect_failure made), or NULL. */
+const char *homes_unreachable(const struct deploy *d, const struct dhost *h);
 
 /* engine/deploy/lock.c */
 /* Send host h the request taking its lock (checking that its manifest is

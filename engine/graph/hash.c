@@ -235,20 +235,18 @@ static void part_target(struct hasher *h, size_t c, unsigned char out[16])
 {
     const char *name = h->g->components[c].host;
     const char *fqdn = name, *user = h->env->service_user;
-    for (size_t i = 0; i < h->env->nhosts; i++) {
-        const struct env_host *host = &h->env->hosts[i];
-        if (strcmp(host->name, name) != 0)
-            continue;
-        if (host->fqdn)
-            fqdn = host->fqdn;
-        if (host->service_user)
-            user = host->service_user;
-        break;
-    }
+    const struct env_host *host = environment_host(h->env, name);
+    if (host && host->fqdn)
+        fqdn = host->fqdn;
+    if (host && host->service_user)
+        user = host->service_user;
+    /* As the model resolved it: the host's home in it once known. */
+    char *target = environment_target_directory(h->env, host);
     put_cstr(h, name);
     put_cstr(h, fqdn);
     put_cstr(h, user);
-    put_cstr(h, h->env->target_directory);
+    put_cstr(h, target);
+    free(target);
     part_digest(h, 0, NULL, 0, out);
 }
 

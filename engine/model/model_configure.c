@@ -41,21 +41,21 @@ static int is_local(const struct environment *env)
     return env->connect_method && strcmp(env->connect_method, "local") == 0;
 }
 
-/* Where root components work on the target: <target_directory>/work; for a
- * local environment, per host (environment_local_dirs). */
-static char *work_base(const struct environment *env, const char *host)
+/* Where root components work on the target: <target_directory>/work, with
+ * "~" resolved against the host's home once it is known (env_host.home); for
+ * a local environment, per host (environment_local_dirs). */
+static char *work_base(const struct environment *env, const struct env_host *host)
 {
     if (is_local(env)) {
         char *work, *statedir;
-        environment_local_dirs(env, host, &work, &statedir);
+        environment_local_dirs(env, host->name, &work, &statedir);
         free(statedir);
         return work;
     }
-    const char *target = env->target_directory ? env->target_directory : "~/deployment";
-    size_t len = strlen(target);
-    while (len > 1 && target[len - 1] == '/')
-        len--;
-    return xasprintf("%.*s/work", (int)len, target);
+    char *target = environment_target_directory(env, host);
+    char *work = xasprintf("%s/work", strcmp(target, "/") == 0 ? "" : target);
+    free(target);
+    return work;
 }
 
 static void push_components(lua_State *L, const struct env_host *h)
@@ -91,7 +91,7 @@ static void push_host(struct model *m, const struct env_host *h)
         set_string(L, h->data[i].key, h->data[i].value);
     lua_setfield(L, -2, "data");
     push_components(L, h);
-    char *work = work_base(m->env, h->name);
+    char *work = work_base(m->env, h);
     set_string(L, "work", work);
     free(work);
 }

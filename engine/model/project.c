@@ -39,33 +39,45 @@ static int mask_diags(struct project *p)
  * failed to load are left out (model_new); without the secrets, configuring
  * stops after checking names (overrides, hosts' components); the graph is
  * built from the roots that configured. */
-int project_load(struct project *p, const char *env_name, const struct project_options *options)
+int project_load_environment(struct project *p, const char *env_name)
 {
     p->model = NULL;
+    p->secrets_ok = 0;
     graph_init(&p->graph, env_name);
     diags_init(&p->diags);
     diags_stage(&p->diags, "reading the environment");
     if (environment_load(&p->env, env_name, &p->diags) < 0 && !p->env.parsed)
         return mask_diags(p);
     diags_stage(&p->diags, "decrypting secrets");
-    int secrets_ok = secrets_load(&p->env, &p->diags) == 0;
+    p->secrets_ok = secrets_load(&p->env, &p->diags) == 0;
     if (p->diags.count == 0) /* notices about a file with errors would be noise */
         print_notices(&p->env);
+    return 0;
+}
 
+int project_configure(struct project *p, const struct project_options *options)
+{
     enum model_flags flags = (options->verbose ? MODEL_VERBOSE : 0) |
                              (options->traceback ? MODEL_TRACEBACK : 0) |
-                             (secrets_ok ? 0 : MODEL_CHECK_NAMES_ONLY);
+                             (p->secrets_ok ? 0 : MODEL_CHECK_NAMES_ONLY);
     diags_stage(&p->diags, "loading components");
     p->model = model_new(&p->env, options->platform, flags, &p->diags);
     if (!p->model)
         return mask_diags(p);
     diags_stage(&p->diags, "configuring components");
     model_configure(p->model, &p->diags);
-    if (secrets_ok) {
+    if (p->secrets_ok) {
         diags_stage(&p->diags, "building the graph");
         model_build_graph(p->model, &p->graph, &p->diags);
     }
     return p->diags.count > 0 ? mask_diags(p) : 0;
+}
+
+int project_load(struct project *p, const char *env_name, const struct project_options *options)
+{
+    if (project_load_environment(p, env_name) < 0)
+        return -1;
+    return project_configure(p, options);
 }
 
 void project_release(struct project *p)

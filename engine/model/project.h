@@ -16,6 +16,7 @@ struct project {
     struct model *model;
     struct graph graph;
     struct diags diags; /* every configuration error found while loading */
+    int secrets_ok;     /* the secrets decrypted (project_load_environment) */
 };
 
 struct project_options {
@@ -27,6 +28,14 @@ struct project_options {
 /* Load environment env_name, configure its model and build its graph. 0, or -1
  * with the errors in p->diags (p must still be released). */
 int project_load(struct project *p, const char *env_name, const struct project_options *options);
+/* project_load in two steps, so that what the model needs from the targets
+ * (their homes: engine/deploy/homes.h) can be learned in between. First the
+ * environment and its secrets: -1 when the environment could not be read at
+ * all (stop there), else 0, with any errors found kept in p->diags. Then
+ * the model and the graph, as far as those errors allow: 0, or -1 with
+ * every error in p->diags. p must be released either way. */
+int project_load_environment(struct project *p, const char *env_name);
+int project_configure(struct project *p, const struct project_options *options);
 /* Whether the current directory looks like a project (has environments/). */
 int project_exists(void);
 void project_release(struct project *p);

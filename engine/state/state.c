@@ -26,6 +26,16 @@
  *            manifest its live state (engine/deploy/deploy_cache.c says how a deploy
  *            uses them).
  *
+ *   homes    key: "<env>/<host>". A database added within schema 1: a cache
+ *            written before it existed has none until its next writable
+ *            open creates it, and reads as "no record" meanwhile.
+ *            value, record version 1:
+ *              u8 1 | str service user | str login | str home
+ *            the home ($HOME) the target user had on the host, learned when
+ *            connecting (engine/deploy/homes.c says how a run uses it); the
+ *            service user as configured ("" when none), the login as the ssh
+ *            configuration resolved it.
+ *
  *   runs     key: <env> | 0x00 | u64 sequence, big-endian so a cursor walks an
  *            environment's runs oldest to newest. Only the newest 100 per
  *            environment are kept (trimmed in the transaction that adds one).
@@ -89,6 +99,8 @@ static int apply_ops(struct state *s, MDB_txn *txn, const struct state_op *ops, 
         MDB_val k = {ops[i].key_len, ops[i].key}, v = {ops[i].val_len, ops[i].val};
         if (ops[i].kind == STATE_OP_RUN)
             rc = state_runs_apply(s, txn, &ops[i]);
+        else if (ops[i].kind == STATE_OP_HOME)
+            rc = mdb_put(txn, s->homes, &k, &v, 0);
         else
             rc = mdb_put(txn, ops[i].kind == STATE_OP_SOURCE ? s->sources : s->hosts, &k, &v, 0);
     }
@@ -216,10 +228,8 @@ static int get_once(struct state *s, void *arg)
     return rc;
 }
 
-/* Fetch a copy of key's value in db: 1 found, 0 none, -1 error. Damage
- * reads as none (and is dealt with by state_recover). */
-static int get_copy(struct state *s, MDB_dbi db, const void *key, size_t key_len, struct buf *out,
-                    char **err)
+int state_get_copy(struct state *s, MDB_dbi db, const void *key, size_t key_len, struct buf *out,
+                   char **err)
 {
     if (!s->env || !s->have_dbs)
         return 0;
@@ -265,7 +275,7 @@ int state_source_get(struct state *s, const char *path, struct source_stat *out,
         return 0;
     unsigned char *key = source_key(s, path, &key_len);
     buf_init(&b);
-    int rc = get_copy(s, s->sources, key, key_len, &b, err);
+    int rc = state_get_copy(s, s->sources, key, key_len, &b, err);
     free(key);
     struct state_reader r = {(unsigned char *)b.data, b.len, 0, 0};
     if (rc == 1 && (b.len != SOURCE_LEN || state_get_u8(&r) != SOURCE_VERSION))
@@ -324,7 +334,7 @@ int state_host_get(struct state *s, const char *key, struct host_record *out, ch
     if (!host_key_ok(s, key, err))
         return -1;
     buf_init(&b);
-    int rc = get_copy(s, s->hosts, key, strlen(key), &b, err);
+    int rc = state_get_copy(s, s->hosts, key, strlen(key), &b, err);
     if (rc != 1) {
         buf_release(&b);
         return rc;

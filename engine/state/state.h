@@ -49,6 +49,14 @@ struct host_record {
     uint64_t size;    /* bytes in the remote file */
 };
 
+/* The home a target user had on a host (state.c, database "homes"). Owned
+ * strings; see state_home_release. */
+struct home_record {
+    char *service_user; /* as configured, "" when none */
+    char *login;        /* as the ssh configuration resolved it */
+    char *home;         /* absolute */
+};
+
 enum run_outcome { RUN_CHANGED, RUN_CLEAN, RUN_FAILED, RUN_SKIPPED };
 
 /* One node's result in a run. NULL reason is stored as "". */
@@ -105,6 +113,12 @@ int state_host_get(struct state *s, const char *key, struct host_record *out, ch
 int state_host_put(struct state *s, const char *key, const struct host_record *r, char **err);
 /* Free what a host_record owns and zero it. */
 void state_host_release(struct host_record *r);
+
+/* The home record of key "<env>/<host>"; out is filled on 1 (release it). */
+int state_home_get(struct state *s, const char *key, struct home_record *out, char **err);
+int state_home_put(struct state *s, const char *key, const struct home_record *r, char **err);
+/* Free what a home_record owns and zero it. */
+void state_home_release(struct home_record *r);
 
 /* Append a run to its environment's history, keeping the newest 100. */
 int state_run_add(struct state *s, const struct run_record *r, char **err);

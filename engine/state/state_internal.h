@@ -10,7 +10,7 @@
 
 #include "engine/util.h"
 
-enum state_op_kind { STATE_OP_SOURCE, STATE_OP_HOST, STATE_OP_RUN };
+enum state_op_kind { STATE_OP_SOURCE, STATE_OP_HOST, STATE_OP_RUN, STATE_OP_HOME };
 
 /* One buffered write: a put (key -> val) or, for runs, key = env, val = record. */
 struct state_op {
@@ -22,7 +22,8 @@ struct state_op {
 struct state {
     MDB_env *env; /* NULL: read-only and nothing readable on disk (empty) */
     int have_dbs; /* the named databases are open (else everything is empty) */
-    MDB_dbi meta, sources, hosts, runs;
+    MDB_dbi meta, sources, hosts, runs, homes;
+    int have_homes; /* homes is open (a cache written before it existed has none) */
     int readonly;
     char *dir;
     char *notice;
@@ -38,6 +39,10 @@ struct state {
 /* Write ops in one transaction (growing the map once on MDB_MAP_FULL), or
  * buffer them while a batch is open. Takes ownership of ops' key/val. */
 int state_write(struct state *s, struct state_op *ops, size_t n, char **err);
+/* Fetch a copy of key's value in db into out: 1 found, 0 none, -1 error
+ * (*err). Damage reads as none (and is dealt with by state_recover). */
+int state_get_copy(struct state *s, MDB_dbi db, const void *key, size_t key_len, struct buf *out,
+                   char **err);
 /* Begin a transaction, adopting a map another process grew; an LMDB code. */
 int state_txn_begin(struct state *s, unsigned flags, MDB_txn **txn);
 /* "cannot <what> state cache '<dir>': <lmdb error>" into *err; returns -1. */

@@ -111,7 +111,7 @@ static void remove_files(struct state *s)
     }
 }
 
-/* Open our four databases in txn (creating them if create). */
+/* Open our databases in txn (creating them if create). */
 static int open_dbs(struct state *s, MDB_txn *txn, unsigned create)
 {
     int rc = mdb_dbi_open(txn, "meta", create, &s->meta);
@@ -121,7 +121,12 @@ static int open_dbs(struct state *s, MDB_txn *txn, unsigned create)
         rc = mdb_dbi_open(txn, "hosts", create, &s->hosts);
     if (rc == 0)
         rc = mdb_dbi_open(txn, "runs", create, &s->runs);
-    return rc;
+    if (rc)
+        return rc;
+    /* Added within schema 1: a cache from before has none (state.c). */
+    rc = mdb_dbi_open(txn, "homes", create, &s->homes);
+    s->have_homes = rc == 0;
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* What setting up found, kept outside the guarded frame so that nothing
@@ -209,7 +214,8 @@ static int setup_ours(struct state *s, void *arg)
     int rc = state_txn_begin(s, MDB_RDONLY, &s->txn);
     if (rc)
         return rc;
-    if (schema_ok(s->txn, arg) && open_dbs(s, s->txn, 0) == 0)
+    /* A writable open creates what a cache from before lacks (homes). */
+    if (schema_ok(s->txn, arg) && open_dbs(s, s->txn, 0) == 0 && (s->have_homes || s->readonly))
         return end_txn(s, 0) == 0 ? ALL_THERE : 0;
     end_txn(s, -1);
     return 0;

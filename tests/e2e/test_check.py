@@ -61,7 +61,11 @@ def test_shop(batou, make_project):
     result = batou("-c", "prod")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ok_line("prod", 3, 4, 11)
-    assert result.stderr == ""
+    # -c connects nowhere: "~" stays as written, and it says so per host.
+    assert result.stderr.splitlines() == [
+        f"batou-ng: notice: {host}: target_directory '~/deployment' stays as written here: "
+        "it is resolved against the target user's home when connecting"
+        for host in ("web01", "web02", "db01")]
 
 
 def test_shop_platform_override(batou, make_project):

@@ -247,7 +247,7 @@ class Target:
             self.project = ssh_project(make_project, lab, component)
             self.env_name, self.env = "prod", lab.env()
             self.work = ssh_work(self.host)
-            self.shown = "~/deployment/work/app"  # paths as the model has them
+            self.shown = str(self.work)  # paths as the model has them: absolute
             self.statedir = ssh_statedir(self.host)
             self.name = self.host.name
         else:

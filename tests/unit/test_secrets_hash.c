@@ -1,4 +1,4 @@
-/* link: engine/graph/hash.c engine/graph/graph.c engine/state/sources.c engine/state/state*.c engine/diag.c engine/util.c */
+/* link: engine/graph/hash.c engine/graph/graph.c engine/state/sources.c environments/environment_local.c engine/state/state*.c engine/diag.c engine/util.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -268,6 +268,87 @@ static void test_unknown_record_version_is_no_record(void **unused)
     free(dir);
 }
 
+static void test_home_round_trip(void **unused)
+{
+    (void)unused;
+    char *dir = fresh_dir();
+    struct state *s = open_ok(dir, 0);
+    struct home_record r;
+    char *err = NULL;
+    assert_int_equal(state_home_get(s, "prod/web01", &r, &err), 0);
+    struct home_record put = {"app", "deploy", "/home/app"};
+    assert_int_equal(state_home_put(s, "prod/web01", &put, &err), 0);
+    assert_int_equal(state_home_get(s, "prod/web01", &r, &err), 1);
+    assert_string_equal(r.service_user, "app");
+    assert_string_equal(r.login, "deploy");
+    assert_string_equal(r.home, "/home/app");
+    state_home_release(&r);
+    assert_null(r.home);
+
+    /* No service user is "", and a home must be absolute. */
+    struct home_record plain = {NULL, "deploy", "/srv/deploy"};
+    assert_int_equal(state_home_put(s, "prod/web01", &plain, &err), 0);
+    assert_int_equal(state_home_get(s, "prod/web01", &r, &err), 1);
+    assert_string_equal(r.service_user, "");
+    assert_string_equal(r.home, "/srv/deploy");
+    state_home_release(&r);
+    struct home_record relative = {NULL, "deploy", "~"};
+    assert_int_equal(state_home_put(s, "prod/web01", &relative, &err), -1);
+    assert_string_equal(err, "the home cached for 'prod/web01' must be an absolute path");
+    free(err);
+    state_free(s);
+
+    /* An unknown record version is no record. */
+    raw_put(dir, "homes", "prod/web01", 10, "\x02\0\0\0\0", 5);
+    s = open_ok(dir, 1);
+    assert_int_equal(state_home_get(s, "prod/web01", &r, &err), 0);
+    state_free(s);
+    free(dir);
+}
+
+/* A cache written before the homes database existed: read-only, it reads
+ * as it did (no home); the next writable open adds the database. */
+static void test_cache_without_homes(void **unused)
+{
+    (void)unused;
+    char *dir = fresh_dir();
+    struct state *s = open_ok(dir, 0);
+    put_host(s, "prod/web01", "g");
+    state_free(s);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "homes", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    struct host_record hr;
+    struct home_record r;
+    char *err = NULL;
+    s = open_ok(dir, 1);
+    assert_int_equal(state_host_get(s, "prod/web01", &hr, &err), 1);
+    state_host_release(&hr);
+    assert_int_equal(state_home_get(s, "prod/web01", &r, &err), 0);
+    assert_null(state_notice(s));
+    state_free(s);
+
+    s = open_ok(dir, 0);
+    struct home_record put = {NULL, "deploy", "/home/deploy"};
+    assert_int_equal(state_home_put(s, "prod/web01", &put, &err), 0);
+    assert_int_equal(state_home_get(s, "prod/web01", &r, &err), 1);
+    state_home_release(&r);
+    assert_int_equal(state_host_get(s, "prod/web01", &hr, &err), 1);
+    state_host_release(&hr);
+    assert_null(state_notice(s));
+    state_free(s);
+    free(dir);
+}
+
 static void test_unknown_schema_is_wiped(void **unused)
 {
     (void)unused;
@@ -547,6 +628,8 @@ int main(void)
         cmocka_unit_test(test_host_round_trip),
         cmocka_unit_test(test_runs_newest_first_and_trimmed),
         cmocka_unit_test(test_unknown_record_version_is_no_record),
+        cmocka_unit_test(test_home_round_trip),
+        cmocka_unit_test(test_cache_without_homes),
         cmocka_unit_test(test_unknown_schema_is_wiped),
         cmocka_unit_test(test_garbage_file_is_rebuilt),
         cmocka_unit_test(test_readonly_missing_dir_is_empty),
