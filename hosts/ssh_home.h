@@ -2,10 +2,11 @@
 #define BATOU_SSH_HOME_H
 
 /* A host (hosts/host.h) in front of another that expands a leading "~" in
- * paths and working directories ("~" and "~/x") to the target user's home:
- * target_directory defaults to "~/deployment", the model keeps "~" (so node
- * identities do not depend on a home directory) and only the host, which
- * learned $HOME when it connected, knows what it means. */
+ * paths and working directories ("~" and "~/x") to the target user's home,
+ * which it learned ($HOME) when it connected. The model has target_directory
+ * resolved already once the home is known (engine/deploy/homes.h); what is
+ * left is a "~" written in a rule's own path (File "~/.profile"), which the
+ * model keeps as written (node identities do not depend on a home). */
 
 struct host;
 
