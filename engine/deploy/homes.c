@@ -35,6 +35,7 @@ struct home_entry {
     char *login;              /* as the ssh configuration resolved it, once known */
     char *seen;               /* a home to remember, or NULL */
     char *unreachable;        /* why asking failed to reach the host, or NULL */
+    int asks;                 /* the run connects to it (not ignored, selected) */
 };
 
 struct homes {
@@ -138,7 +139,7 @@ static void ask(struct project *p, const struct deploy_options *o, struct homes 
 {
     size_t n = 0;
     for (size_t i = 0; i < hs->n; i++)
-        n += hs->entries[i].host->home == NULL;
+        n += hs->entries[i].asks && !hs->entries[i].host->home;
     if (n == 0)
         return;
     struct deploy d = {0};
@@ -149,7 +150,7 @@ static void ask(struct project *p, const struct deploy_options *o, struct homes 
     d.hosts = xcalloc(n, sizeof *d.hosts);
     struct asking *asking = xcalloc(n, sizeof *asking);
     for (size_t i = 0; i < hs->n; i++) {
-        if (hs->entries[i].host->home)
+        if (!hs->entries[i].asks || hs->entries[i].host->home)
             continue;
         struct dhost *h = &d.hosts[d.nhosts];
         h->d = &d;
@@ -203,12 +204,14 @@ struct homes *homes_resolve(struct project *p, const struct deploy_options *o)
     struct homes *hs = xcalloc(1, sizeof *hs);
     hs->env = xstrdup(env->name);
     hs->entries = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *hs->entries);
+    /* Every host's cached home, so that a host's model is the same with or
+     * without --limit (another host may use its paths); only the hosts the
+     * run connects to are asked. */
     for (size_t i = 0; i < env->nhosts; i++) {
         struct env_host *h = &env->hosts[i];
-        if (h->ignore || !selection_has(o->limit, h->name))
-            continue;
         struct home_entry *e = &hs->entries[hs->n++];
         e->host = h;
+        e->asks = !h->ignore && selection_has(o->limit, h->name);
         const char *user = h->service_user ? h->service_user : env->service_user;
         e->service_user = user ? user : "";
     }

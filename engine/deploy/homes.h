@@ -25,9 +25,9 @@ struct environment;
 struct homes;
 struct project;
 
-/* Fill env_host.home of every host of p the run o connects to (not ignored,
- * in o->limit) when its target_directory needs a home: from the state
- * cache, else by asking the host. Returns what homes_remember needs (free
+/* Fill env_host.home of every host of p when target_directory needs a
+ * home: from the state cache, else, for a host the run o connects to (not
+ * ignored, in o->limit), by asking it. Returns what homes_remember needs (free
  * it with homes_free); NULL when no host needs a home. Prints only notices
  * (a damaged cache). */
 struct homes *homes_resolve(struct project *p, const struct deploy_options *o);

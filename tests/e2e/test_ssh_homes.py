@@ -3,11 +3,13 @@ the default `~/deployment`, self.workdir and every path rendered from it are
 absolute on the host; a home learned once is kept in .batou-ng, a changed
 one fails the host once; -c, which connects nowhere, says so."""
 
+import pwd
 import re
 import subprocess
 from pathlib import Path
 
 from test_ssh import summary
+from test_ssh_sudo import service_user  # noqa: F401 (a fixture)
 
 COMPONENT = """\
     Homes = Component {}
@@ -24,12 +26,12 @@ STATS = re.compile(r"^stats: (\S+): manifest .*; (\d+) requests? in (\d+) round 
 ASKED = re.compile(r"^stats: (\S+): home '(/[^']*)' asked before the model")
 
 
-def project(make_project, lab, settings="", hosts=None):
+def project(make_project, lab, settings="", hosts=None, timeout=5):
     hosts = hosts or lab.hosts
     return make_project({
         "components/homes/component.lua": COMPONENT,
         "environments/prod/environment.cfg":
-            "[environment]\nconnect_method = ssh\ntimeout = 5\n" + settings +
+            f"[environment]\nconnect_method = ssh\ntimeout = {timeout}\n" + settings +
             "\n[hosts]\n" + "".join(f"{h.name} = homes\n" for h in hosts),
         "ssh_config": lab.ssh_config(),
     })
@@ -159,3 +161,47 @@ def test_local_tilde_is_the_controller_home(batou, make_project, tmp_path):
     assert (work / "ran").read_text() == str(work)
     check = batou("-c", "dev", env={"HOME": str(home)})
     assert check.returncode == 0 and check.stderr == ""
+
+
+def test_limit_asks_only_the_hosts_it_deploys(batou, make_project, ssh_lab):
+    lab = ssh_lab(2)
+    project(make_project, lab)
+    first = deploy(batou, lab, "--limit", lab.hosts[0].name)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert asked(first) == {lab.hosts[0].name: str(lab.hosts[0].home)}
+    assert not (lab.hosts[1].home / "deployment").exists()
+    rest = deploy(batou, lab)
+    assert rest.returncode == 0, rest.stdout + rest.stderr
+    assert asked(rest) == {lab.hosts[1].name: str(lab.hosts[1].home)}
+    assert summary(rest) == (2, 2, 0, 0)
+
+
+def test_the_service_users_home_over_sudo(batou, make_project, service_user):
+    lab, name, rule = service_user
+    rule.write_text(f"{lab.hosts[0].user} ALL=({name}) NOPASSWD: ALL\n")
+    rule.chmod(0o440)
+    project(make_project, lab, settings=f"service_user = {name}\n")
+    result = deploy(batou, lab)
+    assert result.returncode == 0, result.stdout + result.stderr
+    work = workdir(pwd.getpwnam(name).pw_dir)
+    assert (work / "where").read_text() == str(work)
+    assert (work / "ran").read_text() == str(work)
+
+
+def test_a_host_down_before_the_model_fails_once_the_others_deploy(batou, make_project,
+                                                                    ssh_lab):
+    lab = ssh_lab(2)
+    project(make_project, lab, timeout=1)
+    down = lab.hosts[1]
+    down.stop()
+    result = deploy(batou, lab)
+    assert result.returncode == 1
+    errors = [l for l in result.stderr.splitlines() if l.startswith("batou-ng: error:")]
+    assert errors == [f"batou-ng: error: {down.name}: cannot reach host: connection refused by "
+                      f"'{down.addr}' port {down.port} (retried for 1 s)"], result.stderr
+    up = workdir(lab.hosts[0].home)
+    assert (up / "where").read_text() == str(up)
+    down.start()
+    again = deploy(batou, lab)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert asked(again) == {down.name: str(down.home)}
