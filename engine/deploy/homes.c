@@ -2,10 +2,12 @@
  *
  * Asking a host borrows the deploy's connection code (connect_ask,
  * connect_transport) with a deploy that holds only the project and the
- * options: the same ssh configuration, service user, host key policy and
- * deadline as the run that follows. That deadline counts from the command's
- * start, so a host that does not answer here finds its deadline passed when
- * the deploy connects: the environment's timeout bounds both together. */
+ * options: the same ssh configuration, service user and host key policy as
+ * the run that follows, and the environment's timeout counted from the
+ * moment the asking starts. A host that cannot be reached here is not tried
+ * again: the deploy fails it with this error (homes_unreachable), so a host
+ * that is down costs one timeout, and the hosts that answered get a
+ * deadline of their own when the deploy connects (deploy.connect_ms). */
 
 #define _POSIX_C_SOURCE 200809L
 
