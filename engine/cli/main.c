@@ -349,8 +349,7 @@ static int open_project(struct project *p, const char *env_name, const struct op
         project_release(p);
         return status;
     }
-    /* With errors so far, configuring only collects more of them (exit 2):
-     * no host is asked anything and nothing else is said. */
+    /* With errors, configuring only collects more (exit 2): no host is asked. */
     int sound = p->diags.count == 0;
     if (o->timeout && sound) {
         /* -t, --timeout (batou's): the environment's timeout for this run. */
@@ -370,11 +369,8 @@ static int open_project(struct project *p, const char *env_name, const struct op
                                       .traceback = o->debug};
     if (project_configure(p, &options) < 0) {
         int status = report_configuration(p);
-        if (run) {
-            homes_remember(run->homes);
-            homes_free(run->homes);
-            run->homes = NULL;
-        }
+        if (run)
+            homes_free(run->homes); /* the caller stops here */
         project_release(p);
         return status;
     }
