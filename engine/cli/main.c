@@ -330,10 +330,7 @@ static int report_configuration(struct project *p)
 }
 
 /* Open the project and environment; EXIT_OK with p loaded, or an exit status
- * (p released). With run (the options of a run that connects to the hosts)
- * the hosts' homes are learned before the model is configured and
- * run->homes is set (homes_free it); without, paths keep "~" as written,
- * with a notice unless -q. */
+ * (p released). run: a run that connects (homes_before_model), or NULL. */
 static int open_project(struct project *p, const char *env_name, const struct options *o,
                         struct deploy_options *run)
 {
@@ -349,8 +346,7 @@ static int open_project(struct project *p, const char *env_name, const struct op
         project_release(p);
         return status;
     }
-    /* With errors, configuring only collects more (exit 2): no host is asked. */
-    int sound = p->diags.count == 0;
+    int sound = p->diags.count == 0; /* else configuring only finds more errors */
     if (o->timeout && sound) {
         /* -t, --timeout (batou's): the environment's timeout for this run. */
         char *end = NULL;
@@ -361,10 +357,8 @@ static int open_project(struct project *p, const char *env_name, const struct op
         }
         p->env.timeout = (int)seconds;
     }
-    if (run && sound)
-        run->homes = homes_resolve(p, run);
-    else if (!run && sound && !o->quiet)
-        homes_notice(&p->env);
+    if (sound)
+        homes_before_model(p, run, o->quiet);
     struct project_options options = {.platform = o->platform, .verbose = o->verbose,
                                       .traceback = o->debug};
     if (project_configure(p, &options) < 0) {
@@ -521,8 +515,7 @@ static int command_graph(const char *env_name, const struct options *o)
     }
     buf_release(&out);
     survey_release(&s);
-    homes_remember(d.homes);
-    homes_free(d.homes);
+    homes_after_run(d.homes);
     project_release(&p);
     return status;
 }
@@ -560,8 +553,7 @@ static int on_project(const char *env_name, const struct options *o, const struc
         status = adhoc_run(&p, &run, node);
     else
         status = git_gate_deploy(&p, o, &run);
-    homes_remember(run.homes);
-    homes_free(run.homes);
+    homes_after_run(run.homes);
     project_release(&p);
     return status;
 }

@@ -328,3 +328,17 @@ void homes_notice(const struct environment *env)
                 env->hosts[i].name, target);
     }
 }
+
+void homes_before_model(struct project *p, struct deploy_options *run, int quiet)
+{
+    if (run)
+        run->homes = homes_resolve(p, run);
+    else if (!quiet)
+        homes_notice(&p->env);
+}
+
+void homes_after_run(struct homes *hs)
+{
+    homes_remember(hs);
+    homes_free(hs);
+}

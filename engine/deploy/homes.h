@@ -35,6 +35,12 @@ struct homes *homes_resolve(struct project *p, const struct deploy_options *o);
  * changed by the deploy) in the state cache; nothing when none was. */
 void homes_remember(struct homes *hs);
 void homes_free(struct homes *hs);
+/* What the cli does before the model: with run (a run that connects to
+ * the hosts), run->homes = homes_resolve(p, run); without, homes_notice
+ * unless quiet. */
+void homes_before_model(struct project *p, struct deploy_options *run, int quiet);
+/* After the run: homes_remember, then homes_free. */
+void homes_after_run(struct homes *hs);
 /* For commands that connect nowhere (-c, graph --no-state): one notice per
  * host whose paths keep "~" (or a relative target_directory) as written. */
 void homes_notice(const struct environment *env);
