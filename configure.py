@@ -46,6 +46,8 @@ DEBIAN_PACKAGES = sorted(set(LIBRARIES.values()) | set(TEST_LIBRARIES.values()) 
     # logrotate, archives, downloads, packages.
     "cron", "logrotate", "curl", "wget", "zstd", "xz-utils", "bzip2", "zip", "unzip",
     "make",
+    # The demo builds its web app's wheel offline (docs/demo.sh).
+    "python3-pip", "python3-setuptools", "python3-wheel",
 })
 
 # The rooms of the source tree (docs/architecture.md); each folder below them
