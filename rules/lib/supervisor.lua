@@ -84,8 +84,13 @@ function Supervisor:configure()
                             self.socketpath, self.socketpath, self.program_config_dir),
   })
   local answers = ctl .. " pid >/dev/null 2>&1"
+  -- It answers, and none of its programs is still starting (so that the
+  -- programs' live checks on the next deploy see them RUNNING or failed).
   local up = wait_until(answers, self.timeout,
-                        "supervisord did not answer within " .. self.timeout .. " s")
+                        "supervisord did not answer within " .. self.timeout .. " s") .. "\n" ..
+             wait_until("! " .. ctl .. " status 2>/dev/null | grep -q -e ' STARTING ' -e ' BACKOFF '",
+                        self.timeout, "supervisord's programs did not start within " ..
+                        self.timeout .. " s")
   -- A changed config while it runs: reload (its programs restart). When it
   -- is not running, the next Command starts it with the new config.
   self.reload = self:add(LIB.command {

@@ -237,3 +237,28 @@ def test_prune_stops_the_program_then_supervisord(batou, tmp_path, project):
     assert pruned.returncode == 0, pruned.stdout + pruned.stderr
     assert pid_of(pidfile) is None
     assert not (tmp_path / "work/supervisord/etc/supervisord.conf").exists()
+
+
+def test_a_changed_supervisord_config_reloads_it(batou, tmp_path, project):
+    write, port = project
+    assert batou("local").returncode == 0
+    conf = tmp_path / "work/supervisord/etc/supervisord.conf"
+    assert "loglevel = info\n" in conf.read_text()
+    (tmp_path / "components/supervisord/component.lua").write_text(
+        SUPERVISOR.replace("Supervisor {}", 'Supervisor { loglevel = "debug" }'))
+    predicted = batou("-n", "local")
+    assert ("would change: localhost supervisord/Supervisor/Command(reload) (watches "
+            "supervisord/Supervisor/File(etc/supervisord.conf), which would change)") \
+        in predicted.stdout
+    reloaded = batou("local")
+    assert reloaded.returncode == 0, reloaded.stdout + reloaded.stderr
+    assert applied(reloaded)[:2] == ["localhost supervisord/Supervisor/File(etc/supervisord.conf)",
+                                     "localhost supervisord/Supervisor/Command(reload)"]
+    assert "loglevel = debug\n" in conf.read_text()
+    for _ in range(50):  # its programs restart with it
+        if get(port) == "hello\n":
+            break
+        time.sleep(0.2)
+    assert get(port) == "hello\n"
+    again = batou("local")
+    assert summary(again)[:3] == (0, 10, 0), again.stdout
