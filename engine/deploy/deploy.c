@@ -207,18 +207,20 @@ static void predict_nodes(struct deploy *d)
         struct dnode *dn = &d->nodes[i];
         if (dn->status != DN_PENDING || d->hosts[dn->host].failed)
             continue;
-        size_t before = dn->guard_held ? dirty_before(d, i) : 0;
-        if (dn->dirty) {
+        /* A guard (one that holds now, or a live check that fails now)
+         * sees what the nodes before it do: only the deploy can tell what
+         * it says then. */
+        size_t before = dn->guard_held || dn->live_failed ? dirty_before(d, i) : 0;
+        if (before) {
+            d->nask++;
+            d->ndirty -= dn->dirty; /* counted as asked, not as a change */
+            if (d->o->explain != EXPLAIN_COMMAND)
+                output_predict_ask(d, i, before);
+        } else if (dn->dirty) {
             if (d->o->explain != EXPLAIN_COMMAND) {
                 output_predict(d, i);
                 output_diff(d, i);
             }
-        } else if (before) {
-            /* The guard sees what the nodes before it do: only the
-             * deploy can tell whether it still holds then. */
-            d->nask++;
-            if (d->o->explain != EXPLAIN_COMMAND)
-                output_predict_ask(d, i, before);
         } else {
             d->clean++;
         }

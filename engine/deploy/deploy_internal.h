@@ -63,6 +63,7 @@ struct dnode {
     struct old_file old;
     int check;         /* run the rule's check */
     int live;          /* its check is live: its queries are in its host's live plan */
+    int live_failed;   /* dirty only because its live check failed (its record matches) */
     int by_watch;      /* dirty only for a watched node: runs if one is applied (schedule.c) */
     int guard_held;    /* guarded, inputs changed, but its guard holds now (-n) */
     size_t check_from; /* its queries in its host's check plan */

@@ -260,9 +260,16 @@ void output_predict_ask(const struct deploy *d, size_t node, size_t n)
 {
     if (d->o->quiet)
         return;
-    printf("would ask: %s %s (its guard holds now; the deploy asks it again after the %zu "
-           "change%s before it)\n",
-           host_of(d, node), d->g->nodes[node].path, n, n == 1 ? "" : "s");
+    const struct dnode *dn = &d->nodes[node];
+    printf("would ask: %s %s (", host_of(d, node), d->g->nodes[node].path);
+    if (dn->live_failed) {
+        put_masked_line(d, stdout, dn->reason);
+        fputs(" now", stdout);
+    } else {
+        fputs("its guard holds now", stdout);
+    }
+    printf("; the deploy asks it again after the %zu change%s before it)\n", n,
+           n == 1 ? "" : "s");
 }
 
 void output_orphans(const struct deploy *d, size_t h)

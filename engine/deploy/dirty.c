@@ -257,6 +257,7 @@ static void decide_node(struct deploy *d, size_t i, size_t watched)
         set_reason(dn, by_record);
         dn->by_watch = watch_differs_only(d, i);
     } else {
+        dn->live_failed = dn->live && !by_record && !h->unknown;
         free(by_record);
         set_reason(dn, why.len ? buf_detach(&why) : xstrdup("check failed"));
         set_explain(d, i, watched, "dirty", dn->reason);

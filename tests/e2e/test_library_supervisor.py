@@ -189,8 +189,15 @@ def test_drift_is_repaired(batou, tmp_path, project):
     predicted = batou("-n", "local")
     assert ("would change: localhost supervisord/Supervisor/Command(supervisord) (live check "
             "failed: 'unless' exited with ") in predicted.stdout, predicted.stdout
+    # Whether the program runs is asked again once supervisord started: -n
+    # says so instead of guessing, and predicts exactly what the deploy does.
+    assert ("would ask: localhost app/Program(app)/Command(running) (live check failed: "
+            in predicted.stdout), predicted.stdout
+    would = [line[len("would change: "):].split(" (")[0]
+             for line in predicted.stdout.splitlines() if line.startswith("would change: ")]
     repaired = batou("local")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert applied(repaired) == would
     assert "localhost supervisord/Supervisor/Command(supervisord)" in applied(repaired)
     assert get(port) == "hello\n"
     assert summary(batou("local"))[:3] == (0, 10, 0)
