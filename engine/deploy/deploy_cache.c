@@ -115,13 +115,14 @@ static void set_path(struct buf *f, const char *path)
     buf_addc(f, '\n');
 }
 
-/* Keep r's text (valid, made by serialize: header, R record if any, N lines). */
+/* Keep r's text (valid, made by serialize: header, the R records (the
+ * previous commit's, the last), N lines). */
 static void keep_text(struct deploy_cache *c, struct host_record *r)
 {
     c->text = (char *)r->manifest;
     c->text_len = r->manifest_len;
     r->manifest = NULL;
-    size_t skip = c->copy.has_run ? 2 : 1;
+    size_t skip = 1 + (size_t)c->copy.has_previous + (size_t)c->copy.has_run;
     c->nodes_at = 0;
     for (size_t i = 0; i < skip; i++) {
         const char *nl = memchr(c->text + c->nodes_at, '\n', c->text_len - c->nodes_at);
@@ -248,6 +249,9 @@ static int only_run_appended(const struct deploy_cache *c, const struct manifest
 static void serialize(const struct deploy_cache *c, const struct manifest *m, struct buf *out)
 {
     manifest_header_line_version(out, m->version, m->generation);
+    if (m->has_previous)
+        manifest_run_line(out, m->previous.id, m->previous.env, m->previous.commit,
+                          m->previous.who, m->previous.time);
     if (m->has_run)
         manifest_run_line(out, m->run.id, m->run.env, m->run.commit, m->run.who, m->run.time);
     if (only_run_appended(c, m)) {

@@ -41,6 +41,9 @@
  * project's git HEAD, 40 hex digits, with "+dirty" when its work tree had
  * changes (environments/git.h), or "-" when the run had none. A later N record for a key replaces the earlier one;
  * D removes it; the last R record is the deployed commit, who and when.
+ * The last R record of the commit deployed before that one (another commit,
+ * "+dirty" ignored) is the host's previous commit, which `batou-ng
+ * rollback` deploys (docs/git.md): a compaction keeps both, previous first.
  *
  * Reading: a line whose checksum or syntax is wrong (an unknown record type,
  * a wrong field count, a bad escape, an H line after the first) is ignored
@@ -474,16 +477,33 @@ static void release_run(struct manifest_run *run)
     memset(run, 0, sizeof *run);
 }
 
+/* Whether two recorded commits ("-" is NULL) name the same commit, a
+ * "+dirty" suffix ignored. */
+static int same_commit(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    size_t la = strcspn(a, "+"), lb = strcspn(b, "+");
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
 static int set_run(struct manifest *m, const struct fields *f)
 {
     int64_t time;
 
     if (f->count != 6 || parse_int64(field(f, 5), &time))
         return -1;
+    const char *commit = strcmp(field(f, 3), "-") == 0 ? NULL : field(f, 3);
+    if (m->has_run && !same_commit(m->run.commit, commit)) {
+        release_run(&m->previous);
+        m->previous = m->run;
+        m->has_previous = 1;
+        memset(&m->run, 0, sizeof m->run);
+    }
     release_run(&m->run);
     m->run.id = xstrdup(field(f, 1));
     m->run.env = xstrdup(field(f, 2));
-    m->run.commit = strcmp(field(f, 3), "-") == 0 ? NULL : xstrdup(field(f, 3));
+    m->run.commit = commit ? xstrdup(commit) : NULL;
     m->run.who = xstrdup(field(f, 4));
     m->run.time = time;
     m->has_run = 1;
@@ -636,6 +656,9 @@ void manifest_serialize(struct manifest *m, struct buf *out)
 
     manifest_new_generation(gen);
     manifest_header_line(out, gen);
+    if (m->has_previous)
+        manifest_run_line(out, m->previous.id, m->previous.env, m->previous.commit,
+                          m->previous.who, m->previous.time);
     if (m->has_run)
         manifest_run_line(out, m->run.id, m->run.env, m->run.commit, m->run.who, m->run.time);
     for (size_t i = 0; i < m->count; i++)
@@ -645,7 +668,7 @@ void manifest_serialize(struct manifest *m, struct buf *out)
     m->valid = 1;
     m->version = MANIFEST_VERSION;
     m->invalid = NULL;
-    m->records = 1 + (size_t)m->has_run + m->count;
+    m->records = 1 + (size_t)m->has_previous + (size_t)m->has_run + m->count;
     m->corrupt = 0;
     m->torn = 0;
     m->size = out->len - start;
@@ -662,5 +685,6 @@ void manifest_release(struct manifest *m)
     }
     free(m->buckets);
     release_run(&m->run);
+    release_run(&m->previous);
     manifest_init(m);
 }

@@ -58,6 +58,9 @@ struct manifest {
     char generation[MANIFEST_HEX]; /* from the header; "" when not valid */
     int has_run;
     struct manifest_run run;        /* the last R record, when has_run */
+    int has_previous;
+    struct manifest_run previous;   /* the last R record of the commit before run's
+                                     * (another one), when has_previous */
     struct manifest_node **buckets; /* hash table by key, nbuckets a power of 2 */
     size_t nbuckets;
     size_t count;   /* live nodes */

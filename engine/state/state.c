@@ -18,8 +18,9 @@
  *              i64 ctime_ns | i64 recorded_ns | 16 bytes XXH3-128 (canonical)
  *
  *   hosts    key: "<env>/<host>".
- *            value, record version 2 (a version 1 record is "no record"):
- *              u8 2 | str generation | str target | u64 records | u64 size |
+ *            value, record version 3 (an older record is "no record": a
+ *            version 2 copy lacks the previous commit's R record):
+ *              u8 3 | str generation | str target | u64 records | u64 size |
  *              u64 manifest_len | manifest
  *            generation identifies the remote file the copy stands for and
  *            target where it is; records and size describe the remote file,
@@ -60,7 +61,7 @@
 
 #define SOURCE_VERSION 1
 #define SOURCE_LEN 65
-#define HOST_VERSION 2
+#define HOST_VERSION 3
 
 /* ---- errors, transactions, the open-directory registry ---- */
 

@@ -95,6 +95,9 @@ static void assert_same_state(const struct manifest *a, const struct manifest *b
         assert_same_node(nodes[i], manifest_find(b, nodes[i]->key));
     free(nodes);
     assert_int_equal(a->has_run, b->has_run);
+    assert_int_equal(a->has_previous, b->has_previous);
+    if (a->has_previous)
+        assert_string_equal(a->previous.id, b->previous.id);
     if (a->has_run) {
         assert_string_equal(a->run.id, b->run.id);
         assert_string_equal(a->run.env, b->run.env);
@@ -441,6 +444,38 @@ static void test_header_only_is_valid_and_empty(void **state)
     buf_release(&b);
 }
 
+/* The previous commit is the last run of the commit before the last one:
+ * runs of the same commit ("+dirty" or not) do not move it. */
+static void test_previous_commit_is_the_last_other_one(void **state)
+{
+    (void)state;
+    struct buf b;
+    struct manifest m;
+
+    buf_init(&b);
+    add_header(&b);
+    manifest_run_line(&b, "r1", "prod", "aaa", "a@x", 1);
+    parse_buf(&m, &b);
+    assert_false(m.has_previous);
+    manifest_release(&m);
+
+    manifest_run_line(&b, "r2", "prod", "aaa+dirty", "a@x", 2);
+    manifest_run_line(&b, "r3", "prod", "bbb", "b@y", 3);
+    manifest_run_line(&b, "r4", "prod", "bbb", "b@y", 4);
+    parse_buf(&m, &b);
+    assert_true(m.has_previous);
+    assert_string_equal(m.previous.id, "r2");
+    assert_string_equal(m.run.id, "r4");
+    manifest_release(&m);
+
+    manifest_run_line(&b, "r5", "prod", NULL, "c@z", 5);
+    parse_buf(&m, &b);
+    assert_string_equal(m.previous.commit, "bbb");
+    assert_null(m.run.commit);
+    manifest_release(&m);
+    buf_release(&b);
+}
+
 /* A journal where each of 100 nodes was written 4 times and half removed. */
 static void build_journal(struct buf *b)
 {
@@ -477,7 +512,7 @@ static void test_compaction_keeps_live_state_with_new_generation(void **state)
 
     manifest_serialize(&m, &out);
     assert_string_not_equal(m.generation, GEN);
-    assert_int_equal(m.records, 52);
+    assert_int_equal(m.records, 53); /* the header, both runs, the nodes */
     assert_int_equal(m.size, out.len);
     assert_false(manifest_needs_compaction(&m));
     manifest_parse(&again, out.data, out.len);
@@ -486,10 +521,15 @@ static void test_compaction_keeps_live_state_with_new_generation(void **state)
     assert_int_equal(again.records, m.records);
     assert_int_equal(again.size, m.size);
     assert_string_equal(again.run.id, "new");
+    assert_true(again.has_previous);
+    assert_string_equal(again.previous.id, "old");
+    assert_string_equal(again.previous.commit, "c0");
     assert_int_equal(again.corrupt, 0);
 
-    /* nodes come sorted by key, after the header and the run */
+    /* nodes come sorted by key, after the header and the runs */
     const char *p = strchr(out.data, '\n') + 1;
+    assert_int_equal(p[0], 'R');
+    p = strchr(p, '\n') + 1;
     assert_int_equal(p[0], 'R');
     const struct manifest_node **nodes = manifest_sorted_nodes(&again);
     for (size_t i = 0; i < again.count; i++) {
@@ -1108,6 +1148,7 @@ int main(void)
         cmocka_unit_test(test_shell_absent_manifest),
         cmocka_unit_test(test_shell_rewrite_append_read),
         cmocka_unit_test(test_shell_append_creates_directory),
+        cmocka_unit_test(test_previous_commit_is_the_last_other_one),
         cmocka_unit_test(test_shell_large_append_uses_base64),
         cmocka_unit_test(test_shell_generation_of_other_version),
         cmocka_unit_test(test_shell_failures_exit_non_zero),
