@@ -527,6 +527,7 @@ void environment_release(struct environment *env)
 {
     free(env->name);
     free(env->file);
+    free(env->place);
     free(env->connect_method);
     free(env->host_domain);
     free(env->service_user);

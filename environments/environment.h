@@ -86,6 +86,11 @@ struct env_resolve {
 struct environment {
     char *name;
     char *file;                          /* "environments/<name>/environment.cfg" */
+    char *place;                         /* the project's directory, absolute: where its
+                                          * state and local work live; the model reads
+                                          * from the current directory, which `--commit`
+                                          * makes a commit's export (docs/git.md). NULL:
+                                          * the current directory */
     char *connect_method;                /* "local", "ssh" (default) or "vagrant" */
     char *host_domain;                   /* NULL when unset */
     char *service_user;                  /* NULL: the login user */
@@ -160,7 +165,7 @@ const struct env_resolve *environment_resolve(const struct environment *env, con
  * <target_directory>/.batou-ng (relative to the project; "~/" is $HOME).
  * With several hosts (ignored ones counted, so un-ignoring one moves
  * nothing), each host gets <work>/<host> and <statedir>/<host>. The project
- * is the current directory. */
+ * is env->place (NULL: the current directory). */
 void environment_local_dirs(const struct environment *env, const char *host, char **work,
                             char **statedir);
 /* Whether target_directory names a place relative to the target user's home

@@ -36,13 +36,16 @@ static const char *local_home(const struct environment *env, const char *host)
     return getenv("HOME");
 }
 
-/* dir made absolute: "~/x" from home, "x" from the project. */
-static char *absolute(const char *dir, const char *home)
+/* dir made absolute: "~/x" from home, "x" from the project (place, or the
+ * current directory). */
+static char *absolute(const char *dir, const char *home, const char *place)
 {
     if (dir[0] == '/')
         return xstrdup(dir);
     if (dir[0] == '~' && (dir[1] == '/' || dir[1] == '\0'))
         return xasprintf("%s%s", home && strcmp(home, "/") != 0 ? home : "", dir + 1);
+    if (place)
+        return xasprintf("%s/%s", strcmp(place, "/") != 0 ? place : "", dir);
     char *cwd = getcwd(NULL, 0);
     char *full = xasprintf("%s/%s", cwd && strcmp(cwd, "/") != 0 ? cwd : "", dir);
     free(cwd);
@@ -62,13 +65,13 @@ void environment_local_dirs(const struct environment *env, const char *host, cha
 {
     char *base, *state;
     if (env->target_directory_set) {
-        char *target = absolute(env->target_directory, local_home(env, host));
+        char *target = absolute(env->target_directory, local_home(env, host), env->place);
         trim_slashes(target);
         base = xasprintf("%s/work", strcmp(target, "/") == 0 ? "" : target);
         state = xasprintf("%s/.batou-ng", strcmp(target, "/") == 0 ? "" : target);
         free(target);
     } else {
-        base = absolute("work", NULL);
+        base = absolute("work", NULL, env->place);
         state = xasprintf("%s/.batou-ng", base);
     }
     if (env->nhosts > 1) {

@@ -13,7 +13,7 @@
 
 /* dir relative to the repository's work tree ("" for the top, NULL when
  * it is not inside), with a trailing slash: a pathspec (caller frees). */
-static char *pathspec_of(git_repository *repo, const char *dir)
+char *git_dir_in_repository(git_repository *repo, const char *dir)
 {
     const char *top = git_repository_workdir(repo);
     char *real_top = top ? realpath(top, NULL) : NULL;
@@ -50,7 +50,7 @@ static void read_dirty(git_repository *repo, const char *dir, struct git_head *h
         return;
     git_status_options opts;
     git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
-    char *spec = pathspec_of(repo, dir);
+    char *spec = git_dir_in_repository(repo, dir);
     char *specs[1] = {spec};
     if (spec && *spec) {
         opts.pathspec.strings = specs;
@@ -190,6 +190,7 @@ void git_head_release(struct git_head *head)
         free(head->dirty_paths[i]);
     free(head->branch);
     free(head->upstream);
+    free(head->rev);
     memset(head, 0, sizeof *head);
 }
 

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+struct git_repository;
+
 #define GIT_HEAD_HEX 41 /* a full commit id and a NUL */
 
 enum git_head_state {
@@ -28,12 +30,18 @@ struct git_head {
     char *branch;    /* HEAD's branch ("main"); NULL when detached or without a commit */
     char *upstream;  /* the branch's upstream ("origin/main"); NULL without one */
     size_t unpushed; /* commits on HEAD that the upstream lacks */
+    char *rev;       /* a commit given by name (--commit REV, environments/git_tree.h),
+                      * NULL for HEAD; its work tree is not looked at */
+    int off_branch;  /* rev: the environment's branch does not contain it */
 };
 
 /* Describe the repository that holds dir (searched upwards, like git);
  * release head with git_head_release. */
 void git_head_read(const char *dir, struct git_head *head);
 void git_head_release(struct git_head *head);
+/* dir relative to repo's work tree with a trailing slash ("" for the top),
+ * or NULL when dir is not inside it (caller frees). */
+char *git_dir_in_repository(struct git_repository *repo, const char *dir);
 /* 0 when no git repository can hold dir (no ".git" in it or above it): a
  * test far cheaper than starting libgit2; 1 when one may. */
 int git_maybe_repository(const char *dir);

@@ -21,12 +21,32 @@ static char *some_paths(const struct git_head *head)
     return buf_detach(&b);
 }
 
+/* A commit given by name (--commit REV): its work tree does not count. */
+static size_t rev_refusals(const struct git_head *head, const char *env_name, const char *branch,
+                           char *lines[GIT_CHECKS_MAX])
+{
+    size_t n = 0;
+    if (head->upstream && head->unpushed > 0)
+        lines[n++] = xasprintf("commit %s ('%s') has %zu %s not on '%s', the upstream of branch "
+                               "'%s' (push, or deploy anyway with -D)",
+                               head->short_id, head->rev, head->unpushed,
+                               head->unpushed == 1 ? "commit" : "commits", head->upstream,
+                               head->branch);
+    if (branch && *branch && head->off_branch)
+        lines[n++] = xasprintf("commit %s ('%s') is not on branch '%s', which environment '%s' "
+                               "deploys (deploy anyway with -D)",
+                               head->short_id, head->rev, branch, env_name);
+    return n;
+}
+
 size_t git_checks_refusals(const struct git_head *head, const char *env_name, const char *branch,
                            char *lines[GIT_CHECKS_MAX])
 {
     size_t n = 0;
     if (head->state != GIT_HEAD_COMMIT)
         return 0;
+    if (head->rev)
+        return rev_refusals(head, env_name, branch, lines);
     if (head->dirty) {
         char *paths = some_paths(head);
         lines[n++] = xasprintf("uncommitted changes in the project: %s (commit them, or deploy "

@@ -4,7 +4,9 @@
 /* What a deploy checks of the project's git state before it starts
  * (docs/git.md): uncommitted changes below the project, commits the
  * upstream lacks, the branch against the environment's `branch`. Text only:
- * the caller decides whether a refusal refuses (-D, -n). */
+ * the caller decides whether a refusal refuses (-D, -n). A commit given by
+ * name (head->rev) is checked for the upstream and the branch only: the
+ * work tree is not what it deploys. */
 
 #include <stddef.h>
 

@@ -33,7 +33,8 @@ static int say_refusals(const struct git_head *head, const struct project *p,
     return refuse;
 }
 
-int git_gate_deploy(struct project *p, const struct options *o, const struct deploy_options *d)
+int git_gate_run(struct project *p, const struct options *o, const struct deploy_options *d,
+                 const struct git_head *head)
 {
     /* A --limit or --only naming nothing known is the first thing to say:
      * the deploy says it (exit 2) before any notice. */
@@ -42,18 +43,22 @@ int git_gate_deploy(struct project *p, const struct options *o, const struct dep
         free(err);
         return deploy_run(p, d);
     }
-    struct git_head head;
-    git_head_read(".", &head);
-    char *notice = git_checks_notice(&head);
+    char *notice = git_checks_notice(head);
     if (notice && !o->quiet)
         fprintf(stderr, "batou-ng: notice: %s\n", notice);
     free(notice);
-    int status = 2;
-    if (!say_refusals(&head, p, o)) {
-        struct deploy_options run = *d;
-        run.head = &head;
-        status = deploy_run(p, &run);
-    }
+    if (say_refusals(head, p, o))
+        return 2;
+    struct deploy_options run = *d;
+    run.head = head;
+    return deploy_run(p, &run);
+}
+
+int git_gate_deploy(struct project *p, const struct options *o, const struct deploy_options *d)
+{
+    struct git_head head;
+    git_head_read(".", &head);
+    int status = git_gate_run(p, o, d, &head);
     git_head_release(&head);
     return status;
 }

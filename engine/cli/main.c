@@ -14,6 +14,9 @@
 #include "engine/cli/adhoc.h"
 #include "engine/cli/init.h"
 #include "engine/cli/options.h"
+#include "engine/cli/cli_project.h"
+#include "engine/cli/commit_deploy.h"
+#include "engine/cli/usage.h"
 #include "engine/model/project.h"
 #include "engine/cli/secrets_command.h"
 #include "engine/cli/status.h"
@@ -54,52 +57,6 @@ static const struct debug_name debug_names[] = {
 
 #define NDEBUG_NAMES (sizeof debug_names / sizeof *debug_names)
 
-static const char usage_text[] =
-    "usage: batou-ng [options] ENV                 deploy ENV\n"
-    "       batou-ng -c ENV                        check the model and ENV; connects nowhere\n"
-    "       batou-ng status ENV [--verify[=content]]  what is deployed on each host\n"
-    "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST] [--no-state]\n"
-    "       batou-ng explain ENV [NODE]            why each node is dirty or clean (read-only)\n"
-    "       batou-ng run ENV [--limit HOSTS] -- COMMAND   run COMMAND on every host\n"
-    "       batou-ng init [DIR]                    create a project skeleton\n"
-    "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
-    "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
-    "\n"
-    "options:\n"
-    "  -n, --predict        deploy: what would change and why; touches nothing\n"
-    "  --verify[=content]   deploy: check every node on the target (stat, or content)\n"
-    "  --break-lock         deploy: remove a lock another run left on the targets\n"
-    "  --prune              deploy: remove what orphans (nodes gone from the model) owned\n"
-    "  -D, --dirty          deploy: despite uncommitted or unpushed work or another branch\n"
-    "  --force              deploy: even where the host has a commit this one lacks\n"
-    "  --limit HOST,...     deploy: only these hosts\n"
-    "  --only COMPONENT,... deploy: only these root components\n"
-    "  -j N                 deploy: at most N hosts at once (default: jobs, else all, max 32)\n"
-    "  -F FILE              the ssh configuration file, as for ssh -F\n"
-    "  -c, --check          load and configure every host of ENV, report all errors\n"
-    "  -C DIR               run in DIR (the project directory)\n"
-    "  -p PLATFORM          override every host's platform\n"
-    "  -v, -q, -d           more output (self:log lines) / less output / debug\n"
-    "  -d explain           deploy, -n: one line per node: why it is dirty or clean\n"
-    "  -d stats             deploy, -n: per host, how the manifest was read, requests, bytes\n"
-    "  --no-color           no colours (also NO_COLOR=1)\n"
-    "  --format FORMAT      graph: dot (default), json or svg\n"
-    "  -o FILE              graph: write to FILE instead of stdout\n"
-    "  --host HOST          graph: only HOST's part\n"
-    "  --no-state           graph: do not read the hosts (no dirty marks)\n"
-    "  --version            print the version\n"
-    "  -h, --help           print this help\n"
-    "\n"
-    "exit status: 0 ok, 1 failed, 2 usage or configuration error\n";
-
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("batou-ng: error: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs(" (see 'batou-ng --help')\n", stderr);
-    return EXIT_USAGE;
-}
-
 /* Options taking a value accept "-o FILE", "-oFILE" (short) and "--format=X". */
 static const char *option_value(int argc, char **argv, int *i, const char *name)
 {
@@ -138,7 +95,7 @@ static const struct value_option value_options[] = {
     {"--host", offsetof(struct options, host)},     {"--limit", offsetof(struct options, limit)},
     {"--only", offsetof(struct options, only)},     {"-j", offsetof(struct options, jobs)},
     {"-F", offsetof(struct options, ssh_config)},  {"-t", offsetof(struct options, timeout)},
-    {"--timeout", offsetof(struct options, timeout)},
+    {"--timeout", offsetof(struct options, timeout)}, {"--commit", offsetof(struct options, commit)},
 };
 
 struct flag_option {
@@ -278,7 +235,7 @@ static int parse_args(int argc, char **argv, struct options *o, int *done)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            fputs(usage_text, stdout);
+            usage_print(stdout);
             *done = 1;
             return EXIT_OK;
         }
@@ -323,54 +280,6 @@ static int parse_args(int argc, char **argv, struct options *o, int *done)
     return EXIT_OK;
 }
 
-static int report_configuration(struct project *p)
-{
-    diags_report(&p->diags, stderr);
-    return EXIT_USAGE;
-}
-
-/* Open the project and environment; EXIT_OK with p loaded, or an exit status
- * (p released). run: a run that connects (homes_before_model), or NULL. */
-static int open_project(struct project *p, const char *env_name, const struct options *o,
-                        struct deploy_options *run)
-{
-    if (!project_exists()) {
-        fprintf(stderr,
-                "batou-ng: error: '%s' is not a batou-ng project: no environments/ directory "
-                "(see 'batou-ng init')\n",
-                o->directory ? o->directory : ".");
-        return EXIT_USAGE;
-    }
-    if (project_load_environment(p, env_name) < 0) {
-        int status = report_configuration(p);
-        project_release(p);
-        return status;
-    }
-    int sound = p->diags.count == 0; /* else configuring only finds more errors */
-    if (o->timeout && sound) {
-        /* -t, --timeout (batou's): the environment's timeout for this run. */
-        char *end = NULL;
-        long seconds = strtol(o->timeout, &end, 10);
-        if (*o->timeout < '0' || *o->timeout > '9' || *end || seconds <= 0 || seconds > 86400) {
-            project_release(p);
-            return usage_error("-t/--timeout needs seconds (1 to 86400), got '%s'", o->timeout);
-        }
-        p->env.timeout = (int)seconds;
-    }
-    if (sound)
-        homes_before_model(p, run, o->quiet);
-    struct project_options options = {.platform = o->platform, .verbose = o->verbose,
-                                      .traceback = o->debug};
-    if (project_configure(p, &options) < 0) {
-        int status = report_configuration(p);
-        if (run)
-            homes_free(run->homes); /* the caller stops here */
-        project_release(p);
-        return status;
-    }
-    return EXIT_OK;
-}
-
 static const char *plural(size_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -379,7 +288,7 @@ static const char *plural(size_t n, const char *one, const char *many)
 static int command_check(const char *env_name, const struct options *o)
 {
     struct project p;
-    int status = open_project(&p, env_name, o, NULL);
+    int status = cli_project_open(&p, env_name, o, NULL, NULL);
     if (status != EXIT_OK)
         return status;
     size_t hosts = p.env.nhosts;
@@ -488,7 +397,7 @@ static int command_graph(const char *env_name, const struct options *o)
     if (deploy_options_from(o, &d) != EXIT_OK)
         return EXIT_USAGE;
     struct project p;
-    int status = open_project(&p, env_name, o, o->no_state ? NULL : &d);
+    int status = cli_project_open(&p, env_name, o, o->no_state ? NULL : &d, NULL);
     if (status != EXIT_OK)
         return status;
     if (o->host && !host_in_environment(&p.env, o->host)) {
@@ -542,7 +451,7 @@ static int on_project(const char *env_name, const struct options *o, const struc
 {
     struct project p;
     struct deploy_options run = *d;
-    int status = open_project(&p, env_name, o, &run);
+    int status = cli_project_open(&p, env_name, o, &run, NULL);
     if (status != EXIT_OK)
         return status;
     if (action == ACTION_EXPLAIN)
@@ -565,6 +474,8 @@ static int command_deploy(const char *env_name, enum project_action action, cons
     struct deploy_options d;
     if (deploy_options_from(o, &d) != EXIT_OK)
         return EXIT_USAGE;
+    if (o->commit)
+        return commit_deploy(env_name, o->commit, o, &d);
     return on_project(env_name, o, &d, action, node && *node ? node : NULL);
 }
 

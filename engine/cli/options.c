@@ -32,6 +32,7 @@ static const struct option_scope scopes[] = {
     {"--prune", CLI_DEPLOY, AT(prune), FLAG},
     {"-D", CLI_DEPLOY, AT(dirty), FLAG},
     {"--force", CLI_DEPLOY, AT(force), FLAG},
+    {"--commit", CLI_DEPLOY, AT(commit), VALUE},
     {"--verify", CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN, AT(verify), VALUE},
     {"--limit", CLI_DEPLOY | CLI_STATUS | CLI_EXPLAIN | CLI_RUN, AT(limit), VALUE},
     /* run goes to every selected host: --only would choose nothing. */

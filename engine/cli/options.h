@@ -19,6 +19,7 @@ struct options {
     int no_state;           /* graph --no-state */
     int dirty;              /* -D, --dirty: deploy despite the git checks */
     int force;              /* --force: deploy over a commit that is not an ancestor */
+    const char *commit;     /* --commit REV: deploy that commit's tree */
     const char *verify;     /* --verify[=LEVEL]: "stat" (plain), or LEVEL as given */
     const char *limit;      /* --limit HOST,... */
     const char *only;       /* --only COMPONENT,... */

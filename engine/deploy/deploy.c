@@ -159,17 +159,31 @@ static void report_state(struct deploy *d)
     free(notice);
 }
 
+/* The project's directory: its state lives there, whatever tree the model
+ * was read from (--commit: environments/environment.h, place). */
+static const char *place_of(const struct deploy *d)
+{
+    return d->project->env.place ? d->project->env.place : ".";
+}
+
 static int open_state(struct deploy *d)
 {
     char *err = NULL;
-    if (state_open(&d->state, ".batou-ng", d->o->predict, &err) < 0) {
+    char *dir = d->project->env.place ? xasprintf("%s/.batou-ng", d->project->env.place)
+                                      : xstrdup(".batou-ng");
+    int opened = state_open(&d->state, dir, d->o->predict, &err);
+    free(dir);
+    if (opened < 0) {
         /* Only a cache: go on without it. */
         warn("cannot open the state cache '.batou-ng': %s", err);
         free(err);
         d->state = NULL;
     }
     report_state(d);
-    struct hash_options ho = {.key = NULL, .key_len = 0, .state = d->state};
+    /* A commit's export is new on every run: its files are hashed whole, and
+     * the stat cache keeps the work tree's records (docs/git.md). */
+    struct hash_options ho = {.key = NULL, .key_len = 0,
+                              .state = d->o->uncached_sources ? NULL : d->state};
     int rc = hash_graph(d->g, &d->project->env, &ho, &d->project->diags);
     report_state(d);
     if (rc < 0) {
@@ -262,7 +276,7 @@ static void read_commit(struct deploy *d)
         return;
     }
     struct git_head head;
-    git_head_read(".", &head);
+    git_head_read(place_of(d), &head);
     d->commit = git_head_record(&head);
     d->commit_label = git_head_describe(&head);
     git_head_release(&head);

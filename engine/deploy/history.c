@@ -11,6 +11,7 @@
 #include "engine/deploy/deploy_internal.h"
 
 #include "engine/deploy/drive.h"
+#include "engine/model/project.h"
 #include "environments/git_history.h"
 
 #include <stdio.h>
@@ -49,7 +50,8 @@ static int same_commit(const char *a, const char *b)
 static struct git_history *history_of(struct deploy *d)
 {
     if (!d->history_opened) {
-        d->history = git_history_open(".");
+        const char *place = d->project->env.place;
+        d->history = git_history_open(place ? place : ".");
         d->history_opened = 1;
     }
     return d->history;

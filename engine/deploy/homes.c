@@ -42,6 +42,7 @@ struct home_entry {
 
 struct homes {
     char *env;
+    char *statedir; /* the project's .batou-ng/ (environment place) */
     struct home_entry *entries;
     size_t n;
 };
@@ -57,7 +58,7 @@ static void read_cached(struct homes *hs)
 {
     struct state *st = NULL;
     char *err = NULL;
-    if (state_open(&st, ".batou-ng", 1, &err) < 0) {
+    if (state_open(&st, hs->statedir, 1, &err) < 0) {
         free(err); /* only a cache; the deploy says what is wrong with it */
         return;
     }
@@ -205,6 +206,7 @@ struct homes *homes_resolve(struct project *p, const struct deploy_options *o)
         return NULL;
     struct homes *hs = xcalloc(1, sizeof *hs);
     hs->env = xstrdup(env->name);
+    hs->statedir = env->place ? xasprintf("%s/.batou-ng", env->place) : xstrdup(".batou-ng");
     hs->entries = xcalloc(env->nhosts ? env->nhosts : 1, sizeof *hs->entries);
     /* Every host's cached home, so that a host's model is the same with or
      * without --limit (another host may use its paths); only the hosts the
@@ -271,7 +273,7 @@ void homes_remember(struct homes *hs)
         return;
     struct state *st = NULL;
     char *err = NULL;
-    if (state_open(&st, ".batou-ng", 0, &err) < 0) {
+    if (state_open(&st, hs->statedir, 0, &err) < 0) {
         warn("cannot remember the hosts' homes in '.batou-ng': %s", err);
         free(err);
         return;
@@ -311,6 +313,7 @@ void homes_free(struct homes *hs)
     }
     free(hs->entries);
     free(hs->env);
+    free(hs->statedir);
     free(hs);
 }
 
