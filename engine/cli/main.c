@@ -17,6 +17,7 @@
 #include "engine/cli/cli_project.h"
 #include "engine/cli/commit_deploy.h"
 #include "engine/cli/usage.h"
+#include "engine/cli/rollback.h"
 #include "engine/model/project.h"
 #include "engine/cli/secrets_command.h"
 #include "engine/cli/status.h"
@@ -498,6 +499,14 @@ static int command_run(const char *env_name, const struct options *o)
     return status;
 }
 
+static int command_rollback(const char *env_name, const struct options *o)
+{
+    struct deploy_options d;
+    if (deploy_options_from(o, &d) != EXIT_OK)
+        return EXIT_USAGE;
+    return rollback_run(env_name, o, &d);
+}
+
 static int need_env(const struct options *o, int index, const char *command)
 {
     if (o->nargs > index)
@@ -588,6 +597,13 @@ static int dispatch(const struct options *o)
         if (o->nargs > 2)
             return usage_error("unexpected argument '%s'", o->args[2]);
         return command_deploy(o->args[1], ACTION_STATUS, NULL, o);
+    }
+    if (strcmp(command, "rollback") == 0) {
+        if (!need_env(o, 1, "'rollback'"))
+            return EXIT_USAGE;
+        if (o->nargs > 2)
+            return usage_error("unexpected argument '%s'", o->args[2]);
+        return command_rollback(o->args[1], o);
     }
     if (o->nargs > 1)
         return usage_error("unexpected argument '%s'", o->args[1]);

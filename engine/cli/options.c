@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOADS (CLI_CHECK | CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN | CLI_RUN)
-#define CONNECTS (CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN | CLI_RUN)
+#define LOADS (CLI_CHECK | CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN | CLI_RUN | CLI_ROLLBACK)
+#define CONNECTS (CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN | CLI_RUN | CLI_ROLLBACK)
+/* rollback is a deploy of each host's previous commit. */
+#define DEPLOYS (CLI_DEPLOY | CLI_ROLLBACK)
 
 enum option_kind { FLAG, VALUE, WORDS };
 
@@ -27,26 +29,26 @@ struct option_scope {
 
 static const struct option_scope scopes[] = {
     {"-p", LOADS, AT(platform), VALUE},
-    {"-n", CLI_DEPLOY, AT(predict), FLAG},
-    {"--break-lock", CLI_DEPLOY, AT(break_lock), FLAG},
-    {"--prune", CLI_DEPLOY, AT(prune), FLAG},
-    {"-D", CLI_DEPLOY, AT(dirty), FLAG},
-    {"--force", CLI_DEPLOY, AT(force), FLAG},
+    {"-n", DEPLOYS, AT(predict), FLAG},
+    {"--break-lock", DEPLOYS, AT(break_lock), FLAG},
+    {"--prune", DEPLOYS, AT(prune), FLAG},
+    {"-D", DEPLOYS, AT(dirty), FLAG},
+    {"--force", DEPLOYS, AT(force), FLAG},
     {"--commit", CLI_DEPLOY, AT(commit), VALUE},
-    {"--verify", CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN, AT(verify), VALUE},
-    {"--limit", CLI_DEPLOY | CLI_STATUS | CLI_EXPLAIN | CLI_RUN, AT(limit), VALUE},
+    {"--verify", DEPLOYS | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN, AT(verify), VALUE},
+    {"--limit", DEPLOYS | CLI_STATUS | CLI_EXPLAIN | CLI_RUN, AT(limit), VALUE},
     /* run goes to every selected host: --only would choose nothing. */
     {"--only", CLI_DEPLOY | CLI_STATUS | CLI_EXPLAIN, AT(only), VALUE},
     /* -j bounds hosts applying nodes at once; -n takes it (and --prune) so
      * that the deploy's own command line can be predicted. */
-    {"-j", CLI_DEPLOY, AT(jobs), VALUE},
+    {"-j", DEPLOYS, AT(jobs), VALUE},
     {"-F", CONNECTS, AT(ssh_config), VALUE},
     {"-t", CONNECTS, AT(timeout), VALUE},
     {"--format", CLI_GRAPH, AT(format), VALUE},
     {"-o", CLI_GRAPH, AT(output), VALUE},
     {"--host", CLI_GRAPH, AT(host), VALUE},
     {"--no-state", CLI_GRAPH, AT(no_state), FLAG},
-    {"-d WORDS", CLI_DEPLOY, AT(debug_words), WORDS},
+    {"-d WORDS", DEPLOYS, AT(debug_words), WORDS},
 };
 
 static int given(const struct options *o, const struct option_scope *s)
@@ -65,6 +67,7 @@ static const struct {
 } named[] = {
     {"status", CLI_STATUS}, {"graph", CLI_GRAPH}, {"explain", CLI_EXPLAIN},
     {"run", CLI_RUN},       {"init", CLI_INIT},   {"secrets", CLI_SECRETS},
+    {"rollback", CLI_ROLLBACK},
 };
 
 enum cli_command options_command(const struct options *o)
@@ -83,13 +86,15 @@ static const struct {
 } command_names[] = {
     {CLI_DEPLOY, "a deploy"},   {CLI_CHECK, "-c"},  {CLI_STATUS, "'status'"},
     {CLI_GRAPH, "'graph'"},     {CLI_EXPLAIN, "'explain'"}, {CLI_RUN, "'run'"},
-    {CLI_INIT, "'init'"},       {CLI_SECRETS, "'secrets'"},
+    {CLI_INIT, "'init'"},       {CLI_SECRETS, "'secrets'"}, {CLI_ROLLBACK, "'rollback'"},
 };
 
 static const char *command_name(enum cli_command c, const struct options *o)
 {
     if (c == CLI_DEPLOY && o->predict)
         return "-n";
+    if (c == CLI_ROLLBACK && o->predict)
+        return "'rollback -n'";
     for (size_t i = 0; i < sizeof command_names / sizeof *command_names; i++)
         if (command_names[i].c == c)
             return command_names[i].name;

@@ -48,6 +48,7 @@ enum cli_command {
     CLI_RUN = 1u << 5,
     CLI_INIT = 1u << 6,
     CLI_SECRETS = 1u << 7,
+    CLI_ROLLBACK = 1u << 8,
 };
 
 /* The command o asks for. */

@@ -9,6 +9,7 @@ static const char usage_text[] =
     "       batou-ng graph ENV [--format dot|json|svg] [-o FILE] [--host HOST] [--no-state]\n"
     "       batou-ng explain ENV [NODE]            why each node is dirty or clean (read-only)\n"
     "       batou-ng run ENV [--limit HOSTS] -- COMMAND   run COMMAND on every host\n"
+    "       batou-ng rollback ENV [--limit HOSTS]  deploy each host's previous commit\n"
     "       batou-ng init [DIR]                    create a project skeleton\n"
     "       batou-ng secrets edit|summary|add|remove|reencrypt|decrypttostdout ...\n"
     "                                              GPG-encrypted secrets (see docs/secrets.md)\n"
