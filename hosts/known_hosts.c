@@ -147,21 +147,11 @@ static int record(LIBSSH2_KNOWNHOSTS *kh, const char *file, const char *host, in
     return 0;
 }
 
-int known_hosts_check(LIBSSH2_SESSION *session, const char *const *files, size_t n,
-                      const char *host, int port, int accept_new, char **err)
+/* key checked with kh (files read into it). */
+static int check_key(LIBSSH2_KNOWNHOSTS *kh, const char *key, size_t len, int type,
+                     const char *const *files, size_t n, const char *host, int port,
+                     int accept_new, char **err)
 {
-    size_t len = 0;
-    int type = 0;
-    const char *key = libssh2_session_hostkey(session, &len, &type);
-    if (!key) {
-        *err = xasprintf("'%s' sent no host key", host);
-        return -1;
-    }
-    LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(session);
-    if (!kh) {
-        *err = xstrdup("cannot read known hosts (libssh2)");
-        return -1;
-    }
     for (size_t i = 0; i < n; i++)
         read_known(kh, files[i]);
     int typemask = key_type_mask(type);
@@ -192,6 +182,47 @@ int known_hosts_check(LIBSSH2_SESSION *session, const char *const *files, size_t
     }
     free(fp);
     free(name);
+    return result;
+}
+
+int known_hosts_check(LIBSSH2_SESSION *session, const char *const *files, size_t n,
+                      const char *host, int port, int accept_new, char **err)
+{
+    size_t len = 0;
+    int type = 0;
+    const char *key = libssh2_session_hostkey(session, &len, &type);
+    if (!key) {
+        *err = xasprintf("'%s' sent no host key", host);
+        return -1;
+    }
+    LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(session);
+    if (!kh) {
+        *err = xstrdup("cannot read known hosts (libssh2)");
+        return -1;
+    }
+    int result = check_key(kh, key, len, type, files, n, host, port, accept_new, err);
     libssh2_knownhost_free(kh);
+    return result;
+}
+
+int known_hosts_check_key(const unsigned char *key, size_t len, int type,
+                          const char *const *files, size_t n, const char *host, int port,
+                          int accept_new, char **err)
+{
+    /* libssh2 reads known hosts only through a session (for its allocator):
+     * one that never connects. */
+    libssh2_init(0);
+    LIBSSH2_SESSION *session = libssh2_session_init();
+    LIBSSH2_KNOWNHOSTS *kh = session ? libssh2_knownhost_init(session) : NULL;
+    int result = -1;
+    if (!kh)
+        *err = xstrdup("cannot read known hosts (libssh2)");
+    else
+        result = check_key(kh, (const char *)key, len, type, files, n, host, port, accept_new,
+                           err);
+    if (kh)
+        libssh2_knownhost_free(kh);
+    if (session)
+        libssh2_session_free(session);
     return result;
 }

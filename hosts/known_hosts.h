@@ -17,6 +17,12 @@ struct _LIBSSH2_SESSION;
 int known_hosts_check(struct _LIBSSH2_SESSION *session, const char *const *files, size_t n,
                       const char *host, int port, int accept_new, char **err);
 
+/* The same for a key had otherwise (libgit2's ssh:// fetch): key, its
+ * length, and its type as libssh2 numbers them (LIBSSH2_HOSTKEY_TYPE_*). */
+int known_hosts_check_key(const unsigned char *key, size_t len, int type,
+                          const char *const *files, size_t n, const char *host, int port,
+                          int accept_new, char **err);
+
 /* "SHA256:<base64, no padding>" of a key blob (allocated). */
 char *known_hosts_fingerprint(const unsigned char *key, size_t len);
 

@@ -12,6 +12,7 @@
 #include "engine/model/project.h"
 #include "engine/util.h"
 #include "environments/git.h"
+#include "environments/git_pull.h"
 #include "environments/git_tree.h"
 
 #include <ftw.h>
@@ -76,8 +77,29 @@ static int enter_export(const char *place, const char *commit, char **err)
     return 0;
 }
 
+/* The checks of a pulled commit: it is on the remote's branch, which must
+ * be the environment's; nothing is unpushed. */
+static void check_pulled(struct git_head *head, const struct git_pull_source *pulled,
+                         const char *branch)
+{
+    head->branch = xstrdup(pulled->branch);
+    head->upstream = xstrdup(pulled->tracking);
+    head->off_branch = branch && *branch && strcmp(branch, pulled->branch) != 0;
+}
+
+/* pull --host: a host of the environment (said, exit 2, when not). */
+static int has_host(const struct project *p, const char *host)
+{
+    for (size_t i = 0; i < p->env.nhosts; i++)
+        if (strcmp(p->env.hosts[i].name, host) == 0)
+            return 1;
+    fprintf(stderr, "batou-ng: error: --host: no host '%s' in environment '%s'\n", host,
+            p->env.name);
+    return 0;
+}
+
 int commit_deploy(const char *env_name, const char *rev, const struct options *o,
-                  const struct deploy_options *d)
+                  const struct deploy_options *d, const struct git_pull_source *pulled)
 {
     char *place = getcwd(NULL, 0);
     char *err = NULL;
@@ -96,8 +118,15 @@ int commit_deploy(const char *env_name, const char *rev, const struct options *o
     struct deploy_options run = *d;
     run.uncached_sources = 1;
     int status = cli_project_open(&p, env_name, o, &run, place);
-    if (status == 0) {
-        git_tree_check(place, &head, p.env.branch);
+    if (status == 0 && pulled && !has_host(&p, o->host)) {
+        homes_free(run.homes);
+        project_release(&p);
+        status = 2;
+    } else if (status == 0) {
+        if (pulled)
+            check_pulled(&head, pulled, p.env.branch);
+        else
+            git_tree_check(place, &head, p.env.branch);
         status = git_gate_run(&p, o, &run, &head);
         homes_after_run(run.homes);
         project_release(&p);

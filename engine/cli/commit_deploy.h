@@ -12,12 +12,15 @@
 
 struct options;
 struct deploy_options;
+struct git_pull_source;
 
 /* Deploy (or -n: predict) environment env_name as commit rev has it, with
  * the git checks of that commit (its upstream and the environment's
- * branch; not the work tree). Returns the exit status (a rev that names no
- * commit: one line, 2). */
+ * branch; not the work tree); pulled: where a pull took rev from
+ * (engine/cli/pull.h), whose branch must be the environment's when it
+ * names one, and o->host a host of the environment; else NULL. Returns the
+ * exit status (a rev that names no commit: one line, 2). */
 int commit_deploy(const char *env_name, const char *rev, const struct options *o,
-                  const struct deploy_options *d);
+                  const struct deploy_options *d, const struct git_pull_source *pulled);
 
 #endif

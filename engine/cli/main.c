@@ -18,6 +18,7 @@
 #include "engine/cli/commit_deploy.h"
 #include "engine/cli/usage.h"
 #include "engine/cli/rollback.h"
+#include "engine/cli/pull.h"
 #include "engine/model/project.h"
 #include "engine/cli/secrets_command.h"
 #include "engine/cli/status.h"
@@ -476,7 +477,7 @@ static int command_deploy(const char *env_name, enum project_action action, cons
     if (deploy_options_from(o, &d) != EXIT_OK)
         return EXIT_USAGE;
     if (o->commit)
-        return commit_deploy(env_name, o->commit, o, &d);
+        return commit_deploy(env_name, o->commit, o, &d, NULL);
     return on_project(env_name, o, &d, action, node && *node ? node : NULL);
 }
 
@@ -499,11 +500,15 @@ static int command_run(const char *env_name, const struct options *o)
     return status;
 }
 
-static int command_rollback(const char *env_name, const struct options *o)
+/* rollback and pull: each loads the project in its own way. */
+static int command_rollback_or_pull(const char *command, const char *env_name,
+                                    const struct options *o)
 {
     struct deploy_options d;
     if (deploy_options_from(o, &d) != EXIT_OK)
         return EXIT_USAGE;
+    if (strcmp(command, "pull") == 0)
+        return pull_run(env_name, o, &d);
     return rollback_run(env_name, o, &d);
 }
 
@@ -598,12 +603,12 @@ static int dispatch(const struct options *o)
             return usage_error("unexpected argument '%s'", o->args[2]);
         return command_deploy(o->args[1], ACTION_STATUS, NULL, o);
     }
-    if (strcmp(command, "rollback") == 0) {
-        if (!need_env(o, 1, "'rollback'"))
+    if (strcmp(command, "rollback") == 0 || strcmp(command, "pull") == 0) {
+        if (!need_env(o, 1, strcmp(command, "pull") == 0 ? "'pull'" : "'rollback'"))
             return EXIT_USAGE;
         if (o->nargs > 2)
             return usage_error("unexpected argument '%s'", o->args[2]);
-        return command_rollback(o->args[1], o);
+        return command_rollback_or_pull(command, o->args[1], o);
     }
     if (o->nargs > 1)
         return usage_error("unexpected argument '%s'", o->args[1]);

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOADS (CLI_CHECK | CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN | CLI_RUN | CLI_ROLLBACK)
-#define CONNECTS (CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN | CLI_RUN | CLI_ROLLBACK)
-/* rollback is a deploy of each host's previous commit. */
-#define DEPLOYS (CLI_DEPLOY | CLI_ROLLBACK)
+#define LOADS                                                                                  \
+    (CLI_CHECK | CLI_DEPLOY | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN | CLI_RUN | CLI_ROLLBACK |    \
+     CLI_PULL)
+#define CONNECTS (LOADS & ~CLI_CHECK)
+/* rollback is a deploy of each host's previous commit; pull, of one host. */
+#define DEPLOYS (CLI_DEPLOY | CLI_ROLLBACK | CLI_PULL)
 
 enum option_kind { FLAG, VALUE, WORDS };
 
@@ -32,21 +34,21 @@ static const struct option_scope scopes[] = {
     {"-n", DEPLOYS, AT(predict), FLAG},
     {"--break-lock", DEPLOYS, AT(break_lock), FLAG},
     {"--prune", DEPLOYS, AT(prune), FLAG},
-    {"-D", DEPLOYS, AT(dirty), FLAG},
-    {"--force", DEPLOYS, AT(force), FLAG},
+    {"-D", CLI_DEPLOY | CLI_ROLLBACK, AT(dirty), FLAG},
+    {"--force", CLI_DEPLOY | CLI_ROLLBACK, AT(force), FLAG},
     {"--commit", CLI_DEPLOY, AT(commit), VALUE},
     {"--verify", DEPLOYS | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN, AT(verify), VALUE},
-    {"--limit", DEPLOYS | CLI_STATUS | CLI_EXPLAIN | CLI_RUN, AT(limit), VALUE},
+    {"--limit", CLI_DEPLOY | CLI_ROLLBACK | CLI_STATUS | CLI_EXPLAIN | CLI_RUN, AT(limit), VALUE},
     /* run goes to every selected host: --only would choose nothing. */
     {"--only", CLI_DEPLOY | CLI_STATUS | CLI_EXPLAIN, AT(only), VALUE},
     /* -j bounds hosts applying nodes at once; -n takes it (and --prune) so
      * that the deploy's own command line can be predicted. */
-    {"-j", DEPLOYS, AT(jobs), VALUE},
+    {"-j", CLI_DEPLOY | CLI_ROLLBACK, AT(jobs), VALUE},
     {"-F", CONNECTS, AT(ssh_config), VALUE},
     {"-t", CONNECTS, AT(timeout), VALUE},
     {"--format", CLI_GRAPH, AT(format), VALUE},
     {"-o", CLI_GRAPH, AT(output), VALUE},
-    {"--host", CLI_GRAPH, AT(host), VALUE},
+    {"--host", CLI_GRAPH | CLI_PULL, AT(host), VALUE},
     {"--no-state", CLI_GRAPH, AT(no_state), FLAG},
     {"-d WORDS", DEPLOYS, AT(debug_words), WORDS},
 };
@@ -67,7 +69,7 @@ static const struct {
 } named[] = {
     {"status", CLI_STATUS}, {"graph", CLI_GRAPH}, {"explain", CLI_EXPLAIN},
     {"run", CLI_RUN},       {"init", CLI_INIT},   {"secrets", CLI_SECRETS},
-    {"rollback", CLI_ROLLBACK},
+    {"rollback", CLI_ROLLBACK}, {"pull", CLI_PULL},
 };
 
 enum cli_command options_command(const struct options *o)
@@ -87,6 +89,7 @@ static const struct {
     {CLI_DEPLOY, "a deploy"},   {CLI_CHECK, "-c"},  {CLI_STATUS, "'status'"},
     {CLI_GRAPH, "'graph'"},     {CLI_EXPLAIN, "'explain'"}, {CLI_RUN, "'run'"},
     {CLI_INIT, "'init'"},       {CLI_SECRETS, "'secrets'"}, {CLI_ROLLBACK, "'rollback'"},
+    {CLI_PULL, "'pull'"},
 };
 
 static const char *command_name(enum cli_command c, const struct options *o)
@@ -95,6 +98,8 @@ static const char *command_name(enum cli_command c, const struct options *o)
         return "-n";
     if (c == CLI_ROLLBACK && o->predict)
         return "'rollback -n'";
+    if (c == CLI_PULL && o->predict)
+        return "'pull -n'";
     for (size_t i = 0; i < sizeof command_names / sizeof *command_names; i++)
         if (command_names[i].c == c)
             return command_names[i].name;

@@ -49,6 +49,7 @@ enum cli_command {
     CLI_INIT = 1u << 6,
     CLI_SECRETS = 1u << 7,
     CLI_ROLLBACK = 1u << 8,
+    CLI_PULL = 1u << 9,
 };
 
 /* The command o asks for. */

@@ -121,7 +121,7 @@ int rollback_run(const char *env_name, const struct options *o, const struct dep
         struct deploy_options run = *d;
         run.limit = step->hosts.data;
         run.allow_backwards = 1;
-        int rc = commit_deploy(env_name, step->commit, &step_o, &run);
+        int rc = commit_deploy(env_name, step->commit, &step_o, &run, NULL);
         if (rc > status)
             status = rc;
         free(step->commit);

@@ -90,7 +90,7 @@ static char *shell_command(const char *login, const char *service_user)
 void connect_ask(struct deploy *d, struct dhost *h)
 {
     const struct environment *env = &d->project->env;
-    if (!connect_is_ssh(env))
+    if (!connect_is_ssh(env) || d->o->here)
         return;
     ssh_raise_fd_limit();
     const struct env_host *eh = env_host(env, h->name);
@@ -118,7 +118,7 @@ static struct transport *local_transport(const struct environment *env, struct d
 struct transport *connect_transport(struct deploy *d, struct dhost *h, char **err)
 {
     const struct environment *env = &d->project->env;
-    if (!connect_is_ssh(env))
+    if (!connect_is_ssh(env) || d->o->here) /* pull: this is the host */
         return local_transport(env, h);
     const struct env_host *eh = env_host(env, h->name);
     if (!h->ssh_query)

@@ -68,6 +68,8 @@ struct deploy_options {
     int allow_backwards;           /* rollback: a host may take an ancestor of its commit */
     const struct git_head *head;   /* the project's git state as the checks read it
                                     * (engine/cli/git_gate.c); NULL: read it here */
+    int here;                      /* pull: reach the hosts with the local shell, the
+                                    * environment's paths unchanged (this is the host) */
     int uncached_sources;          /* --commit: the model's files are a fresh export:
                                     * hash them whole, not through the stat cache */
     int quiet;                     /* -q: errors and the summary only */
