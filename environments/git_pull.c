@@ -210,8 +210,8 @@ static int certificate(git_cert *cert, int valid, const char *host, void *payloa
     return 0;
 }
 
-int git_pull_fetch(const char *dir, const struct git_pull_source *s,
-                   const struct git_pull_ssh *ssh, char tip[41], char **err)
+int git_pull_fetch(const char *dir, const struct git_pull_source *s, const struct git_pull_ssh *ssh,
+                   char tip[41], char **err)
 {
     git_repository *repo = open_repository(dir, err);
     if (!repo)

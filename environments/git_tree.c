@@ -104,8 +104,8 @@ void git_tree_check(const char *dir, struct git_head *head, const char *branch)
             head->off_branch = 1;
         } else {
             const git_oid *tip = git_reference_target(ref);
-            head->off_branch = !tip || !(git_oid_equal(tip, &id) ||
-                                         git_graph_descendant_of(repo, tip, &id) == 1);
+            head->off_branch =
+                !tip || !(git_oid_equal(tip, &id) || git_graph_descendant_of(repo, tip, &id) == 1);
         }
     } else if (git_repository_head(&ref, repo) != 0) {
         ref = NULL;
@@ -119,7 +119,8 @@ void git_tree_check(const char *dir, struct git_head *head, const char *branch)
     close_repository(repo);
 }
 
-struct export {
+struct export
+{
     git_repository *repo;
     const char *target;
     char *err;
@@ -127,8 +128,8 @@ struct export {
 
 static int write_blob(const char *path, const git_blob *blob, int executable, char **err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  executable ? 0755 : 0644);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, executable ? 0755 : 0644);
     if (fd < 0) {
         *err = xasprintf("cannot write '%s': %s", path, strerror(errno));
         return -1;

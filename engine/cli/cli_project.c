@@ -57,8 +57,8 @@ int cli_project_open(struct project *p, const char *env_name, const struct optio
     }
     if (sound)
         homes_before_model(p, run, o->quiet);
-    struct project_options options = {.platform = o->platform, .verbose = o->verbose,
-                                      .traceback = o->debug};
+    struct project_options options = {
+        .platform = o->platform, .verbose = o->verbose, .traceback = o->debug};
     if (project_configure(p, &options) < 0) {
         int status = report_configuration(p);
         if (run)

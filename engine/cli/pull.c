@@ -64,8 +64,7 @@ static int check_host_key(void *ctx, const unsigned char *key, size_t len, int t
 
 /* Fetch s's remote; for ssh, the deploy's ssh configuration for the URL's
  * host says which keys, which user and which known_hosts. */
-static int fetch(const struct git_pull_source *s, const struct options *o, char tip[41],
-                 char **err)
+static int fetch(const struct git_pull_source *s, const struct options *o, char tip[41], char **err)
 {
     if (!s->ssh_host)
         return git_pull_fetch(".", s, NULL, tip, err);
@@ -99,8 +98,9 @@ static int fast_forward(const struct git_pull_source *s, const char *tip, const 
             "%.12s, the commit pulled and deployed here last (%s): was '%s' pushed with "
             "--force? refusing to deploy it (deploy it with 'batou-ng ENV --commit')\n",
             s->tracking, tip, recorded,
-            r == GIT_OLDER ? "it is older" : r == GIT_DIVERGED ? "another line of history"
-                                                                : "unknown here",
+            r == GIT_OLDER      ? "it is older"
+            : r == GIT_DIVERGED ? "another line of history"
+                                : "unknown here",
             s->branch);
     return -1;
 }
@@ -118,11 +118,10 @@ static int pull_locked(const char *env_name, const struct options *o,
     char tip[41], recorded[41] = "";
     int status = 1;
     if (fetch(&s, o, tip, &err) < 0) {
-        fprintf(stderr, "batou-ng: error: pull: cannot fetch '%s' from '%s': %s\n", s.remote,
-                s.url, err);
+        fprintf(stderr, "batou-ng: error: pull: cannot fetch '%s' from '%s': %s\n", s.remote, s.url,
+                err);
         free(err);
-    } else if (git_pull_recorded(".", ref, recorded) == 0 &&
-               fast_forward(&s, tip, recorded) == 0) {
+    } else if (git_pull_recorded(".", ref, recorded) == 0 && fast_forward(&s, tip, recorded) == 0) {
         if (!o->quiet)
             printf("batou-ng: pulled '%s' at %.12s (deployed here: %.12s)\n", s.tracking, tip,
                    *recorded ? recorded : "nothing yet");
@@ -135,8 +134,10 @@ static int pull_locked(const char *env_name, const struct options *o,
         status = commit_deploy(env_name, tip, &here_o, &run, &s);
         if (status == 0 && !o->predict && strcmp(tip, recorded) != 0 &&
             git_pull_record(".", ref, recorded, tip, &err) < 0) {
-            fprintf(stderr, "batou-ng: error: pull: deployed %.12s, but cannot record it in "
-                            "'%s': %s\n", tip, ref, err);
+            fprintf(stderr,
+                    "batou-ng: error: pull: deployed %.12s, but cannot record it in "
+                    "'%s': %s\n",
+                    tip, ref, err);
             free(err);
             status = 1;
         }

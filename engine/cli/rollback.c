@@ -20,7 +20,7 @@
 
 /* Hosts going back to one commit: one deploy. */
 struct rollback_step {
-    char *commit; /* 40 hex digits */
+    char *commit;     /* 40 hex digits */
     struct buf hosts; /* "one,two": the deploy's --limit */
 };
 
@@ -67,8 +67,8 @@ static char *refusal(const struct survey_host *h)
 }
 
 /* The steps, from each host's manifest. -1 when the survey could not run. */
-static int plan_read(const char *env_name, const struct options *o,
-                     const struct deploy_options *d, struct rollback_plan *plan, int *status)
+static int plan_read(const char *env_name, const struct options *o, const struct deploy_options *d,
+                     struct rollback_plan *plan, int *status)
 {
     struct project p;
     struct deploy_options run = *d;

@@ -426,3 +426,21 @@ def test_the_tutorial_secrets_step(batou, homes, tmp_path):
     for line in predicted.stdout.splitlines():
         assert without_time(line) in map(without_time, shown), line
     assert "would change: localhost tick/File(token)" in predicted.stdout
+
+
+def test_a_commit_is_deployed_with_its_own_secrets(project, run, homes):
+    """--commit reads the secrets files of that commit (docs/git.md): its
+    export holds them encrypted, as git does."""
+    from gitrepo import commit, init
+
+    init(project)
+    write_secrets(project, homes, password=ROTATED)
+    commit(project, "rotate the password")
+    result = run("local", "--commit", "HEAD~1")
+    assert result.returncode == 0, result.stderr
+    assert_quiet(result, "--commit HEAD~1")
+    assert (project / "work/app/app.conf").read_text() == f"[db]\npassword = {PASSWORD}\n"
+    result = run("local", "--commit", "HEAD")
+    assert result.returncode == 0, result.stderr
+    assert (project / "work/app/app.conf").read_text() == f"[db]\npassword = {ROTATED}\n"
+    assert_nothing_stored(project)
