@@ -18,8 +18,11 @@ repository, the status of the project's files, the branch and its upstream,
 the unpushed count (the history check costs nothing when the host already
 has the deployed commit). --before PATH adds a row for another binary in
 the same repository (a build from before the checks, which read HEAD and the
-work tree's status for the header already). Prints a table; asserts nothing. Run by hand,
-never from `ninja check`.
+work tree's status for the header already). A last row deploys `--commit HEAD`
+in the clone: what exporting the commit's tree (all of --files too, as the
+project's directory holds them) and hashing its sources without the stat
+cache cost (docs/git.md, "Deploying a commit"). Prints a table; asserts
+nothing. Run by hand, never from `ninja check`.
 """
 
 import argparse
@@ -79,9 +82,9 @@ def tutorial_files():
     return files
 
 
-def run(binary, cwd):
+def run(binary, cwd, extra=()):
     start = time.perf_counter()
-    proc = subprocess.Popen([binary, "-q", "local"], cwd=cwd, env=ENV,
+    proc = subprocess.Popen([binary, "-q", "local", *extra], cwd=cwd, env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -92,9 +95,9 @@ def run(binary, cwd):
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def measure(binary, cwd, repeat):
-    run(binary, cwd)  # the first deploy
-    walls, cpus = zip(*(run(binary, cwd) for _ in range(repeat)))
+def measure(binary, cwd, repeat, extra=()):
+    run(binary, cwd, extra)  # the first deploy
+    walls, cpus = zip(*(run(binary, cwd, extra) for _ in range(repeat)))
     return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
 
 
@@ -122,6 +125,8 @@ def main():
     if a.before:
         rows.append(("in git, --before binary", a.before, in_git))
     results = [(label, *measure(binary, cwd, a.repeat)) for label, binary, cwd in rows]
+    commit_row = ("in git, --commit HEAD", *measure(a.binary, in_git, a.repeat,
+                                                    ("--commit", "HEAD")))
     print(f"no-op deploy of the tutorial ('local'), {a.commits} commits, "
           f"{a.files} files below the project, median of {a.repeat}")
     print(f"| {'project':<26} | {'wall ms':>8} | {'cpu ms':>8} |")
@@ -133,6 +138,8 @@ def main():
     if a.before:
         _, wall2, cpu2 = results[2]
         print(f"| {'the checks add (2nd - 3rd)':<26} | {wall1 - wall2:8.2f} | {cpu1 - cpu2:8.2f} |")
+    label, wall3, cpu3 = commit_row
+    print(f"| {label:<26} | {wall3:8.2f} | {cpu3:8.2f} |")
     if not a.keep:
         shutil.rmtree(top)
 
