@@ -117,6 +117,12 @@ int commit_deploy(const char *env_name, const char *rev, const struct options *o
     struct project p;
     struct deploy_options run = *d;
     run.uncached_sources = 1;
+    /* -F FILE names a file where the command was started. */
+    char *ssh_config = d->ssh_config && d->ssh_config[0] != '/'
+                           ? xasprintf("%s/%s", place, d->ssh_config)
+                           : NULL;
+    if (ssh_config)
+        run.ssh_config = ssh_config;
     int status = cli_project_open(&p, env_name, o, &run, place);
     if (status == 0 && pulled && !has_host(&p, o->host)) {
         homes_free(run.homes);
@@ -133,6 +139,7 @@ int commit_deploy(const char *env_name, const char *rev, const struct options *o
     }
     leave_export();
     git_head_release(&head);
+    free(ssh_config);
     free(place);
     return status;
 }

@@ -157,3 +157,26 @@ def test_a_project_in_a_subdirectory_exports_only_its_directory(batou, make_proj
     result = batou("local", "--commit", "HEAD~1", cwd=project)
     assert result.returncode == 0, result.stderr
     assert work(project, "app.conf") == "greeting = old\n"
+
+
+def test_a_commit_is_deployed_over_ssh_with_the_commits_ssh_config(batou, make_project, ssh_lab):
+    """The project's ssh_config is a project file like the others: the
+    commit's is used; a relative -F names the file in the project; the
+    hosts' homes are cached in the project's own .batou-ng/."""
+    from test_ssh import project_for, target
+
+    lab = ssh_lab(1)
+    host = lab.hosts[0]
+    project = project_for(make_project, lab)
+    init(project)
+    lua = project / "components/greet/component.lua"
+    lua.write_text(lua.read_text().replace("hello from", "hi from"))
+    (project / "ssh_config").write_text("# broken in the work tree\nHost *\n    Port 1\n")
+    result = batou("prod", "--commit", "HEAD", env=lab.env())
+    assert result.returncode == 0, result.stderr
+    assert target(host, "greeting").read_text() == f"hello from {host.name}"
+    assert (project / ".batou-ng").is_dir()
+
+    (project / "my_ssh_config").write_text(lab.ssh_config())
+    result = batou("-F", "my_ssh_config", "prod", "--commit", "HEAD", env=lab.env())
+    assert result.returncode == 0, result.stderr
