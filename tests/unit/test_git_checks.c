@@ -37,6 +37,28 @@ static void test_clean_and_pushed_has_nothing_to_say(void **state)
     assert_null(git_checks_notice(&h));
 }
 
+/* A commit given by name: its work tree does not count, its upstream and
+ * whether the environment's branch contains it do. */
+static void test_a_named_commit_is_checked_for_upstream_and_branch_only(void **state)
+{
+    (void)state;
+    struct git_head h = committed();
+    h.rev = "HEAD~1";
+    memcpy(h.short_id, "1a2b3c4", 8);
+    h.dirty = 1; /* never set for a named commit; ignored if it were */
+    char *lines[GIT_CHECKS_MAX];
+    assert_int_equal(git_checks_refusals(&h, "prod", "main", lines), 0);
+    h.unpushed = 2;
+    h.off_branch = 1;
+    size_t n = git_checks_refusals(&h, "prod", "production", lines);
+    assert_int_equal(n, 2);
+    assert_string_equal(lines[0], "commit 1a2b3c4 ('HEAD~1') has 2 commits not on 'origin/main', "
+                                  "the upstream of branch 'main' (push, or deploy anyway with -D)");
+    assert_string_equal(lines[1], "commit 1a2b3c4 ('HEAD~1') is not on branch 'production', "
+                                  "which environment 'prod' deploys (deploy anyway with -D)");
+    free_lines(lines, n);
+}
+
 static void test_every_refusal_names_what_is_wrong(void **state)
 {
     (void)state;
@@ -82,6 +104,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_and_pushed_has_nothing_to_say),
         cmocka_unit_test(test_every_refusal_names_what_is_wrong),
+        cmocka_unit_test(test_a_named_commit_is_checked_for_upstream_and_branch_only),
         cmocka_unit_test(test_no_upstream_and_no_git_are_notices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
