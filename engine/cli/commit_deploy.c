@@ -106,7 +106,8 @@ int commit_deploy(const char *env_name, const char *rev, const struct options *o
     struct git_head head;
     if (!place || git_tree_resolve(".", rev, &head, &err) < 0 ||
         enter_export(place, head.id, &err) < 0) {
-        fprintf(stderr, "batou-ng: error: --commit '%s': %s\n", rev,
+        fprintf(stderr, "batou-ng: error: %s '%s': %s\n",
+                pulled ? "pull" : o->commit ? "--commit" : "rollback to", rev,
                 err ? err : "cannot find the project's directory");
         free(err);
         if (place)

@@ -107,9 +107,9 @@ def test_rollback_of_one_host_and_of_a_host_without_history(batou, make_project)
 def test_the_previous_commit_survives_compaction(batou, make_project):
     project = make_project(TWO_HOSTS)
     init(project)
-    versions = [release(project, f"v{i}", files=70) for i in range(1, 7)]
-    # Deploy each version in turn: 70 changed nodes a run; the journal is
-    # compacted once it holds more than 3 x 71 + 64 records.
+    versions = [release(project, f"v{i}", files=20) for i in range(1, 8)]
+    # Deploy each version in turn: 21 changed nodes a run; the journal is
+    # compacted once it holds more than 3 x 21 + 64 records.
     for v in versions:
         assert batou("--force", "--commit", v, "local").returncode == 0
     recorded = runs(project, "one")
@@ -117,5 +117,26 @@ def test_the_previous_commit_survives_compaction(batou, make_project):
     assert recorded[-2:] == versions[-2:]
     result = batou("rollback", "local")
     assert result.returncode == 0, result.stderr
-    assert conf(project, "one") == "version = v5\n"
-    assert (project / "work" / "one" / "app" / "part70").read_text() == "v5 70"
+    assert conf(project, "one") == "version = v6\n"
+    assert (project / "work" / "one" / "app" / "part20").read_text() == "v6 20"
+
+
+def test_a_previous_commit_this_repository_lacks_is_one_line(batou, make_project):
+    from gitrepo import git
+
+    project = make_project(TWO_HOSTS)
+    init(project)
+    git(project, "checkout", "-q", "-b", "gone")
+    lost = release(project, "lost")
+    assert batou("local", "--limit", "one").returncode == 0
+    git(project, "checkout", "-q", "main")
+    git(project, "branch", "-q", "-D", "gone")
+    git(project, "reflog", "expire", "--expire=now", "--all")
+    git(project, "gc", "-q", "--prune=now")
+    assert batou("--force", "local", "--limit", "one").returncode == 0
+    result = batou("rollback", "local", "--limit", "one")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"batou-ng: error: rollback to '{lost}': no commit '{lost}' in the project's git "
+        "repository"), result.stderr
+    assert conf(project, "one") == "version = A\n"
