@@ -197,13 +197,18 @@ def test_pull_over_ssh(batou, lab, ssh_lab, tmp_path):
     serve()
     one = clone(remote, tmp_path / "one")
     git(one, "remote", "set-url", "origin", f"ssh://{host.user}@{host.addr}:{host.port}{served}")
-    result = batou("pull", "local", "--host", "one", cwd=one, env=ssh.env())
+    # Under ASan: libgit2 1.5's ssh transport leaks the known hosts it read;
+    # the suppression in engine/cli/main.c names its caller
+    # (git_remote_connect_ext), which only the full unwinder sees.
+    asan = os.environ.get("ASAN_OPTIONS")
+    env = dict(ssh.env(), ASAN_OPTIONS=(asan + ":" if asan else "") + "fast_unwind_on_malloc=0")
+    result = batou("pull", "local", "--host", "one", cwd=one, env=env)
     assert result.returncode == 0, result.stderr
     assert pulled(one, "one") == first
 
     second = release(author, 2)
     serve()
-    result = batou("pull", "local", "--host", "one", cwd=one, env=ssh.env())
+    result = batou("pull", "local", "--host", "one", cwd=one, env=env)
     assert result.returncode == 0, result.stderr
     assert conf(one, "one") == "version 2\n"
     assert pulled(one, "one") == second
@@ -212,7 +217,7 @@ def test_pull_over_ssh(batou, lab, ssh_lab, tmp_path):
     ssh.known_hosts.write_text("")
     release(author, 3)
     serve()
-    result = batou("pull", "local", "--host", "one", cwd=one, env=ssh.env())
+    result = batou("pull", "local", "--host", "one", cwd=one, env=env)
     assert result.returncode == 1
     assert "unknown host key" in result.stderr
     assert pulled(one, "one") == second
