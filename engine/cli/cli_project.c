@@ -57,9 +57,21 @@ int cli_project_open(struct project *p, const char *env_name, const struct optio
     }
     if (sound)
         homes_before_model(p, run, o->quiet);
-    struct project_options options = {
-        .platform = o->platform, .verbose = o->verbose, .traceback = o->debug};
-    if (project_configure(p, &options) < 0) {
+    /* The graph cache serves runs that connect (-c always runs the model:
+     * it is the consistency check); -n reads it and writes nothing. */
+    char *statedir = NULL;
+    if (run)
+        statedir = place ? xasprintf("%s/.batou-ng", place) : xstrdup(".batou-ng");
+    struct project_options options = {.platform = o->platform,
+                                      .verbose = o->verbose,
+                                      .traceback = o->debug,
+                                      .cache_dir = statedir,
+                                      .cache_write = run && !run->predict};
+    int configured = project_configure(p, &options);
+    free(statedir);
+    if (run && run->stats && p->cache_note)
+        printf("stats: %s\n", p->cache_note);
+    if (configured < 0) {
         int status = report_configuration(p);
         if (run)
             homes_free(run->homes); /* the caller stops here */

@@ -187,6 +187,8 @@ static void read_options(lua_State *L, const struct spec *s, int opts, enum addr
     }
 }
 
+#define OBSERVER_KEY "batou.address_observer"
+
 /* Push the first address of family for s->host as text, or nothing and
  * return 0 when there is none. */
 static int resolve(lua_State *L, const struct environment *env, const char *host, int family)
@@ -213,6 +215,20 @@ static int resolve(lua_State *L, const struct environment *env, const char *host
         }
         return 0;
     }
+    int found = address_lookup(host, family, text);
+    lua_getfield(L, LUA_REGISTRYINDEX, OBSERVER_KEY);
+    struct address_observer *o = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (o)
+        o->seen(o->ctx, host, family, found ? text : NULL);
+    if (!found)
+        return 0;
+    lua_pushstring(L, text);
+    return 1;
+}
+
+int address_lookup(const char *host, int family, char text[ADDRESS_TEXT_MAX])
+{
     struct addrinfo hints, *result = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = family;
@@ -222,10 +238,15 @@ static int resolve(lua_State *L, const struct environment *env, const char *host
     const void *raw = family == AF_INET
                           ? (const void *)&((struct sockaddr_in *)result->ai_addr)->sin_addr
                           : (const void *)&((struct sockaddr_in6 *)result->ai_addr)->sin6_addr;
-    inet_ntop(family, raw, text, sizeof text);
+    inet_ntop(family, raw, text, ADDRESS_TEXT_MAX);
     freeaddrinfo(result);
-    lua_pushstring(L, text);
     return 1;
+}
+
+void address_observe(struct lua_State *L, struct address_observer *o)
+{
+    lua_pushlightuserdata(L, o);
+    lua_setfield(L, LUA_REGISTRYINDEX, OBSERVER_KEY);
 }
 
 /* Set field of the table on top to the NetLoc of host's family address. */

@@ -27,4 +27,19 @@ struct environment;
  * prefix when called from C). */
 void address_open(struct lua_State *L, const struct environment *env);
 
+/* Room for an address as text (INET6_ADDRSTRLEN). */
+#define ADDRESS_TEXT_MAX 46
+/* Ask the system resolver for host's first family (AF_INET, AF_INET6)
+ * address: 1 with text filled, or 0. What Address asks when neither a
+ * literal nor [resolver] answers. */
+int address_lookup(const char *host, int family, char text[ADDRESS_TEXT_MAX]);
+/* Told of every address_lookup an Address of L made (the graph cache
+ * records them: engine/model/model_inputs.h); text NULL when none. */
+struct address_observer {
+    void (*seen)(void *ctx, const char *host, int family, const char *text);
+    void *ctx;
+};
+/* Tell o (which must outlive L) of L's lookups from now on. */
+void address_observe(struct lua_State *L, struct address_observer *o);
+
 #endif

@@ -123,6 +123,7 @@ static int l_suggest(lua_State *L)
 static int l_kind(lua_State *L)
 {
     struct stat st;
+    model_inputs_path(model_inputs_of(L), luaL_checkstring(L, 1), NULL, 0);
     if (stat(luaL_checkstring(L, 1), &st) < 0) {
         lua_pushnil(L);
         return 1;
@@ -137,11 +138,15 @@ static int l_read(lua_State *L)
     struct buf b;
     buf_init(&b);
     if (read_file(luaL_checkstring(L, 1), &b) < 0) {
+        int e = errno;
         buf_release(&b);
+        model_inputs_path(model_inputs_of(L), lua_tostring(L, 1), NULL, 0);
+        errno = e;
         lua_pushnil(L);
         lua_pushstring(L, strerror(errno));
         return 2;
     }
+    model_inputs_path(model_inputs_of(L), lua_tostring(L, 1), b.data ? b.data : "", b.len);
     lua_pushlstring(L, b.data ? b.data : "", b.len);
     buf_release(&b);
     return 1;
@@ -267,11 +272,14 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The directories under components/ that hold a component.lua, sorted. */
-static char **component_dirs(size_t *count)
+/* The directories under components/ that hold a component.lua, sorted
+ * (each name tried is an input: a component.lua that appears changes the
+ * model). */
+static char **component_dirs(struct model_inputs *in, size_t *count)
 {
     char **names = NULL;
     size_t n = 0, cap = 0;
+    model_inputs_path(in, COMPONENTS_DIR, NULL, 0);
     DIR *dir = opendir(COMPONENTS_DIR);
     *count = 0;
     if (!dir)
@@ -281,6 +289,7 @@ static char **component_dirs(size_t *count)
         if (e->d_name[0] == '.')
             continue;
         char *path = xasprintf(COMPONENTS_DIR "/%s/component.lua", e->d_name);
+        model_inputs_path(in, path, NULL, 0);
         struct stat st;
         if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
             xgrow(&names, &cap, n + 1, sizeof *names);
@@ -301,7 +310,7 @@ static void load_components(struct model *m, struct diags *d)
 {
     lua_State *L = m->L;
     size_t n;
-    char **dirs = component_dirs(&n);
+    char **dirs = component_dirs(m->inputs, &n);
     model_push_api(m, "load_all");
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
@@ -316,11 +325,29 @@ static void load_components(struct model *m, struct diags *d)
     }
 }
 
+struct model_inputs *model_inputs_of(lua_State *L)
+{
+    return (*(struct model **)lua_getextraspace(L))->inputs;
+}
+
+static void address_seen(void *ctx, const char *host, int family, const char *text)
+{
+    model_inputs_resolve(ctx, host, family, text);
+}
+
 struct model *model_new(const struct environment *env, const char *platform_override,
                         enum model_flags flags, struct diags *d)
 {
+    return model_new_recording(env, platform_override, flags, NULL, d);
+}
+
+struct model *model_new_recording(const struct environment *env, const char *platform_override,
+                                  enum model_flags flags, struct model_inputs *inputs,
+                                  struct diags *d)
+{
     struct model *m = xcalloc(1, sizeof *m);
     m->env = env;
+    m->inputs = inputs;
     m->platform = platform_override ? xstrdup(platform_override) : NULL;
     m->flags = flags;
     m->api = LUA_NOREF;
@@ -342,6 +369,11 @@ struct model *model_new(const struct environment *env, const char *platform_over
     }
     model_budget_start(m);
     address_open(m->L, env);
+    if (inputs) {
+        m->resolved = xmalloc(sizeof *m->resolved);
+        *m->resolved = (struct address_observer){address_seen, inputs};
+        address_observe(m->L, m->resolved);
+    }
     load_components(m, d);
     return m;
 }
@@ -352,6 +384,7 @@ void model_free(struct model *m)
         return;
     if (m->L)
         lua_close(m->L);
+    free(m->resolved);
     free(m->platform);
     free(m);
 }

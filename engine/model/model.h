@@ -40,6 +40,13 @@ enum model_flags {
  * NULL only when the prelude itself could not be loaded. */
 struct model *model_new(const struct environment *env, const char *platform_override,
                         enum model_flags flags, struct diags *d);
+struct model_inputs;
+/* model_new that records every input the model reads into inputs
+ * (engine/model/model_inputs.h; kept by pointer, it must outlive the
+ * model), for the graph cache. */
+struct model *model_new_recording(const struct environment *env, const char *platform_override,
+                                  enum model_flags flags, struct model_inputs *inputs,
+                                  struct diags *d);
 /* Instantiate every host's root components, apply [component:x] overrides,
  * and run configure to a fixed point (docs/reference/lua.md, resources). Every
  * configuration error goes to d; with MODEL_VERBOSE, self:log() lines are

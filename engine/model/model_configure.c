@@ -44,7 +44,7 @@ static int is_local(const struct environment *env)
 /* Where root components work on the target: <target_directory>/work, with
  * "~" resolved against the host's home once it is known (env_host.home); for
  * a local environment, per host (environment_local_dirs). */
-static char *work_base(const struct environment *env, const struct env_host *host)
+char *model_host_work(const struct environment *env, const struct env_host *host)
 {
     if (is_local(env)) {
         char *work, *statedir;
@@ -91,7 +91,7 @@ static void push_host(struct model *m, const struct env_host *h)
         set_string(L, h->data[i].key, h->data[i].value);
     lua_setfield(L, -2, "data");
     push_components(L, h);
-    char *work = work_base(m->env, h);
+    char *work = model_host_work(m->env, h);
     set_string(L, "work", work);
     free(work);
 }

@@ -126,7 +126,8 @@ static void plan_directory(struct build *b, int node, int rule, int pos, size_t 
     lua_pop(L, 1);
     size_t count;
     int error;
-    char **files = model_list_files(source, exclude, nexclude, &count, &error);
+    char **files = model_list_files(source, exclude, nexclude, &count, &error,
+                                    b->m->inputs);
     if (error) {
         char *message = xasprintf("source directory '%s' cannot be read completely", source);
         build_defined_error(b, node, message);
@@ -286,8 +287,10 @@ static void rule_params(struct build *b, int node, int rule, const struct rule_k
 
 static int read_source(struct build *b, int node, const char *path, struct buf *out)
 {
-    if (read_file(path, out) == 0)
+    if (read_file(path, out) == 0) {
+        model_inputs_path(b->m->inputs, path, out->data ? out->data : "", out->len);
         return 0;
+    }
     char *message = xasprintf("cannot read '%s': %s", path, strerror(errno));
     build_defined_error(b, node, message);
     free(message);

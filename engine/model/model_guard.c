@@ -122,6 +122,8 @@ static void sensitive_notice(struct build *b, const struct node *n)
     for (size_t i = 0; i < b->nnoticed; i++)
         if (strcmp(b->noticed[i], at) == 0)
             return;
+    /* Its content holds a secret in plaintext: never stored. */
+    model_inputs_volatile(b->m->inputs, "a rule holds a secret value but says 'sensitive = false'");
     b->noticed = xrealloc(b->noticed, (b->nnoticed + 1) * sizeof *b->noticed);
     b->noticed[b->nnoticed++] = xstrdup(at);
     fflush(stdout);

@@ -5,6 +5,7 @@
  * prelude), model_configure.c and model_graph.c. Not a public contract. */
 
 #include "engine/model/model.h"
+#include "engine/model/model_inputs.h"
 
 #include <stddef.h>
 
@@ -22,7 +23,18 @@ struct model {
     unsigned long long budget_ticks, used_ticks;
     int exhausted;       /* the Lua budget ran out */
     int budget_reported; /* the first budget error went out; the rest are echoes */
+    /* What the model reads, for the graph cache (model_inputs.h), or NULL. */
+    struct model_inputs *inputs;
+    struct address_observer *resolved; /* tells inputs of Address lookups */
 };
+
+struct env_host;
+/* Where host's root components work on the target (self.workdir's parent:
+ * docs/reference/lua.md), allocated. */
+char *model_host_work(const struct environment *env, const struct env_host *host);
+
+/* The recorder of the model L belongs to, or NULL (model_inputs_* take it). */
+struct model_inputs *model_inputs_of(struct lua_State *L);
 
 /* Chunk name of the prelude: error positions inside it read
  * "[batou-ng prelude]:LINE:", which the prelude moves to the user's line. */
@@ -76,7 +88,7 @@ void model_json(struct lua_State *L, int index, int as_object, struct buf *out);
  * skipped whole). *error is set when a directory could not be read. The
  * caller frees the array and the strings. */
 char **model_list_files(const char *dir, char *const *exclude, size_t nexclude, size_t *count,
-                        int *error);
+                        int *error, struct model_inputs *in);
 
 /* The standard libraries the model may use (engine/model/model_sandbox.c):
  * open them in a fresh state, and once the prelude is loaded (it keeps the
@@ -89,6 +101,7 @@ void model_sandbox_seal(struct lua_State *L);
  * root), then in templates/. */
 struct model_includes {
     const char *dir;
+    struct model_inputs *inputs; /* records every name tried, or NULL */
 };
 int model_template_load(void *data, const char *name, const char *from, char **path, char **src,
                         size_t *len, char **message);

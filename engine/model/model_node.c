@@ -201,6 +201,7 @@ static int excluded(const char *rel, const char *name, char *const *exclude, siz
 }
 
 struct listing {
+    struct model_inputs *inputs; /* records each directory and odd entry */
     char **files;
     size_t n, cap;
     char *const *exclude;
@@ -211,6 +212,7 @@ struct listing {
 static void list_dir(struct listing *l, const char *root, const char *rel, int depth)
 {
     char *dir_path = rel[0] ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+    model_inputs_path(l->inputs, dir_path, NULL, 0);
     DIR *dir = opendir(dir_path);
     if (!dir) {
         l->error = 1;
@@ -233,15 +235,20 @@ static void list_dir(struct listing *l, const char *root, const char *rel, int d
         char *child = rel[0] ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
         char *full = xasprintf("%s/%s", dir_path, names[i]);
         struct stat st;
-        if (excluded(child, names[i], l->exclude, l->nexclude) || stat(full, &st) < 0) {
+        if (excluded(child, names[i], l->exclude, l->nexclude)) {
+            free(child);
+        } else if (stat(full, &st) < 0) {
+            model_inputs_path(l->inputs, full, NULL, 0); /* a dangling link, say */
             free(child);
         } else if (S_ISDIR(st.st_mode) && depth < LIST_MAX_DEPTH) {
             list_dir(l, root, child, depth + 1);
             free(child);
         } else if (S_ISREG(st.st_mode)) {
+            /* recorded when its node reads it (model_graph.c) */
             xgrow(&l->files, &l->cap, l->n + 1, sizeof *l->files);
             l->files[l->n++] = child;
         } else {
+            model_inputs_path(l->inputs, full, NULL, 0);
             free(child);
         }
         free(full);
@@ -252,9 +259,9 @@ static void list_dir(struct listing *l, const char *root, const char *rel, int d
 }
 
 char **model_list_files(const char *dir, char *const *exclude, size_t nexclude, size_t *count,
-                        int *error)
+                        int *error, struct model_inputs *in)
 {
-    struct listing l = {.exclude = exclude, .nexclude = nexclude};
+    struct listing l = {.inputs = in, .exclude = exclude, .nexclude = nexclude};
     list_dir(&l, dir, "", 0);
     *count = l.n;
     *error = l.error;

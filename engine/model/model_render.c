@@ -32,7 +32,7 @@ int build_render(struct build *b, int node, int rule, const char *name, const ch
      * in templates/ (engine/model/model_template.c) */
     const char *slash = strrchr(name, '/');
     char *dir = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("");
-    struct model_includes inc = {dir};
+    struct model_includes inc = {dir, b->m->inputs};
     struct template_loader loader = {model_template_load, &inc};
     int rc = template_expand_with(name, src, len, L, ctx, &loader, out, err);
     free(dir);

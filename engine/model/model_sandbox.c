@@ -6,6 +6,9 @@
  * binary chunk can corrupt the VM), coroutine, table, string, math, utf8;
  * io.open for reading, io.lines of a file, io.type; os.clock, os.date,
  * os.difftime, os.getenv, os.time; require of Lua files (package.path);
+ * every file these read and every variable os.getenv reads is recorded
+ * for the graph cache (model_inputs.h), and the clock (os.time, os.date,
+ * os.clock) and math.random make the model uncacheable;
  * debug.traceback and debug.getinfo. Everything else of io, os and package
  * raises "NAME is not allowed in the model ..." at the caller's file:line;
  * the rest of debug is gone (debug.getupvalue would hand out the real
@@ -17,7 +20,10 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "engine/util.h"
 
 #define REFUSED_WHY "the model may read files but not write, delete or execute"
 
@@ -48,6 +54,7 @@ static int io_open_read(lua_State *L)
     if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0)
         return luaL_error(L, "io.open with mode '%s' is not allowed in the model: " REFUSED_WHY,
                           mode);
+    model_inputs_path(model_inputs_of(L), luaL_checkstring(L, 1), NULL, 0);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
@@ -57,7 +64,7 @@ static int io_open_read(lua_State *L)
 /* io.lines(path, ...): without a path it would read stdin. */
 static int io_lines_file(lua_State *L)
 {
-    luaL_checkstring(L, 1);
+    model_inputs_path(model_inputs_of(L), luaL_checkstring(L, 1), NULL, 0);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
@@ -72,6 +79,8 @@ static int call_text_only(lua_State *L, int mode_arg)
     const char *mode = lua_tostring(L, mode_arg);
     if (mode && !strchr(mode, 't'))
         return luaL_error(L, "loading binary chunks is not allowed in the model");
+    if (mode_arg == 2 && lua_type(L, 1) == LUA_TSTRING) /* loadfile(path) */
+        model_inputs_path(model_inputs_of(L), lua_tostring(L, 1), NULL, 0);
     lua_pushliteral(L, "t");
     lua_replace(L, mode_arg);
     lua_pushvalue(L, lua_upvalueindex(1));
@@ -94,10 +103,51 @@ static int dofile_text(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     lua_settop(L, 1);
+    model_inputs_path(model_inputs_of(L), name, NULL, 0);
     if (luaL_loadfilex(L, name, "t") != LUA_OK)
         return lua_error(L);
     lua_call(L, 0, LUA_MULTRET);
     return lua_gettop(L) - 1;
+}
+
+/* Record every file package.path names for module name, up to found (the
+ * one searchpath chose) or all of them when none was: a module that appears
+ * earlier on the path, or at all, changes the model. */
+static void record_probes(lua_State *L, const char *name, const char *found)
+{
+    struct model_inputs *in = model_inputs_of(L);
+    if (!in)
+        return;
+    lua_getfield(L, lua_upvalueindex(1), "path");
+    const char *path = lua_tostring(L, -1);
+    char *module = xstrdup(name);
+    for (char *c = module; *c; c++)
+        if (*c == '.')
+            *c = '/';
+    for (const char *t = path; t && *t;) {
+        const char *end = strchr(t, ';');
+        size_t n = end ? (size_t)(end - t) : strlen(t);
+        struct buf file;
+        buf_init(&file);
+        for (size_t i = 0; i < n; i++) {
+            if (t[i] == '?')
+                buf_adds(&file, module);
+            else
+                buf_addc(&file, t[i]);
+        }
+        if (file.len) {
+            model_inputs_path(in, file.data, NULL, 0);
+            int last = found && strcmp(file.data, found) == 0;
+            buf_release(&file);
+            if (last)
+                break;
+        } else {
+            buf_release(&file);
+        }
+        t = end ? end + 1 : NULL;
+    }
+    free(module);
+    lua_pop(L, 1);
 }
 
 /* package.searchers[2], text chunks only: require "lib.x" finds ./lib/x.lua. */
@@ -108,6 +158,7 @@ static int search_lua_text(lua_State *L)
     lua_pushstring(L, name);
     lua_getfield(L, lua_upvalueindex(1), "path");
     lua_call(L, 2, 2);
+    record_probes(L, name, lua_tostring(L, -2));
     if (lua_isnil(L, -2))
         return 1; /* the message listing where it looked */
     const char *file = lua_tostring(L, -2);
@@ -156,6 +207,47 @@ static void restrict_io(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* os.getenv(name): recorded with (a keyed hash of) what it returned. */
+static int getenv_recorded(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *value = getenv(name);
+    model_inputs_getenv(model_inputs_of(L), name, value);
+    if (value)
+        lua_pushstring(L, value);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* The clock and the random generator: the model's result then depends on
+ * more than what it read, so it is not cached (upvalue 2 names it). */
+static int call_volatile(lua_State *L)
+{
+    model_inputs_volatile(model_inputs_of(L), lua_tostring(L, lua_upvalueindex(2)));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static void wrap_volatile(lua_State *L, int lib, const char *libname, const char *name)
+{
+    lua_getfield(L, lib, name);
+    lua_pushfstring(L, "the model called %s.%s", libname, name);
+    lua_pushcclosure(L, call_volatile, 2);
+    lua_setfield(L, lib, name);
+}
+
+static void restrict_math(lua_State *L)
+{
+    lua_getglobal(L, "math");
+    int math = lua_gettop(L);
+    wrap_volatile(L, math, "math", "random");
+    wrap_volatile(L, math, "math", "randomseed");
+    lua_pop(L, 1);
+}
+
 static void restrict_os(lua_State *L)
 {
     static const char *const keep[] = {"clock", "date", "difftime", "getenv", "time", NULL};
@@ -166,6 +258,12 @@ static void restrict_os(lua_State *L)
     lua_newtable(L);
     for (size_t i = 0; keep[i]; i++)
         copy_field(L, full, keep[i]);
+    int os = lua_gettop(L);
+    lua_pushcfunction(L, getenv_recorded);
+    lua_setfield(L, os, "getenv");
+    wrap_volatile(L, os, "os", "clock");
+    wrap_volatile(L, os, "os", "date");
+    wrap_volatile(L, os, "os", "time");
     for (size_t i = 0; refuse[i]; i++)
         set_refused(L, "os", refuse[i]);
     install(L, "os");
@@ -204,6 +302,7 @@ void model_sandbox_open(lua_State *L)
     lua_pop(L, 1);
     restrict_io(L);
     restrict_os(L);
+    restrict_math(L);
     restrict_package(L);
 }
 

@@ -40,6 +40,7 @@ int model_template_load(void *data, const char *name, const char *from, char **p
         struct buf b;
         buf_init(&b);
         if (read_file(candidate, &b) == 0) {
+            model_inputs_path(inc->inputs, candidate, b.data ? b.data : "", b.len);
             *path = candidate;
             *len = b.len;
             *src = buf_detach(&b);
@@ -49,6 +50,7 @@ int model_template_load(void *data, const char *name, const char *from, char **p
         }
         int e = errno;
         buf_release(&b);
+        model_inputs_path(inc->inputs, candidate, NULL, 0);
         if (e != ENOENT && e != ENOTDIR) {
             *message = xasprintf("cannot read '%s': %s", candidate, strerror(e));
             free(candidate);

@@ -1,6 +1,9 @@
 #include "engine/model/project.h"
 
 #include "engine/model/model.h"
+#include "engine/model/model_inputs.h"
+#include "engine/model/project_cache.h"
+#include "engine/util.h"
 #include "environments/secrets.h"
 
 #include <stdio.h>
@@ -43,8 +46,12 @@ int project_load_environment(struct project *p, const char *env_name)
 {
     p->model = NULL;
     p->secrets_ok = 0;
+    p->cache_note = NULL;
     graph_init(&p->graph, env_name);
     diags_init(&p->diags);
+    /* Before they are read: a change meanwhile is seen as one, never missed. */
+    p->inputs = model_inputs_new(NULL, 0);
+    project_cache_record_environment(p->inputs, env_name);
     diags_stage(&p->diags, "reading the environment");
     if (environment_load(&p->env, env_name, &p->diags) < 0 && !p->env.parsed)
         return mask_diags(p);
@@ -55,13 +62,38 @@ int project_load_environment(struct project *p, const char *env_name)
     return 0;
 }
 
+/* Whether this run may use the graph cache: a sound environment, and not
+ * -v (self:log lines come from running the model). */
+static int cache_usable(const struct project *p, const struct project_options *options)
+{
+    return options->cache_dir && p->secrets_ok && p->diags.count == 0 && !options->verbose;
+}
+
 int project_configure(struct project *p, const struct project_options *options)
 {
     enum model_flags flags = (options->verbose ? MODEL_VERBOSE : 0) |
                              (options->traceback ? MODEL_TRACEBACK : 0) |
                              (p->secrets_ok ? 0 : MODEL_CHECK_NAMES_ONLY);
+    int cached = cache_usable(p, options);
+    if (cached) {
+        size_t key_len = p->env.has_hash_key ? sizeof p->env.hash_key : 0;
+        model_inputs_set_key(p->inputs, p->env.hash_key, key_len);
+        char *why = NULL;
+        diags_stage(&p->diags, "reading the graph cache");
+        if (project_cache_load(p, options->cache_dir, options->platform, &why) == 1) {
+            p->cache_note = xasprintf("model from the cache (%s)", why);
+            free(why);
+            return 0;
+        }
+        p->cache_note = xasprintf("model evaluated: %s", why);
+        free(why);
+    } else if (options->cache_dir) {
+        p->cache_note = xstrdup(options->verbose ? "model evaluated: -v shows its log"
+                                                 : "model evaluated");
+    }
     diags_stage(&p->diags, "loading components");
-    p->model = model_new(&p->env, options->platform, flags, &p->diags);
+    p->model = model_new_recording(&p->env, options->platform, flags, cached ? p->inputs : NULL,
+                                   &p->diags);
     if (!p->model)
         return mask_diags(p);
     diags_stage(&p->diags, "configuring components");
@@ -70,7 +102,17 @@ int project_configure(struct project *p, const struct project_options *options)
         diags_stage(&p->diags, "building the graph");
         model_build_graph(p->model, &p->graph, &p->diags);
     }
-    return p->diags.count > 0 ? mask_diags(p) : 0;
+    if (p->diags.count > 0)
+        return mask_diags(p);
+    if (cached && options->cache_write) {
+        char *why = NULL;
+        project_cache_store(p, options->cache_dir, options->platform, p->inputs, &why);
+        char *note = xasprintf("%s; %s", p->cache_note, why);
+        free(p->cache_note);
+        free(why);
+        p->cache_note = note;
+    }
+    return 0;
 }
 
 int project_load(struct project *p, const char *env_name, const struct project_options *options)
@@ -84,6 +126,10 @@ void project_release(struct project *p)
 {
     if (p->model)
         model_free(p->model);
+    model_inputs_free(p->inputs);
+    p->inputs = NULL;
+    free(p->cache_note);
+    p->cache_note = NULL;
     graph_release(&p->graph);
     environment_release(&p->env);
     diags_release(&p->diags);

@@ -10,6 +10,7 @@
 #include "environments/environment.h"
 
 struct model;
+struct model_inputs;
 
 struct project {
     struct environment env;
@@ -17,12 +18,19 @@ struct project {
     struct graph graph;
     struct diags diags; /* every configuration error found while loading */
     int secrets_ok;     /* the secrets decrypted (project_load_environment) */
+    struct model_inputs *inputs; /* what the model read (the graph cache), or NULL */
+    char *cache_note; /* where the graph came from, for -d stats ("from the cache: ..."), or NULL */
 };
 
 struct project_options {
     const char *platform; /* -p: overrides every host's platform, or NULL */
     int verbose;          /* -v: print self:log() lines */
     int traceback;        /* -d: configuration errors carry the Lua frames behind them */
+    /* The graph cache (engine/model/project_cache.h): the state directory
+     * to read a configured graph from, or NULL to always run the model;
+     * with cache_write, a graph the model made is stored there. */
+    const char *cache_dir;
+    int cache_write;
 };
 
 /* Load environment env_name, configure its model and build its graph. 0, or -1

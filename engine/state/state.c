@@ -37,6 +37,12 @@
  *            service user as configured ("" when none), the login as the ssh
  *            configuration resolved it.
  *
+ *   graphs   key: "<env>". Added within schema 1, like homes.
+ *            value: the configured graph of the environment and the inputs
+ *            the model read to make it, as engine/model/model_cache.c
+ *            encodes it (its own version byte first; this module stores the
+ *            bytes and never looks inside).
+ *
  *   runs     key: <env> | 0x00 | u64 sequence, big-endian so a cursor walks an
  *            environment's runs oldest to newest. Only the newest 100 per
  *            environment are kept (trimmed in the transaction that adds one).
@@ -102,6 +108,8 @@ static int apply_ops(struct state *s, MDB_txn *txn, const struct state_op *ops, 
             rc = state_runs_apply(s, txn, &ops[i]);
         else if (ops[i].kind == STATE_OP_HOME)
             rc = mdb_put(txn, s->homes, &k, &v, 0);
+        else if (ops[i].kind == STATE_OP_GRAPH)
+            rc = mdb_put(txn, s->graphs, &k, &v, 0);
         else
             rc = mdb_put(txn, ops[i].kind == STATE_OP_SOURCE ? s->sources : s->hosts, &k, &v, 0);
     }

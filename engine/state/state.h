@@ -120,6 +120,13 @@ int state_home_put(struct state *s, const char *key, const struct home_record *r
 /* Free what a home_record owns and zero it. */
 void state_home_release(struct home_record *r);
 
+/* The configured graph cached for key "<env>" (engine/model/model_cache.c's
+ * bytes): on 1, *data (caller frees) and *len. */
+int state_graph_get(struct state *s, const char *key, unsigned char **data, size_t *len,
+                    char **err);
+int state_graph_put(struct state *s, const char *key, const unsigned char *data, size_t len,
+                    char **err);
+
 /* Append a run to its environment's history, keeping the newest 100. */
 int state_run_add(struct state *s, const struct run_record *r, char **err);
 /* Call fn on env's newest n runs, newest first; fn returning nonzero stops. */

@@ -10,7 +10,7 @@
 
 #include "engine/util.h"
 
-enum state_op_kind { STATE_OP_SOURCE, STATE_OP_HOST, STATE_OP_RUN, STATE_OP_HOME };
+enum state_op_kind { STATE_OP_SOURCE, STATE_OP_HOST, STATE_OP_RUN, STATE_OP_HOME, STATE_OP_GRAPH };
 
 /* One buffered write: a put (key -> val) or, for runs, key = env, val = record. */
 struct state_op {
@@ -22,8 +22,9 @@ struct state_op {
 struct state {
     MDB_env *env; /* NULL: read-only and nothing readable on disk (empty) */
     int have_dbs; /* the named databases are open (else everything is empty) */
-    MDB_dbi meta, sources, hosts, runs, homes;
-    int have_homes; /* homes is open (a cache written before it existed has none) */
+    MDB_dbi meta, sources, hosts, runs, homes, graphs;
+    int have_homes;  /* homes is open (a cache written before it existed has none) */
+    int have_graphs; /* graphs is open (likewise) */
     int readonly;
     char *dir;
     char *notice;

@@ -126,6 +126,10 @@ static int open_dbs(struct state *s, MDB_txn *txn, unsigned create)
     /* Added within schema 1: a cache from before has none (state.c). */
     rc = mdb_dbi_open(txn, "homes", create, &s->homes);
     s->have_homes = rc == 0;
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    rc = mdb_dbi_open(txn, "graphs", create, &s->graphs);
+    s->have_graphs = rc == 0;
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -214,8 +218,9 @@ static int setup_ours(struct state *s, void *arg)
     int rc = state_txn_begin(s, MDB_RDONLY, &s->txn);
     if (rc)
         return rc;
-    /* A writable open creates what a cache from before lacks (homes). */
-    if (schema_ok(s->txn, arg) && open_dbs(s, s->txn, 0) == 0 && (s->have_homes || s->readonly))
+    /* A writable open creates what a cache from before lacks (homes, graphs). */
+    if (schema_ok(s->txn, arg) && open_dbs(s, s->txn, 0) == 0 &&
+        ((s->have_homes && s->have_graphs) || s->readonly))
         return end_txn(s, 0) == 0 ? ALL_THERE : 0;
     end_txn(s, -1);
     return 0;
