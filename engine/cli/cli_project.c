@@ -32,6 +32,11 @@ static int not_a_project(const struct options *o, const char *place)
     return 2;
 }
 
+static int writes_state(const struct options *o)
+{
+    return (options_command(o) & (CLI_DEPLOY | CLI_ROLLBACK | CLI_PULL)) != 0;
+}
+
 int cli_project_open(struct project *p, const char *env_name, const struct options *o,
                      struct deploy_options *run, const char *place)
 {
@@ -58,7 +63,8 @@ int cli_project_open(struct project *p, const char *env_name, const struct optio
     if (sound)
         homes_before_model(p, run, o->quiet);
     /* The graph cache serves runs that connect (-c always runs the model:
-     * it is the consistency check); -n reads it and writes nothing. */
+     * it is the consistency check); only a deploy writes it: -n, status,
+     * graph, explain and run never write the state cache. */
     char *statedir = NULL;
     if (run)
         statedir = place ? xasprintf("%s/.batou-ng", place) : xstrdup(".batou-ng");
@@ -66,7 +72,7 @@ int cli_project_open(struct project *p, const char *env_name, const struct optio
                                       .verbose = o->verbose,
                                       .traceback = o->debug,
                                       .cache_dir = statedir,
-                                      .cache_write = run && !run->predict};
+                                      .cache_write = run && !run->predict && writes_state(o)};
     int configured = project_configure(p, &options);
     free(statedir);
     if (run && run->stats && p->cache_note)

@@ -2,9 +2,11 @@
 #define BATOU_MODEL_H
 
 /* Room engine/model/: the Lua model (model*.c, the prelude in prelude/),
- * Address and literal conversions, and loading a project (project.c:
- * environment, model, graph). Uses engine/graph/, engine/template/, rules/,
- * environments/ and engine/'s root. */
+ * Address and literal conversions, loading a project (project.c:
+ * environment, model, graph) and the graph cache (project_cache.c,
+ * model_inputs.c). Uses engine/graph/, engine/template/, rules/,
+ * environments/, engine/state/ (the graph cache's entries) and engine/'s
+ * root. */
 
 /* The component model (docs/reference/lua.md): one Lua 5.4 state with the batou-ng
  * prelude (engine/model/prelude/) and every components/<name>/component.lua of

@@ -2,8 +2,12 @@
  *
  * Entry, in the state cache's database "graphs" under "<env>", version 1:
  *
- *   u8 1 | 16 bytes options digest | inputs (model_inputs.c) |
- *   graph (engine/graph/graph_codec.c, to the end)
+ *   u8 1 | 16 bytes checksum | 16 bytes options digest |
+ *   inputs (model_inputs.c) | graph (engine/graph/graph_codec.c, to the end)
+ *
+ * The checksum is XXH3-128 of everything after it: LMDB does not check
+ * the values it stores, and a byte changed on disk must be a miss, never a
+ * different graph.
  *
  * The options digest is XXH3-128 over what the model saw besides what it
  * read: this format's name, batou-ng's version and its binary (path, device,
@@ -27,6 +31,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -131,12 +136,17 @@ int project_cache_load(struct project *p, const char *statedir, const char *plat
     unsigned char digest[16];
     options_digest(p, platform_override, digest);
     int hit = 0;
-    if (len < 17 || data[0] != CACHE_VERSION) {
+    unsigned char sum[16];
+    if (len >= 33)
+        XXH128_canonicalFromHash((XXH128_canonical_t *)sum, XXH3_128bits(data + 17, len - 17));
+    if (len < 33 || data[0] != CACHE_VERSION) {
         *why = xstrdup("the cached graph is of another version");
-    } else if (memcmp(data + 1, digest, 16) != 0) {
+    } else if (memcmp(data + 1, sum, 16) != 0) {
+        *why = xstrdup("the cached graph is damaged");
+    } else if (memcmp(data + 17, digest, 16) != 0) {
         *why = xstrdup("the cached graph was made by another binary or with other options");
     } else {
-        size_t pos = 17, checked = 0, key_len;
+        size_t pos = 33, checked = 0, key_len;
         const void *key = hash_key(p, &key_len);
         int rc = model_inputs_check(data, len, &pos, key, key_len, &checked, why);
         if (rc < 0)
@@ -167,6 +177,7 @@ int project_cache_store(struct project *p, const char *statedir, const char *pla
     buf_addc(&b, CACHE_VERSION);
     unsigned char digest[16];
     options_digest(p, platform_override, digest);
+    buf_add(&b, digest, 16); /* the checksum's place, filled below */
     buf_add(&b, digest, 16);
     model_inputs_encode(in, &b);
     if (graph_encode(&p->graph, &b) < 0) {
@@ -174,6 +185,8 @@ int project_cache_store(struct project *p, const char *statedir, const char *pla
         *why = xstrdup("not cached: the graph has sensitive nodes");
         return -1;
     }
+    XXH128_canonicalFromHash((XXH128_canonical_t *)(b.data + 1),
+                             XXH3_128bits(b.data + 17, b.len - 17));
     if (b.len > CACHE_MAX_BYTES) {
         buf_release(&b);
         *why = xstrdup("not cached: the graph is larger than 64 MiB");
@@ -184,6 +197,13 @@ int project_cache_store(struct project *p, const char *statedir, const char *pla
     int rc = state_open(&st, statedir, 0, &err);
     if (rc == 0)
         rc = state_graph_put(st, p->env.name, (unsigned char *)b.data, b.len, &err);
+    /* The first writable open deals with damage: say so, as a deploy's
+     * own open would have (a read-only open's notice is left to the deploy,
+     * which opens the cache again and says it then). */
+    char *notice = st ? state_take_notice(st) : NULL;
+    if (notice)
+        fprintf(stderr, "batou-ng: notice: %s\n", notice);
+    free(notice);
     state_free(st);
     buf_release(&b);
     if (rc < 0) {
