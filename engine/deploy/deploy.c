@@ -141,6 +141,21 @@ static void record_history(struct deploy *d)
     free(nodes);
 }
 
+/* The graph cache's new entry (engine/model/project_cache.h), in the run's
+ * own transaction: one write of the state cache per run. */
+static void store_graph(struct deploy *d)
+{
+    const struct buf *entry = &d->project->cache_entry;
+    if (!d->state || !entry->len || d->o->predict)
+        return;
+    char *err = NULL;
+    if (state_graph_put(d->state, d->project->env.name, (const unsigned char *)entry->data,
+                        entry->len, &err) < 0) {
+        warn("cannot keep the configured graph in '.batou-ng': %s", err);
+        free(err);
+    }
+}
+
 static void commit_state(struct deploy *d)
 {
     char *err = NULL;
@@ -343,6 +358,7 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
     /* The manifest copies and the run: one write transaction. */
     if (d->state)
         state_begin(d->state);
+    store_graph(d);
     lock_release_hosts(d);
     connect_close(d);
     record_history(d);

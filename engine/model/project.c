@@ -47,6 +47,7 @@ int project_load_environment(struct project *p, const char *env_name)
     p->model = NULL;
     p->secrets_ok = 0;
     p->cache_note = NULL;
+    buf_init(&p->cache_entry);
     graph_init(&p->graph, env_name);
     diags_init(&p->diags);
     /* Before they are read: a change meanwhile is seen as one, never missed. */
@@ -106,7 +107,7 @@ int project_configure(struct project *p, const struct project_options *options)
         return mask_diags(p);
     if (cached && options->cache_write) {
         char *why = NULL;
-        project_cache_store(p, options->cache_dir, options->platform, p->inputs, &why);
+        project_cache_encode(p, options->platform, p->inputs, &why);
         char *note = xasprintf("%s; %s", p->cache_note, why);
         free(p->cache_note);
         free(why);
@@ -130,6 +131,7 @@ void project_release(struct project *p)
     p->inputs = NULL;
     free(p->cache_note);
     p->cache_note = NULL;
+    buf_release(&p->cache_entry);
     graph_release(&p->graph);
     environment_release(&p->env);
     diags_release(&p->diags);

@@ -6,6 +6,7 @@
  * but init starts from. */
 
 #include "engine/diag.h"
+#include "engine/util.h"
 #include "engine/graph/graph.h"
 #include "environments/environment.h"
 
@@ -20,6 +21,7 @@ struct project {
     int secrets_ok;     /* the secrets decrypted (project_load_environment) */
     struct model_inputs *inputs; /* what the model read (the graph cache), or NULL */
     char *cache_note; /* where the graph came from, for -d stats ("from the cache: ..."), or NULL */
+    struct buf cache_entry; /* the graph cache's new entry, for the deploy to store, or empty */
 };
 
 struct project_options {
@@ -28,7 +30,8 @@ struct project_options {
     int traceback;        /* -d: configuration errors carry the Lua frames behind them */
     /* The graph cache (engine/model/project_cache.h): the state directory
      * to read a configured graph from, or NULL to always run the model;
-     * with cache_write, a graph the model made is stored there. */
+     * with cache_write, a graph the model made becomes p->cache_entry, which
+     * the deploy stores in its own transaction. */
     const char *cache_dir;
     int cache_write;
 };

@@ -164,51 +164,32 @@ int project_cache_load(struct project *p, const char *statedir, const char *plat
     return hit;
 }
 
-int project_cache_store(struct project *p, const char *statedir, const char *platform_override,
-                        const struct model_inputs *in, char **why)
+int project_cache_encode(struct project *p, const char *platform_override,
+                         const struct model_inputs *in, char **why)
 {
     const char *reason = model_inputs_volatile_reason(in);
     if (reason) {
         *why = xasprintf("not cached: %s", reason);
         return -1;
     }
-    struct buf b;
-    buf_init(&b);
-    buf_addc(&b, CACHE_VERSION);
+    struct buf *b = &p->cache_entry;
+    buf_clear(b);
+    buf_addc(b, CACHE_VERSION);
     unsigned char digest[16];
     options_digest(p, platform_override, digest);
-    buf_add(&b, digest, 16); /* the checksum's place, filled below */
-    buf_add(&b, digest, 16);
-    model_inputs_encode(in, &b);
-    if (graph_encode(&p->graph, &b) < 0) {
-        buf_release(&b);
+    buf_add(b, digest, 16); /* the checksum's place, filled below */
+    buf_add(b, digest, 16);
+    model_inputs_encode(in, b);
+    if (graph_encode(&p->graph, b) < 0) {
+        buf_release(b);
         *why = xstrdup("not cached: the graph has sensitive nodes");
         return -1;
     }
-    XXH128_canonicalFromHash((XXH128_canonical_t *)(b.data + 1),
-                             XXH3_128bits(b.data + 17, b.len - 17));
-    if (b.len > CACHE_MAX_BYTES) {
-        buf_release(&b);
+    XXH128_canonicalFromHash((XXH128_canonical_t *)(b->data + 1),
+                             XXH3_128bits(b->data + 17, b->len - 17));
+    if (b->len > CACHE_MAX_BYTES) {
+        buf_release(b);
         *why = xstrdup("not cached: the graph is larger than 64 MiB");
-        return -1;
-    }
-    struct state *st = NULL;
-    char *err = NULL;
-    int rc = state_open(&st, statedir, 0, &err);
-    if (rc == 0)
-        rc = state_graph_put(st, p->env.name, (unsigned char *)b.data, b.len, &err);
-    /* The first writable open deals with damage: say so, as a deploy's
-     * own open would have (a read-only open's notice is left to the deploy,
-     * which opens the cache again and says it then). */
-    char *notice = st ? state_take_notice(st) : NULL;
-    if (notice)
-        fprintf(stderr, "batou-ng: notice: %s\n", notice);
-    free(notice);
-    state_free(st);
-    buf_release(&b);
-    if (rc < 0) {
-        *why = xasprintf("not cached: %s", err);
-        free(err);
         return -1;
     }
     *why = xasprintf("cached with %zu inputs", model_inputs_count(in));

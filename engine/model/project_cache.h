@@ -21,10 +21,11 @@ void project_cache_record_environment(struct model_inputs *in, const char *env_n
  * each host's work directory): 1. 0 on a miss, with *why (to free). */
 int project_cache_load(struct project *p, const char *statedir, const char *platform_override,
                        char **why);
-/* Store p->graph and in as the entry in statedir. 0, or -1 with *why (to
- * free): the model was volatile, the graph is sensitive, the cache could
- * not be written. */
-int project_cache_store(struct project *p, const char *statedir, const char *platform_override,
-                        const struct model_inputs *in, char **why);
+/* Encode p->graph and in as the entry into p->cache_entry, for the deploy
+ * to store in its own transaction (state_graph_put): one write of the state
+ * cache per run. 0, or -1 with *why (to free): the model was volatile, the
+ * graph is sensitive or too large. */
+int project_cache_encode(struct project *p, const char *platform_override,
+                         const struct model_inputs *in, char **why);
 
 #endif
