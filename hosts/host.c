@@ -30,6 +30,7 @@ void host_apply_result_release(struct apply_result *result)
     free(result->error);
     free(result->kept);
     free(result->replaced);
+    free(result->op_out);
     memset(result, 0, sizeof *result);
 }
 

@@ -129,6 +129,10 @@ struct op {
     const char *cwd;
     const char *const *env;
     size_t nenv;
+    int after;           /* OP_APPEND: a record of the ops before it, appended once they are in
+                          * place: a host that stages writes (hosts/shell_host_apply.c) may hold
+                          * it back until it has put them in place, but never past a later op
+                          * that is not a write, a mkdir or an append */
 };
 
 /* Why an OP_MKDIR fails on a symlink, in both hosts' words. */
@@ -149,6 +153,7 @@ struct apply_result {
     size_t nkept;
     size_t *replaced; /* indexes of the OP_WRITE ops that replaced a symlink at their path */
     size_t nreplaced;
+    size_t *op_out;   /* NULL, or one per op: where in out that op's output begins */
 };
 
 typedef void host_done_fn(void *ctx);

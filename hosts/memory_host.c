@@ -350,8 +350,10 @@ static int memory_apply(struct host *h, const struct op *ops, size_t n, struct a
     m->apply_calls++;
     size_t kept_cap = 0, replaced_cap = 0;
     buf_init(&out);
+    result->op_out = xcalloc(n ? n : 1, sizeof *result->op_out);
     for (size_t i = 0; i < n; i++) {
         int kept = 0, replaced = 0;
+        result->op_out[i] = out.len;
         host_op_describe(&m->log, &ops[i]);
         if (apply_one(m, &ops[i], result, &out, &kept, &replaced)) {
             buf_adds(&m->log, " failed\n");
@@ -371,6 +373,8 @@ static int memory_apply(struct host *h, const struct op *ops, size_t n, struct a
         buf_addc(&m->log, '\n');
         result->done++;
     }
+    for (size_t k = result->done + 1; k < n; k++)
+        result->op_out[k] = out.len;
     result->outlen = out.len;
     result->out = buf_detach(&out);
     done(ctx);

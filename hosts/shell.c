@@ -182,7 +182,7 @@ static int check_write(const struct shell_write *w, char **err)
 
 /* A temp name unique on the target: this process's pid, a counter and the
  * time; created exclusively (noclobber), so a clash fails, never clobbers. */
-static void temp_name(struct buf *out)
+void shell_temp_name(struct buf *out)
 {
     static unsigned long counter;
     struct timespec now;
@@ -239,7 +239,7 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
     if (w->leading)
         buf_adds(out, "[ -d \"$d\" ] || mkdir -p \"$d\" || exit 1\n");
     buf_adds(out, "t=\"$d/");
-    temp_name(out);
+    shell_temp_name(out);
     buf_adds(out, "\"\n");
     int by_umask = w->mode >= 0 && (w->mode & ~0666) == 0;
     if (by_umask)
@@ -285,5 +285,101 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
         buf_adds(out, "{ [ -z \"$r\" ] || chmod --reference=\"$p\" \"$t\"; } && ");
     buf_adds(out, "{ sync \"$t\" 2>/dev/null || sync; } &&\n"
                   "mv -fT \"$t\" \"$p\"; } || { rm -f \"$t\"; exit 1; }\n");
+    return 0;
+}
+
+/* The staged write, for path /srv/app.ini, mode 0640, staging directory
+ * /srv/.batou-ng.S (S the batch's name: shell_temp_name):
+ *
+ *   if [ -d P ] && ! [ -h P ]; then echo 'batou-ng: Is a directory' >&2; false
+ *   elif ! { [ -d S ] || mkdir [-p] -m 700 -- S; }; then false
+ *   else umask 0137; set -C
+ *   if printf '%s' '...content...' 2>/dev/null >S/app.ini; then _sx
+ *   { chown O S/app.ini && ...; } || { rm -f S/app.ini; false; }
+ *   else _sx; <say why>; false; fi; fi
+ *
+ * as shell_write_file, but in the fragment's own shell (no subshell: a
+ * fork per file costs more than the rest of a small file), leaving the
+ * file under its final name in the staging directory: no sync, no rename
+ * (hosts/shell_host_apply.c does both once for the batch). _sx (set +C,
+ * umask "$_um") is the caller's. */
+int shell_stage_file(struct buf *out, const struct shell_write *w, const char *staging,
+                     char **err)
+{
+    if (check_write(w, err))
+        return -1;
+    const char *slash = strrchr(w->path, '/');
+    const char *base = slash ? slash + 1 : w->path;
+    struct buf p, t, msg;
+    buf_init(&p);
+    buf_init(&t);
+    buf_init(&msg);
+    shell_quote_path(&p, w->path, strlen(w->path));
+    buf_adds(&msg, "batou-ng: Is a directory");
+    struct buf tp;
+    buf_init(&tp);
+    buf_addf(&tp, "%s/%s", staging, base);
+    shell_quote_path(&t, tp.data, tp.len);
+    buf_release(&tp);
+
+    buf_addf(out, "if [ -d %s ] && ! [ -h %s ]; then printf '%%s\\n' ", p.data, p.data);
+    shell_quote(out, msg.data);
+    buf_adds(out, " >&2; false\nelif ! { [ -d ");
+    shell_quote_path(out, staging, strlen(staging));
+    buf_adds(out, w->leading ? " ] || LC_ALL=C mkdir -p -m 700 -- " : " ] || LC_ALL=C mkdir -m 700 -- ");
+    shell_quote_path(out, staging, strlen(staging));
+    buf_adds(out, "; }; then false\nelse ");
+    int by_umask = w->mode >= 0 && (w->mode & ~0666) == 0;
+    if (by_umask)
+        buf_addf(out, "umask %04o", (unsigned)(0777 & ~w->mode));
+    else if (w->mode >= 0)
+        buf_adds(out, "umask 077");
+    else
+        buf_addf(out, "_r=; if [ -e %s ] && ! [ -h %s ]; then umask 077; _r=1; fi", p.data, p.data);
+    buf_adds(out, "; set -C\n");
+    if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
+        buf_adds(out, "if printf '%s' ");
+        if (w->len)
+            shell_quote_n(out, w->data, w->len);
+        else
+            buf_adds(out, "''");
+        buf_addf(out, " 2>/dev/null >%s; then _sx\n", t.data);
+    } else {
+        buf_addf(out, "if base64 -d >%s", t.data);
+        shell_heredoc_base64(out, w->data, w->len);
+        buf_adds(out, "then _sx\n");
+    }
+    buf_adds(out, "{ ");
+    if (w->owner) {
+        buf_adds(out, "LC_ALL=C chown -- ");
+        shell_quote(out, w->owner);
+        buf_addf(out, " %s && ", t.data);
+    }
+    if (w->group) {
+        buf_adds(out, "LC_ALL=C chgrp -- ");
+        shell_quote(out, w->group);
+        buf_addf(out, " %s && ", t.data);
+    }
+    if (w->mode >= 0 && !by_umask)
+        buf_addf(out, "LC_ALL=C chmod -- %04o %s && ", (unsigned)w->mode, t.data);
+    else if (w->mode < 0)
+        buf_addf(out, "{ [ -z \"$_r\" ] || LC_ALL=C chmod --reference=%s -- %s; } && ", p.data,
+                 t.data);
+    buf_addf(out, ":; } || { rm -f -- %s; false; }\n", t.data);
+    /* As shell_write_file says why: dash's printf says "I/O error" whatever
+     * the errno, and its redirection lumps ENOENT and ENOTDIR together. */
+    buf_addf(out,
+             "else _sx; { [ -e %s ] && LC_ALL=C head -c 65536 /dev/zero >>%s; }; "
+             "rm -f -- %s 2>/dev/null; LC_ALL=C touch -- %s && "
+             "{ rm -f -- %s; printf '%%s\\n' ",
+             t.data, t.data, t.data, t.data, t.data);
+    buf_release(&msg);
+    buf_init(&msg);
+    buf_addf(&msg, "batou-ng: cannot write '%s/%s'", staging, base);
+    shell_quote(out, msg.data);
+    buf_adds(out, " >&2; }; false; fi; fi");
+    buf_release(&msg);
+    buf_release(&p);
+    buf_release(&t);
     return 0;
 }

@@ -72,4 +72,19 @@ struct shell_write {
  * Returns 0, or -1 with *err (allocated) for a path or mode it cannot write. */
 int shell_write_file(struct buf *out, const struct shell_write *w, char **err);
 
+/* Append text that writes w->path's new content under its final name in
+ * the directory staging (a directory beside the path, made on first use:
+ * mode 0700, with its parents when w->leading), with the mode, owner and
+ * group it will have, but neither syncs nor renames it: that is done for
+ * many files at once (hosts/shell_host_apply.c). A directory at w->path
+ * fails it; a symlink there is left for the rename to replace. It runs in
+ * the caller's shell (no subshell): it changes the umask and set -C, and
+ * calls _sx, which must undo both; on failure the staged file is removed
+ * and the text's status is non-zero. 0, or -1 with *err (allocated). */
+int shell_stage_file(struct buf *out, const struct shell_write *w, const char *staging,
+                     char **err);
+/* Append a name unique on the target for a temp file or a staging
+ * directory: ".batou-ng." and hex digits (pid, a counter, the time). */
+void shell_temp_name(struct buf *out);
+
 #endif

@@ -1,4 +1,5 @@
-/* Ops on a shell host: the ops of one node are one fragment, one request.
+/* Ops on a shell host: the ops of a batch of nodes (engine/deploy/batch.c)
+ * are one fragment, one request.
  *
  * The fragment runs the ops in order and stops at the first that fails,
  * naming it; each op's messages wait in a file of the session's private
@@ -18,14 +19,34 @@
  * (shell_host_reason), "exit status N" when they printed none. Tools run
  * with LC_ALL=C so their messages can be read; commands of OP_RUN run in the
  * user's locale, with stdout and stderr both going to the fragment's stdout:
- * apply_result.out. The other ops print nothing on stdout.
+ * apply_result.out; before each, "\036O <index>" on stdout says where its
+ * output begins (apply_result.op_out, taken off out). The other ops print
+ * nothing on stdout.
+ *
+ * Writes are staged: a run of OP_WRITE, OP_MKDIR and OP_APPEND ops (a
+ * segment) writes each file under its final name into a staging directory
+ * beside it (".batou-ng.<unique>", one per target directory and segment),
+ * and holds back the records (OP_APPEND with op.after) in "$T/r". The op
+ * ending the segment (any other kind), or the end of the fragment, first
+ * commits it (_c<n>): one `sync -f` of the staging directories' file
+ * systems, one `mv -f -- FILES.. ..` per staging directory (POSIX mv into a
+ * directory, each rename atomic; GNU mv replaces a symlink at the
+ * destination, never moves into what it names), rmdir of the staging
+ * directories, then the held back records appended (one cat). So the
+ * programs a batch of files starts are a constant per directory: mkdir,
+ * mv (and sync, rmdir, cat once), and a Command sees what came before it.
+ * An op that fails mid-segment commits what was staged before it (_bf); a
+ * commit that fails reports the first write whose file is still staged,
+ * appends the records held back before it and removes the staging
+ * directories.
  *
  * The ops (P the quoted path):
- *   OP_WRITE    shell_write_file (hosts/shell.h) in a subshell, after
- *               a directory (not a symlink to one) fails it with "Is a
- *               directory"; a symlink at P is replaced, never followed:
- *               before the op, outside its redirection, "\036L <index>" on
- *               stderr says so (apply_result.replaced)
+ *   OP_WRITE    shell_stage_file (hosts/shell.h) in the fragment's shell,
+ *               after a directory (not a symlink to one) fails it with "Is
+ *               a directory"; a symlink at P is replaced by the commit's
+ *               rename, never followed: before the op, outside its
+ *               redirection, "\036L <index>" on stderr says so
+ *               (apply_result.replaced)
  *   OP_MKDIR    { ! [ -h P ] || refuse; } && { [ -d P ] || mkdir [-p] -- P; }
  *               && chown -h -- O P && chgrp -h -- G P && chmod -- MODE P
  *   OP_SYMLINK  an empty directory in the way is removed (rmdir), then the
@@ -92,32 +113,6 @@ static void add_dir(struct buf *f, const char *path)
         shell_host_quote_path(f, dir);
         free(dir);
     }
-}
-
-static int add_write(struct buf *f, const struct op *op, char **error)
-{
-    struct shell_write w = {
-        .path = op->path,
-        .data = op->data ? op->data : "",
-        .len = op->len,
-        .mode = op->mode,
-        .owner = op->owner,
-        .group = op->group,
-        .leading = op->leading,
-    };
-    char *why = NULL;
-
-    buf_adds(f, "( LC_ALL=C; export LC_ALL\np=");
-    shell_host_quote_path(f, op->path);
-    buf_adds(f, "\n[ -d \"$p\" ] && ! [ -h \"$p\" ] &&"
-                " { echo 'batou-ng: Is a directory' >&2; exit 1; }\n");
-    if (shell_write_file(f, &w, &why)) {
-        *error = host_op_error(op, why);
-        free(why);
-        return -1;
-    }
-    buf_adds(f, ") >/dev/null");
-    return 0;
 }
 
 /* A symlink at the path is refused: chown and chmod would follow it, and
@@ -303,61 +298,93 @@ static void add_run(struct buf *f, const struct op *op)
     buf_adds(f, " )");
 }
 
+static const char fail_function[] =
+    "_bf() { printf '\\036B %s\\n' \"$1\" >&2; cat \"$T/x\" >&2; "
+    "printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; exit \"$2\"; }\n";
+
+static int add_op(struct buf *f, struct shell_segment *seg, const struct op *op, size_t i,
+                  char **error)
+{
+    if (op->kind == OP_WRITE)
+        add_replaced_mark(f, op, i);
+    if (op->kind == OP_RUN)
+        buf_addf(f, "printf '\\036O %zu\\n'\n", i);
+    buf_adds(f, "{ ");
+    switch (op->kind) {
+    case OP_WRITE:
+        if (shell_stage_write(f, seg, op, i, error))
+            return -1;
+        break;
+    case OP_MKDIR:
+        add_mkdir(f, op);
+        break;
+    case OP_SYMLINK:
+        add_symlink(f, op);
+        break;
+    case OP_REMOVE:
+        add_remove(f, op);
+        break;
+    case OP_RMDIR:
+        add_rmdir(f, op);
+        break;
+    case OP_PURGE:
+        add_purge(f, op);
+        break;
+    case OP_REMOVE_TREE:
+        add_remove_tree(f, op);
+        break;
+    case OP_RUN:
+        add_run(f, op);
+        break;
+    case OP_APPEND:
+        if (shell_stage_holds(seg, op)) {
+            shell_stage_hold(f, seg, op);
+        } else {
+            add_append(f, op);
+        }
+        break;
+    default:
+        *error = xasprintf("unknown op kind %d", (int)op->kind);
+        return -1;
+    }
+    buf_addf(f, "\n} 2>\"$T/x\" || _bf %zu $?\n", i);
+    if (op->kind == OP_RMDIR || op->kind == OP_REMOVE)
+        add_kept_mark(f, op, i);
+    return 0;
+}
+
 static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
 {
-    buf_adds(f, "_bf() { printf '\\036B %s\\n' \"$1\" >&2; cat \"$T/x\" >&2; "
-                "printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; exit \"$2\"; }\n");
+    int writes = 0;
+    for (size_t i = 0; i < n; i++)
+        writes |= ops[i].kind == OP_WRITE;
+    if (writes)
+        shell_stage_preamble(f);
+    else
+        buf_adds(f, fail_function);
     for (size_t i = 0; i < n; i++) {
         if (ops[i].kind == OP_RMDIR) {
             buf_adds(f, rmdir_functions);
             break;
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    struct shell_segment seg;
+    shell_stage_init(&seg);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         const struct op *op = &ops[i];
-        if (host_op_check(op, error))
-            return -1;
-        if (op->kind == OP_WRITE)
-            add_replaced_mark(f, op, i);
-        buf_adds(f, "{ ");
-        switch (op->kind) {
-        case OP_WRITE:
-            if (add_write(f, op, error))
-                return -1;
+        if ((rc = host_op_check(op, error)) != 0)
             break;
-        case OP_MKDIR:
-            add_mkdir(f, op);
-            break;
-        case OP_SYMLINK:
-            add_symlink(f, op);
-            break;
-        case OP_REMOVE:
-            add_remove(f, op);
-            break;
-        case OP_RMDIR:
-            add_rmdir(f, op);
-            break;
-        case OP_PURGE:
-            add_purge(f, op);
-            break;
-        case OP_REMOVE_TREE:
-            add_remove_tree(f, op);
-            break;
-        case OP_RUN:
-            add_run(f, op);
-            break;
-        case OP_APPEND:
-            add_append(f, op);
-            break;
-        default:
-            *error = xasprintf("unknown op kind %d", (int)op->kind);
-            return -1;
-        }
-        buf_addf(f, "\n} 2>\"$T/x\" || _bf %zu $?\n", i);
-        if (op->kind == OP_RMDIR || op->kind == OP_REMOVE)
-            add_kept_mark(f, op, i);
+        if (shell_stage_ends(&seg, op))
+            shell_stage_end(f, &seg);
+        if (op->kind == OP_WRITE && !seg.open)
+            shell_stage_begin(&seg, i);
+        rc = add_op(seg.open ? &seg.text : f, &seg, op, i, error);
     }
-    return 0;
+    if (rc == 0)
+        shell_stage_end(f, &seg);
+    shell_stage_release(&seg);
+    return rc;
 }
 
 /* Reading the reply. */
@@ -454,6 +481,45 @@ static void take_kept(struct apply_request *r, const struct session_reply *reply
     }
 }
 
+/* The fragment's stdout without the "\036O <index>\n" marks printed before
+ * each OP_RUN, and where each op's output begins (apply_result.op_out). */
+static void take_out(struct apply_request *r, const struct session_reply *reply)
+{
+    struct apply_result *res = r->result;
+    res->out = xmalloc(reply->outlen + 1);
+    res->op_out = xcalloc(r->n ? r->n : 1, sizeof *res->op_out);
+    for (size_t i = 0; i < r->n; i++)
+        res->op_out[i] = (size_t)-1;
+    const char *p = reply->out, *end = reply->out + reply->outlen;
+    size_t len = 0;
+    while (p < end) {
+        const char *mark = memchr(p, MARK, (size_t)(end - p));
+        const char *nl = mark ? memchr(mark, '\n', (size_t)(end - mark)) : NULL;
+        if (!mark || !nl || mark + 2 >= end || mark[1] != 'O' || mark[2] != ' ') {
+            const char *stop = mark ? mark + 1 : end;
+            memcpy(res->out + len, p, (size_t)(stop - p));
+            len += (size_t)(stop - p);
+            p = stop;
+            continue;
+        }
+        memcpy(res->out + len, p, (size_t)(mark - p));
+        len += (size_t)(mark - p);
+        unsigned long index = strtoul(mark + 3, NULL, 10);
+        if (index < r->n)
+            res->op_out[index] = len;
+        p = nl + 1;
+    }
+    res->out[len] = '\0';
+    res->outlen = len;
+    /* An op that printed no mark began where the next marked one did. */
+    for (size_t i = r->n, at = len; i-- > 0;) {
+        if (res->op_out[i] == (size_t)-1)
+            res->op_out[i] = at;
+        else
+            at = res->op_out[i];
+    }
+}
+
 static void on_reply(const struct session_reply *reply, void *ctx)
 {
     struct apply_request *r = ctx;
@@ -464,10 +530,7 @@ static void on_reply(const struct session_reply *reply, void *ctx)
         res->done = 0;
         res->error = xstrdup(reply->error);
     } else {
-        res->out = xmalloc(reply->outlen + 1);
-        memcpy(res->out, reply->out, reply->outlen);
-        res->out[reply->outlen] = '\0';
-        res->outlen = reply->outlen;
+        take_out(r, reply);
         take_kept(r, reply);
         if (reply->status == 0) {
             res->status = 0;

@@ -3,6 +3,7 @@
 
 /* Shared by hosts/shell_host*.c only. */
 
+#include "engine/util.h"
 #include "hosts/host.h"
 
 #include <stddef.h>
@@ -38,6 +39,42 @@ void shell_host_quote_path(struct buf *out, const char *path);
 /* Append path as OP_PURGE's glob: the directory quoted whole, the last
  * component's literal runs quoted and its * ? [ ] ! ^ bare. */
 void shell_host_add_glob(struct buf *f, const char *path);
+
+/* hosts/shell_host_stage.c: the staged writes of a fragment. A segment is
+ * a run of OP_WRITE, OP_MKDIR and OP_APPEND ops whose files wait in staging
+ * directories; it is committed (synced, renamed into place, its held back
+ * records appended) before the op that ends it. */
+struct shell_staged;
+struct shell_segment {
+    int open;        /* files are staged and not in place yet */
+    unsigned number; /* of the segment in the fragment: its commit is _c<number> */
+    size_t first_op; /* the first staged write */
+    struct buf name; /* the staging directories' name: ".batou-ng.<hex>" */
+    struct buf text; /* its ops' text, put after the commit function it needs */
+    char **staging;  /* the staging directories it may have made */
+    size_t nstaging;
+    struct shell_staged *staged; /* its writes, in order */
+    size_t nstaged;
+    size_t held;            /* bytes of the records held back so far */
+    const char *after_path; /* where the held back records go */
+};
+void shell_stage_init(struct shell_segment *seg);
+void shell_stage_release(struct shell_segment *seg);
+/* Append the functions a fragment with staged writes uses (_bf among them). */
+void shell_stage_preamble(struct buf *f);
+/* Whether op (next in the fragment) ends seg's open segment. */
+int shell_stage_ends(const struct shell_segment *seg, const struct op *op);
+/* Open a segment whose first write is op index op. */
+void shell_stage_begin(struct shell_segment *seg, size_t op);
+/* Append to f the segment's commit function, its ops' text and its commit. */
+void shell_stage_end(struct buf *f, struct shell_segment *seg);
+/* Whether the OP_APPEND op can wait for the segment's files (a record). */
+int shell_stage_holds(const struct shell_segment *seg, const struct op *op);
+/* Append the text holding op's record back until the commit. */
+void shell_stage_hold(struct buf *f, struct shell_segment *seg, const struct op *op);
+/* Append the text staging the OP_WRITE op (index index); 0, or -1 with *error. */
+int shell_stage_write(struct buf *f, struct shell_segment *seg, const struct op *op, size_t index,
+                      char **error);
 
 /* The host_ops of the queries and of the ops. */
 int shell_host_query(struct host *h, const struct query *queries, size_t n,

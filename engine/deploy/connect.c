@@ -360,6 +360,7 @@ void connect_close(struct deploy *d)
             host_results_release(h->guard_results, h->guard.nqueries);
         free(h->guard_results);
         buf_release(&h->record);
+        batch_release(h);
         buf_release(&h->clean_records);
         free(h->ready);
         free(h->work);

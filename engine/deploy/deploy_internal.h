@@ -75,6 +75,8 @@ struct dnode {
     size_t *watchers; /* nodes watching this one */
     size_t nwatchers, watchers_cap;
     int watched_applied; /* a node it watches was applied in this run */
+    size_t batch_preds;  /* of its unresolved predecessors, those in its host's batch (batch.c) */
+    int batch_fires;     /* a node it watches is in its host's batch, to be applied */
     int64_t start_ms;
     uint64_t duration_us;
 };
@@ -105,6 +107,21 @@ enum host_phase {
     PHASE_GONE,       /* failed: its nodes are skipped */
 };
 
+/* How a node goes along in its host's batch (engine/deploy/batch.c). */
+enum batch_mode {
+    BATCH_APPLY,  /* its ops, then its record */
+    BATCH_RECORD, /* its record only: its guard holds, or a watcher with nothing to react to */
+    BATCH_PASS,   /* clean, nothing to send: it only lets its successors go along */
+};
+
+struct batch_member {
+    size_t node;
+    enum batch_mode mode;
+    size_t op_from, op_to;          /* its ops in dhost.apply */
+    size_t record_from, record_len; /* its records in dhost.record */
+    size_t forget; /* of those, the bytes dropping its old record (its first op), or 0 */
+};
+
 struct dhost {
     struct deploy *d; /* back pointers for the callbacks */
     size_t index;
@@ -125,7 +142,7 @@ struct dhost {
     int unknown;   /* no valid manifest: the target's state is unknown */
     struct manifest manifest;
     struct deploy_cache *cache; /* the controller's copy of the manifest */
-    struct buf clean_records; /* records of nodes found right, sent once locked */
+    struct buf clean_records;   /* records of nodes found right, sent once locked */
     struct plan checks;
     struct query_result *results;
     int checks_done;
@@ -137,16 +154,20 @@ struct dhost {
     struct plan contents;
     struct query_result *content_results;
     int contents_done;
-    /* the node being applied */
+    /* the batch being applied (engine/deploy/batch.c) */
     int busy;
-    size_t current;
-    struct plan apply;
+    size_t current;    /* the guarded node whose guard is being asked */
+    struct plan apply; /* the ops of every node of the batch, in order */
     struct apply_result result;
-    struct buf record;
-    size_t forget; /* bytes of record dropping the node's old record (its first op), or 0 */
-    struct plan guard; /* a guarded node's check, asked before its apply */
+    struct buf record; /* the records of every node of the batch, in order */
+    struct batch_member *batch;
+    size_t nbatch, batch_cap;
+    size_t batch_bytes;   /* bytes of data in its ops */
+    size_t batch_workdir; /* the component whose workdir its ops made last, or (size_t)-1 */
+    int64_t batch_ms;     /* when it was sent */
+    int batch_ends;       /* a member runs a command: nothing more goes along */
+    struct plan guard;    /* a guarded node's check, asked before its batch */
     struct query_result *guard_results;
-    int record_only; /* the guard found the target right: record it only */
     /* nodes ready to run, FIFO */
     size_t *ready;
     size_t nready, ready_cap, ready_head;
@@ -258,6 +279,27 @@ int schedule_record_op(struct plan *p, const char *manifest_path, const struct b
 /* Release every node of component comp from one wait (a rolling batch
  * gate); blocked: they are to be skipped. */
 void schedule_release_component(struct deploy *d, size_t comp, int blocked);
+/* Node i is done with status st: count it, release what waits for it. */
+void schedule_resolve(struct deploy *d, size_t i, enum dnode_status st);
+/* Report node i failed with message (taken) and resolve it. */
+void schedule_fail_node(struct deploy *d, size_t i, char *message);
+/* -j: host h holds one of d->jobs slots while busy. */
+void schedule_set_busy(struct deploy *d, struct dhost *h, int busy);
+/* Node i, sent in a batch after a member that failed, waits again for
+ * what it waits for (queued again when that is nothing). */
+void schedule_requeue(struct deploy *d, size_t i);
+/* Whether node i is to be skipped: a predecessor failed, or its root component broke. */
+int schedule_must_skip(const struct deploy *d, size_t i);
+/* Whether node i asks its guard before it applies (schedule.c: a guarded
+ * rule, dirty for its own inputs or for a node it watches). */
+int schedule_asks_guard(const struct deploy *d, size_t i);
+
+/* engine/deploy/batch.c: many nodes of a host in one request */
+/* Send host h a batch starting with node first (in mode), with every
+ * pending node of h that can go along: the chain after it, and the ready
+ * nodes of h's other chains. The reply resolves them (schedule_pump). */
+void batch_send(struct deploy *d, struct dhost *h, size_t first, enum batch_mode mode);
+void batch_release(struct dhost *h);
 
 /* engine/deploy/rolling.c */
 /* Gate each rolling component's later batches behind the earlier ones. */
@@ -270,8 +312,8 @@ void rolling_done(struct deploy *d, size_t comp);
 /* Append n's manifest record (hash hex): an N record with the paths it
  * owns, or a U record when it has an undo (rule_kind.undo). Strings live in
  * strings. 0, or -1 with *err. */
-int prune_node_record(struct buf *out, const struct node *n, const char *hex,
-                      struct plan *strings, char **err);
+int prune_node_record(struct buf *out, const struct node *n, const char *hex, struct plan *strings,
+                      char **err);
 /* --prune: remove every orphan of every host still usable, driving the
  * loop until done (two rounds: directories after the rest; in the first,
  * the orphans with an undo before the others). */

@@ -4,9 +4,10 @@
  * edges). A node whose predecessors are all resolved is ready: skipped when
  * one of them failed or was skipped or its root component is broken (a
  * failed node stops its root component), clean when not dirty, else queued
- * on its host. Each host applies one node at a time; hosts run in parallel
- * through the one loop. A node that never becomes ready (a dependency cycle,
- * an interrupted run) ends skipped. */
+ * on its host. Each host applies one batch at a time (engine/deploy/batch.c:
+ * a ready node with what can go along in the same request); hosts run in
+ * parallel through the one loop, -j of them at once. A node that never
+ * becomes ready (a dependency cycle, an interrupted run) ends skipped. */
 
 #include "engine/deploy/deploy_internal.h"
 
@@ -85,8 +86,7 @@ static void release_one(struct deploy *d, size_t i, int blocked)
         push(&d->readyq, &d->nreadyq, &d->readyq_cap, i);
 }
 
-/* Node i is done with status st: count it, release what waits for it. */
-static void resolve(struct deploy *d, size_t i, enum dnode_status st)
+void schedule_resolve(struct deploy *d, size_t i, enum dnode_status st)
 {
     struct dnode *dn = &d->nodes[i];
     if (dn->status != DN_PENDING && dn->status != DN_RUNNING)
@@ -124,7 +124,7 @@ void schedule_release_component(struct deploy *d, size_t comp, int blocked)
         release_one(d, c->nodes[k], blocked);
 }
 
-static int must_skip(const struct deploy *d, size_t i)
+int schedule_must_skip(const struct deploy *d, size_t i)
 {
     return d->nodes[i].blocked || d->comps[d->g->nodes[i].component].broken;
 }
@@ -139,10 +139,10 @@ static void settle(struct deploy *d)
         struct dnode *dn = &d->nodes[i];
         if (dn->status != DN_PENDING)
             continue;
-        if (must_skip(d, i))
-            resolve(d, i, DN_SKIPPED);
+        if (schedule_must_skip(d, i))
+            schedule_resolve(d, i, DN_SKIPPED);
         else if (!dn->dirty && !dn->watched_applied)
-            resolve(d, i, DN_CLEAN);
+            schedule_resolve(d, i, DN_CLEAN);
         else {
             if (!dn->dirty) {
                 dn->dirty = 1;
@@ -156,16 +156,15 @@ static void settle(struct deploy *d)
     }
 }
 
-static void fail_node(struct deploy *d, size_t i, char *message)
+void schedule_fail_node(struct deploy *d, size_t i, char *message)
 {
     output_node_error(d, i, message);
     free(d->nodes[i].reason);
     d->nodes[i].reason = message;
-    resolve(d, i, DN_FAILED);
+    schedule_resolve(d, i, DN_FAILED);
 }
 
-/* -j: a host holds one of d->jobs slots while a node of it is under way. */
-static void set_busy(struct deploy *d, struct dhost *h, int busy)
+void schedule_set_busy(struct deploy *d, struct dhost *h, int busy)
 {
     if (h->busy == busy)
         return;
@@ -176,100 +175,12 @@ static void set_busy(struct deploy *d, struct dhost *h, int busy)
         d->nbusy--;
 }
 
-static void apply_done(void *ctx)
+void schedule_requeue(struct deploy *d, size_t i)
 {
-    struct dhost *h = ctx;
-    struct deploy *d = h->d;
-    size_t i = h->current;
-    set_busy(d, h, 0);
-    d->nodes[i].duration_us = (uint64_t)(loop_now_ms() - d->nodes[i].start_ms) * 1000;
-    if (h->result.error) {
-        /* Its old record went with the first op: the next run checks it. */
-        if (h->forget && h->result.done > 0)
-            manifest_apply(&h->manifest, h->record.data, h->forget);
-        fail_node(d, i, xstrdup(h->result.error));
-        output_node_output(d, h->result.out, h->result.outlen);
-    } else {
-        for (size_t k = 0; k < h->result.nreplaced; k++)
-            output_replaced_link(d, i, h->apply.ops[h->result.replaced[k]].path);
-        if (!h->record_only)
-            output_diff(d, i);
-        manifest_apply(&h->manifest, h->record.data, h->record.len);
-        resolve(d, i, h->record_only ? DN_CLEAN : DN_CHANGED);
-    }
-    host_apply_result_release(&h->result);
-    schedule_pump(d);
-}
-
-static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err);
-static int plan_record_op(struct dhost *h, const struct node *n, char **err);
-
-/* Whether the manifest has a record of n. Its apply drops that record
- * first: a node whose apply fails is owed until it succeeds, whatever its
- * inputs do meanwhile. Were the old record kept, inputs reverted after a
- * failed apply (a restart that failed, then the config put back) would
- * match it, and every later run would take the node for clean. */
-static int recorded(const struct dhost *h, const struct node *n)
-{
-    return manifest_find(&h->manifest, n->key) != NULL;
-}
-
-/* The node's ops (none when record_only), then the append of its record:
- * recorded only on success. A recorded node drops its record first (a D
- * record, the plan's first op, no program started), so a failed apply
- * leaves it unrecorded: owed, and applied again by the next run. */
-static int plan_node(struct deploy *d, struct dhost *h, size_t i, int record_only, char **err)
-{
-    const struct node *n = &d->g->nodes[i];
-    plan_release(&h->apply);
-    plan_init(&h->apply);
-    buf_clear(&h->record);
-    h->forget = 0;
-    if (!record_only && recorded(h, n)) {
-        manifest_remove_line(&h->record, n->key);
-        h->forget = h->record.len;
-        if (schedule_record_op(&h->apply, h->manifest_path, &h->record, err) < 0)
-            return -1;
-    }
-    if (!record_only && plan_rule_ops(d, h, n, err) < 0)
-        return -1;
-    return plan_record_op(h, n, err);
-}
-
-/* The root component's workdir (made first, as in batou), then the rule's ops. */
-static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err)
-{
-    const struct graph_component *c = &d->g->components[n->component];
-    char *workdir = xasprintf("%s/%s", h->work, c->name);
-    struct op mkdir = {
-        .kind = OP_MKDIR, .mode = -1, .leading = 1, .path = plan_strdup(&h->apply, workdir)};
-    plan_op(&h->apply, &mkdir);
-    free(workdir);
-    struct buf e;
-    buf_init(&e);
-    if (n->kind->plan_apply(n, &h->apply, &e) < 0) {
-        *err = buf_detach(&e);
-        return -1;
-    }
-    buf_release(&e);
-    return 0;
-}
-
-/* The append of n's N (or U) record to the manifest, as the plan's last op. */
-static int plan_record_op(struct dhost *h, const struct node *n, char **err)
-{
-    char hex[33];
-    hash_to_hex(n->hash, hex);
-    struct buf line;
-    buf_init(&line);
-    if (prune_node_record(&line, n, hex, &h->apply, err) < 0) {
-        buf_release(&line);
-        return -1;
-    }
-    int rc = schedule_record_op(&h->apply, h->manifest_path, &line, err);
-    buf_add(&h->record, line.data, line.len);
-    buf_release(&line);
-    return rc;
+    struct dnode *dn = &d->nodes[i];
+    dn->status = DN_PENDING;
+    if (dn->waiting == 0)
+        push(&d->readyq, &d->nreadyq, &d->readyq_cap, i);
 }
 
 int schedule_record_op(struct plan *p, const char *manifest_path, const struct buf *lines,
@@ -291,29 +202,35 @@ int schedule_record_op(struct plan *p, const char *manifest_path, const struct b
     return 0;
 }
 
-static void start_apply(struct deploy *d, struct dhost *h, size_t i, int record_only)
+/* A watcher dirty only for the nodes it watches, none of them applied:
+ * nothing happened to react to (engine/deploy/watch.c). */
+static int record_only(const struct deploy *d, size_t i)
 {
-    char *err = NULL;
-    if (plan_node(d, h, i, record_only, &err) < 0) {
-        set_busy(d, h, 0);
-        fail_node(d, i, err);
-        return;
-    }
-    if (!record_only) {
-        d->nstarted++;
-        output_progress(d, i);
-    }
-    set_busy(d, h, 1);
-    h->current = i;
-    h->record_only = record_only;
-    d->nodes[i].status = DN_RUNNING;
-    d->nodes[i].start_ms = loop_now_ms();
-    memset(&h->result, 0, sizeof h->result);
-    if (h->host->ops->apply(h->host, h->apply.ops, h->apply.nops, &h->result, apply_done, h, &err) <
-        0) {
-        set_busy(d, h, 0);
-        fail_node(d, i, err);
-    }
+    return d->nodes[i].by_watch && !d->nodes[i].watched_applied;
+}
+
+/* The guard's query of node i into p; 1 when it has one. */
+static int plan_guard(const struct deploy *d, size_t i, struct plan *p)
+{
+    const struct node *n = &d->g->nodes[i];
+    if (!n->kind->guarded || record_only(d, i))
+        return 0;
+    struct buf e;
+    buf_init(&e);
+    int rc = n->kind->plan_check(n, CHECK_CONTENT, p, &e);
+    buf_release(&e);
+    return rc == 0 && p->nqueries > 0;
+}
+
+int schedule_asks_guard(const struct deploy *d, size_t i)
+{
+    if (!d->g->nodes[i].kind->guarded)
+        return 0;
+    struct plan p;
+    plan_init(&p);
+    int asks = plan_guard(d, i, &p);
+    plan_release(&p);
+    return asks;
 }
 
 static void guard_done(void *ctx)
@@ -333,47 +250,37 @@ static void guard_done(void *ctx)
     host_results_release(h->guard_results, h->guard.nqueries);
     free(h->guard_results);
     h->guard_results = NULL;
-    start_apply(d, h, i, verdict == 1);
+    d->nodes[i].status = DN_PENDING;
+    batch_send(d, h, i, verdict == 1 ? BATCH_RECORD : BATCH_APPLY);
     schedule_pump(d);
 }
 
-/* A guarded node asks its guard first (one request), then applies or only
- * records itself: the guard sees what the nodes before it did. */
+/* A guarded node asks its guard first (one request), then starts a batch
+ * that applies it or only records it: the guard sees what the nodes
+ * before it did. Any other node starts a batch at once. */
 static void start(struct deploy *d, struct dhost *h, size_t i)
 {
-    const struct node *n = &d->g->nodes[i];
-    if (d->nodes[i].by_watch && !d->nodes[i].watched_applied) {
-        /* Only the hashes of nodes it watches changed, and none of them was
-         * applied: nothing happened to react to (engine/deploy/watch.c). */
-        start_apply(d, h, i, 1);
-        return;
-    }
     plan_release(&h->guard);
     plan_init(&h->guard);
-    struct buf e;
-    buf_init(&e);
-    if (!n->kind->guarded || n->kind->plan_check(n, CHECK_CONTENT, &h->guard, &e) < 0 ||
-        h->guard.nqueries == 0) {
-        buf_release(&e);
-        start_apply(d, h, i, 0);
+    if (!plan_guard(d, i, &h->guard)) {
+        batch_send(d, h, i, record_only(d, i) ? BATCH_RECORD : BATCH_APPLY);
         return;
     }
-    buf_release(&e);
-    set_busy(d, h, 1);
+    schedule_set_busy(d, h, 1);
     h->current = i;
     d->nodes[i].status = DN_RUNNING;
     h->guard_results = xcalloc(h->guard.nqueries, sizeof *h->guard_results);
     char *err = NULL;
     if (h->host->ops->query(h->host, h->guard.queries, h->guard.nqueries, h->guard_results,
                             guard_done, h, &err) < 0) {
-        set_busy(d, h, 0);
+        schedule_set_busy(d, h, 0);
         free(h->guard_results);
         h->guard_results = NULL;
-        fail_node(d, i, err);
+        schedule_fail_node(d, i, err);
     }
 }
 
-/* Start the next node of host h if it is idle; 1 when the state moved. */
+/* Start the next batch of host h if it is idle; 1 when the state moved. */
 static int pump_host(struct deploy *d, struct dhost *h)
 {
     int moved = 0;
@@ -383,8 +290,8 @@ static int pump_host(struct deploy *d, struct dhost *h)
         moved = 1;
         if (d->nodes[i].status != DN_PENDING)
             continue;
-        if (must_skip(d, i))
-            resolve(d, i, DN_SKIPPED);
+        if (schedule_must_skip(d, i))
+            schedule_resolve(d, i, DN_SKIPPED);
         else
             start(d, h, i);
         settle(d);
@@ -414,7 +321,7 @@ void schedule_fail_host(struct deploy *d, size_t h)
 {
     for (size_t i = 0; i < d->g->nnodes; i++)
         if (d->nodes[i].host == h && d->nodes[i].status == DN_PENDING)
-            resolve(d, i, DN_SKIPPED);
+            schedule_resolve(d, i, DN_SKIPPED);
 }
 
 void schedule_finish(struct deploy *d)
@@ -428,7 +335,7 @@ void schedule_finish(struct deploy *d)
             free(dn->reason);
             dn->reason = xstrdup("dependency cycle");
         }
-        resolve(d, i, DN_SKIPPED);
+        schedule_resolve(d, i, DN_SKIPPED);
     }
 }
 

@@ -8,9 +8,15 @@ Run as root, by hand (never from `ninja check`): it starts real sshd servers
 on 127.0.0.2, ... with a user each (tests/e2e/sshd.py, the end-to-end tests'
 lab) and removes them afterwards. For H hosts × N File nodes it measures:
 
-  first     deploy into empty homes (every node applied)
+  first     deploy into empty homes (every node applied); with
+            --repeat-first K the median of K, each into emptied homes with
+            no controller cache
   no-op     deploy again: nothing changed
   1 change  one file's content changes (an attribute / extra var flipped)
+  release   --release R: the first R files of every host change (batou-ng
+            only)
+  floor     what the disk allows: `tar -x` of a host's deployed files into
+            H fresh directories at once, then one `sync -f` (batou-ng only)
 
 batou-ng: one component adds N Files in a Lua loop, `connect_method = ssh`,
 the lab's ssh_config; `-d stats` gives the round trips of the no-op per host.
@@ -41,11 +47,13 @@ SUMMARY = re.compile(r"^(\d+) changed, (\d+) clean, (\d+) failed", re.M)
 TRIPS = re.compile(r"^stats: (\S+): .*?(\d+) requests? in (\d+) round trips?", re.M)
 
 COMPONENT = """\
-Many = Component {{ value = Attribute("str", "a") }}
+Many = Component {{ value = Attribute("str", "a"), release = Attribute("str", "1") }}
 function Many:configure()
   self:add(File {{ "f1.txt", content = "file 1 of {{{{component.value}}}}\\n" }})
   for i = 2, {n} do
-    self:add(File {{ "f" .. i .. ".txt", content = "file " .. i .. "\\n" }})
+    local text = "file " .. i .. "\\n"
+    if i <= {release} + 1 then text = "file " .. i .. " of release {{{{component.release}}}}\\n" end
+    self:add(File {{ "f" .. i .. ".txt", content = text }})
   end
 end
 """
@@ -77,9 +85,10 @@ def timed(cmd, env, cwd):
     return took, result
 
 
-def batou_project(root, lab, n):
+def batou_project(root, lab, n, release):
     (root / "components" / "many").mkdir(parents=True)
-    (root / "components" / "many" / "component.lua").write_text(COMPONENT.format(n=n))
+    (root / "components" / "many" / "component.lua").write_text(
+        COMPONENT.format(n=n, release=release))
     env = root / "environments" / "bench"
     env.mkdir(parents=True)
     hosts = "".join(f"{h.name} = many\n" for h in lab.hosts)
@@ -88,19 +97,50 @@ def batou_project(root, lab, n):
     (root / "ssh_config").write_text(lab.ssh_config())
 
 
-def set_value(root, value):
+def set_value(root, value, release="1"):
     cfg = root / "environments" / "bench" / "environment.cfg"
-    text = re.sub(r"\n\[component:many\]\nvalue = \w+\n", "\n", cfg.read_text())
-    cfg.write_text(text + f"\n[component:many]\nvalue = {value}\n")
+    text = re.sub(r"\n\[component:many\]\nvalue = \w+\nrelease = \w+\n", "\n",
+                  cfg.read_text())
+    cfg.write_text(text + f"\n[component:many]\nvalue = {value}\nrelease = {release}\n")
 
 
-def bench_batou(binary, lab, n, repeat, root):
-    batou_project(root, lab, n)
+def floor(lab, root, repeat):
+    """Median wall time of `tar -x` of host 0's files into one fresh
+    directory per host at once, then one `sync -f`."""
+    work = lab.hosts[0].home / "deployment" / "work"
+    tarball = root / "floor.tar"
+    subprocess.run(["tar", "-cf", str(tarball), "-C", str(work), "."], check=True)
+    times = []
+    for k in range(repeat):
+        dirs = [h.home / f"floor{k}" for h in lab.hosts]
+        for d in dirs:
+            d.mkdir()
+        start = time.monotonic()
+        procs = [subprocess.Popen(["tar", "-xf", str(tarball), "-C", str(d)]) for d in dirs]
+        assert all(p.wait() == 0 for p in procs)
+        subprocess.run(["sync", "-f", str(dirs[0])], check=True)
+        times.append(time.monotonic() - start)
+        for d in dirs:
+            shutil.rmtree(d)
+    tarball.unlink()
+    return statistics.median(times)
+
+
+def bench_batou(binary, lab, n, repeat, root, repeat_first=1, release=0):
+    batou_project(root, lab, n, release)
     env = dict(os.environ, NO_COLOR="1", HOME=str(lab.home))
     env.pop("SSH_AUTH_SOCK", None)
     run = [binary, "-d", "stats", "bench"]
-    first, result = timed(run, env, root)
-    assert SUMMARY.search(result.stdout).group(1) == str(n * len(lab.hosts)), result.stdout
+    firsts = []
+    for k in range(repeat_first):
+        if k:
+            for h in lab.hosts:
+                shutil.rmtree(h.home / "deployment")
+            shutil.rmtree(root / ".batou-ng")
+        took, result = timed(run, env, root)
+        assert SUMMARY.search(result.stdout).group(1) == str(n * len(lab.hosts)), result.stdout
+        firsts.append(took)
+    first = statistics.median(firsts)
     noops, trips = [], set()
     for _ in range(repeat):
         took, result = timed(run, env, root)
@@ -113,7 +153,18 @@ def bench_batou(binary, lab, n, repeat, root):
         took, result = timed(run, env, root)
         assert SUMMARY.search(result.stdout).group(1) == str(len(lab.hosts)), result.stdout
         changes.append(took)
-    return first, statistics.median(noops), statistics.median(changes), sorted(trips)
+    releases = []
+    last = "b" if (repeat - 1) % 2 == 0 else "a"
+    for k in range(repeat if release else 0):
+        set_value(root, last, str(k + 2))
+        took, result = timed(run, env, root)
+        assert SUMMARY.search(result.stdout).group(1) == str(release * len(lab.hosts)), \
+            result.stdout
+        releases.append(took)
+    release_time = statistics.median(releases) if releases else None
+    least = floor(lab, root, max(3, repeat))
+    return (first, statistics.median(noops), statistics.median(changes), sorted(trips),
+            release_time, least)
 
 
 def ansible_files(root, lab, n):
@@ -166,6 +217,10 @@ def main():
     ap.add_argument("--ansible-repeat", type=int,
                     help="runs of each Ansible figure (default: --repeat); it takes minutes a run")
     ap.add_argument("--no-ansible", action="store_true")
+    ap.add_argument("--repeat-first", type=int, default=1,
+                    help="runs of batou-ng's first deploy (each into emptied homes)")
+    ap.add_argument("--release", type=int, default=0,
+                    help="also time a release changing this many files a host")
     args = ap.parse_args()
     problem = sshd.available()
     if problem:
@@ -177,19 +232,23 @@ def main():
             tmp = Path(tempfile.mkdtemp(prefix="batou-ng-bench-ssh."))
             lab = sshd.SshLab(tmp / "lab", h)
             try:
-                b = bench_batou(args.binary, lab, n, args.repeat, tmp / "batou")
+                b = bench_batou(args.binary, lab, n, args.repeat, tmp / "batou",
+                                args.repeat_first, min(args.release, n - 1))
                 a = bench_ansible(lab, n, args.ansible_repeat or args.repeat, tmp / "ansible") if with_ansible else None
             finally:
                 lab.close()
                 shutil.rmtree(tmp, ignore_errors=True)
             rows.append((h, n, b, a))
             print(f"done: {h} hosts x {n} nodes", file=sys.stderr)
-    head = f"{'hosts':>5} {'nodes':>6} | {'':8} | {'first':>9} {'no-op':>9} {'1 change':>9}"
+    head = (f"{'hosts':>5} {'nodes':>6} | {'':8} | {'first':>9} {'no-op':>9} {'1 change':>9} "
+            f"{'release':>9} {'floor':>9} {'first/floor':>11}")
     print(head + (" | round trips (no-op, per host)" if rows else ""))
     print("-" * (len(head) + 32))
     for h, n, b, a in rows:
+        release = seconds(b[4]) if b[4] is not None else "-"
         print(f"{h:>5} {n:>6} | {'batou-ng':8} | {seconds(b[0]):>9} {seconds(b[1]):>9} "
-              f"{seconds(b[2]):>9} | {','.join(map(str, b[3]))}")
+              f"{seconds(b[2]):>9} {release:>9} {seconds(b[5]):>9} {b[0] / b[5]:>10.1f}x | "
+              f"{','.join(map(str, b[3]))}")
         if a:
             print(f"{'':>5} {'':>6} | {'Ansible':8} | {seconds(a[0]):>9} {seconds(a[1]):>9} "
                   f"{seconds(a[2]):>9} |")

@@ -47,7 +47,7 @@ def error_lines(result):
 
 # The connection cut while files are sent and written, and between nodes.
 
-FILES = 6
+FILES = 8  # two batches of 4 (8 MiB a batch, engine/deploy/batch.c)
 SIZE = 2 * 1024 * 1024  # above the printf limit: each goes through base64 -d
 
 BIG = """\
@@ -113,15 +113,16 @@ def test_a_connection_killed_during_file_transfers(batou, make_project, ssh_lab,
             assert content == big_content("v2", i), f"{name} is recorded but not written"
     versions = [target(h, n).read_text()[:2] for n in names]
     assert "v1" in versions, f"the kill came too late to interrupt anything: {versions}"
-    # Besides the targets at most the one temp file the killed shell was
-    # writing (SIGKILL leaves it; it never carries a target's name).
+    # Besides the targets at most the one staging directory the killed
+    # shell was writing into (SIGKILL leaves it; it never carries a
+    # target's name).
     others = sorted(set(os.listdir(target(h))) - set(names))
     assert len(others) <= 1 and all(n.startswith(".batou-ng.") for n in others), others
 
     # What is not recorded is done again, whatever its content: the files
-    # still v1, and the one in flight, which may be v2 already (renamed, its
-    # record not yet appended).
-    assert versions.count("v1") <= FILES - len(new) <= versions.count("v1") + 1, (versions, new)
+    # still v1, and those of the batch in flight, which may be v2 already
+    # (renamed together, their records not yet appended).
+    assert versions.count("v1") <= FILES - len(new), (versions, new)
     converges(batou, lab, FILES - len(new), len(new))
     for i, name in enumerate(names, 1):
         assert target(h, name).read_text() == big_content("v2", i)
@@ -312,7 +313,10 @@ def test_an_immutable_target_file(batou, make_project, ssh_lab):
             f"batou-ng: error: host0 greet/File(big): write '{big}': "
             "Operation not permitted"], result.stderr
         assert big.read_text() == "v1\n"
-        assert target(h, "c").read_text() == "v1 c\n"
+        # c was staged with big and renamed by the same mv, which goes on
+        # after a rename it cannot do (docs/safety.md): in place or not,
+        # it is not recorded, so the next run writes it again.
+        assert target(h, "c").read_text() in ("v1 c\n", "v2 c\n")
         assert temp_files(target(h)) == []
         assert records(h)[before:] == ["greet/File(a)"]
     finally:
