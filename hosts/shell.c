@@ -288,98 +288,90 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
     return 0;
 }
 
-/* The staged write, for path /srv/app.ini, mode 0640, staging directory
- * /srv/.batou-ng.S (S the batch's name: shell_temp_name):
+/* The staged write of a file whose content printf can carry, for path
+ * /srv/app.ini, mode 0640, owner www, staging directory /srv/.batou-ng.S:
  *
- *   if [ -d P ] && ! [ -h P ]; then echo 'batou-ng: Is a directory' >&2; false
- *   elif ! { [ -d S ] || mkdir [-p] -m 700 -- S; }; then false
- *   else umask 0137; set -C
- *   if printf '%s' '...content...' 2>/dev/null >S/app.ini; then _sx
- *   { chown O S/app.ini && ...; } || { rm -f S/app.ini; false; }
- *   else _sx; <say why>; false; fi; fi
+ *   _w /srv/app.ini /srv/.batou-ng.S 0137 '' '...content...' &&
+ *   { chown -- www "$_t" || { rm -f -- "$_t"; false; }; }
  *
- * as shell_write_file, but in the fragment's own shell (no subshell: a
- * fork per file costs more than the rest of a small file), leaving the
- * file under its final name in the staging directory: no sync, no rename
- * (hosts/shell_host_apply.c does both once for the batch). _sx (set +C,
- * umask "$_um") is the caller's. */
+ * _w (shell_stage_functions) refuses a directory at the path, makes the
+ * staging directory on first use (mode 0700, with its parents when
+ * leading), sets the umask (077 and chmod after it for a mode outside
+ * 0666; for no mode, 077 and chmod --reference when a file is there, else
+ * the login's), creates the file exclusively (set -C) under its final name
+ * in the staging directory and fills it with printf. Other content goes
+ * through base64 -d, inline. Everything runs in the fragment's own shell
+ * (no subshell: a fork a file costs more than the rest of a small file);
+ * nothing is synced or renamed (hosts/shell_host_stage.c does both once for
+ * many files). */
+const char shell_stage_functions[] =
+    "_wp() { if [ -d \"$1\" ] && ! [ -h \"$1\" ]; then"
+    " printf '%s\\n' 'batou-ng: Is a directory' >&2; return 1; fi\n"
+    "[ -d \"$2\" ] || { if [ -n \"$4\" ]; then LC_ALL=C mkdir -p -m 700 -- \"$2\";"
+    " else LC_ALL=C mkdir -m 700 -- \"$2\"; fi; } || return\n"
+    "_t=\"$2/${1##*/}\" _r=\n"
+    "case $3 in -) if [ -e \"$1\" ] && ! [ -h \"$1\" ]; then umask 077; _r=1; fi ;;"
+    " *) umask \"$3\" ;; esac\n"
+    "set -C; }\n"
+    "_w() { _wp \"$1\" \"$2\" \"$3\" \"$4\" || return\n"
+    "if printf '%s' \"$5\" 2>/dev/null >\"$_t\"; then _sx; else _sx; _wd \"$_t\"; return 1; fi\n"
+    "_wr \"$1\"; }\n"
+    "_wr() { [ -z \"$_r\" ] || LC_ALL=C chmod --reference=\"$1\" -- \"$_t\" ||"
+    " { rm -f -- \"$_t\"; return 1; }; }\n"
+    /* As shell_write_file says why: dash's printf says "I/O error" whatever
+     * the errno, and its redirection lumps ENOENT and ENOTDIR together. */
+    "_wd() { { [ -e \"$1\" ] && LC_ALL=C head -c 65536 /dev/zero >>\"$1\"; };"
+    " rm -f -- \"$1\" 2>/dev/null; LC_ALL=C touch -- \"$1\" &&"
+    " { rm -f -- \"$1\"; printf \"batou-ng: cannot write '%s'\\n\" \"$1\" >&2; }; }\n";
+
 int shell_stage_file(struct buf *out, const struct shell_write *w, const char *staging,
                      char **err)
 {
     if (check_write(w, err))
         return -1;
-    const char *slash = strrchr(w->path, '/');
-    const char *base = slash ? slash + 1 : w->path;
-    struct buf p, t, msg;
-    buf_init(&p);
-    buf_init(&t);
-    buf_init(&msg);
-    shell_quote_path(&p, w->path, strlen(w->path));
-    buf_adds(&msg, "batou-ng: Is a directory");
-    struct buf tp;
-    buf_init(&tp);
-    buf_addf(&tp, "%s/%s", staging, base);
-    shell_quote_path(&t, tp.data, tp.len);
-    buf_release(&tp);
-
-    buf_addf(out, "if [ -d %s ] && ! [ -h %s ]; then printf '%%s\\n' ", p.data, p.data);
-    shell_quote(out, msg.data);
-    buf_adds(out, " >&2; false\nelif ! { [ -d ");
-    shell_quote_path(out, staging, strlen(staging));
-    buf_adds(out, w->leading ? " ] || LC_ALL=C mkdir -p -m 700 -- " : " ] || LC_ALL=C mkdir -m 700 -- ");
-    shell_quote_path(out, staging, strlen(staging));
-    buf_adds(out, "; }; then false\nelse ");
     int by_umask = w->mode >= 0 && (w->mode & ~0666) == 0;
+    char umask[8];
     if (by_umask)
-        buf_addf(out, "umask %04o", (unsigned)(0777 & ~w->mode));
-    else if (w->mode >= 0)
-        buf_adds(out, "umask 077");
+        snprintf(umask, sizeof umask, "%04o", (unsigned)(0777 & ~w->mode));
     else
-        buf_addf(out, "_r=; if [ -e %s ] && ! [ -h %s ]; then umask 077; _r=1; fi", p.data, p.data);
-    buf_adds(out, "; set -C\n");
+        snprintf(umask, sizeof umask, "%s", w->mode >= 0 ? "077" : "-");
     if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
-        buf_adds(out, "if printf '%s' ");
+        buf_adds(out, "_w ");
+        shell_quote_path(out, w->path, strlen(w->path));
+        buf_addc(out, ' ');
+        shell_quote_path(out, staging, strlen(staging));
+        buf_addf(out, " %s %s ", umask, w->leading ? "1" : "''");
         if (w->len)
             shell_quote_n(out, w->data, w->len);
         else
             buf_adds(out, "''");
-        buf_addf(out, " 2>/dev/null >%s; then _sx\n", t.data);
     } else {
-        buf_addf(out, "if base64 -d >%s", t.data);
+        /* _w's steps, with base64 -d filling the file. */
+        struct buf p;
+        buf_init(&p);
+        shell_quote_path(&p, w->path, strlen(w->path));
+        buf_addf(out, "{ _wp %s ", p.data);
+        shell_quote_path(out, staging, strlen(staging));
+        buf_addf(out, " %s %s && { base64 -d >\"$_t\"", umask, w->leading ? "1" : "''");
         shell_heredoc_base64(out, w->data, w->len);
-        buf_adds(out, "then _sx\n");
+        buf_addf(out, "} || { _sx; rm -f -- \"$_t\"; false; }; } && _sx && _wr %s", p.data);
+        buf_release(&p);
     }
-    buf_adds(out, "{ ");
+    if (!w->owner && !w->group && (w->mode < 0 || by_umask))
+        return 0;
+    buf_adds(out, " && { ");
     if (w->owner) {
         buf_adds(out, "LC_ALL=C chown -- ");
         shell_quote(out, w->owner);
-        buf_addf(out, " %s && ", t.data);
+        buf_adds(out, " \"$_t\" && ");
     }
     if (w->group) {
         buf_adds(out, "LC_ALL=C chgrp -- ");
         shell_quote(out, w->group);
-        buf_addf(out, " %s && ", t.data);
+        buf_adds(out, " \"$_t\" && ");
     }
     if (w->mode >= 0 && !by_umask)
-        buf_addf(out, "LC_ALL=C chmod -- %04o %s && ", (unsigned)w->mode, t.data);
-    else if (w->mode < 0)
-        buf_addf(out, "{ [ -z \"$_r\" ] || LC_ALL=C chmod --reference=%s -- %s; } && ", p.data,
-                 t.data);
-    buf_addf(out, ":; } || { rm -f -- %s; false; }\n", t.data);
-    /* As shell_write_file says why: dash's printf says "I/O error" whatever
-     * the errno, and its redirection lumps ENOENT and ENOTDIR together. */
-    buf_addf(out,
-             "else _sx; { [ -e %s ] && LC_ALL=C head -c 65536 /dev/zero >>%s; }; "
-             "rm -f -- %s 2>/dev/null; LC_ALL=C touch -- %s && "
-             "{ rm -f -- %s; printf '%%s\\n' ",
-             t.data, t.data, t.data, t.data, t.data);
-    buf_release(&msg);
-    buf_init(&msg);
-    buf_addf(&msg, "batou-ng: cannot write '%s/%s'", staging, base);
-    shell_quote(out, msg.data);
-    buf_adds(out, " >&2; }; false; fi; fi");
-    buf_release(&msg);
-    buf_release(&p);
-    buf_release(&t);
+        buf_addf(out, "LC_ALL=C chmod -- %04o \"$_t\" && ", (unsigned)w->mode);
+    buf_adds(out, ":; } || { rm -f -- \"$_t\"; false; }");
     return 0;
 }

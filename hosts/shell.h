@@ -76,11 +76,14 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err);
  * the directory staging (a directory beside the path, made on first use:
  * mode 0700, with its parents when w->leading), with the mode, owner and
  * group it will have, but neither syncs nor renames it: that is done for
- * many files at once (hosts/shell_host_apply.c). A directory at w->path
+ * many files at once (hosts/shell_host_stage.c). A directory at w->path
  * fails it; a symlink there is left for the rename to replace. It runs in
- * the caller's shell (no subshell): it changes the umask and set -C, and
- * calls _sx, which must undo both; on failure the staged file is removed
- * and the text's status is non-zero. 0, or -1 with *err (allocated). */
+ * the caller's shell (no subshell), calling the functions of
+ * shell_stage_functions and _sx, which must undo the umask and set -C it
+ * changes; it sets _t (the staged file) and _r. On failure the staged file
+ * is removed and the text's status is non-zero. 0, or -1 with *err
+ * (allocated). */
+extern const char shell_stage_functions[];
 int shell_stage_file(struct buf *out, const struct shell_write *w, const char *staging,
                      char **err);
 /* Append a name unique on the target for a temp file or a staging

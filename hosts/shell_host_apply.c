@@ -117,7 +117,7 @@ static void add_dir(struct buf *f, const char *path)
 
 /* A symlink at the path is refused: chown and chmod would follow it, and
  * replacing it would hide what the application keeps behind it. */
-static void add_mkdir(struct buf *f, const struct op *op)
+void shell_host_add_mkdir(struct buf *f, const struct op *op)
 {
     buf_adds(f, "{ ! [ -h ");
     shell_host_quote_path(f, op->path);
@@ -193,14 +193,6 @@ static void add_remove(struct buf *f, const struct op *op)
         buf_adds(f, "\nif [ -f \"$p\" ] && ! [ -h \"$p\" ]; then rm -f -- \"$p\"; fi ) >/dev/null");
 }
 
-/* Before an OP_WRITE: whether a symlink is at its path (it gets replaced). */
-static void add_replaced_mark(struct buf *f, const struct op *op, size_t index)
-{
-    buf_adds(f, "if [ -h ");
-    shell_host_quote_path(f, op->path);
-    buf_addf(f, " ]; then printf '\\036L %zu\\n' >&2; fi\n", index);
-}
-
 /* After a successful OP_RMDIR or OP_REMOVE: whether it kept its path. */
 static void add_kept_mark(struct buf *f, const struct op *op, size_t index)
 {
@@ -263,7 +255,7 @@ static void add_remove_tree(struct buf *f, const struct op *op)
 
 /* printf is a builtin: no process for a journal line (base64 -d for
  * bytes no shell word can hold). */
-static void add_append(struct buf *f, const struct op *op)
+void shell_host_add_append(struct buf *f, const struct op *op)
 {
     const char *data = op->data ? op->data : "";
     if (!memchr(data, '\0', op->len)) {
@@ -302,21 +294,14 @@ static const char fail_function[] =
     "_bf() { printf '\\036B %s\\n' \"$1\" >&2; cat \"$T/x\" >&2; "
     "printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; exit \"$2\"; }\n";
 
-static int add_op(struct buf *f, struct shell_segment *seg, const struct op *op, size_t i,
-                  char **error)
+static int add_op(struct buf *f, const struct op *op, size_t i, char **error)
 {
-    if (op->kind == OP_WRITE)
-        add_replaced_mark(f, op, i);
     if (op->kind == OP_RUN)
         buf_addf(f, "printf '\\036O %zu\\n'\n", i);
     buf_adds(f, "{ ");
     switch (op->kind) {
-    case OP_WRITE:
-        if (shell_stage_write(f, seg, op, i, error))
-            return -1;
-        break;
     case OP_MKDIR:
-        add_mkdir(f, op);
+        shell_host_add_mkdir(f, op);
         break;
     case OP_SYMLINK:
         add_symlink(f, op);
@@ -337,11 +322,7 @@ static int add_op(struct buf *f, struct shell_segment *seg, const struct op *op,
         add_run(f, op);
         break;
     case OP_APPEND:
-        if (shell_stage_holds(seg, op)) {
-            shell_stage_hold(f, seg, op);
-        } else {
-            add_append(f, op);
-        }
+        shell_host_add_append(f, op);
         break;
     default:
         *error = xasprintf("unknown op kind %d", (int)op->kind);
@@ -379,7 +360,7 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
             shell_stage_end(f, &seg);
         if (op->kind == OP_WRITE && !seg.open)
             shell_stage_begin(&seg, i);
-        rc = add_op(seg.open ? &seg.text : f, &seg, op, i, error);
+        rc = seg.open ? shell_stage_op(&seg, op, i, error) : add_op(f, op, i, error);
     }
     if (rc == 0)
         shell_stage_end(f, &seg);

@@ -70,11 +70,12 @@ void shell_stage_begin(struct shell_segment *seg, size_t op);
 void shell_stage_end(struct buf *f, struct shell_segment *seg);
 /* Whether the OP_APPEND op can wait for the segment's files (a record). */
 int shell_stage_holds(const struct shell_segment *seg, const struct op *op);
-/* Append the text holding op's record back until the commit. */
-void shell_stage_hold(struct buf *f, struct shell_segment *seg, const struct op *op);
-/* Append the text staging the OP_WRITE op (index index); 0, or -1 with *error. */
-int shell_stage_write(struct buf *f, struct shell_segment *seg, const struct op *op, size_t index,
-                      char **error);
+/* Append op (index index: an OP_WRITE, OP_MKDIR or OP_APPEND) to the open
+ * segment: a write staged, a record held back. 0, or -1 with *error. */
+int shell_stage_op(struct shell_segment *seg, const struct op *op, size_t index, char **error);
+/* The text of an OP_MKDIR and of an OP_APPEND (shell_host_apply.c). */
+void shell_host_add_mkdir(struct buf *f, const struct op *op);
+void shell_host_add_append(struct buf *f, const struct op *op);
 
 /* The host_ops of the queries and of the ops. */
 int shell_host_query(struct host *h, const struct query *queries, size_t n,

@@ -55,8 +55,8 @@ static char *dir_of(const char *path)
     return xstrndup(path, (size_t)(slash - path));
 }
 
-int shell_stage_write(struct buf *f, struct shell_segment *seg, const struct op *op, size_t index,
-                      char **error)
+static int stage_write(struct buf *f, struct shell_segment *seg, const struct op *op, size_t index,
+                       char **error)
 {
     struct shell_write w = {
         .path = op->path,
@@ -87,18 +87,23 @@ int shell_stage_write(struct buf *f, struct shell_segment *seg, const struct op 
                               .base = xstrdup(slash ? slash + 1 : op->path),
                               .held = seg->held,
                               .path_hash = path_hash(op->path)};
+    /* A symlink at the path is replaced by the rename: say so on the
+     * fragment's stderr (fd 9 in the segment's function). */
+    buf_adds(f, "if [ -h ");
+    shell_host_quote_path(f, op->path);
+    buf_addf(f, " ]; then printf '\\036L %zu\\n' >&9; fi\n_i=%zu; ", index, index);
     char *why = NULL;
     if (shell_stage_file(f, &w, seg->staging[k], &why)) {
         *error = host_op_error(op, why);
         free(why);
         return -1;
     }
+    buf_adds(f, " || return\n");
     return 0;
 }
 
-/* The functions of a fragment with staged writes. _bf puts in place what
- * was staged before the op that failed (and appends their records), then
- * exits; _cm syncs the staging directories' file systems once, renames
+/* The functions of a fragment with staged writes: _sx undoes what a
+ * staged write changed in the shell; _cm syncs the staging directories' file systems once, renames
  * each one's files into its parent with one mv (_g: a glob that matched
  * nothing is left alone) and removes them; _cr appends the held back
  * records. */
@@ -112,9 +117,10 @@ static const char stage_functions[] =
     "[ $_e -eq 0 ] && LC_ALL=C rmdir -- \"$@\"; }\n"
     "_cr() { [ -s \"$T/r\" ] || return 0; LC_ALL=C cat -- \"$T/r\" >>\"$1\" && : >\"$T/r\"; }\n";
 
-/* A failed commit, called from _bf, reports itself after the op that
- * failed: the reply's last failure is the one that counts (the commit's
- * is at an earlier op). */
+/* _bf puts in place what was staged before the op that failed (and
+ * appends their records), then exits. A failed commit, called from _bf,
+ * reports itself after the op that failed: the reply's last failure is the one that counts (the
+ * commit's is at an earlier op). */
 static const char fail_function_staged[] =
     "_bf() { printf '\\036B %s\\n' \"$1\" >&2; cat \"$T/x\" >&2; "
     "printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; [ -z \"$_c\" ] || \"$_c\" 2>\"$T/x\" || "
@@ -182,8 +188,12 @@ void shell_stage_end(struct buf *f, struct shell_segment *seg)
         buf_adds(f, "\n_cr ");
         shell_host_quote_path(f, seg->after_path);
     }
-    buf_addf(f, "\n}\n_c=_c%u\n", seg->number);
+    buf_addf(f, "\n}\n_c=_c%u\n_s%u() {\n", seg->number, seg->number);
     buf_add(f, seg->text.data, seg->text.len);
+    /* One redirection for all its ops (one on each op costs an open, and a
+     * truncation, a file): _i says which op failed, 9 is the fragment's
+     * stderr, 8 the held back records. */
+    buf_addf(f, "}\n_s%u 9>&2 8>>\"$T/r\" 2>\"$T/x\" || _bf \"$_i\" $?\n", seg->number);
     buf_addf(f, "{ _c%u\n} 2>\"$T/x\" || _bf \"$_f\" $?\n", seg->number);
     for (size_t k = 0; k < seg->nstaging; k++)
         free(seg->staging[k]);
@@ -230,6 +240,7 @@ void shell_stage_preamble(struct buf *f)
 {
     buf_adds(f, fail_function_staged);
     buf_adds(f, stage_functions);
+    buf_adds(f, shell_stage_functions);
 }
 
 int shell_stage_ends(const struct shell_segment *seg, const struct op *op)
@@ -239,11 +250,29 @@ int shell_stage_ends(const struct shell_segment *seg, const struct op *op)
                          (op->kind == OP_WRITE && staged_already(seg, op->path)));
 }
 
-void shell_stage_hold(struct buf *f, struct shell_segment *seg, const struct op *op)
+int shell_stage_op(struct shell_segment *seg, const struct op *op, size_t index, char **error)
 {
-    seg->after_path = op->path;
-    seg->held += op->len;
-    buf_adds(f, "printf '%s' ");
-    shell_quote_n(f, op->data, op->len);
-    buf_adds(f, " >>\"$T/r\"");
+    struct buf *t = &seg->text;
+    switch (op->kind) {
+    case OP_WRITE:
+        return stage_write(t, seg, op, index, error);
+    case OP_MKDIR:
+        buf_addf(t, "_i=%zu; { ", index);
+        shell_host_add_mkdir(t, op);
+        buf_adds(t, "; } || return\n");
+        return 0;
+    default:
+        if (!shell_stage_holds(seg, op)) {
+            buf_addf(t, "_i=%zu; { ", index);
+            shell_host_add_append(t, op);
+            buf_adds(t, "\n} || return\n");
+            return 0;
+        }
+        seg->after_path = op->path;
+        seg->held += op->len;
+        buf_adds(t, "printf '%s' ");
+        shell_quote_n(t, op->data, op->len);
+        buf_addf(t, " >&8 || { _i=%zu; return 1; }\n", index);
+        return 0;
+    }
 }
