@@ -298,7 +298,7 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
  * staging directory on first use (mode 0700, with its parents when
  * leading), sets the umask (077 and chmod after it for a mode outside
  * 0666; for no mode, 077 and chmod --reference when a file is there, else
- * the login's), creates the file exclusively (set -C) under its final name
+ * the login's; with mode_later 077 and no chmod), creates the file exclusively (set -C) under its final name
  * in the staging directory and fills it with printf. Other content goes
  * through base64 -d, inline. Everything runs in the fragment's own shell
  * (no subshell: a fork a file costs more than the rest of a small file);
@@ -311,7 +311,7 @@ const char shell_stage_functions[] =
     " else LC_ALL=C mkdir -m 700 -- \"$2\"; fi; } || return\n"
     "_t=\"$2/${1##*/}\" _r=\n"
     "case $3 in -) if [ -e \"$1\" ] && ! [ -h \"$1\" ]; then umask 077; _r=1; fi ;;"
-    " *) umask \"$3\" ;; esac\n"
+    " +) if [ -e \"$1\" ] && ! [ -h \"$1\" ]; then umask 077; fi ;; *) umask \"$3\" ;; esac\n"
     "set -C; }\n"
     "_w() { _wp \"$1\" \"$2\" \"$3\" \"$4\" || return\n"
     "if printf '%s' \"$5\" 2>/dev/null >\"$_t\"; then _sx; else _sx; _wd \"$_t\"; return 1; fi\n"
@@ -334,7 +334,7 @@ int shell_stage_file(struct buf *out, const struct shell_write *w, const char *s
     if (by_umask)
         snprintf(umask, sizeof umask, "%04o", (unsigned)(0777 & ~w->mode));
     else
-        snprintf(umask, sizeof umask, "%s", w->mode >= 0 ? "077" : "-");
+        snprintf(umask, sizeof umask, "%s", w->mode >= 0 ? "077" : w->mode_later ? "+" : "-");
     if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
         buf_adds(out, "_w ");
         shell_quote_path(out, w->path, strlen(w->path));

@@ -62,6 +62,8 @@ struct shell_write {
     const char *owner; /* chown the file to this user first; NULL leaves it */
     const char *group; /* chgrp likewise; NULL leaves it */
     int leading;       /* create missing parent directories (mkdir -p) */
+    int mode_later;    /* shell_stage_file, mode -1: the caller copies an existing file's mode
+                          onto the staged one (no chmod --reference a file) */
 };
 
 /* Append a fragment that replaces w->path atomically: a temp file in the same

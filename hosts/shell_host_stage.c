@@ -21,7 +21,18 @@ struct shell_staged {
     char *base;
     size_t held;
     uint64_t path_hash; /* of its path: a second write to it starts a new segment */
+    int mode_later;     /* no mode: an existing file's is copied at the commit (_mc) */
 };
+
+/* Whether stat's %N quotes base in words dash reads back (printable ASCII:
+ * anything else becomes $'...', which dash does not know). */
+static int plain_name(const char *base)
+{
+    for (const unsigned char *p = (const unsigned char *)base; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return 0;
+    return 1;
+}
 
 static uint64_t path_hash(const char *path)
 {
@@ -67,6 +78,8 @@ static int stage_write(struct buf *f, struct shell_segment *seg, const struct op
         .group = op->group,
         .leading = op->leading,
     };
+    const char *slash = strrchr(op->path, '/');
+    w.mode_later = op->mode < 0 && plain_name(slash ? slash + 1 : op->path);
     char *dir = dir_of(op->path);
     char *staging = xasprintf("%s%s%s", dir, strcmp(dir, "/") ? "/" : "", seg->name.data);
     free(dir);
@@ -79,14 +92,14 @@ static int stage_write(struct buf *f, struct shell_segment *seg, const struct op
     } else {
         free(staging);
     }
-    const char *slash = strrchr(op->path, '/');
     seg->staged = xrealloc(seg->staged, (seg->nstaged + 1) * sizeof *seg->staged);
     seg->staged[seg->nstaged++] =
         (struct shell_staged){.op = index,
                               .staging = k,
                               .base = xstrdup(slash ? slash + 1 : op->path),
                               .held = seg->held,
-                              .path_hash = path_hash(op->path)};
+                              .path_hash = path_hash(op->path),
+                              .mode_later = w.mode_later};
     /* A symlink at the path is replaced by the rename: say so on the
      * fragment's stderr (fd 9 in the segment's function). */
     buf_adds(f, "if [ -h ");
@@ -115,7 +128,20 @@ static const char stage_functions[] =
     "_cm() { { LC_ALL=C sync -f -- \"$@\" 2>/dev/null || sync; } || return; _e=0\n"
     "for _s; do ( cd -- \"$_s\" && _g * && _g .[!.]* && _g ..?* ) || _e=1; done\n"
     "[ $_e -eq 0 ] && LC_ALL=C rmdir -- \"$@\"; }\n"
-    "_cr() { [ -s \"$T/r\" ] || return 0; LC_ALL=C cat -- \"$T/r\" >>\"$1\" && : >\"$T/r\"; }\n";
+    "_cr() { [ -s \"$T/r\" ] || return 0; LC_ALL=C cat -- \"$T/r\" >>\"$1\" && : >\"$T/r\"; }\n"
+    /* _mc DIR STAGING NAME...: the mode of each regular file DIR/NAME onto
+     * STAGING/NAME, one stat for all and one chmod per mode (a run of
+     * names with the same mode), not a chmod --reference a file; %N quotes
+     * each name for eval. */
+    "_mc() { _d=$1 _s=$2; shift 2\n"
+    "( cd -- \"$_d\" && QUOTING_STYLE=shell-escape-always LC_ALL=C stat --printf '%f %a %N\\n'"
+    " -- \"$@\" 2>/dev/null ) >\"$T/m\"\n"
+    "( cd -- \"$_s\" || exit; _p= _l=\n"
+    "while read -r _f _m _n; do case $_f in 8*) ;; *) continue ;; esac\n"
+    "if [ \"$_m\" != \"$_p\" ]; then [ -z \"$_l\" ] || eval \"LC_ALL=C chmod -- $_p $_l\";"
+    " _p=$_m _l=; fi\n"
+    "_l=\"$_l $_n\"; done <\"$T/m\"\n"
+    "[ -z \"$_l\" ] || eval \"LC_ALL=C chmod -- $_p $_l\"; ) 2>/dev/null; : ; }\n";
 
 /* _bf puts in place what was staged before the op that failed (and
  * appends their records), then exits. A failed commit, called from _bf,
@@ -166,6 +192,33 @@ static void segment_failed(struct buf *f, const struct shell_segment *seg)
     }
 }
 
+/* The _mc of staging directory k, for its files without a mode: before
+ * the sync, while the old files are still at their paths. */
+static void mode_copies(struct buf *f, const struct shell_segment *seg, size_t k)
+{
+    int any = 0;
+    for (size_t i = 0; i < seg->nstaged; i++) {
+        const struct shell_staged *st = &seg->staged[i];
+        if (st->staging != k || !st->mode_later)
+            continue;
+        if (!any) {
+            char *dir = dir_of(seg->staging[k]);
+            buf_adds(f, "! [ -d ");
+            shell_host_quote_path(f, seg->staging[k]);
+            buf_adds(f, " ] || _mc ");
+            shell_host_quote_path(f, dir);
+            buf_addc(f, ' ');
+            shell_host_quote_path(f, seg->staging[k]);
+            free(dir);
+            any = 1;
+        }
+        buf_addc(f, ' ');
+        shell_quote(f, st->base);
+    }
+    if (any)
+        buf_addc(f, '\n');
+}
+
 /* Put the segment's text into f behind its commit function, then its
  * commit: its files are in place, and their records appended, before the
  * op that follows (a Command sees what came before it). */
@@ -173,7 +226,10 @@ void shell_stage_end(struct buf *f, struct shell_segment *seg)
 {
     if (!seg->open)
         return;
-    buf_addf(f, "_c%u() { _c=; set --\n", seg->number);
+    buf_addf(f, "_c%u() { _c=\n", seg->number);
+    for (size_t k = 0; k < seg->nstaging; k++)
+        mode_copies(f, seg, k);
+    buf_adds(f, "set --\n");
     for (size_t k = 0; k < seg->nstaging; k++) {
         buf_adds(f, "[ -d ");
         shell_host_quote_path(f, seg->staging[k]);

@@ -5,6 +5,8 @@ costs a constant number of round trips per host; a failed node still stops
 exactly its dependents; a watcher runs only when what it watches was
 applied."""
 
+import os
+
 from test_deploy import applied, summary
 from test_deploy_cache import stats
 from test_ssh import project_for
@@ -181,3 +183,58 @@ def test_a_guarded_command_asks_its_guard_after_what_comes_before_it(batou, make
     assert not (work / "guarded.log").exists()
     assert (work / "after").read_text() == "after"
     assert summary(batou("local")) == (0, 3, 0, 0)
+
+
+KEEP = """\
+K = Component { text = Attribute("str", "one") }
+function K:configure()
+  for _, name in ipairs({ "plain", "with space", "it's", "-dash", "caf\\195\\169", "link" }) do
+    self:add(File { name, content = self.text .. " " .. name .. "\\n" })
+  end
+end
+"""
+
+
+def test_a_file_without_a_mode_keeps_the_mode_it_has_when_a_batch_replaces_it(batou, make_project):
+    """The modes are copied for the whole batch at once (one stat, a chmod
+    per mode); names that stat would quote in a way the shell cannot read
+    back take a chmod --reference each. A symlink at the path is replaced
+    by a new file, never given what it points to."""
+    project = make_project({
+        "components/k/component.lua": KEEP,
+        "environments/local/environment.cfg": """\
+            [environment]
+            connect_method = local
+
+            [hosts]
+            localhost = k
+            """,
+    })
+    assert batou("local").returncode == 0
+    work = project / "work" / "k"
+    modes = {"plain": 0o640, "with space": 0o660, "it's": 0o751, "-dash": 0o604, "café": 0o640}
+    for name, mode in modes.items():
+        (work / name).chmod(mode)
+    (work / "target").write_text("not ours")
+    (work / "target").chmod(0o777)
+    (work / "link").unlink()
+    (work / "link").symlink_to("target")
+    cfg = project / "environments" / "local" / "environment.cfg"
+    cfg.write_text(cfg.read_text() + "\n[component:k]\ntext = two\n")
+    result = batou("local")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary(result) == (6, 0, 0, 0)
+    for name, mode in modes.items():
+        assert (work / name).read_text() == f"two {name}\n"
+        assert (work / name).stat().st_mode & 0o7777 == mode, name
+    link = work / "link"
+    assert not link.is_symlink() and link.read_text() == "two link\n"
+    assert link.stat().st_mode & 0o7777 == 0o666 & ~current_umask()
+    assert (work / "target").read_text() == "not ours"
+    assert sorted(p.name for p in work.iterdir()) == sorted([*modes, "link", "target"])
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
