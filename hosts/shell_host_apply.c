@@ -115,6 +115,43 @@ static void add_dir(struct buf *f, const char *path)
     }
 }
 
+/* A write alone in its run of ops: as before batches, in a subshell of its
+ * own, synced and renamed onto its path on its own (a staging directory
+ * would cost more programs than it saves). */
+static int add_write(struct buf *f, const struct op *op, char **error)
+{
+    struct shell_write w = {
+        .path = op->path,
+        .data = op->data ? op->data : "",
+        .len = op->len,
+        .mode = op->mode,
+        .owner = op->owner,
+        .group = op->group,
+        .leading = op->leading,
+    };
+    char *why = NULL;
+
+    buf_adds(f, "( LC_ALL=C; export LC_ALL\np=");
+    shell_host_quote_path(f, op->path);
+    buf_adds(f, "\n[ -d \"$p\" ] && ! [ -h \"$p\" ] &&"
+                " { echo 'batou-ng: Is a directory' >&2; exit 1; }\n");
+    if (shell_write_file(f, &w, &why)) {
+        *error = host_op_error(op, why);
+        free(why);
+        return -1;
+    }
+    buf_adds(f, ") >/dev/null");
+    return 0;
+}
+
+/* Before an OP_WRITE: whether a symlink is at its path (it gets replaced). */
+static void add_replaced_mark(struct buf *f, const struct op *op, size_t index)
+{
+    buf_adds(f, "if [ -h ");
+    shell_host_quote_path(f, op->path);
+    buf_addf(f, " ]; then printf '\\036L %zu\\n' >&2; fi\n", index);
+}
+
 /* A symlink at the path is refused: chown and chmod would follow it, and
  * replacing it would hide what the application keeps behind it. */
 void shell_host_add_mkdir(struct buf *f, const struct op *op)
@@ -296,10 +333,16 @@ static const char fail_function[] =
 
 static int add_op(struct buf *f, const struct op *op, size_t i, char **error)
 {
+    if (op->kind == OP_WRITE)
+        add_replaced_mark(f, op, i);
     if (op->kind == OP_RUN)
         buf_addf(f, "printf '\\036O %zu\\n'\n", i);
     buf_adds(f, "{ ");
     switch (op->kind) {
+    case OP_WRITE:
+        if (add_write(f, op, error))
+            return -1;
+        break;
     case OP_MKDIR:
         shell_host_add_mkdir(f, op);
         break;
@@ -334,12 +377,29 @@ static int add_op(struct buf *f, const struct op *op, size_t i, char **error)
     return 0;
 }
 
+/* Which ops are staged: those of a run of OP_WRITE, OP_MKDIR and OP_APPEND
+ * ops that holds two writes or more (allocated, one flag an op). */
+static char *staged_runs(const struct op *ops, size_t n)
+{
+    char *staged = xcalloc(n ? n : 1, 1);
+    for (size_t i = 0; i < n;) {
+        size_t j = i, writes = 0;
+        while (j < n && shell_stage_kind(ops[j].kind))
+            writes += ops[j++].kind == OP_WRITE;
+        for (size_t k = i; k < j; k++)
+            staged[k] = writes >= 2;
+        i = j > i ? j : i + 1;
+    }
+    return staged;
+}
+
 static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
 {
-    int writes = 0;
+    char *staged = staged_runs(ops, n);
+    int any = 0;
     for (size_t i = 0; i < n; i++)
-        writes |= ops[i].kind == OP_WRITE;
-    if (writes)
+        any |= staged[i];
+    if (any)
         shell_stage_preamble(f);
     else
         buf_adds(f, fail_function);
@@ -358,13 +418,14 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
             break;
         if (shell_stage_ends(&seg, op))
             shell_stage_end(f, &seg);
-        if (op->kind == OP_WRITE && !seg.open)
+        if (op->kind == OP_WRITE && !seg.open && staged[i])
             shell_stage_begin(&seg, i);
         rc = seg.open ? shell_stage_op(&seg, op, i, error) : add_op(f, op, i, error);
     }
     if (rc == 0)
         shell_stage_end(f, &seg);
     shell_stage_release(&seg);
+    free(staged);
     return rc;
 }
 

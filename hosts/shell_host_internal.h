@@ -62,6 +62,8 @@ void shell_stage_init(struct shell_segment *seg);
 void shell_stage_release(struct shell_segment *seg);
 /* Append the functions a fragment with staged writes uses (_bf among them). */
 void shell_stage_preamble(struct buf *f);
+/* Whether an op of kind can be in a segment (a write, a mkdir, an append). */
+int shell_stage_kind(enum op_kind kind);
 /* Whether op (next in the fragment) ends seg's open segment. */
 int shell_stage_ends(const struct shell_segment *seg, const struct op *op);
 /* Open a segment whose first write is op index op. */

@@ -20,8 +20,9 @@
  *   D index output                                  sha256sum's output: the digest
  *                                                   (hex), or its error message
  *   R index content                                 a regular file's bytes in hex
- *                                                   (od), "U" when it is unreadable,
- *                                                   "L" when it is too large
+ *                                                   (od, with its blanks), at most
+ *                                                   HOST_CONTENT_MAX + 1 of them;
+ *                                                   "U" when it is unreadable
  *   C index status                                  a command's exit status
  *   X index                                         its cwd could not be entered
  *   G index matched                                 a glob query: 1 or 0
@@ -133,13 +134,15 @@ static void add_path_helpers(struct buf *f)
                 "LC_ALL=C sha256sum -- \"$2\" 2>&1; printf '\\0'; }\n");
     /* Hex through od: the bytes may hold NULs, and a file that changes while
      * it is read cannot break the record framing. */
+    /* One program a file: od reads at most one byte more than
+     * HOST_CONTENT_MAX (-N), so a larger file is seen as such without
+     * counting it first; the blanks between its hex bytes are dropped
+     * here (take_content), not by tr. */
     buf_addf(f,
              "_bc() { [ -f \"$2\" ] && ! [ -h \"$2\" ] || return 0; printf 'R\\0%%s\\0' \"$1\"; "
              "if ! [ -r \"$2\" ]; then printf 'U\\0'; return 0; fi; "
-             "_n=$(wc -c 2>/dev/null <\"$2\"); if [ \"${_n:-0}\" -gt %d ]; then printf 'L\\0'; "
-             "return 0; fi; head -c %d -- \"$2\" 2>/dev/null | od -An -v -tx1 | tr -d ' \\n'; "
-             "printf '\\0'; }\n",
-             HOST_CONTENT_MAX, HOST_CONTENT_MAX + 1);
+             "LC_ALL=C od -An -v -tx1 -N %d -- \"$2\" 2>/dev/null; printf '\\0'; }\n",
+             HOST_CONTENT_MAX + 1);
 }
 
 /* "G index matched": 1 at the first entry that is there (as OP_PURGE
@@ -322,33 +325,39 @@ static void take_digest(struct query_request *r, size_t i, const char *s, size_t
     res->has_digest = 1;
 }
 
-/* _bc's field: "U", "L" or the bytes in hex. -1 when it is malformed. */
+/* _bc's field: "U", or the bytes in hex, od's blanks and newlines between
+ * them (more than HOST_CONTENT_MAX bytes: too large). -1 when it is
+ * malformed. */
 static int take_content(struct query_result *res, const char *s, size_t len)
 {
-    if (len == 1 && (*s == 'U' || *s == 'L')) {
-        res->content_state = *s == 'U' ? CONTENT_UNREADABLE : CONTENT_TOO_LARGE;
-        return 0;
-    }
-    if (len % 2)
-        return -1;
-    if (len / 2 > HOST_CONTENT_MAX) {
-        /* it grew since wc counted */
-        res->content_state = CONTENT_TOO_LARGE;
+    if (len == 1 && *s == 'U') {
+        res->content_state = CONTENT_UNREADABLE;
         return 0;
     }
     char *bytes = xmalloc(len / 2 + 1);
-    for (size_t k = 0; k < len / 2; k++) {
-        int hi = hexval(s[2 * k]), lo = hexval(s[2 * k + 1]);
+    size_t n = 0;
+    for (size_t k = 0; k < len;) {
+        if (s[k] == ' ' || s[k] == '\n') {
+            k++;
+            continue;
+        }
+        int hi = hexval(s[k]), lo = k + 1 < len ? hexval(s[k + 1]) : -1;
         if (hi < 0 || lo < 0) {
             free(bytes);
             return -1;
         }
-        bytes[k] = (char)(hi << 4 | lo);
+        bytes[n++] = (char)(hi << 4 | lo);
+        k += 2;
     }
-    bytes[len / 2] = '\0';
+    if (n > HOST_CONTENT_MAX) {
+        free(bytes);
+        res->content_state = CONTENT_TOO_LARGE;
+        return 0;
+    }
+    bytes[n] = '\0';
     free(res->content);
     res->content = bytes;
-    res->content_len = len / 2;
+    res->content_len = n;
     res->content_state = CONTENT_READ;
     return 0;
 }

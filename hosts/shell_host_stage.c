@@ -268,7 +268,7 @@ int shell_stage_holds(const struct shell_segment *seg, const struct op *op)
            (!seg->after_path || strcmp(seg->after_path, op->path) == 0);
 }
 
-static int staged_kind(enum op_kind kind)
+int shell_stage_kind(enum op_kind kind)
 {
     return kind == OP_WRITE || kind == OP_MKDIR || kind == OP_APPEND;
 }
@@ -301,7 +301,7 @@ void shell_stage_preamble(struct buf *f)
 
 int shell_stage_ends(const struct shell_segment *seg, const struct op *op)
 {
-    return seg->open && (!staged_kind(op->kind) ||
+    return seg->open && (!shell_stage_kind(op->kind) ||
                          (op->kind == OP_APPEND && op->after && !shell_stage_holds(seg, op)) ||
                          (op->kind == OP_WRITE && staged_already(seg, op->path)));
 }

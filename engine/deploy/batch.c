@@ -225,6 +225,19 @@ static void take_ready(struct deploy *d, struct dhost *h)
 
 static void batch_done(void *ctx);
 
+/* Clean members at the end let nothing go along: they wait again, to be
+ * resolved when their predecessors are (a change of one node in a long
+ * chain is a batch of one, not of the chain). */
+static void trim_passes(struct deploy *d, struct dhost *h)
+{
+    while (h->nbatch > 1 && h->batch[h->nbatch - 1].mode == BATCH_PASS) {
+        struct dnode *dn = &d->nodes[h->batch[--h->nbatch].node];
+        dn->status = DN_PENDING;
+        for (size_t s = 0; s < dn->nsucc; s++)
+            d->nodes[dn->succ[s]].batch_preds = 0;
+    }
+}
+
 /* Forget what the batch told the nodes around it (consider, add_member). */
 static void clear_hints(struct deploy *d, const struct dhost *h)
 {
@@ -253,6 +266,7 @@ void batch_send(struct deploy *d, struct dhost *h, size_t first, enum batch_mode
     }
     follow_chains(d, h, 0);
     take_ready(d, h);
+    trim_passes(d, h);
     schedule_set_busy(d, h, 1);
     h->batch_ms = loop_now_ms();
     for (size_t k = 0; k < h->nbatch; k++)
