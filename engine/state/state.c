@@ -170,6 +170,15 @@ static int write_now(struct state *s, const struct state_op *ops, size_t n, char
     return rc ? state_fail(s, "write", rc, err) : 0;
 }
 
+int state_write_record(struct state *s, enum state_op_kind kind, const char *key, size_t key_len,
+                       struct buf *val, char **err)
+{
+    struct state_op op = {.kind = kind, .key_len = key_len, .val_len = val->len};
+    op.key = (unsigned char *)xstrndup(key, key_len);
+    op.val = (unsigned char *)buf_detach(val);
+    return state_write(s, &op, 1, err);
+}
+
 int state_write(struct state *s, struct state_op *ops, size_t n, char **err)
 {
     if (s->readonly) {
@@ -374,7 +383,6 @@ int state_host_get(struct state *s, const char *key, struct host_record *out, ch
 
 int state_host_put(struct state *s, const char *key, const struct host_record *rec, char **err)
 {
-    struct state_op op = {.kind = STATE_OP_HOST};
     struct buf b;
     const char *gen = rec->generation ? rec->generation : "";
     const char *target = rec->target ? rec->target : "";
@@ -392,11 +400,7 @@ int state_host_put(struct state *s, const char *key, const struct host_record *r
     state_put_u64(&b, rec->size);
     state_put_u64(&b, rec->manifest_len);
     buf_add(&b, rec->manifest, rec->manifest_len);
-    op.val_len = b.len;
-    op.val = (unsigned char *)buf_detach(&b);
-    op.key_len = strlen(key);
-    op.key = (unsigned char *)xstrdup(key);
-    return state_write(s, &op, 1, err);
+    return state_write_record(s, STATE_OP_HOST, key, strlen(key), &b, err);
 }
 
 void state_host_release(struct host_record *r)

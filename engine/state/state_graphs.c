@@ -44,11 +44,8 @@ int state_graph_put(struct state *s, const char *key, const unsigned char *data,
 {
     if (!graph_key_ok(s, key, err))
         return -1;
-    struct state_op op = {.kind = STATE_OP_GRAPH};
-    op.val_len = len;
-    op.val = xmalloc(len ? len : 1);
-    memcpy(op.val, data, len);
-    op.key_len = strlen(key);
-    op.key = (unsigned char *)xstrdup(key);
-    return state_write(s, &op, 1, err);
+    struct buf val;
+    buf_init(&val);
+    buf_add(&val, data, len);
+    return state_write_record(s, STATE_OP_GRAPH, key, strlen(key), &val, err);
 }

@@ -66,12 +66,7 @@ int state_home_put(struct state *s, const char *key, const struct home_record *r
     state_put_str(&b, service_user, strlen(service_user));
     state_put_str(&b, login, strlen(login));
     state_put_str(&b, rec->home, strlen(rec->home));
-    struct state_op op = {.kind = STATE_OP_HOME};
-    op.val_len = b.len;
-    op.val = (unsigned char *)buf_detach(&b);
-    op.key_len = strlen(key);
-    op.key = (unsigned char *)xstrdup(key);
-    return state_write(s, &op, 1, err);
+    return state_write_record(s, STATE_OP_HOME, key, strlen(key), &b, err);
 }
 
 void state_home_release(struct home_record *r)

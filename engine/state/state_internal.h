@@ -40,6 +40,9 @@ struct state {
 /* Write ops in one transaction (growing the map once on MDB_MAP_FULL), or
  * buffer them while a batch is open. Takes ownership of ops' key/val. */
 int state_write(struct state *s, struct state_op *ops, size_t n, char **err);
+/* state_write of one record: key (copied) and val (its bytes taken). */
+int state_write_record(struct state *s, enum state_op_kind kind, const char *key, size_t key_len,
+                       struct buf *val, char **err);
 /* Fetch a copy of key's value in db into out: 1 found, 0 none, -1 error
  * (*err). Damage reads as none (and is dealt with by state_recover). */
 int state_get_copy(struct state *s, MDB_dbi db, const void *key, size_t key_len, struct buf *out,

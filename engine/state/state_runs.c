@@ -133,7 +133,6 @@ static void put_string(struct buf *b, const char *str)
 
 int state_run_add(struct state *s, const struct run_record *r, char **err)
 {
-    struct state_op op = {.kind = STATE_OP_RUN};
     struct buf b;
     size_t env_len = r->env ? strlen(r->env) : 0;
     if (env_len == 0 || env_len + 9 > KEY_MAX) {
@@ -159,11 +158,7 @@ int state_run_add(struct state *s, const struct run_record *r, char **err)
         state_put_u64(&b, n->duration_us);
         put_string(&b, n->reason);
     }
-    op.val_len = b.len;
-    op.val = (unsigned char *)buf_detach(&b);
-    op.key_len = env_len;
-    op.key = (unsigned char *)xstrdup(r->env);
-    return state_write(s, &op, 1, err);
+    return state_write_record(s, STATE_OP_RUN, r->env, env_len, &b, err);
 }
 
 /* Decode value into r (strings in *text, nodes in *nodes; caller frees both).
