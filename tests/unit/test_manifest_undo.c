@@ -8,27 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "engine/deploy/manifest.h"
-#include "engine/util.h"
-#include "hosts/shell.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <xxhash.h>
-
-static const char HASH_A[] = "0123456789abcdef0123456789abcdef";
-static const char HASH_B[] = "fedcba9876543210fedcba9876543210";
-static const char GEN[] = "00112233445566778899aabbccddeeff";
-
-/* A line with an arbitrary body and a correct checksum. */
-static void add_checked(struct buf *b, const char *body)
-{
-    buf_adds(b, body);
-    buf_addf(b, " #%016llx\n", (unsigned long long)XXH3_64bits(body, strlen(body)));
-}
+#include "manifest_testing.h"
 
 static const char *const ENV[] = {"LANG=C", "PATH=/usr/bin:/bin", "EMPTY=", "X=a b\nc=d"};
 static const char *const PATHS[] = {"/srv/app/venv", "/srv/app/my tree"};
@@ -340,35 +320,6 @@ static void test_a_u_record_in_a_version_1_file_is_corrupt(void **state)
     assert_null(manifest_find(&m, "prod/h/app/Command(y)"));
     manifest_release(&m);
     buf_release(&b);
-}
-
-/* The target's sh runs the fragment; its stdout in out. */
-static int run_sh(const struct buf *fragment, struct buf *out)
-{
-    char path[] = "/tmp/batou-ng-manifest-undo-XXXXXX";
-    struct buf script;
-    char chunk[4096];
-    size_t n;
-
-    buf_init(&script);
-    buf_adds(&script, "( eval ");
-    assert_int_equal(shell_quote_n(&script, fragment->data, fragment->len), 0);
-    buf_adds(&script, "\n)\n");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, script.data, script.len), (ssize_t)script.len);
-    close(fd);
-    char *cmd = xasprintf("/bin/sh <%s", path);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    buf_clear(out);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_add(out, chunk, n);
-    int status = pclose(f);
-    unlink(path);
-    free(cmd);
-    buf_release(&script);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 /* The target reports the generation of version 1 and 2 files alike. */
