@@ -46,6 +46,9 @@ DEBIAN_PACKAGES = sorted(set(LIBRARIES.values()) | set(TEST_LIBRARIES.values()) 
     # logrotate, archives, downloads, packages.
     "cron", "logrotate", "curl", "wget", "zstd", "xz-utils", "bzip2", "zip", "unzip",
     "make",
+    # Service's units are checked with systemd-analyze verify (systemd itself
+    # is not started: tests/e2e/test_library_service.py).
+    "systemd",
     # The demo builds its web app's wheel offline (docs/demo.sh).
     "python3-pip", "python3-setuptools", "python3-wheel",
 })
