@@ -8,7 +8,7 @@
  * os.difftime, os.getenv, os.time; require of Lua files (package.path);
  * every file these read and every variable os.getenv reads is recorded
  * for the graph cache (model_inputs.h), and the clock (os.time, os.date,
- * os.clock) and math.random make the model uncacheable;
+ * os.clock), math.random and print make the model uncacheable;
  * debug.traceback and debug.getinfo. Everything else of io, os and package
  * raises "NAME is not allowed in the model ..." at the caller's file:line;
  * the rest of debug is gone (debug.getupvalue would hand out the real
@@ -231,10 +231,11 @@ static int call_volatile(lua_State *L)
     return lua_gettop(L);
 }
 
-static void wrap_volatile(lua_State *L, int lib, const char *libname, const char *name)
+/* prefix: "math." for math.random, "" for a global. */
+static void wrap_volatile(lua_State *L, int lib, const char *prefix, const char *name)
 {
     lua_getfield(L, lib, name);
-    lua_pushfstring(L, "the model called %s.%s", libname, name);
+    lua_pushfstring(L, "the model called %s%s", prefix, name);
     lua_pushcclosure(L, call_volatile, 2);
     lua_setfield(L, lib, name);
 }
@@ -243,8 +244,17 @@ static void restrict_math(lua_State *L)
 {
     lua_getglobal(L, "math");
     int math = lua_gettop(L);
-    wrap_volatile(L, math, "math", "random");
-    wrap_volatile(L, math, "math", "randomseed");
+    wrap_volatile(L, math, "math.", "random");
+    wrap_volatile(L, math, "math.", "randomseed");
+    lua_pop(L, 1);
+}
+
+/* print() writes to the controller's output: a cached run would skip the
+ * model and so the lines; a model that prints is evaluated every run. */
+static void restrict_print(lua_State *L)
+{
+    lua_pushglobaltable(L);
+    wrap_volatile(L, lua_gettop(L), "", "print");
     lua_pop(L, 1);
 }
 
@@ -261,9 +271,9 @@ static void restrict_os(lua_State *L)
     int os = lua_gettop(L);
     lua_pushcfunction(L, getenv_recorded);
     lua_setfield(L, os, "getenv");
-    wrap_volatile(L, os, "os", "clock");
-    wrap_volatile(L, os, "os", "date");
-    wrap_volatile(L, os, "os", "time");
+    wrap_volatile(L, os, "os.", "clock");
+    wrap_volatile(L, os, "os.", "date");
+    wrap_volatile(L, os, "os.", "time");
     for (size_t i = 0; refuse[i]; i++)
         set_refused(L, "os", refuse[i]);
     install(L, "os");
@@ -303,6 +313,7 @@ void model_sandbox_open(lua_State *L)
     restrict_io(L);
     restrict_os(L);
     restrict_math(L);
+    restrict_print(L);
     restrict_package(L);
 }
 

@@ -198,6 +198,16 @@ def test_a_model_that_reads_the_clock_is_never_cached(deploy, project):
     assert "not cached: the model called os.time" in evaluated(result)
 
 
+def test_a_model_that_prints_prints_on_every_run(deploy, project):
+    edit(project / "components/app/component.lua", 'local helper = require "lib.helper"',
+         'local helper = require "lib.helper"\nprint("configuring the app")')
+    deploy()
+    result = deploy()
+    assert not cached(result)
+    assert "not cached: the model called print" in evaluated(result)
+    assert result.stdout.splitlines()[0] == "configuring the app"
+
+
 def test_predict_reads_the_cache_and_writes_nothing(batou, deploy, project):
     result = batou("-n", "-d", "stats", "local", cwd=project)
     assert result.returncode == 0, result.stderr
