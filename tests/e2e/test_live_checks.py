@@ -154,6 +154,39 @@ def test_health_always_is_asked_on_a_noop(batou, make_project):
     assert applied(failed) == []
 
 
+def test_health_always_is_set_per_environment(batou, make_project):
+    # prod asks on every deploy, dev only after a change: [component:app].
+    project = local_project(make_project, HEALTH.replace(", health_always = true", ""),
+                            "\n[component:app]\nhealth_always = yes\n")
+    assert summary(batou("local")) == (1, 0, 0, 0)
+    (project / "work" / "app" / "healthy").unlink()
+    failed = batou("local")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "batou-ng: error: localhost app: health check failed: exit status 1" \
+        in failed.stderr.splitlines()
+    cfg = project / "environments" / "local" / "environment.cfg"
+    cfg.write_text(cfg.read_text().replace("health_always = yes", "health_always = off"))
+    assert batou("local").returncode == 0
+
+
+def test_health_always_override_needs_a_bool_and_a_health(batou, make_project):
+    project = local_project(make_project, "App = Component {}\n",
+                            "\n[component:app]\nhealth_always = maybe\n")
+    result = batou("-c", "local")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "batou-ng: error: environments/local/environment.cfg:8: component 'app': "
+        "health_always: cannot convert "
+        "'maybe' to bool (use true/false, yes/no, on/off or 1/0)"], result.stderr
+    cfg = project / "environments" / "local" / "environment.cfg"
+    cfg.write_text(cfg.read_text().replace("maybe", "true"))
+    result = batou("-c", "local")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "batou-ng: error: environments/local/environment.cfg:8: component 'app': "
+        "health_always: needs a health command (the class has none, nor has this section)"], result.stderr
+
+
 def test_live_needs_a_check(batou, make_project):
     local_project(make_project, """\
 App = Component {}

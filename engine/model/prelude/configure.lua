@@ -237,7 +237,16 @@ local function check_overrides(env, errors)
   end
   for _, o in ipairs(env.overrides) do
     local cls = classes[o.component]
-    if cls and (o.attribute == "rolling" or o.attribute == "health") then
+    if cls and o.attribute == "health_always" then
+      local always, bad = convert("bool", o.value)
+      if always and rawget(cls, "health") == nil and not by_component[o.component].health then
+        bad = "needs a health command (the class has none, nor has this section)"
+      end
+      if bad then
+        errors[#errors + 1] = {file = o.file, line = o.line, col = 0, component = o.component,
+                               message = "health_always: " .. bad}
+      end
+    elseif cls and (o.attribute == "rolling" or o.attribute == "health") then
       -- Deploy settings, not attributes.
       local bad = o.attribute == "rolling" and not parse_rolling(o.value) and
           rolling_error(o.value) or o.attribute == "health" and o.value == "" and
@@ -508,6 +517,13 @@ end
 ------------------------------------------------------------------------------
 -- Flattening the configured model for the graph
 
+-- Whether a root's health is asked on every deploy: its class says, or a
+-- [component:x] health_always (checked in check_overrides).
+local function health_always(root, override)
+  if override then return convert("bool", override.value) == true end
+  return rawget(root.class, "health_always") == true
+end
+
 -- A root's health command, rendered like an attribute value with its
 -- instance's context (an error goes to errors, at the override's line or
 -- the class's file).
@@ -579,7 +595,7 @@ function B.flatten()
     out[ri] = {host = root.host.name, name = root.name, ignore = root.ignore,
                workdir = root.workdir, rolling = rolling, rolling_percent = percent,
                health = whole and rendered_health(root, o.health, errors) or nil,
-               health_always = rawget(root.class, "health_always") == true}
+               health_always = health_always(root, o.health_always)}
     if whole and root.instance and instance_state[root.instance].children then
       walk(root.instance, root.name, ri)
     end
