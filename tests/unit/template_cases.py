@@ -3,9 +3,9 @@
 
 Renders every case below with Jinja2 configured as batou configures it
 (keep_trailing_newline=True, undefined=StrictUndefined) and a context that
-mirrors the Lua context test_template.c builds (push_context), then prints
-the C tables of cases. Dicts are built in sorted key order, since batou-ng
-iterates Lua tables in sorted key order.
+mirrors the Lua context tests/unit/template_testing.h builds (push_context),
+then prints the C tables of cases. Dicts are built in sorted key order, since
+batou-ng iterates Lua tables in sorted key order.
 
     /usr/bin/python3 tests/unit/template_cases.py            # print the tables
     /usr/bin/python3 tests/unit/template_cases.py --write    # splice them into the test
