@@ -33,6 +33,8 @@ LIBRARIES = {
     "gpgme": "libgpgme-dev",
     "libxxhash": "libxxhash-dev",
     "libcrypto": "libssl-dev",  # SHA-256, the digest coreutils' sha256sum gives on targets
+    # Download's transfer from the controller (hosts/fetch.c): http and https
+    "libcurl": "libcurl4-openssl-dev",
 }
 TEST_LIBRARIES = {"cmocka": "libcmocka-dev"}
 

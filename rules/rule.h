@@ -79,6 +79,9 @@ struct rule_kind {
      * the target on every deploy, in the host's first request, whatever the
      * record says. A Command is live with `live = true` (rule_node_live). */
     int live;
+    /* 1 when only the component library makes nodes of this kind (Fetch,
+     * for Download): no global of that name in the model's Lua. */
+    int library;
 
     /* Effects. The node's kind is this kind (a Directory's files are File
      * nodes). Every function is set for every kind. */
@@ -98,6 +101,13 @@ struct rule_kind {
                   size_t nresults, struct buf *reason);
     /* Append the ops that make the target match n. 0, or -1 with err. */
     int (*plan_apply)(const struct node *n, struct plan *out, struct buf *err);
+    /* NULL, or for a guarded kind whose apply depends on what its guard
+     * found (Fetch: whether the target has curl or wget): plan_apply with
+     * the answers to plan_check's queries at CHECK_CONTENT, asked right
+     * before (engine/deploy/schedule.c). plan_apply stays the apply
+     * without them (a guard that could not be planned). */
+    int (*plan_apply_answered)(const struct node *n, const struct query_result *results,
+                               size_t nresults, struct plan *out, struct buf *err);
     /* The remote paths n owns, recorded in the target manifest and removed by
      * --prune: fills paths[0..count), count <= RULE_MAX_OWNED, each pointing
      * into n or plan_strdup'd into strings. Returns count (0: owns nothing),
@@ -121,7 +131,7 @@ struct rule_kind {
 /* Every rule kind, NULL-terminated, in the order the docs list them. */
 extern const struct rule_kind *const rules_all[];
 extern const struct rule_kind rule_file, rule_binary_file, rule_directory, rule_symlink, rule_purge,
-    rule_command;
+    rule_command, rule_fetch;
 
 /* The kind called name (exact case), or NULL. */
 const struct rule_kind *rule_find(const char *name);

@@ -50,10 +50,19 @@ static int recorded(const struct dhost *h, const struct node *n)
     return manifest_find(&h->manifest, n->key) != NULL;
 }
 
-/* The root component's workdir (made first, as in batou; once for the
- * nodes of a component that follow each other), then the rule's ops. */
-static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n, char **err)
+/* The answers of node i's guard when they were just asked (schedule.c:
+ * the first member of its batch), else NULL. */
+static const struct query_result *guard_answers(const struct dhost *h, size_t i)
 {
+    return h->guard_results && h->current == i ? h->guard_results : NULL;
+}
+
+/* The root component's workdir (made first, as in batou; once for the
+ * nodes of a component that follow each other), then the rule's ops: from
+ * its guard's answers when its kind plans from them (Fetch). */
+static int plan_rule_ops(struct deploy *d, struct dhost *h, size_t i, char **err)
+{
+    const struct node *n = &d->g->nodes[i];
     const struct graph_component *c = &d->g->components[n->component];
     if (h->batch_workdir != n->component) {
         char *workdir = xasprintf("%s/%s", h->work, c->name);
@@ -65,7 +74,11 @@ static int plan_rule_ops(struct deploy *d, struct dhost *h, const struct node *n
     }
     struct buf e;
     buf_init(&e);
-    if (n->kind->plan_apply(n, &h->apply, &e) < 0) {
+    const struct query_result *answers = guard_answers(h, i);
+    int rc = answers && n->kind->plan_apply_answered
+                 ? n->kind->plan_apply_answered(n, answers, h->guard.nqueries, &h->apply, &e)
+                 : n->kind->plan_apply(n, &h->apply, &e);
+    if (rc < 0) {
         *err = buf_detach(&e);
         return -1;
     }
@@ -118,7 +131,7 @@ static int plan_member(struct deploy *d, struct dhost *h, struct batch_member *m
         buf_release(&line);
     }
     if (rc == 0 && m->mode == BATCH_APPLY)
-        rc = plan_rule_ops(d, h, n, err);
+        rc = plan_rule_ops(d, h, m->node, err);
     if (rc == 0)
         rc = plan_record_op(h, n, err);
     if (rc < 0) {

@@ -247,11 +247,17 @@ static void guard_done(void *ctx)
         d->nodes[i].reason = buf_detach(&why);
     }
     buf_release(&why);
-    host_results_release(h->guard_results, h->guard.nqueries);
-    free(h->guard_results);
-    h->guard_results = NULL;
     d->nodes[i].status = DN_PENDING;
+    /* The answers stay until the batch is planned: a kind may plan its
+     * apply from them (rules/rule.h, plan_apply_answered). A host that
+     * answers at once may start the next guard inside batch_send. */
+    struct query_result *answers = h->guard_results;
+    size_t nanswers = h->guard.nqueries;
     batch_send(d, h, i, verdict == 1 ? BATCH_RECORD : BATCH_APPLY);
+    if (h->guard_results == answers)
+        h->guard_results = NULL;
+    host_results_release(answers, nanswers);
+    free(answers);
     schedule_pump(d);
 }
 

@@ -261,7 +261,8 @@ static int load_prelude(struct model *m, struct diags *d)
         model_push_api(m, "define_rule");
         lua_pushstring(L, rules_all[i]->name);
         lua_pushstring(L, rules_all[i]->namevar);
-        if (model_call(m, 2, 0, d) < 0)
+        lua_pushboolean(L, rules_all[i]->library);
+        if (model_call(m, 3, 0, d) < 0)
             return -1;
     }
     return model_library_open(m, d);

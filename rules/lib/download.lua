@@ -1,15 +1,16 @@
 -- batou.lib.download (docs/reference/library.md): Download, a file fetched
--- on the target (http, https: the target's curl or wget; file: a path on the
--- target) and kept only when its checksum is the one given. The checksum is
--- a live check: a file changed or corrupted on the target is fetched again
--- on the next deploy. --prune removes the file (owns).
+-- for the target (http, https: the target's curl or wget, else a transfer
+-- from the controller; file: a path on the target) and kept only when its
+-- checksum is the one given. The file is the library's Fetch rule
+-- (rules/fetch.c): its checksum is a live check, so a file changed or
+-- corrupted on the target is fetched again on the next deploy. --prune
+-- removes the file (owns).
 local LIB = ...
-local q = LIB.quote
 
 local M = {}
 
--- The digests batou's `checksum = "ALGO:HEX"` names, with coreutils' tool
--- and the length of their hex digest.
+-- The digests batou's `checksum = "ALGO:HEX"` names and the length of
+-- their hex digest (rules/fetch.c and hosts/fetch.c know the same).
 local DIGESTS = {md5 = 32, sha1 = 40, sha224 = 56, sha256 = 64, sha384 = 96, sha512 = 128}
 M.DIGESTS = DIGESTS
 
@@ -25,12 +26,6 @@ function M.parse_checksum(checksum)
   return algo:lower(), hex:lower()
 end
 
--- sh: exit 0 when path holds the content whose ALGO digest is hex.
-function M.checksum_test(path, algo, hex)
-  return string.format("test -f %s && printf '%%s  %%s\\n' %s %s | %ssum -c --status -",
-                       q(path), hex, q(path), algo)
-end
-
 local Download = LIB.component("Download", {
   namevar = "uri",
   url = Attribute("str", None),
@@ -38,6 +33,18 @@ local Download = LIB.component("Download", {
   checksum = Attribute("str", None),
 })
 M.Download = Download
+
+-- The URL without its user name and password ("https://***@host/x"): in
+-- labels, errors and output (hosts/fetch.c's fetch_redact does the same).
+function M.redact(uri)
+  uri = tostring(uri)
+  local scheme, rest = uri:match("^(%a[%w+.-]*://)(.*)$")
+  if not scheme then return uri end
+  local authority = rest:match("^[^/?#]*")
+  if not authority:find("@", 1, true) then return uri end
+  return scheme .. "***" .. authority:match("@[^@]*$") .. rest:sub(#authority + 1)
+end
+rawset(Download, "__label", M.redact)
 
 function Download:configure()
   local uri = self.uri or self.url
@@ -49,7 +56,8 @@ function Download:configure()
   local scheme, rest = uri:match("^(%a[%w+.-]*)://(.*)$")
   scheme = scheme and scheme:lower()
   if scheme ~= "http" and scheme ~= "https" and scheme ~= "file" then
-    LIB.fail(self, string.format("URL '%s': the scheme must be http, https or file", uri))
+    LIB.fail(self, string.format("URL '%s': the scheme must be http, https or file",
+                                 M.redact(uri)))
   end
   if uri:find("[%c]") then LIB.fail(self, "the URL holds a control character") end
   local algo, hex = M.parse_checksum(self.checksum)
@@ -58,40 +66,15 @@ function Download:configure()
   if not self.target then
     self.target = (rest:match("^[^?#]*") or ""):match("([^/]*)$")
     if self.target == "" then
-      LIB.fail(self, string.format("URL '%s' names no file: give target", uri))
+      LIB.fail(self, string.format("URL '%s' names no file: give target", M.redact(uri)))
     end
   end
   if self.target:find("[%c]") then LIB.fail(self, "target holds a control character") end
-  local tmp = self.target .. ".batou-ng-download"
-  local fetch
-  if scheme == "file" then
-    local path = rest:match("^[^/]*(/.*)$") or LIB.fail(self, "a file URL needs a path: file:///...")
-    fetch = string.format("cp -- %s \"$tmp\"", q(path))
-  else
-    fetch = string.format([[
-if command -v curl >/dev/null 2>&1; then
-  curl -fsSL --proto =http,https -o "$tmp" %s
-elif command -v wget >/dev/null 2>&1; then
-  wget -q -O "$tmp" %s
-else
-  echo "Download: neither curl nor wget on this host" >&2; exit 1
-fi]], q(uri), q(uri))
-  end
-  local run = string.format([[
-set -e
-tmp=%s
-rm -f "$tmp"
-%s
-got=$(%ssum < "$tmp" | cut -d' ' -f1)
-if [ "$got" != %s ]; then
-  rm -f "$tmp"
-  echo "Download: checksum mismatch for "%s": expected %s:%s, got %s:$got" >&2
-  exit 1
-fi
-mv -f "$tmp" %s]], q(tmp), fetch, algo, hex, q(uri), algo, hex, algo, q(self.target))
-  self.command = self:add(LIB.command {
-    "download", run = run, unless = M.checksum_test(self.target, algo, hex), live = true,
-    owns = self.target,
+  self.fetch = self:add(LIB.rules.Fetch {
+    self.target, url = uri, checksum = algo .. ":" .. hex,
+    -- a password in the URL: the node is kept out of the state and the
+    -- graph's exports, like a file holding a secret
+    sensitive = M.redact(uri) ~= uri or nil,
   })
 end
 

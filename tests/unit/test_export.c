@@ -1,4 +1,4 @@
-/* link: engine/graph/export.c engine/graph/export_dot.c engine/graph/export_json.c engine/graph/graph.c engine/util.c rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c rules/rule_effects.c rules/plan.c hosts/host.c */
+/* link: engine/graph/export.c engine/graph/export_dot.c engine/graph/export_json.c engine/graph/graph.c engine/util.c rules/rule.c rules/rules.c rules/file.c rules/binary_file.c rules/directory.c rules/symlink.c rules/purge.c rules/command.c rules/rule_effects.c rules/plan.c hosts/host.c rules/fetch.c hosts/fetch.c hosts/shell.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* link: engine/graph/check.c engine/graph/graph.c engine/diag.c engine/util.c rules/?*.c hosts/host.c */
+/* link: engine/graph/check.c engine/graph/graph.c engine/diag.c engine/util.c rules/?*.c hosts/host.c rules/fetch.c hosts/fetch.c hosts/shell.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* link: engine/graph/graph.c engine/graph/graph_codec.c engine/util.c rules/?*.c hosts/host.c */
+/* link: engine/graph/graph.c engine/graph/graph_codec.c engine/util.c rules/?*.c hosts/host.c rules/fetch.c hosts/fetch.c hosts/shell.c */
 /* The graph cache's encoding (engine/graph/graph_codec.c): a graph comes
  * back as it went in, every cut or damaged byte string is refused, and a
  * sensitive node is never encoded. */

@@ -1,4 +1,4 @@
-/* link: engine/model/model*.c engine/template/template_*.c engine/model/literal.c engine/model/address.c engine/graph/graph.c engine/graph/check.c engine/diag.c engine/util.c environments/environment*.c environments/secrets*.c environments/ini.c rules/?*.c hosts/host.c */
+/* link: engine/model/model*.c engine/template/template_*.c engine/model/literal.c engine/model/address.c engine/graph/graph.c engine/graph/check.c engine/diag.c engine/util.c environments/environment*.c environments/secrets*.c environments/ini.c rules/?*.c hosts/host.c rules/fetch.c hosts/fetch.c hosts/shell.c */
 /* Resources between components (engine/model/): provide and require,
  * their errors, the fixed point that configures again until they settle,
  * and 1,000 roots configured at once. */

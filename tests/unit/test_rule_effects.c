@@ -1,4 +1,4 @@
-/* link: rules/binary_file.c rules/command.c rules/directory.c rules/file.c rules/plan.c rules/purge.c rules/rule.c rules/rule_effects.c rules/rules.c rules/symlink.c engine/util.c hosts/host.c */
+/* link: rules/binary_file.c rules/command.c rules/directory.c rules/file.c rules/plan.c rules/purge.c rules/rule.c rules/rule_effects.c rules/rules.c rules/symlink.c engine/util.c hosts/host.c rules/fetch.c hosts/fetch.c hosts/shell.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -297,6 +297,10 @@ function Base:add(c)
   local cls = cs.class
   local namevar = rawget(cls, "namevar")
   local name = namevar and cs.args[namevar]
+  -- A class may show its name otherwise (Download: a URL without its
+  -- password): labels reach the output, the manifest and the state.
+  local label_of = rawget(cls, "__label")
+  if label_of and name ~= nil then name = label_of(name) end
   local label = child_label(st, segment(class_name(cls), name))
   st.children[#st.children + 1] = c
   local failed = instantiate(c, st.root, self, label)

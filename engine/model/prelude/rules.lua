@@ -50,8 +50,9 @@ end
 -- project assigns to the globals.
 local rule_constructors = {}
 
-function B.define_rule(kind, namevar)
-  _G[kind] = function(args)
+-- library: only the component library makes it (LIB.rules.Fetch): no global.
+function B.define_rule(kind, namevar, library)
+  local constructor = function(args)
     if type(args) ~= "table" or getmetatable(args) ~= nil then
       raise(format("%s expects a table of parameters, got %s", kind, describe(args)))
     end
@@ -71,7 +72,8 @@ function B.define_rule(kind, namevar)
                         defined_at = (file or "?") .. ":" .. line}
     return rule
   end
-  rule_constructors[kind] = _G[kind]
+  rule_constructors[kind] = constructor
+  if not library then _G[kind] = constructor end
 end
 
 Rule.__tostring = function(r)
