@@ -144,10 +144,14 @@ static CURL *easy_handle(const char *url, struct fetch_sink *sink, char *errbuf)
 static char *transfer_error(const char *shown, CURLcode rc, const char *errbuf,
                             const struct fetch_sink *sink)
 {
-    if (sink->too_large)
+    if (sink->too_large && sink->max % ((size_t)1 << 20) == 0)
         return xasprintf("Download: %s is larger than %zu MiB, the most a transfer from the "
                          "controller holds in memory (install curl or wget on the target)",
                          shown, sink->max >> 20);
+    if (sink->too_large)
+        return xasprintf("Download: %s is larger than %zu bytes, the most a transfer from the "
+                         "controller holds in memory (install curl or wget on the target)",
+                         shown, sink->max);
     char *why = fetch_redact(errbuf[0] ? errbuf : curl_easy_strerror(rc));
     char *message = xasprintf("Download: cannot fetch %s on the controller: %s", shown, why);
     free(why);
