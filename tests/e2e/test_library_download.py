@@ -95,6 +95,7 @@ def test_download_and_extract_over_http(batou, make_project, tmp_path, server):
     assert predicted.returncode == 0, predicted.stderr
     assert f"would change: localhost app/Download({base}/app-1.0.tar.gz)/Fetch(app-1.0.tar.gz)" \
         in predicted.stdout
+    assert "does not exist; would download on the target with curl)" in predicted.stdout
     assert not work.exists()
 
     first = batou("local")
