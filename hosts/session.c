@@ -63,7 +63,9 @@
  * handshake is unexpected output: the session fails, it never guesses. */
 
 #include "hosts/session.h"
+#include "hosts/session_frame.h"
 #include "hosts/session_preamble.h"
+#include "hosts/session_trace.h"
 
 #include "engine/util.h"
 #include "hosts/loop.h"
@@ -85,6 +87,7 @@ struct request {
     uint64_t id;
     void (*done)(const struct session_reply *reply, void *ctx);
     void *ctx;
+    struct session_traced traced; /* --trace only */
 };
 
 struct session {
@@ -112,6 +115,7 @@ struct session {
 
     int batch_open;
     struct session_stats stats;
+    struct session_trace trace;
 };
 
 static void fail(struct session *s, const char *message);
@@ -228,6 +232,7 @@ static void fail(struct session *s, const char *message)
     while (pending_count(s) > 0) {
         struct request r = pop_request(s);
         struct session_reply reply = {.id = r.id, .status = -1, .error = s->error};
+        session_trace_replied(&s->trace, &r.traced, 0, -1);
         r.done(&reply, r.ctx);
     }
 }
@@ -339,10 +344,13 @@ uint64_t session_submit(struct session *s, const char *fragment, size_t len,
     if (pending_count(s) == 0)
         progress(s);
     struct request r = {.id = ++s->next_id, .done = done, .ctx = ctx};
+    size_t before = s->out.len;
     buf_adds(&s->out, "( eval ");
     add_fragment(&s->out, fragment, len);
     buf_addf(&s->out, "\n) >\"$T/o\" 2>\"$T/e\" </dev/null; _bR %llu $?\n",
              (unsigned long long)r.id);
+    if (s->trace.trace)
+        session_trace_submitted(&s->trace, &r.traced, s->out.len - before);
     push_request(s, r);
     s->stats.requests++;
     open_batch(s);
@@ -395,38 +403,6 @@ void session_kill(struct session *s, const char *why)
     fail(s, why);
 }
 
-/* 1 and the number in *v for "<blanks><digits><stop>" at *p, advancing *p
- * past stop. */
-static int parse_number(const char **p, const char *end, char stop, unsigned long long *v)
-{
-    const char *q = *p;
-    int digits = 0;
-
-    *v = 0;
-    while (q < end && (*q == ' ' || *q == '\t'))
-        q++;
-    while (q < end && *q >= '0' && *q <= '9' && digits < 18) {
-        *v = *v * 10 + (unsigned long long)(*q++ - '0');
-        digits++;
-    }
-    if (!digits || q >= end || *q != stop)
-        return 0;
-    *p = q + 1;
-    return 1;
-}
-
-/* 1 and the count in *v for a line of `wc -c` output, "<blanks><digits> <name>\n". */
-static int parse_wc_line(const char **p, const char *end, unsigned long long *v)
-{
-    if (!parse_number(p, end, ' ', v))
-        return 0;
-    const char *nl = memchr(*p, '\n', (size_t)(end - *p));
-    if (!nl)
-        return 0;
-    *p = nl + 1;
-    return 1;
-}
-
 /* 1 when the handshake was read, 0 when more bytes are needed, -1 failed. */
 static int parse_handshake(struct session *s)
 {
@@ -451,25 +427,6 @@ static int parse_handshake(struct session *s)
     return 1;
 }
 
-/* 1 when p..end starts with a whole reply header "\036R id rc\n" and three
- * lines of wc output (stdout, stderr, total); *body then points past it. */
-static int parse_header(const char *p, const char *end, unsigned long long *id,
-                        unsigned long long *rc, unsigned long long *outlen,
-                        unsigned long long *errlen, const char **body)
-{
-    unsigned long long total;
-
-    if (end - p < 3 || p[0] != '\036' || p[1] != 'R' || p[2] != ' ')
-        return 0;
-    p += 3;
-    if (!parse_number(&p, end, ' ', id) || !parse_number(&p, end, '\n', rc) ||
-        !parse_wc_line(&p, end, outlen) || !parse_wc_line(&p, end, errlen) ||
-        !parse_wc_line(&p, end, &total))
-        return 0;
-    *body = p;
-    return 1;
-}
-
 /* 1 when a reply was delivered, 0 when more bytes are needed, -1 failed. */
 static int parse_reply(struct session *s)
 {
@@ -488,7 +445,7 @@ static int parse_reply(struct session *s)
         lines += *q == '\n';
     if (lines < 4 && avail < MAX_HEADER)
         return 0;
-    if (!parse_header(start, hend, &id, &rc, &outlen, &errlen, &p) || rc > 255 ||
+    if (!session_frame_header(start, hend, &id, &rc, &outlen, &errlen, &p) || rc > 255 ||
         outlen > MAX_REPLY_PART || errlen > MAX_REPLY_PART)
         return fail_unexpected(s, " (a malformed reply)");
     uint64_t expected = s->pending[s->pend_head].id;
@@ -515,6 +472,7 @@ static int parse_reply(struct session *s)
         .errlen = (size_t)errlen,
     };
     s->in_pos += body + (size_t)tlen;
+    session_trace_replied(&s->trace, &r.traced, body + (size_t)tlen, reply.status);
     r.done(&reply, r.ctx);
     return 1;
 }
@@ -665,6 +623,17 @@ void session_check_timeout(struct session *s, int64_t now)
 void session_set_loop(struct session *s, struct loop *loop)
 {
     s->loop = loop;
+}
+
+void session_set_trace(struct session *s, struct trace *t, int lane)
+{
+    s->trace = (struct session_trace){.trace = t, .lane = lane};
+}
+
+void session_trace_next(struct session *s, const char *what, size_t nodes)
+{
+    s->trace.next = s->trace.trace ? what : NULL;
+    s->trace.next_nodes = nodes;
 }
 
 void session_end_batch(struct session *s)

@@ -14,6 +14,7 @@ struct loop;
 struct pollfd;
 struct transport;
 struct session;
+struct trace;
 
 enum session_state {
     SESSION_NEW,     /* not started */
@@ -84,6 +85,14 @@ const char *session_describe(const struct session *s);
 const struct session_stats *session_stats(const struct session *s);
 /* The transport (still owned by s), e.g. for local_pid. */
 struct transport *session_transport(const struct session *s);
+
+/* --trace: record each request of s as a span on lane of t (engine/trace.h;
+ * hosts/session_trace.h says what a span holds); t NULL: stop. */
+void session_set_trace(struct session *s, struct trace *t, int lane);
+/* Name the next request submitted to s in the trace (a string that lives as
+ * long as s; nodes: how many nodes it applies, or 0). Nothing when s is not
+ * traced. */
+void session_trace_next(struct session *s, const char *what, size_t nodes);
 
 /* For the loop: */
 /* 1 while s has something in flight (handshake, requests, closing). */

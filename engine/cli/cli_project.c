@@ -7,6 +7,7 @@
 #include "engine/deploy/deploy.h"
 #include "engine/deploy/homes.h"
 #include "engine/model/project.h"
+#include "engine/trace.h"
 #include "engine/util.h"
 
 #include <stdio.h>
@@ -42,7 +43,7 @@ int cli_project_open(struct project *p, const char *env_name, const struct optio
 {
     if (!project_exists())
         return not_a_project(o, place);
-    int loaded = project_load_environment(p, env_name);
+    int loaded = project_load_environment(p, env_name, o->trace);
     p->env.place = place ? xstrdup(place) : NULL;
     if (loaded < 0) {
         int status = report_configuration(p);
@@ -60,8 +61,11 @@ int cli_project_open(struct project *p, const char *env_name, const struct optio
         }
         p->env.timeout = (int)seconds;
     }
-    if (sound)
+    if (sound) {
+        int64_t start = trace_now(o->trace);
         homes_before_model(p, run, o->quiet);
+        trace_phase(o->trace, "homes", start);
+    }
     /* The graph cache serves runs that connect (-c always runs the model:
      * it is the consistency check); only a deploy writes it: -n, status,
      * graph, explain and run never write the state cache. */

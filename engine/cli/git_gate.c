@@ -10,6 +10,7 @@
 #include "environments/environment.h"
 #include "environments/git.h"
 #include "environments/git_checks.h"
+#include "engine/trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,9 @@ int git_gate_run(struct project *p, const struct options *o, const struct deploy
 int git_gate_deploy(struct project *p, const struct options *o, const struct deploy_options *d)
 {
     struct git_head head;
+    int64_t start = trace_now(o->trace);
     git_head_read(".", &head);
+    trace_phase(o->trace, "reading the git state", start);
     int status = git_gate_run(p, o, d, &head);
     git_head_release(&head);
     return status;

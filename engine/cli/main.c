@@ -15,6 +15,7 @@
 #include "engine/cli/init.h"
 #include "engine/cli/options.h"
 #include "engine/cli/cli_project.h"
+#include "engine/cli/cli_trace.h"
 #include "engine/cli/commit_deploy.h"
 #include "engine/cli/usage.h"
 #include "engine/cli/rollback.h"
@@ -98,6 +99,7 @@ static const struct value_option value_options[] = {
     {"--only", offsetof(struct options, only)},     {"-j", offsetof(struct options, jobs)},
     {"-F", offsetof(struct options, ssh_config)},  {"-t", offsetof(struct options, timeout)},
     {"--timeout", offsetof(struct options, timeout)}, {"--commit", offsetof(struct options, commit)},
+    {"--trace", offsetof(struct options, trace_path)},
 };
 
 struct flag_option {
@@ -358,6 +360,7 @@ static int deploy_options_from(const struct options *o, struct deploy_options *d
                                  .explain =
                                      o->debug_words & DEBUG_EXPLAIN ? EXPLAIN_DEBUG : EXPLAIN_OFF,
                                  .stats = (o->debug_words & DEBUG_STATS) != 0,
+                                 .trace = o->trace,
                                  .verify_level = CHECK_STAT,
                                  .no_color = o->no_color || (no_color && *no_color)};
     if (o->ssh_config && access(o->ssh_config, R_OK) != 0)
@@ -547,6 +550,8 @@ static int batou_only_command(const char *word)
     return 0;
 }
 
+static int dispatch_command(const struct options *o);
+
 static int dispatch(const struct options *o)
 {
     if (o->nargs == 0)
@@ -564,6 +569,17 @@ static int dispatch(const struct options *o)
                 o->ssh_config, strerror(errno));
         return EXIT_USAGE;
     }
+    if (o->trace_path) {
+        struct options traced = *o;
+        if (cli_trace_start(&traced) != EXIT_OK)
+            return EXIT_USAGE;
+        return cli_trace_finish(&traced, dispatch_command(&traced));
+    }
+    return dispatch_command(o);
+}
+
+static int dispatch_command(const struct options *o)
+{
     const char *command = o->args[0];
     if (o->secrets_argv)
         return secrets_command(o->secrets_argc, o->secrets_argv);

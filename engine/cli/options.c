@@ -51,6 +51,9 @@ static const struct option_scope scopes[] = {
     {"--host", CLI_GRAPH | CLI_PULL, AT(host), VALUE},
     {"--no-state", CLI_GRAPH, AT(no_state), FLAG},
     {"-d WORDS", DEPLOYS, AT(debug_words), WORDS},
+    /* The commands that load the model and survey or deploy in this process. */
+    {"--trace", CLI_DEPLOY | CLI_CHECK | CLI_STATUS | CLI_GRAPH | CLI_EXPLAIN, AT(trace_path),
+     VALUE},
 };
 
 static int given(const struct options *o, const struct option_scope *s)

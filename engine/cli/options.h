@@ -1,6 +1,8 @@
 #ifndef BATOU_CLI_OPTIONS_H
 #define BATOU_CLI_OPTIONS_H
 
+struct trace;
+
 /* The command line as parsed (engine/cli/main.c), and which options each
  * command takes (options.c). */
 
@@ -30,6 +32,8 @@ struct options {
     const char *format;     /* graph --format */
     const char *output;     /* graph -o */
     const char *host;       /* graph --host */
+    const char *trace_path; /* --trace FILE, made absolute once checked (cli_trace.c) */
+    struct trace *trace;    /* --trace: the run's trace (engine/trace.h), or NULL */
     const char *args[3];    /* positional arguments: command and its operands */
     int nargs;
     char **secrets_argv; /* the words after "secrets": that command parses them */

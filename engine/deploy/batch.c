@@ -27,7 +27,9 @@
 #include "engine/deploy/deploy_internal.h"
 
 #include "engine/graph/graph.h"
+#include "hosts/session.h"
 #include "engine/graph/hash.h"
+#include "engine/trace.h"
 #include "hosts/loop.h"
 #include "rules/rule.h"
 
@@ -282,12 +284,16 @@ void batch_send(struct deploy *d, struct dhost *h, size_t first, enum batch_mode
     trim_passes(d, h);
     schedule_set_busy(d, h, 1);
     h->batch_ms = loop_now_ms();
+    h->batch_traced = trace_now(d->o->trace);
     for (size_t k = 0; k < h->nbatch; k++)
         d->nodes[h->batch[k].node].start_ms = h->batch_ms;
     memset(&h->result, 0, sizeof h->result);
     char *err = NULL;
-    while (h->host->ops->apply(h->host, h->apply.ops, h->apply.nops, &h->result, batch_done, h,
-                               &err) < 0) {
+    for (;;) {
+        session_trace_next(h->session, "batch", h->nbatch);
+        if (h->host->ops->apply(h->host, h->apply.ops, h->apply.nops, &h->result, batch_done, h,
+                                &err) >= 0)
+            return;
         if (h->nbatch == 1) {
             h->result.error = err;
             h->result.done = 0;
@@ -399,6 +405,8 @@ static void batch_resolve(struct deploy *d, struct dhost *h)
     for (size_t k = finished; k <= failed && k < h->nbatch; k++)
         applied += h->batch[k].mode == BATCH_APPLY;
     uint64_t each_us = (uint64_t)(loop_now_ms() - h->batch_ms) * 1000 / (applied ? applied : 1);
+    if (d->o->trace)
+        deploy_trace_batch(d, h);
     for (size_t k = 0; k < finished; k++)
         finish_member(d, h, &h->batch[k], each_us);
     if (failed < h->nbatch)

@@ -282,6 +282,7 @@ static void submit_first(struct deploy *d, struct dhost *h)
     connect_first_prefix(d, h, &f, &statedir, &manifest);
     live_first_fragment(d, h, &f);
     deploy_cache_read_fragment(h, manifest, &f);
+    session_trace_next(h->session, "connect, manifest", 0);
     if (!session_submit(h->session, f.data, f.len, first_reply, h))
         drive_fail_host(d, h, session_error(h->session) ? session_error(h->session) : "cannot submit");
     buf_release(&f);
@@ -306,6 +307,7 @@ void connect_start(struct deploy *d)
             continue;
         }
         h->session = session_new(t, 0);
+        session_set_trace(h->session, d->o->trace, h->trace_lane);
         if (session_start(h->session, &err) < 0) {
             char *msg = connect_failure(h, err);
             drive_fail_host(d, h, msg);

@@ -21,6 +21,7 @@
 #include "engine/deploy/selection.h"
 #include "engine/state/state.h"
 #include "engine/deploy/survey.h"
+#include "engine/trace.h"
 #include "environments/environment.h"
 #include "environments/git.h"
 #include "environments/secrets.h"
@@ -69,6 +70,7 @@ static void setup_hosts(struct deploy *d)
         h->d = d;
         h->index = d->nhosts++;
         h->name = env->hosts[i].name;
+        h->trace_lane = trace_lane(d->o->trace, h->name);
         if (ssh) {
             h->work = connect_work(env, h->name);
             h->statedir = connect_statedir(env, h->name);
@@ -186,7 +188,10 @@ static int open_state(struct deploy *d)
     char *err = NULL;
     char *dir = d->project->env.place ? xasprintf("%s/.batou-ng", d->project->env.place)
                                       : xstrdup(".batou-ng");
+    struct trace *t = d->o->trace;
+    int64_t start = trace_now(t);
     int opened = state_open(&d->state, dir, d->o->predict, &err);
+    trace_phase(t, "opening the state cache", start);
     free(dir);
     if (opened < 0) {
         /* Only a cache: go on without it. */
@@ -199,7 +204,9 @@ static int open_state(struct deploy *d)
      * the stat cache keeps the work tree's records (docs/git.md). */
     struct hash_options ho = {.key = NULL, .key_len = 0,
                               .state = d->o->uncached_sources ? NULL : d->state};
+    start = trace_now(t);
     int rc = hash_graph(d->g, &d->project->env, &ho, &d->project->diags);
+    trace_phase(t, "hashing the graph", start);
     report_state(d);
     if (rc < 0) {
         diags_report(&d->project->diags, stderr);
@@ -271,6 +278,8 @@ static void deploy_hosts(struct deploy *d)
         watch_predict(d);
         predict_nodes(d);
         live_predict_health(d);
+        if (d->o->trace)
+            deploy_trace_decided(d);
         return;
     }
     lock_hosts(d);
@@ -330,7 +339,9 @@ static struct deploy *open_run(struct project *p, const struct deploy_options *o
         deploy_release(d);
         return NULL;
     }
+    int64_t start = trace_now(o->trace);
     read_commit(d);
+    trace_phase(o->trace, "reading the commit", start);
     *status = 0;
     return d;
 }
@@ -345,24 +356,33 @@ static int run(struct project *p, const struct deploy_options *o, struct survey 
     drive_catch_signals(&d->signals);
     output_header(d);
     live_plan(d);
+    int64_t start = trace_now(o->trace);
     deploy_hosts(d);
+    trace_phase(o->trace, o->predict ? "reading the hosts" : "deploying on the hosts", start);
     if (s) {
         survey_collect(d);
     } else {
+        start = trace_now(o->trace);
         if (o->prune && !o->predict)
             prune_run(d);
+        if (o->prune && !o->predict)
+            trace_phase(o->trace, "pruning", start);
         for (size_t i = 0; i < d->nhosts; i++)
             if (!d->hosts[i].failed)
                 output_orphans(d, i);
     }
     /* The manifest copies and the run: one write transaction. */
+    start = trace_now(o->trace);
     if (d->state)
         state_begin(d->state);
     store_graph(d);
+    int64_t closing = trace_now(o->trace);
     lock_release_hosts(d);
     connect_close(d);
+    trace_phase(o->trace, "releasing the locks, closing the hosts", closing);
     record_history(d);
     commit_state(d);
+    trace_phase(o->trace, "writing the state cache", start);
     if (!s)
         output_summary(d);
     /* A node left undone (skipped) is a deploy that did not complete. */

@@ -50,6 +50,7 @@
 struct homes;
 struct project;
 struct git_head;
+struct trace;
 
 enum explain_mode {
     EXPLAIN_OFF,
@@ -86,6 +87,8 @@ struct deploy_options {
     struct homes *homes;           /* homes_resolve's (engine/deploy/homes.h): the first
                                     * request checks each host's home against it and notes
                                     * a changed one; NULL: not checked */
+    struct trace *trace;           /* --trace: the run's spans go there (engine/trace.h);
+                                    * NULL: none */
     long long started_ms;          /* when the command started (loop_now_ms's clock), so that
                                     * the summary's time counts loading the model and the
                                     * secrets; 0: when the run starts */

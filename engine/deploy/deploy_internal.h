@@ -79,6 +79,8 @@ struct dnode {
     int batch_fires;     /* a node it watches is in its host's batch, to be applied */
     int64_t start_ms;
     uint64_t duration_us;
+    int64_t trace_from, trace_to; /* --trace: its batch's span (trace_timed), deploy_trace.c */
+    int trace_timed;
 };
 
 struct dcomp {
@@ -126,6 +128,7 @@ struct dhost {
     struct deploy *d; /* back pointers for the callbacks */
     size_t index;
     const char *name;
+    int trace_lane; /* --trace: its lane (engine/trace.h) */
     struct session *session;
     struct host *host;
     char *work; /* root components work in <work>/<component> */
@@ -165,6 +168,7 @@ struct dhost {
     size_t batch_bytes;   /* bytes of data in its ops */
     size_t batch_workdir; /* the component whose workdir its ops made last, or (size_t)-1 */
     int64_t batch_ms;     /* when it was sent */
+    int64_t batch_traced; /* --trace: when it was sent (engine/trace.h's clock) */
     int batch_ends;       /* a member runs a command: nothing more goes along */
     struct plan guard;    /* a guarded node's check, asked before its batch */
     struct query_result *guard_results;
@@ -300,6 +304,16 @@ int schedule_asks_guard(const struct deploy *d, size_t i);
  * nodes of h's other chains. The reply resolves them (schedule_pump). */
 void batch_send(struct deploy *d, struct dhost *h, size_t first, enum batch_mode mode);
 void batch_release(struct dhost *h);
+
+/* engine/deploy/deploy_trace.c: --trace, the nodes' spans (the requests'
+ * are the sessions': hosts/session_trace.h) */
+/* Node i resolved with st: its span on its host's lane. */
+void deploy_trace_node(struct deploy *d, size_t i, enum dnode_status st);
+/* Host h's batch was answered (or failed): its members take the span of
+ * its request. */
+void deploy_trace_batch(struct deploy *d, struct dhost *h);
+/* -n, status, graph, explain: every node's span with what was decided. */
+void deploy_trace_decided(struct deploy *d);
 
 /* engine/deploy/rolling.c */
 /* Gate each rolling component's later batches behind the earlier ones. */

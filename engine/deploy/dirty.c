@@ -9,6 +9,7 @@
 #include "engine/deploy/deploy_internal.h"
 
 #include "engine/graph/graph.h"
+#include "hosts/session.h"
 #include "engine/graph/hash.h"
 #include "rules/rule.h"
 
@@ -119,6 +120,7 @@ int dirty_submit_checks(struct deploy *d, size_t host, char **err)
         return 0;
     }
     char *error = NULL;
+    session_trace_next(h->session, "checks", 0);
     if (h->host->ops->query(h->host, h->checks.queries, n, h->results, done_cb, h, &error) < 0) {
         *err = error;
         return -1;
@@ -327,6 +329,7 @@ int dirty_submit_contents(struct deploy *d, size_t host)
         return 0;
     h->content_results = xcalloc(n, sizeof *h->content_results);
     char *error = NULL;
+    session_trace_next(h->session, "contents", 0);
     if (h->host->ops->query(h->host, h->contents.queries, n, h->content_results, contents_done, h,
                             &error) < 0) {
         /* Only the diffs are lost: each says so. */

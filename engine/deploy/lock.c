@@ -159,6 +159,7 @@ static void submit_records(struct dhost *h, const char *lines, size_t len)
     struct buf f;
     buf_init(&f);
     char *err = NULL;
+    session_trace_next(h->session, "records", 0);
     if (records_fragment(h, lines, len, &f, &err) < 0) {
         drive_fail_host(h->d, h, err);
         free(err);
@@ -233,6 +234,7 @@ static void submit_lock(struct deploy *d, struct dhost *h)
     manifest_new_generation(id);
     manifest_run_line(&line, id, d->g->env, d->commit, d->who, (int64_t)time(NULL));
     char *err = NULL;
+    session_trace_next(h->session, "lock", 0);
     if (records_fragment(h, line.data, line.len, &f, &err) < 0) {
         drive_fail_host(d, h, err);
         free(err);
@@ -315,6 +317,7 @@ void lock_release_hosts(struct deploy *d)
         buf_adds(&f, "rm -f ");
         shell_quote(&f, h->statedir);
         buf_adds(&f, "/lock\n");
+        session_trace_next(h->session, "unlock", 0);
         session_submit(h->session, f.data, f.len, release_reply, h);
         buf_release(&f);
     }

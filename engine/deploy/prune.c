@@ -34,6 +34,7 @@
 #include "engine/deploy/deploy_internal.h"
 
 #include "engine/graph/graph.h"
+#include "hosts/session.h"
 #include "engine/deploy/orphan.h"
 #include "engine/deploy/selection.h"
 #include "rules/rule.h"
@@ -262,6 +263,7 @@ static void submit_orphan(struct deploy *d, struct dhost *h, const struct manife
         err = xasprintf("unknown rule kind '%s': cannot remove it", m->kind);
     if (!err && !live->built)
         live_build(d, h, live);
+    session_trace_next(h->session, "prune", 0);
     if (err || plan_orphan(it, kind, &m->undo, live, &err) < 0 ||
         h->host->ops->apply(h->host, it->plan.ops, it->plan.nops, &it->result, prune_done, it,
                             &err) < 0) {

@@ -13,6 +13,7 @@
 #include "engine/deploy/deploy_internal.h"
 
 #include "engine/graph/graph.h"
+#include "hosts/session.h"
 #include "hosts/host.h"
 
 #include <stdlib.h>
@@ -143,6 +144,7 @@ void rolling_done(struct deploy *d, size_t comp)
     hc->cwd = xasprintf("%s/%s", h->work, gc->name);
     hc->query = (struct query){.kind = QUERY_COMMAND, .command = gc->health, .cwd = hc->cwd};
     char *err = NULL;
+    session_trace_next(h->session, "health check", 0);
     if (h->host->ops->query(h->host, &hc->query, 1, &hc->result, health_done, hc, &err) < 0) {
         hc->result.error = err; /* reported as the check's failure */
         hc->result.status = -1;

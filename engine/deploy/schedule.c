@@ -12,6 +12,7 @@
 #include "engine/deploy/deploy_internal.h"
 
 #include "engine/graph/graph.h"
+#include "hosts/session.h"
 #include "engine/graph/hash.h"
 #include "hosts/loop.h"
 #include "rules/rule.h"
@@ -92,6 +93,8 @@ void schedule_resolve(struct deploy *d, size_t i, enum dnode_status st)
     if (dn->status != DN_PENDING && dn->status != DN_RUNNING)
         return;
     dn->status = st;
+    if (d->o->trace)
+        deploy_trace_node(d, i, st);
     int bad = st == DN_FAILED || st == DN_SKIPPED;
     d->changed += st == DN_CHANGED;
     d->clean += st == DN_CLEAN;
@@ -277,6 +280,7 @@ static void start(struct deploy *d, struct dhost *h, size_t i)
     d->nodes[i].status = DN_RUNNING;
     h->guard_results = xcalloc(h->guard.nqueries, sizeof *h->guard_results);
     char *err = NULL;
+    session_trace_next(h->session, "guard", 0);
     if (h->host->ops->query(h->host, h->guard.queries, h->guard.nqueries, h->guard_results,
                             guard_done, h, &err) < 0) {
         schedule_set_busy(d, h, 0);

@@ -3,6 +3,7 @@
 #include "engine/model/model.h"
 #include "engine/model/model_inputs.h"
 #include "engine/model/project_cache.h"
+#include "engine/trace.h"
 #include "engine/util.h"
 #include "environments/secrets.h"
 
@@ -42,8 +43,9 @@ static int mask_diags(struct project *p)
  * failed to load are left out (model_new); without the secrets, configuring
  * stops after checking names (overrides, hosts' components); the graph is
  * built from the roots that configured. */
-int project_load_environment(struct project *p, const char *env_name)
+int project_load_environment(struct project *p, const char *env_name, struct trace *trace)
 {
+    p->trace = trace;
     p->model = NULL;
     p->secrets_ok = 0;
     p->cache_note = NULL;
@@ -54,10 +56,15 @@ int project_load_environment(struct project *p, const char *env_name)
     p->inputs = model_inputs_new(NULL, 0);
     project_cache_record_environment(p->inputs, env_name);
     diags_stage(&p->diags, "reading the environment");
-    if (environment_load(&p->env, env_name, &p->diags) < 0 && !p->env.parsed)
+    int64_t start = trace_now(trace);
+    int loaded = environment_load(&p->env, env_name, &p->diags);
+    trace_phase(trace, "reading the environment", start);
+    if (loaded < 0 && !p->env.parsed)
         return mask_diags(p);
     diags_stage(&p->diags, "decrypting secrets");
+    start = trace_now(trace);
     p->secrets_ok = secrets_load(&p->env, &p->diags) == 0;
+    trace_phase(trace, "decrypting secrets", start);
     if (p->diags.count == 0) /* notices about a file with errors would be noise */
         print_notices(&p->env);
     return 0;
@@ -81,7 +88,12 @@ int project_configure(struct project *p, const struct project_options *options)
         model_inputs_set_key(p->inputs, p->env.hash_key, key_len);
         char *why = NULL;
         diags_stage(&p->diags, "reading the graph cache");
-        if (project_cache_load(p, options->cache_dir, options->platform, &why) == 1) {
+        int64_t start = trace_now(p->trace);
+        int hit = project_cache_load(p, options->cache_dir, options->platform, &why);
+        struct trace_arg result = {"result", hit == 1 ? "hit" : "miss", 0};
+        trace_span(p->trace, TRACE_CONTROLLER, "reading the graph cache", start,
+                   trace_now(p->trace), &result, 1);
+        if (hit == 1) {
             p->cache_note = xasprintf("model from the cache (%s)", why);
             free(why);
             return 0;
@@ -93,21 +105,29 @@ int project_configure(struct project *p, const struct project_options *options)
                                                  : "model evaluated");
     }
     diags_stage(&p->diags, "loading components");
+    int64_t start = trace_now(p->trace);
     p->model = model_new_recording(&p->env, options->platform, flags, cached ? p->inputs : NULL,
                                    &p->diags);
+    trace_phase(p->trace, "loading components", start);
     if (!p->model)
         return mask_diags(p);
     diags_stage(&p->diags, "configuring components");
+    start = trace_now(p->trace);
     model_configure(p->model, &p->diags);
+    trace_phase(p->trace, "configuring components", start);
     if (p->secrets_ok) {
         diags_stage(&p->diags, "building the graph");
+        start = trace_now(p->trace);
         model_build_graph(p->model, &p->graph, &p->diags);
+        trace_phase(p->trace, "building the graph", start);
     }
     if (p->diags.count > 0)
         return mask_diags(p);
     if (cached && options->cache_write) {
         char *why = NULL;
+        start = trace_now(p->trace);
         project_cache_encode(p, options->platform, p->inputs, &why);
+        trace_phase(p->trace, "encoding the graph for the cache", start);
         char *note = xasprintf("%s; %s", p->cache_note, why);
         free(p->cache_note);
         free(why);
@@ -118,7 +138,7 @@ int project_configure(struct project *p, const struct project_options *options)
 
 int project_load(struct project *p, const char *env_name, const struct project_options *options)
 {
-    if (project_load_environment(p, env_name) < 0)
+    if (project_load_environment(p, env_name, NULL) < 0)
         return -1;
     return project_configure(p, options);
 }

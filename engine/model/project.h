@@ -12,6 +12,7 @@
 
 struct model;
 struct model_inputs;
+struct trace;
 
 struct project {
     struct environment env;
@@ -22,6 +23,7 @@ struct project {
     struct model_inputs *inputs; /* what the model read (the graph cache), or NULL */
     char *cache_note; /* where the graph came from, for -d stats ("from the cache: ..."), or NULL */
     struct buf cache_entry; /* the graph cache's new entry, for the deploy to store, or empty */
+    struct trace *trace;    /* --trace: loading's phases go there (engine/trace.h), or NULL */
 };
 
 struct project_options {
@@ -43,9 +45,10 @@ int project_load(struct project *p, const char *env_name, const struct project_o
  * (their homes: engine/deploy/homes.h) can be learned in between. First the
  * environment and its secrets: -1 when the environment could not be read at
  * all (stop there), else 0, with any errors found kept in p->diags. Then
- * the model and the graph, as far as those errors allow: 0, or -1 with
+ * the model and the graph, as far as those errors allow (trace: where the
+ * phases of both go, or NULL): 0, or -1 with
  * every error in p->diags. p must be released either way. */
-int project_load_environment(struct project *p, const char *env_name);
+int project_load_environment(struct project *p, const char *env_name, struct trace *trace);
 int project_configure(struct project *p, const struct project_options *options);
 /* Whether the current directory looks like a project (has environments/). */
 int project_exists(void);

@@ -1,4 +1,4 @@
-/* link: hosts/session*.c hosts/loop.c hosts/local.c hosts/shell.c engine/util.c */
+/* link: hosts/session*.c hosts/loop.c hosts/local.c hosts/shell.c engine/util.c engine/trace.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

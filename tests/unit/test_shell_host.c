@@ -1,4 +1,4 @@
-/* link: hosts/shell_host*.c hosts/memory_host*.c hosts/host.c hosts/session*.c hosts/loop.c hosts/local.c hosts/shell.c engine/util.c */
+/* link: hosts/shell_host*.c hosts/memory_host*.c hosts/host.c hosts/session*.c hosts/loop.c hosts/local.c hosts/shell.c engine/util.c engine/trace.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

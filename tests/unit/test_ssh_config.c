@@ -1,4 +1,4 @@
-/* link: hosts/ssh_config.c hosts/ssh.c hosts/ssh_setup.c hosts/ssh_auth.c hosts/ssh_relay.c hosts/known_hosts.c engine/util.c hosts/loop.c hosts/session*.c */
+/* link: hosts/ssh_config.c hosts/ssh.c hosts/ssh_setup.c hosts/ssh_auth.c hosts/ssh_relay.c hosts/known_hosts.c engine/util.c hosts/loop.c hosts/session*.c engine/trace.c */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
