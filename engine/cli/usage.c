@@ -33,6 +33,7 @@ static const char usage_text[] =
     "  -v, -q, -d           more output (self:log lines) / less output / debug\n"
     "  -d explain           deploy, -n: one line per node: why it is dirty or clean\n"
     "  -d stats             deploy, -n: per host, how the manifest was read, requests, bytes\n"
+    "  --trace FILE         write the run as a Chrome trace (Perfetto): phases, requests, nodes\n"
     "  --no-color           no colours (also NO_COLOR=1)\n"
     "  --format FORMAT      graph: dot (default), json or svg\n"
     "  -o FILE              graph: write to FILE instead of stdout\n"
