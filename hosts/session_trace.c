@@ -17,8 +17,8 @@ void session_trace_submitted(struct session_trace *st, struct session_traced *r,
 void session_trace_replied(struct session_trace *st, const struct session_traced *r,
                            size_t received, int status)
 {
-    if (!st->trace)
-        return;
+    if (!st->trace || !r->what)
+        return; /* not traced, or queued before the session was */
     int64_t end = trace_now(st->trace);
     int64_t start = r->submitted > st->last_end ? r->submitted : st->last_end;
     st->last_end = end;

@@ -10,6 +10,7 @@
 #include "engine/deploy/deploy.h"
 #include "engine/deploy/homes.h"
 #include "engine/model/project.h"
+#include "engine/trace.h"
 #include "engine/util.h"
 #include "environments/git.h"
 #include "environments/git_pull.h"
@@ -104,8 +105,11 @@ int commit_deploy(const char *env_name, const char *rev, const struct options *o
     char *place = getcwd(NULL, 0);
     char *err = NULL;
     struct git_head head;
-    if (!place || git_tree_resolve(".", rev, &head, &err) < 0 ||
-        enter_export(place, head.id, &err) < 0) {
+    int64_t start = trace_now(o->trace);
+    int exported = place && git_tree_resolve(".", rev, &head, &err) == 0 &&
+                   enter_export(place, head.id, &err) == 0;
+    trace_phase(o->trace, "exporting the commit", start);
+    if (!exported) {
         fprintf(stderr, "batou-ng: error: %s '%s': %s\n",
                 pulled ? "pull" : o->commit ? "--commit" : "rollback to", rev,
                 err ? err : "cannot find the project's directory");
