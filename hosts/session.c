@@ -90,6 +90,18 @@ struct request {
     struct session_traced traced; /* --trace only */
 };
 
+/* An upload waits at its gate: the script is written up to the end of its
+ * "_bU NAME LEN" line (gate, counted from the start of the stream), then
+ * nothing until the shell acknowledges it, then its bytes, then the script
+ * goes on. */
+struct upload {
+    char name[UPLOAD_NAME_MAX + 1];
+    const char *data; /* the caller's, not copied */
+    size_t len, sent;
+    uint64_t gate;
+    int acked;
+};
+
 struct session {
     struct transport *t;
     struct loop *loop; /* the loop driving s, if any */
@@ -102,6 +114,9 @@ struct session {
 
     struct buf out; /* bytes for the shell's stdin; written up to out_pos */
     size_t out_pos;
+    uint64_t out_start;     /* where out.data[0] is in the script, counted from its start */
+    struct upload *uploads; /* waiting at their gates, oldest first */
+    size_t nuploads;
     int closing;    /* end stdin once out is written */
     int write_dead; /* a write failed: wait for stdout to end, it says why */
 
@@ -228,6 +243,7 @@ static void fail(struct session *s, const char *message)
     s->state = SESSION_FAILED;
     s->error = xstrdup(message);
     s->t->ops->kill(s->t);
+    s->nuploads = 0;
     /* Callbacks may submit (refused now) or kill (a no-op now): both safe. */
     while (pending_count(s) > 0) {
         struct request r = pop_request(s);
@@ -259,6 +275,7 @@ void session_free(struct session *s)
     s->t->ops->free(s->t);
     free(s->error);
     free(s->pending);
+    free(s->uploads);
     buf_release(&s->out);
     buf_release(&s->in);
     buf_release(&s->shell_err);
@@ -286,6 +303,9 @@ int session_start(struct session *s, char **err)
     struct buf b;
     buf_init(&b);
     session_add_preamble(&b);
+    /* Nothing was written yet: the gates move behind the preamble. */
+    for (size_t k = 0; k < s->nuploads; k++)
+        s->uploads[k].gate += b.len;
     buf_add(&b, s->out.data + s->out_pos, s->out.len - s->out_pos);
     buf_release(&s->out);
     s->out = b;
@@ -357,26 +377,78 @@ uint64_t session_submit(struct session *s, const char *fragment, size_t len,
     return r.id;
 }
 
-static void write_out(struct session *s)
+int session_upload(struct session *s, const char *name, const void *data, size_t len)
 {
-    while (s->out_pos < s->out.len && !s->write_dead) {
+    size_t n = strlen(name);
+    if (s->closing || s->state == SESSION_CLOSED || s->state == SESSION_FAILED)
+        return -1;
+    if (n < 2 || n > UPLOAD_NAME_MAX || name[0] != 'u' ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+        return -1;
+    buf_addf(&s->out, "_bU %s %zu\n", name, len);
+    s->uploads = xrealloc(s->uploads, (s->nuploads + 1) * sizeof *s->uploads);
+    struct upload *u = &s->uploads[s->nuploads++];
+    memset(u, 0, sizeof *u);
+    memcpy(u->name, name, n + 1);
+    u->data = data;
+    u->len = len;
+    u->gate = s->out_start + s->out.len;
+    open_batch(s);
+    return 0;
+}
+
+/* How much of out may be written now: up to the first upload's gate. */
+static size_t out_limit(const struct session *s)
+{
+    return s->nuploads ? (size_t)(s->uploads[0].gate - s->out_start) : s->out.len;
+}
+
+/* Whether the first upload is at its gate, acknowledged: its bytes go next. */
+static int upload_due(const struct session *s)
+{
+    return s->nuploads && s->uploads[0].acked && s->uploads[0].gate == s->out_start + s->out_pos;
+}
+
+/* Write p[*pos, n): 1 once all of it is written, 0 when the transport
+ * would block or the write failed. */
+static int write_some(struct session *s, const char *p, size_t n, size_t *pos)
+{
+    while (*pos < n && !s->write_dead) {
         char *err = NULL;
-        ssize_t n = s->t->ops->write(s->t, s->out.data + s->out_pos, s->out.len - s->out_pos, &err);
-        if (n == TRANSPORT_AGAIN)
-            return;
-        if (n < 0) {
+        ssize_t w = s->t->ops->write(s->t, p + *pos, n - *pos, &err);
+        if (w == TRANSPORT_AGAIN)
+            return 0;
+        if (w < 0) {
             /* The replies already on their way still count: let stdout end
              * and say how the shell ended. */
             free(err);
             s->write_dead = 1;
-            return;
+            return 0;
         }
-        s->out_pos += (size_t)n;
-        s->stats.bytes_sent += (uint64_t)n;
+        *pos += (size_t)w;
+        s->stats.bytes_sent += (uint64_t)w;
         progress(s);
     }
-    if (s->out_pos < s->out.len)
-        return;
+    return *pos == n;
+}
+
+static void write_out(struct session *s)
+{
+    for (;;) {
+        if (!write_some(s, s->out.data, out_limit(s), &s->out_pos))
+            return;
+        if (!s->nuploads)
+            break;
+        /* At a gate: wait for the shell to take the bytes raw. */
+        if (!upload_due(s))
+            return;
+        struct upload *u = &s->uploads[0];
+        if (!write_some(s, u->data, u->len, &u->sent))
+            return;
+        s->nuploads--;
+        memmove(s->uploads, s->uploads + 1, s->nuploads * sizeof *s->uploads);
+    }
+    s->out_start += s->out.len;
     if (s->out.cap > (1 << 20))
         buf_release(&s->out);
     buf_clear(&s->out);
@@ -477,10 +549,32 @@ static int parse_reply(struct session *s)
     return 1;
 }
 
+/* 1 when the acknowledgement "\036U NAME\n" of the upload at its gate was
+ * read, 0 when more bytes are needed, -1 failed. */
+static int parse_ack(struct session *s)
+{
+    const char *p = s->in.data + s->in_pos;
+    size_t avail = s->in.len - s->in_pos;
+    const char *nl = memchr(p, '\n', avail);
+    if (!nl)
+        return avail > UPLOAD_NAME_MAX + 4 ? fail_unexpected(s, " (a malformed acknowledgement)")
+                                           : 0;
+    struct upload *u = s->nuploads ? &s->uploads[0] : NULL;
+    size_t len = (size_t)(nl - p);
+    if (!u || u->acked || u->gate != s->out_start + s->out_pos || len < 3 || p[2] != ' ' ||
+        len - 3 != strlen(u->name) || memcmp(p + 3, u->name, len - 3) != 0)
+        return fail_unexpected(s, " (an acknowledgement of no upload waiting)");
+    u->acked = 1;
+    s->in_pos += len + 1;
+    return 1;
+}
+
 static void parse(struct session *s)
 {
     while (s->state != SESSION_FAILED && s->state != SESSION_CLOSED && s->in_pos < s->in.len) {
-        int r = s->handshaken ? parse_reply(s) : parse_handshake(s);
+        const char *p = s->in.data + s->in_pos;
+        int ack = s->in.len - s->in_pos >= 2 && p[0] == '\036' && p[1] == 'U';
+        int r = !s->handshaken ? parse_handshake(s) : ack ? parse_ack(s) : parse_reply(s);
         if (r <= 0)
             return;
     }
@@ -586,12 +680,12 @@ int session_busy(const struct session *s)
 {
     switch (s->state) {
     case SESSION_NEW:
-        return pending_count(s) > 0;
+        return pending_count(s) > 0 || s->nuploads > 0;
     case SESSION_OPENING:
     case SESSION_CLOSING:
         return 1;
     case SESSION_READY:
-        return pending_count(s) > 0 || s->out_pos < s->out.len;
+        return pending_count(s) > 0 || s->out_pos < s->out.len || s->nuploads > 0;
     default:
         return 0;
     }
@@ -601,7 +695,7 @@ int session_poll_fds(struct session *s, struct pollfd *fds, int max)
 {
     if (s->state == SESSION_NEW || s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
         return 0;
-    int want_write = s->out_pos < s->out.len && !s->write_dead;
+    int want_write = !s->write_dead && (s->out_pos < out_limit(s) || upload_due(s));
     return s->t->ops->poll_fds(s->t, want_write, fds, max);
 }
 

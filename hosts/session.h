@@ -69,6 +69,16 @@ int session_open(struct session *s, struct loop *loop, char **err);
  * fragment holds a NUL byte. */
 uint64_t session_submit(struct session *s, const char *fragment, size_t len,
                         void (*done)(const struct session_reply *reply, void *ctx), void *ctx);
+/* The longest name of an upload. */
+#define UPLOAD_NAME_MAX 32
+/* Queue len bytes of data (any bytes) to become the file "$T/NAME" on the
+ * target (mode 0600 at most: $T is private) before any request submitted
+ * after this runs; a request reading it checks its size (a lost connection
+ * leaves it short). name starts with 'u' and holds only [a-z0-9_]. The
+ * bytes are sent raw, outside the script, and not copied: data must stay
+ * valid until the reply to the next request submitted (or the session's
+ * failure or free). 0, or -1 when s takes no requests or name is invalid. */
+int session_upload(struct session *s, const char *name, const void *data, size_t len);
 /* End the shell's stdin once every queued request is written; the shell runs
  * them, removes its temp dir and exits, and s becomes SESSION_CLOSED. */
 void session_close(struct session *s);

@@ -249,7 +249,13 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
     else
         buf_adds(out, "r=\nif [ -e \"$p\" ] && ! [ -h \"$p\" ]; then umask 077; r=1; fi\n");
     buf_adds(out, "set -C\n");
-    if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
+    if (w->upload) {
+        buf_addf(out, "{ [ \"$(LC_ALL=C wc -c <\"$T/%s\" 2>/dev/null)\" = %zu ] ||"
+                      " { echo \"batou-ng: the upload of '$p' is incomplete\" >&2; false; }; } &&"
+                      " : >\"$t\" && LC_ALL=C chmod --reference=\"$t\" -- \"$T/%s\" &&"
+                      " LC_ALL=C mv -f -- \"$T/%s\" \"$t\" || { rm -f \"$t\"; exit 1; }\n",
+                 w->upload, w->len, w->upload, w->upload);
+    } else if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
         buf_adds(out, "printf '%s' ");
         if (w->len)
             shell_quote_n(out, w->data, w->len);
@@ -316,6 +322,12 @@ const char shell_stage_functions[] =
     "_w() { _wp \"$1\" \"$2\" \"$3\" \"$4\" || return\n"
     "if printf '%s' \"$5\" 2>/dev/null >\"$_t\"; then _sx; else _sx; _wd \"$_t\"; return 1; fi\n"
     "_wr \"$1\"; }\n"
+    /* _wu NAME LEN: the upload "$T/NAME", whole, becomes the staged file,
+     * which is made first (set -C) so that it gets its mode as above. */
+    "_wu() { [ \"$(LC_ALL=C wc -c <\"$T/$1\" 2>/dev/null)\" = \"$2\" ] ||"
+    " { printf 'batou-ng: the upload of %s bytes is incomplete\\n' \"$2\" >&2; return 1; }\n"
+    ": >\"$_t\" && LC_ALL=C chmod --reference=\"$_t\" -- \"$T/$1\" &&"
+    " LC_ALL=C mv -f -- \"$T/$1\" \"$_t\"; }\n"
     "_wr() { [ -z \"$_r\" ] || LC_ALL=C chmod --reference=\"$1\" -- \"$_t\" ||"
     " { rm -f -- \"$_t\"; return 1; }; }\n"
     /* As shell_write_file says why: dash's printf says "I/O error" whatever
@@ -335,7 +347,7 @@ int shell_stage_file(struct buf *out, const struct shell_write *w, const char *s
         snprintf(umask, sizeof umask, "%04o", (unsigned)(0777 & ~w->mode));
     else
         snprintf(umask, sizeof umask, "%s", w->mode >= 0 ? "077" : w->mode_later ? "+" : "-");
-    if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
+    if (!w->upload && w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
         buf_adds(out, "_w ");
         shell_quote_path(out, w->path, strlen(w->path));
         buf_addc(out, ' ');
@@ -352,8 +364,13 @@ int shell_stage_file(struct buf *out, const struct shell_write *w, const char *s
         shell_quote_path(&p, w->path, strlen(w->path));
         buf_addf(out, "{ _wp %s ", p.data);
         shell_quote_path(out, staging, strlen(staging));
-        buf_addf(out, " %s %s && { base64 -d >\"$_t\"", umask, w->leading ? "1" : "''");
-        shell_heredoc_base64(out, w->data, w->len);
+        buf_addf(out, " %s %s && { ", umask, w->leading ? "1" : "''");
+        if (w->upload) {
+            buf_addf(out, "_wu %s %zu\n", w->upload, w->len);
+        } else {
+            buf_adds(out, "base64 -d >\"$_t\"");
+            shell_heredoc_base64(out, w->data, w->len);
+        }
         buf_addf(out, "} || { _sx; rm -f -- \"$_t\"; false; }; } && _sx && _wr %s", p.data);
         buf_release(&p);
     }

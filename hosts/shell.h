@@ -57,14 +57,22 @@ struct shell_write {
     const char *path; /* absolute, or relative to the shell's working directory */
     const void *data; /* the new content, any bytes */
     size_t len;
-    int mode;          /* 0..07777, or -1: keep an existing file's mode (GNU chmod
-                          --reference), a new file gets 0666 minus the umask */
-    const char *owner; /* chown the file to this user first; NULL leaves it */
-    const char *group; /* chgrp likewise; NULL leaves it */
-    int leading;       /* create missing parent directories (mkdir -p) */
-    int mode_later;    /* shell_stage_file, mode -1: the caller copies an existing file's mode
-                          onto the staged one (no chmod --reference a file) */
+    int mode;           /* 0..07777, or -1: keep an existing file's mode (GNU chmod
+                           --reference), a new file gets 0666 minus the umask */
+    const char *owner;  /* chown the file to this user first; NULL leaves it */
+    const char *group;  /* chgrp likewise; NULL leaves it */
+    int leading;        /* create missing parent directories (mkdir -p) */
+    int mode_later;     /* shell_stage_file, mode -1: the caller copies an existing file's mode
+                           onto the staged one (no chmod --reference a file) */
+    const char *upload; /* set: the content is not in data but waits on the target in
+                           "$T/<upload>" (session_upload, hosts/session.h), len bytes:
+                           its size is checked and it is moved into place */
 };
+
+/* Content from this size on travels as an upload (hosts/session.h), not
+ * inside the script: dash reads a script a byte at a time, and base64 in
+ * a quoted eval twice. */
+#define SHELL_UPLOAD_MIN (1024 * 1024)
 
 /* Append a fragment that replaces w->path atomically: a temp file in the same
  * directory gets the data, owner, group and mode, is synced, then renamed onto

@@ -77,6 +77,7 @@
 #include "hosts/shell.h"
 #include "hosts/shell_host_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,7 +119,7 @@ static void add_dir(struct buf *f, const char *path)
 /* A write alone in its run of ops: as before batches, in a subshell of its
  * own, synced and renamed onto its path on its own (a staging directory
  * would cost more programs than it saves). */
-static int add_write(struct buf *f, const struct op *op, char **error)
+static int add_write(struct buf *f, const struct op *op, const char *upload, char **error)
 {
     struct shell_write w = {
         .path = op->path,
@@ -128,6 +129,7 @@ static int add_write(struct buf *f, const struct op *op, char **error)
         .owner = op->owner,
         .group = op->group,
         .leading = op->leading,
+        .upload = upload,
     };
     char *why = NULL;
 
@@ -331,7 +333,7 @@ static const char fail_function[] =
     "_bf() { printf '\\036B %s\\n' \"$1\" >&2; cat \"$T/x\" >&2; "
     "printf '\\036F %s %s\\n' \"$1\" \"$2\" >&2; exit \"$2\"; }\n";
 
-static int add_op(struct buf *f, const struct op *op, size_t i, char **error)
+static int add_op(struct buf *f, const struct op *op, size_t i, const char *upload, char **error)
 {
     if (op->kind == OP_WRITE)
         add_replaced_mark(f, op, i);
@@ -340,7 +342,7 @@ static int add_op(struct buf *f, const struct op *op, size_t i, char **error)
     buf_adds(f, "{ ");
     switch (op->kind) {
     case OP_WRITE:
-        if (add_write(f, op, error))
+        if (add_write(f, op, upload, error))
             return -1;
         break;
     case OP_MKDIR:
@@ -393,7 +395,23 @@ static char *staged_runs(const struct op *ops, size_t n)
     return staged;
 }
 
-static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
+/* The name of each OP_WRITE's upload (hosts/session.h), "" for content
+ * that travels in the script: one char[UPLOAD_NAME_MAX + 1] an op. */
+struct upload_name {
+    char name[UPLOAD_NAME_MAX + 1];
+};
+
+static struct upload_name *name_uploads(struct shell_host *h, const struct op *ops, size_t n)
+{
+    struct upload_name *names = xcalloc(n ? n : 1, sizeof *names);
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].kind == OP_WRITE && ops[i].len >= SHELL_UPLOAD_MIN)
+            snprintf(names[i].name, sizeof names[i].name, "u%lu", ++h->uploads);
+    return names;
+}
+
+static int compile(struct buf *f, const struct op *ops, size_t n, struct upload_name *uploads,
+                   char **error)
 {
     char *staged = staged_runs(ops, n);
     int any = 0;
@@ -420,7 +438,9 @@ static int compile(struct buf *f, const struct op *ops, size_t n, char **error)
             shell_stage_end(f, &seg);
         if (op->kind == OP_WRITE && !seg.open && staged[i])
             shell_stage_begin(&seg, i);
-        rc = seg.open ? shell_stage_op(&seg, op, i, error) : add_op(f, op, i, error);
+        const char *upload = uploads[i].name[0] ? uploads[i].name : NULL;
+        rc = seg.open ? shell_stage_op(&seg, op, i, upload, error)
+                      : add_op(f, op, i, upload, error);
     }
     if (rc == 0)
         shell_stage_end(f, &seg);
@@ -588,13 +608,28 @@ static void on_reply(const struct session_reply *reply, void *ctx)
 int shell_host_apply(struct host *h, const struct op *ops, size_t n, struct apply_result *result,
                      host_done_fn *done, void *ctx, char **error)
 {
+    struct shell_host *sh = (struct shell_host *)h;
     struct buf f;
 
     buf_init(&f);
-    if (compile(&f, ops, n, error)) {
+    struct upload_name *uploads = name_uploads(sh, ops, n);
+    if (compile(&f, ops, n, uploads, error)) {
+        free(uploads);
         buf_release(&f);
         return -1;
     }
+    /* The big contents go first, raw, each before the request using it. */
+    for (size_t i = 0; i < n; i++) {
+        if (uploads[i].name[0] && session_upload(sh->s, uploads[i].name, ops[i].data, ops[i].len) < 0) {
+            const char *why = session_error(sh->s);
+            *error = xasprintf("%s: %s", session_describe(sh->s),
+                               why ? why : "the session takes no more requests");
+            free(uploads);
+            buf_release(&f);
+            return -1;
+        }
+    }
+    free(uploads);
     struct apply_request *r = xcalloc(1, sizeof *r);
     r->ops = xcalloc(n ? n : 1, sizeof *r->ops);
     r->n = n;
@@ -606,7 +641,7 @@ int shell_host_apply(struct host *h, const struct op *ops, size_t n, struct appl
         r->ops[i].path = shell_host_strdup(ops[i].path);
         r->ops[i].command = shell_host_strdup(ops[i].command);
     }
-    int rc = shell_host_submit((struct shell_host *)h, &f, on_reply, r, error);
+    int rc = shell_host_submit(sh, &f, on_reply, r, error);
     buf_release(&f);
     if (rc)
         request_free(r);

@@ -17,6 +17,7 @@ struct shell_host {
     struct host base;
     struct session *s;
     struct loop *loop;
+    unsigned long uploads; /* uploads named so far: "u1", "u2", ... */
 };
 
 /* Submit fragment on h's session with callback done; 0, or -1 with *error
@@ -73,8 +74,10 @@ void shell_stage_end(struct buf *f, struct shell_segment *seg);
 /* Whether the OP_APPEND op can wait for the segment's files (a record). */
 int shell_stage_holds(const struct shell_segment *seg, const struct op *op);
 /* Append op (index index: an OP_WRITE, OP_MKDIR or OP_APPEND) to the open
- * segment: a write staged, a record held back. 0, or -1 with *error. */
-int shell_stage_op(struct shell_segment *seg, const struct op *op, size_t index, char **error);
+ * segment: a write staged (its content in the upload named upload when
+ * not NULL), a record held back. 0, or -1 with *error. */
+int shell_stage_op(struct shell_segment *seg, const struct op *op, size_t index, const char *upload,
+                   char **error);
 /* The text of an OP_MKDIR and of an OP_APPEND (shell_host_apply.c). */
 void shell_host_add_mkdir(struct buf *f, const struct op *op);
 void shell_host_add_append(struct buf *f, const struct op *op);

@@ -67,7 +67,7 @@ static char *dir_of(const char *path)
 }
 
 static int stage_write(struct buf *f, struct shell_segment *seg, const struct op *op, size_t index,
-                       char **error)
+                       const char *upload, char **error)
 {
     struct shell_write w = {
         .path = op->path,
@@ -77,6 +77,7 @@ static int stage_write(struct buf *f, struct shell_segment *seg, const struct op
         .owner = op->owner,
         .group = op->group,
         .leading = op->leading,
+        .upload = upload,
     };
     const char *slash = strrchr(op->path, '/');
     w.mode_later = op->mode < 0 && plain_name(slash ? slash + 1 : op->path);
@@ -306,12 +307,13 @@ int shell_stage_ends(const struct shell_segment *seg, const struct op *op)
                          (op->kind == OP_WRITE && staged_already(seg, op->path)));
 }
 
-int shell_stage_op(struct shell_segment *seg, const struct op *op, size_t index, char **error)
+int shell_stage_op(struct shell_segment *seg, const struct op *op, size_t index, const char *upload,
+                   char **error)
 {
     struct buf *t = &seg->text;
     switch (op->kind) {
     case OP_WRITE:
-        return stage_write(t, seg, op, index, error);
+        return stage_write(t, seg, op, index, upload, error);
     case OP_MKDIR:
         buf_addf(t, "_i=%zu; { ", index);
         shell_host_add_mkdir(t, op);

@@ -237,6 +237,96 @@ static void test_large_data_both_ways(void **state)
     loop_free(loop);
 }
 
+/* Bytes that a shell would run if they reached the script: an upload of
+ * them must land in its file, never be executed. */
+static unsigned char *script_like_bytes(size_t len)
+{
+    static const char line[] = "\n) ; exit 3\ntouch /tmp/batou-ng-upload-ran\n'\"\036E 1\n";
+    unsigned char *data = xmalloc(len);
+    uint32_t x = 777;
+    for (size_t i = 0; i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        data[i] =
+            i % 4096 < sizeof line - 1 ? (unsigned char)line[i % 4096] : (unsigned char)(x >> 16);
+    }
+    return data;
+}
+
+static void test_uploads_arrive_raw_between_requests(void **state)
+{
+    (void)state;
+    struct loop *loop = loop_new();
+    struct session *s = open_with(loop, NULL, 0);
+    size_t len = 3 * 1024 * 1024 + 7;
+    unsigned char *data = script_like_bytes(len);
+    unlink("/tmp/batou-ng-upload-ran");
+
+    /* Pipelined: a request before, two uploads, requests after. */
+    struct result before, after, empty;
+    result_init(&before);
+    result_init(&after);
+    result_init(&empty);
+    assert_true(session_submit(s, "echo before", 11, on_reply, &before) > 0);
+    assert_int_equal(session_upload(s, "u1", data, len), 0);
+    assert_int_equal(session_upload(s, "u2", "", 0), 0);
+    const char *check = "wc -c <\"$T/u1\"; cat \"$T/u1\" >&2; wc -c <\"$T/u2\"";
+    assert_true(session_submit(s, check, strlen(check), on_reply, &after) > 0);
+    assert_true(session_submit(s, "echo next", 9, on_reply, &empty) > 0);
+    run(loop);
+    assert_int_equal(before.status, 0);
+    assert_string_equal(before.out.data, "before\n");
+    assert_int_equal(after.status, 0);
+    char *sizes = xasprintf("%zu\n0\n", len);
+    assert_string_equal(after.out.data, sizes);
+    assert_int_equal(after.err.len, len);
+    assert_memory_equal(after.err.data, data, len);
+    assert_string_equal(empty.out.data, "next\n");
+    assert_int_equal(access("/tmp/batou-ng-upload-ran", F_OK), -1);
+    assert_true(session_stats(s)->bytes_sent > len);
+    assert_true(session_stats(s)->bytes_sent < len + 4096);
+
+    /* Names the shell could misread are refused. */
+    assert_int_equal(session_upload(s, "o", "x", 1), -1);
+    assert_int_equal(session_upload(s, "u/../x", "x", 1), -1);
+    assert_int_equal(session_upload(s, "u 1", "x", 1), -1);
+
+    free(sizes);
+    result_release(&before);
+    result_release(&after);
+    result_release(&empty);
+    free(data);
+    session_free(s);
+    loop_free(loop);
+}
+
+/* An upload queued before the session started goes after the preamble;
+ * the file it left is gone with the session's temp dir. */
+static void test_upload_before_start_and_cleanup(void **state)
+{
+    (void)state;
+    struct loop *loop = loop_new();
+    struct session *s = session_new(local_new(NULL), 0);
+    assert_int_equal(session_upload(s, "u7", "hello", 5), 0);
+    struct result r;
+    result_init(&r);
+    const char *fragment = "cat \"$T/u7\"; printf ' %s' \"$T\"";
+    assert_true(session_submit(s, fragment, strlen(fragment), on_reply, &r) > 0);
+    loop_add(loop, s);
+    run(loop);
+    assert_int_equal(r.status, 0);
+    assert_memory_equal(r.out.data, "hello ", 6);
+    char *dir = xstrdup(r.out.data + 6);
+    session_close(s);
+    run(loop);
+    assert_int_equal(session_state(s), SESSION_CLOSED);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), -1);
+    free(dir);
+    result_release(&r);
+    session_free(s);
+    loop_free(loop);
+}
+
 static void test_pipelined_requests_in_order(void **state)
 {
     (void)state;
@@ -698,6 +788,8 @@ int main(void)
         cmocka_unit_test(test_stderr_nul_bytes_and_quotes),
         cmocka_unit_test(test_large_data_both_ways),
         cmocka_unit_test(test_pipelined_requests_in_order),
+        cmocka_unit_test(test_uploads_arrive_raw_between_requests),
+        cmocka_unit_test(test_upload_before_start_and_cleanup),
         cmocka_unit_test(test_killed_shell_fails_pending_once),
         cmocka_unit_test(test_timeout_kills_the_shell),
         cmocka_unit_test(test_two_sessions_one_loop),
