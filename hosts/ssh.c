@@ -135,6 +135,11 @@ static int ssh_poll_fds(struct transport *t, int want_write, struct pollfd *fds,
         return n;
     short events = POLLIN;
     int dirs = libssh2_session_block_directions(s->session);
+    /* With the peer's window full, only its window adjust (a read) lets a
+     * write move: a writable socket would wake the loop for nothing. */
+    if (want_write && s->step == STEP_READY && s->command &&
+        libssh2_channel_window_write(s->channel) == 0)
+        want_write = 0;
     if ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) || (want_write && s->step == STEP_READY) ||
         (s->eof_pending && !s->eof_sent))
         events |= POLLOUT;
