@@ -250,11 +250,13 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
         buf_adds(out, "r=\nif [ -e \"$p\" ] && ! [ -h \"$p\" ]; then umask 077; r=1; fi\n");
     buf_adds(out, "set -C\n");
     if (w->upload) {
-        buf_addf(out, "{ [ \"$(LC_ALL=C wc -c <\"$T/%s\" 2>/dev/null)\" = %zu ] ||"
-                      " { echo \"batou-ng: the upload of '$p' is incomplete\" >&2; false; }; } &&"
-                      " : >\"$t\" && LC_ALL=C chmod --reference=\"$t\" -- \"$T/%s\" &&"
-                      " LC_ALL=C mv -f -- \"$T/%s\" \"$t\" || { rm -f \"$t\"; exit 1; }\n",
-                 w->upload, w->len, w->upload, w->upload);
+        buf_addf(out,
+                 "{ [ \"$(LC_ALL=C wc -c <\"$T/%s\" 2>/dev/null)\" = %zu ] ||"
+                 " { cat \"$T/%s.e\" >&2 2>/dev/null;"
+                 " echo \"batou-ng: the upload of '$p' is incomplete\" >&2; false; }; } &&"
+                 " : >\"$t\" && LC_ALL=C chmod --reference=\"$t\" -- \"$T/%s\" &&"
+                 " LC_ALL=C mv -f -- \"$T/%s\" \"$t\" || { rm -f \"$t\"; exit 1; }\n",
+                 w->upload, w->len, w->upload, w->upload, w->upload);
     } else if (w->len <= PRINTF_MAX && !memchr(w->data, '\0', w->len)) {
         buf_adds(out, "printf '%s' ");
         if (w->len)
@@ -306,7 +308,8 @@ int shell_write_file(struct buf *out, const struct shell_write *w, char **err)
  * 0666; for no mode, 077 and chmod --reference when a file is there, else
  * the login's; with mode_later 077 and no chmod), creates the file exclusively (set -C) under its final name
  * in the staging directory and fills it with printf. Other content goes
- * through base64 -d, inline. Everything runs in the fragment's own shell
+ * through base64 -d, inline, or, from SHELL_UPLOAD_MIN on, is an upload
+ * that _wu checks and moves onto the file made empty. Everything runs in the fragment's own shell
  * (no subshell: a fork a file costs more than the rest of a small file);
  * nothing is synced or renamed (hosts/shell_host_stage.c does both once for
  * many files). */
@@ -325,7 +328,8 @@ const char shell_stage_functions[] =
     /* _wu NAME LEN: the upload "$T/NAME", whole, becomes the staged file,
      * which is made first (set -C) so that it gets its mode as above. */
     "_wu() { [ \"$(LC_ALL=C wc -c <\"$T/$1\" 2>/dev/null)\" = \"$2\" ] ||"
-    " { printf 'batou-ng: the upload of %s bytes is incomplete\\n' \"$2\" >&2; return 1; }\n"
+    " { cat \"$T/$1.e\" >&2 2>/dev/null;"
+    " printf 'batou-ng: the upload of %s bytes is incomplete\\n' \"$2\" >&2; return 1; }\n"
     ": >\"$_t\" && LC_ALL=C chmod --reference=\"$_t\" -- \"$T/$1\" &&"
     " LC_ALL=C mv -f -- \"$T/$1\" \"$_t\"; }\n"
     "_wr() { [ -z \"$_r\" ] || LC_ALL=C chmod --reference=\"$1\" -- \"$_t\" ||"

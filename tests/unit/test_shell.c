@@ -280,6 +280,58 @@ static void test_write_relative_odd_path(void **state)
     remove_dir(dir);
 }
 
+/* Content that came as an upload (hosts/session.h): "$T/NAME" checked for
+ * its size and moved onto the temp file, which gives it its mode. */
+static void test_write_from_upload(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *t = make_dir();
+    char *path = xasprintf("%s/app.bin", dir);
+    char *upload = xasprintf("%s/u1", t);
+    char *prefix = xasprintf("T='%s'\n", t);
+    write_plain(path, "old content", 0644);
+    write_plain(upload, "new\001content", 0600);
+    struct shell_write w = {.path = path, .len = 11, .mode = 0640, .upload = "u1"};
+    assert_int_equal(run_write(NULL, &w, prefix), 0);
+    assert_file(path, "new\001content", 11);
+    assert_int_equal(mode_of(path), 0640);
+    assert_int_equal(access(upload, F_OK), -1);
+    assert_int_equal(count_temp_files(dir), 0);
+    free(upload);
+    free(prefix);
+    free(path);
+    remove_dir(dir);
+    remove_dir(t);
+}
+
+/* An upload that arrived short (a full /tmp, a lost connection) fails the
+ * write with what the copy said; the old file stays. */
+static void test_write_from_short_upload_keeps_old_file(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *t = make_dir();
+    char *path = xasprintf("%s/app.bin", dir);
+    char *upload = xasprintf("%s/u1", t);
+    char *errors = xasprintf("%s/u1.e", t);
+    char *prefix = xasprintf("T='%s'\n", t);
+    write_plain(path, "old content", 0644);
+    write_plain(upload, "new", 0600);
+    write_plain(errors, "cat: write error: No space left on device\n", 0600);
+    struct shell_write w = {.path = path, .len = 11, .mode = 0640, .upload = "u1"};
+    assert_int_not_equal(run_write(NULL, &w, prefix), 0);
+    assert_non_null(strstr(last_err.data, "No space left on device"));
+    assert_non_null(strstr(last_err.data, "the upload of"));
+    assert_file(path, "old content", 11);
+    assert_int_equal(mode_of(path), 0644);
+    assert_int_equal(count_temp_files(dir), 0);
+    free(errors);
+    free(upload);
+    free(prefix);
+    free(path);
+    remove_dir(dir);
+    remove_dir(t);
+}
+
 /* chown to a user that does not exist fails after the temp file is written:
  * the old file stays, the temp file goes. */
 static void test_write_failing_midway_keeps_old_file(void **state)
@@ -425,6 +477,8 @@ int main(void)
         cmocka_unit_test(test_write_new_file_binary_with_mode),
         cmocka_unit_test(test_write_default_mode),
         cmocka_unit_test(test_write_relative_odd_path),
+        cmocka_unit_test(test_write_from_upload),
+        cmocka_unit_test(test_write_from_short_upload_keeps_old_file),
         cmocka_unit_test(test_write_failing_midway_keeps_old_file),
         cmocka_unit_test(test_write_unwritable_dir_keeps_old_file),
         cmocka_unit_test(test_write_missing_dir_needs_leading),
