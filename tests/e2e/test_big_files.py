@@ -79,7 +79,8 @@ class Target:
 
     def uploads(self):
         """The uploads waiting in the sessions' temp dirs."""
-        return [u for d in self.sessions() for u in d.glob("u*") if owner(u) is not None]
+        return [u for d in self.sessions() for u in d.glob("u*")
+                if re.fullmatch(r"u\d+", u.name) and owner(u) is not None]
 
     def start(self):
         path, problem = binary_path()
