@@ -28,6 +28,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #define RACY_NS 2000000000LL
@@ -173,6 +175,26 @@ static int hash_listing(XXH3_state_t *state, const char *path)
     return 0;
 }
 
+/* Hash the content of the file at path in chunks, never whole in memory
+ * (a big BinaryFile's source). 0, or -1 when it cannot be read. */
+static int hash_file(XXH3_state_t *state, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        XXH3_128bits_update(state, chunk, (size_t)n);
+    }
+    close(fd);
+    return n < 0 ? -1 : 0;
+}
+
 /* The value hash of path as it is (type from st, or absent), with a file's
  * content data[0..len) when data is not NULL. */
 static void hash_path(const char *path, enum path_type type, const struct stat *st,
@@ -185,13 +207,10 @@ static void hash_path(const char *path, enum path_type type, const struct stat *
     if (type == PATH_FILE) {
         uint32_t mode = (uint32_t)(st->st_mode & 07777);
         XXH3_128bits_update(state, &mode, sizeof mode);
-        struct buf b;
-        buf_init(&b);
-        if (!data && read_file(path, &b) < 0)
+        if (data)
+            XXH3_128bits_update(state, data, len);
+        else if (hash_file(state, path) < 0)
             XXH3_128bits_update(state, "\0unreadable", 11);
-        else
-            XXH3_128bits_update(state, data ? data : b.data, data ? len : b.len);
-        buf_release(&b);
     } else if (type == PATH_DIR && hash_listing(state, path) < 0) {
         XXH3_128bits_update(state, "\0unreadable", 11);
     }

@@ -172,6 +172,14 @@ int project_cache_encode(struct project *p, const char *platform_override,
         *why = xasprintf("not cached: %s", reason);
         return -1;
     }
+    /* The contents alone too big: say so before copying them all. */
+    size_t contents = 0;
+    for (size_t i = 0; i < p->graph.nnodes; i++)
+        contents += p->graph.nodes[i].content_len;
+    if (contents > CACHE_MAX_BYTES) {
+        *why = xstrdup("not cached: the graph is larger than 64 MiB");
+        return -1;
+    }
     struct buf *b = &p->cache_entry;
     buf_clear(b);
     buf_addc(b, CACHE_VERSION);
