@@ -8,7 +8,9 @@ gone, a rerun converges and `-n` then predicts nothing. Loopback only."""
 
 import os
 import re
+import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +50,7 @@ def error_lines(result):
 # The connection cut while files are sent and written, and between nodes.
 
 FILES = 8  # two batches of 4 (8 MiB a batch, engine/deploy/batch.c)
-SIZE = 2 * 1024 * 1024  # above the printf limit: each goes through base64 -d
+SIZE = 2 * 1024 * 1024  # 1 MiB or more: each goes as an upload (hosts/session.c)
 
 BIG = """\
     Greet = Component {}
@@ -65,6 +67,20 @@ def big_content(version, i):
     return (f"{version} {i}" + "_" * 53 + "\n") * (SIZE // 64)
 
 
+def uploading(host):
+    """The pid of the `head` copying an upload for host's user, or None."""
+    uid = host.home.stat().st_uid
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            comm = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+            owner = stat.parent.stat().st_uid
+        except (OSError, IndexError):
+            continue
+        if comm == "head" and owner == uid:
+            return int(stat.parent.name)
+    return None
+
+
 def big_project(make_project, lab, version):
     project = project_for(make_project, lab, timeout=10)
     write_files(project, {"components/greet/component.lua": BIG.replace(
@@ -76,8 +92,9 @@ def big_project(make_project, lab, version):
                          ids=["writing the first", "between nodes", "writing the fifth"])
 def test_a_connection_killed_during_file_transfers(batou, make_project, ssh_lab, done, writing):
     """Kill the host's sshd session and shell once `done` files of the second
-    version are recorded, and (writing) while the next one's temp file is
-    being written: every file is the old or the new version, whole."""
+    version are recorded, and (writing) while the next one's content is on
+    its way (its upload stopped in the middle, so that the kill cannot come
+    too late): every file is the old or the new version, whole."""
     lab = ssh_lab(1)
     h = lab.hosts[0]
     project = big_project(make_project, lab, "v1")
@@ -88,10 +105,18 @@ def test_a_connection_killed_during_file_transfers(batou, make_project, ssh_lab,
 
     big_project(make_project, lab, "v2")
     proc = start(project, lab, "prod")
+    head = []
+
+    def ready():
+        if len(records(h)) - before < done:
+            return False
+        head[:] = [uploading(h)] if writing else []
+        return not writing or head[0] is not None
+
     try:
-        wait_for(lambda: len(records(h)) - before >= done and
-                 (not writing or temp_files(target(h))),
-                 f"{done} records" + (" and a temp file" if writing else ""), proc)
+        wait_for(ready, f"{done} records" + (" and an upload" if writing else ""), proc)
+        if head:
+            os.kill(head[0], signal.SIGSTOP)
     finally:
         kill_all(h)
     result = finish(proc)
