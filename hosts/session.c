@@ -17,7 +17,7 @@
  *   T=$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/batou-ng-session.XXXXXXXX") || exit 97
  *   $T/o, $T/e, $T/x created 0600, $T/pid holding $$
  *   the watcher (session_preamble.c), which ends the shell with batou-ng
- *   _bR() { ...print one reply, below... }
+ *   _bR() { ...print one reply, below... }; _bU() { ...an upload, below... }
  *   printf 'BATOU-NG 1 %s\n' "$(uname -s)"
  *
  * $T (mode 0700) is private to the session; $T/o and $T/e hold the output of
@@ -35,7 +35,33 @@
  * `set -e` and even a syntax error in F (eval parses F only inside it), so no
  * fragment ends the session, and cd or variables do not leak into later
  * requests. F must not read stdin (the shell's script), hence </dev/null;
- * data travels inside F as base64 in a quoted here-document (hosts/shell.h).
+ * small data travels inside F (printf, or base64 in a quoted here-document:
+ * hosts/shell.h), big data as an upload.
+ *
+ * Uploads (written by hosts/session_write.c). session_upload(NAME, LEN
+ * bytes) writes the line
+ *
+ *   _bU NAME LEN
+ *
+ * and then nothing more until the shell answers "\036U NAME\n" on stdout
+ * (in order with the replies: after those of the requests before it).
+ * _bU (the preamble) prints that acknowledgement first, so the shell has
+ * read the whole line, and, since nothing was sent after it, dash and
+ * busybox sh (which read their script in blocks) hold none of what follows
+ * in their buffers; then it runs
+ *
+ *   head -c LEN | { cat >"$T/NAME" 2>"$T/NAME.e" || cat >/dev/null; }
+ *
+ * and the session sends the LEN bytes raw, then the script goes on. head
+ * reads exactly LEN bytes whatever becomes of the file (the second cat
+ * drains what a failed first one left), so the bytes never reach the
+ * script. Nobody trusts the file: the request that uses it checks its size
+ * (a lost connection ends head early) and fails with what cat said if it
+ * is short; its integrity is the transport's (a pipe, or SSH's MAC). The
+ * file lives in $T, so it goes with the session like $T/o. An upload costs
+ * one wait for the acknowledgement (the pipeline drains) and two programs;
+ * 100 MiB of base64 in the script cost dash seconds (it parses the script
+ * byte by byte, twice through eval).
  *
  * Replies. _bR prints, for exit status <rc>:
  *
@@ -64,6 +90,7 @@
 
 #include "hosts/session.h"
 #include "hosts/session_frame.h"
+#include "hosts/session_internal.h"
 #include "hosts/session_preamble.h"
 #include "hosts/session_trace.h"
 
@@ -82,56 +109,6 @@
 #define READ_CHUNK 65536
 #define MAX_READ_PER_SERVICE (4 * 1024 * 1024)
 #define MAX_REPLY_PART ((size_t)1 << 40)
-
-struct request {
-    uint64_t id;
-    void (*done)(const struct session_reply *reply, void *ctx);
-    void *ctx;
-    struct session_traced traced; /* --trace only */
-};
-
-/* An upload waits at its gate: the script is written up to the end of its
- * "_bU NAME LEN" line (gate, counted from the start of the stream), then
- * nothing until the shell acknowledges it, then its bytes, then the script
- * goes on. */
-struct upload {
-    char name[UPLOAD_NAME_MAX + 1];
-    const char *data; /* the caller's, not copied */
-    size_t len, sent;
-    uint64_t gate;
-    int acked;
-};
-
-struct session {
-    struct transport *t;
-    struct loop *loop; /* the loop driving s, if any */
-    enum session_state state;
-    int handshaken;
-    int timeout_ms;
-    int64_t last_progress;
-    char *error;
-    char system[64];
-
-    struct buf out; /* bytes for the shell's stdin; written up to out_pos */
-    size_t out_pos;
-    uint64_t out_start;     /* where out.data[0] is in the script, counted from its start */
-    struct upload *uploads; /* waiting at their gates, oldest first */
-    size_t nuploads;
-    int closing;    /* end stdin once out is written */
-    int write_dead; /* a write failed: wait for stdout to end, it says why */
-
-    struct buf in; /* bytes from the shell's stdout; parsed up to in_pos */
-    size_t in_pos;
-    struct buf shell_err; /* the last bytes of the shell's own stderr */
-
-    struct request *pending; /* oldest first, from pend_head to pend_len */
-    size_t pend_head, pend_len, pend_cap;
-    uint64_t next_id;
-
-    int batch_open;
-    struct session_stats stats;
-    struct session_trace trace;
-};
 
 static void fail(struct session *s, const char *message);
 
@@ -159,7 +136,7 @@ static struct request pop_request(struct session *s)
     return r;
 }
 
-static void progress(struct session *s)
+void session_progress(struct session *s)
 {
     s->last_progress = loop_now_ms();
 }
@@ -282,7 +259,7 @@ void session_free(struct session *s)
     free(s);
 }
 
-static void open_batch(struct session *s)
+void session_open_batch(struct session *s)
 {
     if (!s->batch_open)
         s->stats.batches++;
@@ -311,8 +288,8 @@ int session_start(struct session *s, char **err)
     s->out = b;
     s->out_pos = 0;
     s->state = SESSION_OPENING;
-    open_batch(s);
-    progress(s);
+    session_open_batch(s);
+    session_progress(s);
     return 0;
 }
 
@@ -362,7 +339,7 @@ uint64_t session_submit(struct session *s, const char *fragment, size_t len,
     if (memchr(fragment, '\0', len))
         return 0;
     if (pending_count(s) == 0)
-        progress(s);
+        session_progress(s);
     struct request r = {.id = ++s->next_id, .done = done, .ctx = ctx};
     size_t before = s->out.len;
     buf_adds(&s->out, "( eval ");
@@ -373,88 +350,8 @@ uint64_t session_submit(struct session *s, const char *fragment, size_t len,
         session_trace_submitted(&s->trace, &r.traced, s->out.len - before);
     push_request(s, r);
     s->stats.requests++;
-    open_batch(s);
+    session_open_batch(s);
     return r.id;
-}
-
-int session_upload(struct session *s, const char *name, const void *data, size_t len)
-{
-    size_t n = strlen(name);
-    if (s->closing || s->state == SESSION_CLOSED || s->state == SESSION_FAILED)
-        return -1;
-    if (n < 2 || n > UPLOAD_NAME_MAX || name[0] != 'u' ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
-        return -1;
-    buf_addf(&s->out, "_bU %s %zu\n", name, len);
-    s->uploads = xrealloc(s->uploads, (s->nuploads + 1) * sizeof *s->uploads);
-    struct upload *u = &s->uploads[s->nuploads++];
-    memset(u, 0, sizeof *u);
-    memcpy(u->name, name, n + 1);
-    u->data = data;
-    u->len = len;
-    u->gate = s->out_start + s->out.len;
-    open_batch(s);
-    return 0;
-}
-
-/* How much of out may be written now: up to the first upload's gate. */
-static size_t out_limit(const struct session *s)
-{
-    return s->nuploads ? (size_t)(s->uploads[0].gate - s->out_start) : s->out.len;
-}
-
-/* Whether the first upload is at its gate, acknowledged: its bytes go next. */
-static int upload_due(const struct session *s)
-{
-    return s->nuploads && s->uploads[0].acked && s->uploads[0].gate == s->out_start + s->out_pos;
-}
-
-/* Write p[*pos, n): 1 once all of it is written, 0 when the transport
- * would block or the write failed. */
-static int write_some(struct session *s, const char *p, size_t n, size_t *pos)
-{
-    while (*pos < n && !s->write_dead) {
-        char *err = NULL;
-        ssize_t w = s->t->ops->write(s->t, p + *pos, n - *pos, &err);
-        if (w == TRANSPORT_AGAIN)
-            return 0;
-        if (w < 0) {
-            /* The replies already on their way still count: let stdout end
-             * and say how the shell ended. */
-            free(err);
-            s->write_dead = 1;
-            return 0;
-        }
-        *pos += (size_t)w;
-        s->stats.bytes_sent += (uint64_t)w;
-        progress(s);
-    }
-    return *pos == n;
-}
-
-static void write_out(struct session *s)
-{
-    for (;;) {
-        if (!write_some(s, s->out.data, out_limit(s), &s->out_pos))
-            return;
-        if (!s->nuploads)
-            break;
-        /* At a gate: wait for the shell to take the bytes raw. */
-        if (!upload_due(s))
-            return;
-        struct upload *u = &s->uploads[0];
-        if (!write_some(s, u->data, u->len, &u->sent))
-            return;
-        s->nuploads--;
-        memmove(s->uploads, s->uploads + 1, s->nuploads * sizeof *s->uploads);
-    }
-    s->out_start += s->out.len;
-    if (s->out.cap > (1 << 20))
-        buf_release(&s->out);
-    buf_clear(&s->out);
-    s->out_pos = 0;
-    if (s->closing)
-        s->t->ops->close_write(s->t);
 }
 
 void session_close(struct session *s)
@@ -467,7 +364,7 @@ void session_close(struct session *s)
         return;
     s->closing = 1;
     s->state = SESSION_CLOSING;
-    write_out(s);
+    session_write_out(s);
 }
 
 void session_kill(struct session *s, const char *why)
@@ -612,7 +509,7 @@ static int read_stream(struct session *s, enum transport_stream stream)
             return 0;
         total += (size_t)n;
         s->stats.bytes_received += (uint64_t)n;
-        progress(s);
+        session_progress(s);
         if (stream == TRANSPORT_STDERR) {
             keep_shell_err(s, chunk, (size_t)n);
             continue;
@@ -651,7 +548,7 @@ void session_service(struct session *s)
 {
     if (s->state == SESSION_NEW || s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
         return;
-    write_out(s);
+    session_write_out(s);
     for (;;) {
         int open = read_stream(s, TRANSPORT_STDOUT);
         if (open < 0)
@@ -667,7 +564,7 @@ void session_service(struct session *s)
             return;
         /* Callbacks may have queued more: send it without waiting for a poll. */
         int dead = s->write_dead;
-        write_out(s);
+        session_write_out(s);
         /* A write that failed just now may have ended the whole transport (a
          * lost SSH connection), which then has no fd left to wake us: read
          * again now to learn how it ended, or a deploy waits forever. */
@@ -695,7 +592,7 @@ int session_poll_fds(struct session *s, struct pollfd *fds, int max)
 {
     if (s->state == SESSION_NEW || s->state == SESSION_FAILED || s->state == SESSION_CLOSED)
         return 0;
-    int want_write = !s->write_dead && (s->out_pos < out_limit(s) || upload_due(s));
+    int want_write = session_wants_write(s);
     return s->t->ops->poll_fds(s->t, want_write, fds, max);
 }
 

@@ -41,7 +41,10 @@
  * directories.
  *
  * The ops (P the quoted path):
- *   OP_WRITE    shell_stage_file (hosts/shell.h) in the fragment's shell,
+ *   OP_WRITE    content of SHELL_UPLOAD_MIN or more is an upload before the
+ *               request (hosts/session.c, "Uploads"), "$T/u<n>", which the
+ *               write checks and moves into its staging name; then
+ *               shell_stage_file (hosts/shell.h) in the fragment's shell,
  *               after a directory (not a symlink to one) fails it with "Is
  *               a directory"; a symlink at P is replaced by the commit's
  *               rename, never followed: before the op, outside its
