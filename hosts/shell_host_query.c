@@ -19,10 +19,15 @@
  *   L index target                                  the symlink's target
  *   D index output                                  sha256sum's output: the digest
  *                                                   (hex), or its error message
- *   R index content                                 a regular file's bytes in hex
- *                                                   (od, with its blanks), at most
- *                                                   HOST_CONTENT_MAX + 1 of them;
- *                                                   "U" when it is unreadable
+ *   R index U                                       a content query's regular file
+ *                                                   is unreadable
+ *   H indexes hex Z sizes                           the content queries' regular
+ *                                                   files of one _bc call (" 3 5"):
+ *                                                   their bytes one after another
+ *                                                   in hex (od, with its blanks), at
+ *                                                   most HOST_CONTENT_MAX + 1 of each,
+ *                                                   then their sizes after the read
+ *                                                   ("12 40 ", take_bulk)
  *   C index status                                  a command's exit status
  *   X index                                         its cwd could not be entered
  *   G index matched                                 a glob query: 1 or 0
@@ -132,17 +137,50 @@ static void add_path_helpers(struct buf *f)
                 "readlink -n -- \"$2\" 2>/dev/null; printf '\\0'; }\n"
                 "_bd() { [ -f \"$2\" ] && ! [ -h \"$2\" ] || return 0; printf 'D\\0%s\\0' \"$1\"; "
                 "LC_ALL=C sha256sum -- \"$2\" 2>&1; printf '\\0'; }\n");
-    /* Hex through od: the bytes may hold NULs, and a file that changes while
-     * it is read cannot break the record framing. */
-    /* One program a file: od reads at most one byte more than
-     * HOST_CONTENT_MAX (-N), so a larger file is seen as such without
-     * counting it first; the blanks between its hex bytes are dropped
-     * here (take_content), not by tr. */
+    /* The contents of a chunk of files at once, with a constant number of
+     * programs (not one od a file): _bc takes "index path" pairs, prints
+     * "R index U" for a file it may not read and reads the other regular
+     * files with one head (at most HOST_CONTENT_MAX + 1 bytes of each, so
+     * a larger file is seen as such without reading it all) into one od
+     * (hex: the bytes may hold NULs), then stats their sizes again. The
+     * controller splits the bytes by the sizes of the S records (taken
+     * before) and takes them only when every size is the same after and
+     * the bytes add up (take_bulk): a file that changed in between costs
+     * the chunk its diffs, never a wrong one. */
     buf_addf(f,
-             "_bc() { [ -f \"$2\" ] && ! [ -h \"$2\" ] || return 0; printf 'R\\0%%s\\0' \"$1\"; "
-             "if ! [ -r \"$2\" ]; then printf 'U\\0'; return 0; fi; "
-             "LC_ALL=C od -An -v -tx1 -N %d -- \"$2\" 2>/dev/null; printf '\\0'; }\n",
+             "_bc() { _bk=; _bn=$#; while [ \"$_bn\" -gt 1 ]; do _bx=$1; _bp=$2; shift 2; "
+             "_bn=$((_bn - 2)); [ -f \"$_bp\" ] && ! [ -h \"$_bp\" ] || continue; "
+             "if [ -r \"$_bp\" ]; then set -- \"$@\" \"$_bp\"; _bk=\"$_bk $_bx\"; "
+             "else printf 'R\\0%%s\\0U\\0' \"$_bx\"; fi; done; [ -n \"$_bk\" ] || return 0; "
+             "printf 'H\\0%%s\\0' \"$_bk\"; LC_ALL=C head -q -c %d -- \"$@\" 2>/dev/null | "
+             "LC_ALL=C od -An -v -tx1; printf '\\0Z\\0'; "
+             "LC_ALL=C stat --printf '%%s ' -- \"$@\" 2>/dev/null; printf '\\0'; }\n",
              HOST_CONTENT_MAX + 1);
+}
+
+/* The content queries, in chunks of _bc (add_path_helpers) calls, so no
+ * argument list is too long. */
+static void add_content_chunks(struct buf *f, const struct query *queries, size_t n)
+{
+    size_t in_chunk = 0, bytes = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (queries[i].kind != QUERY_PATH || !queries[i].content || path_too_long(&queries[i]))
+            continue;
+        if (in_chunk == CHUNK_PATHS || bytes > CHUNK_BYTES) {
+            buf_addc(f, '\n');
+            in_chunk = bytes = 0;
+        }
+        if (in_chunk == 0)
+            buf_adds(f, "_bc");
+        size_t before = f->len;
+        buf_addf(f, " %zu ", i);
+        shell_host_quote_path(f, queries[i].path);
+        bytes += f->len - before;
+        in_chunk++;
+    }
+    if (in_chunk)
+        buf_addc(f, '\n');
 }
 
 /* "G index matched": 1 at the first entry that is there (as OP_PURGE
@@ -178,13 +216,10 @@ static void compile(struct buf *f, const struct query *queries, size_t n)
                 buf_addf(f, "; _bd %zu ", i);
                 shell_quote(f, q->path);
             }
-            if (q->content) {
-                buf_addf(f, "; _bc %zu ", i);
-                shell_quote(f, q->path);
-            }
             buf_addc(f, '\n');
         }
     }
+    add_content_chunks(f, queries, n);
 }
 
 /* Reading the reply. */
@@ -325,17 +360,12 @@ static void take_digest(struct query_request *r, size_t i, const char *s, size_t
     res->has_digest = 1;
 }
 
-/* _bc's field: "U", or the bytes in hex, od's blanks and newlines between
- * them (more than HOST_CONTENT_MAX bytes: too large). -1 when it is
- * malformed. */
-static int take_content(struct query_result *res, const char *s, size_t len)
+/* od's hex bytes, blanks and newlines between them, as bytes (a NUL
+ * after them; *n of them), or NULL when it is malformed. */
+static char *unhex(const char *s, size_t len, size_t *n)
 {
-    if (len == 1 && *s == 'U') {
-        res->content_state = CONTENT_UNREADABLE;
-        return 0;
-    }
     char *bytes = xmalloc(len / 2 + 1);
-    size_t n = 0;
+    *n = 0;
     for (size_t k = 0; k < len;) {
         if (s[k] == ' ' || s[k] == '\n') {
             k++;
@@ -344,25 +374,94 @@ static int take_content(struct query_result *res, const char *s, size_t len)
         int hi = hexval(s[k]), lo = k + 1 < len ? hexval(s[k + 1]) : -1;
         if (hi < 0 || lo < 0) {
             free(bytes);
-            return -1;
+            return NULL;
         }
-        bytes[n++] = (char)(hi << 4 | lo);
+        bytes[(*n)++] = (char)(hi << 4 | lo);
         k += 2;
     }
-    if (n > HOST_CONTENT_MAX) {
-        free(bytes);
-        res->content_state = CONTENT_TOO_LARGE;
-        return 0;
+    bytes[*n] = '\0';
+    return bytes;
+}
+
+/* The next index of an H record's list ("␠3␠5"), or -1 at its end or on garbage. */
+static int next_listed(const char **p, const char *end, size_t n, size_t *index)
+{
+    while (*p < end && **p == ' ')
+        (*p)++;
+    const char *start = *p;
+    while (*p < end && **p != ' ')
+        (*p)++;
+    return *p > start && parse_index(start, (size_t)(*p - start), n, index) == 0 ? 0 : -1;
+}
+
+/* Whether the sizes the Z record gives after the read (sizes, "12 40 ")
+ * are those of the S records before it, for the listed regular files, and
+ * the bytes read add up to them (each file's at most HOST_CONTENT_MAX + 1). */
+static int bulk_consistent(struct query_request *r, const char *list, size_t list_len,
+                           const char *sizes, size_t sizes_len, size_t nbytes)
+{
+    const char *p = list, *q = sizes;
+    size_t i, total = 0;
+    while (next_listed(&p, list + list_len, r->n, &i) == 0) {
+        const struct query_result *res = &r->results[i];
+        while (q < sizes + sizes_len && *q == ' ')
+            q++;
+        const char *start = q;
+        while (q < sizes + sizes_len && *q != ' ')
+            q++;
+        long long after;
+        if (!r->answered[i] || res->error || res->type != FILE_REGULAR ||
+            parse_number(start, (size_t)(q - start), 10, &after) || after != res->size)
+            return 0;
+        total += after > HOST_CONTENT_MAX ? HOST_CONTENT_MAX + 1 : (size_t)after;
     }
-    bytes[n] = '\0';
-    free(res->content);
-    res->content = bytes;
-    res->content_len = n;
-    res->content_state = CONTENT_READ;
+    while (q < sizes + sizes_len && *q == ' ')
+        q++;
+    return p == list + list_len && q == sizes + sizes_len && total == nbytes;
+}
+
+/* An H record (the files of one _bc call, their bytes one after another in
+ * hex) and the Z record after it: each file's content, or, when a file
+ * changed between the reads, an error for each. -1 when it is malformed. */
+static int take_bulk(struct query_request *r, struct fields *in)
+{
+    size_t list_len, hex_len, tag_len, sizes_len, i;
+    const char *list = next_field(in, &list_len);
+    const char *hex = list ? next_field(in, &hex_len) : NULL;
+    const char *tag = hex ? next_field(in, &tag_len) : NULL;
+    const char *sizes = tag && tag_len == 1 && *tag == 'Z' ? next_field(in, &sizes_len) : NULL;
+    size_t nbytes;
+    char *bytes = sizes ? unhex(hex, hex_len, &nbytes) : NULL;
+    if (!bytes)
+        return -1;
+    int consistent = bulk_consistent(r, list, list_len, sizes, sizes_len, nbytes);
+    const char *p = list;
+    size_t offset = 0;
+    while (next_listed(&p, list + list_len, r->n, &i) == 0) {
+        struct query_result *res = &r->results[i];
+        if (!consistent) {
+            free(res->error);
+            res->error = host_query_error(&r->queries[i], 0, "changed while it was read");
+            continue;
+        }
+        size_t len = res->size > HOST_CONTENT_MAX ? HOST_CONTENT_MAX + 1 : (size_t)res->size;
+        if (len > HOST_CONTENT_MAX) {
+            res->content_state = CONTENT_TOO_LARGE;
+        } else {
+            free(res->content);
+            res->content = xmalloc(len + 1);
+            memcpy(res->content, bytes + offset, len);
+            res->content[len] = '\0';
+            res->content_len = len;
+            res->content_state = CONTENT_READ;
+        }
+        offset += len;
+    }
+    free(bytes);
     return 0;
 }
 
-/* One L, D, R, C or X record. -1 when it is malformed. */
+/* One L, D, R, C, G or X record. -1 when it is malformed. */
 static int take_indexed(struct query_request *r, char tag, struct fields *in)
 {
     size_t len, i, vlen = 0;
@@ -380,8 +479,8 @@ static int take_indexed(struct query_request *r, char tag, struct fields *in)
         res->link_target = xstrndup(value, vlen);
     } else if (tag == 'D' && q->kind == QUERY_PATH) {
         take_digest(r, i, value, vlen);
-    } else if (tag == 'R' && q->kind == QUERY_PATH) {
-        return take_content(res, value, vlen);
+    } else if (tag == 'R' && q->kind == QUERY_PATH && vlen == 1 && *value == 'U') {
+        res->content_state = CONTENT_UNREADABLE;
     } else if (tag == 'C' && q->kind == QUERY_COMMAND) {
         long long status;
         if (parse_number(value, vlen, 10, &status))
@@ -419,6 +518,7 @@ static int parse_records(struct query_request *r, struct fields *in, struct errl
         }
         int rc = len != 1      ? -1
                  : *tag == 'S' ? take_stat(r, &next, err, in)
+                 : *tag == 'H' ? take_bulk(r, in)
                                : take_indexed(r, *tag, in);
         if (rc)
             break; /* garbage: what is unanswered says so below */

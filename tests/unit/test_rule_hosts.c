@@ -698,6 +698,61 @@ static void scenario_content(struct target *t)
     free(path);
 }
 
+/* Many content queries in one request (a release's diffs: one read for
+ * all of them on a shell host, hosts/shell_host_query.c): each gets its own
+ * file's bytes, whatever the others are. */
+static void scenario_contents_together(struct target *t)
+{
+    static const char nuls[] = "\0\0two NULs first\n";
+    const char *names[] = {"a", "empty", "absent", "nuls", "dir", "big", "-dash", "b"};
+    enum { N = sizeof names / sizeof *names };
+    char *paths[N];
+    struct query qs[N];
+    for (size_t i = 0; i < N; i++) {
+        paths[i] = at(t, names[i]);
+        qs[i] = (struct query){.kind = QUERY_PATH, .path = paths[i], .content = 1};
+    }
+    size_t big = HOST_CONTENT_MAX + 1;
+    char *data = xcalloc(big, 1);
+    memset(data, 'y', big);
+    drift(t, (struct op){.kind = OP_WRITE, .path = paths[0], .data = "A\n", .len = 2, .mode = -1});
+    drift(t, (struct op){.kind = OP_WRITE, .path = paths[1], .data = "", .len = 0, .mode = -1});
+    drift(t, (struct op){.kind = OP_WRITE, .path = paths[3], .data = nuls, .len = sizeof nuls - 1,
+                         .mode = -1});
+    drift(t, (struct op){.kind = OP_MKDIR, .path = paths[4], .mode = -1});
+    drift(t, (struct op){.kind = OP_WRITE, .path = paths[5], .data = data, .len = big, .mode = -1});
+    drift(t, (struct op){.kind = OP_WRITE, .path = paths[6], .data = "D", .len = 1, .mode = -1});
+    drift(t, (struct op){.kind = OP_WRITE, .path = paths[7], .data = "B", .len = 1, .mode = -1});
+    struct query_result r[N];
+    memset(r, 0, sizeof r);
+    int finished = 0;
+    char *error = NULL;
+    assert_int_equal(t->h->ops->query(t->h, qs, N, r, finished_cb, &finished, &error), 0);
+    wait_for(t, &finished);
+    for (size_t i = 0; i < N; i++)
+        assert_null(r[i].error);
+    assert_int_equal(r[0].content_state, CONTENT_READ);
+    assert_int_equal(r[0].content_len, 2);
+    assert_memory_equal(r[0].content, "A\n", 3);
+    assert_int_equal(r[1].content_state, CONTENT_READ);
+    assert_int_equal(r[1].content_len, 0);
+    assert_int_equal(r[2].type, FILE_NONE);
+    assert_int_equal(r[2].content_state, CONTENT_NONE);
+    assert_int_equal(r[3].content_len, sizeof nuls - 1);
+    assert_memory_equal(r[3].content, nuls, sizeof nuls - 1);
+    assert_int_equal(r[4].content_state, CONTENT_NONE);
+    assert_int_equal(r[5].content_state, CONTENT_TOO_LARGE);
+    assert_null(r[5].content);
+    assert_int_equal(r[6].content_len, 1);
+    assert_memory_equal(r[6].content, "D", 2);
+    assert_int_equal(r[7].content_state, CONTENT_READ);
+    assert_memory_equal(r[7].content, "B", 2);
+    host_results_release(r, N);
+    for (size_t i = 0; i < N; i++)
+        free(paths[i]);
+    free(data);
+}
+
 /* The memory host. */
 
 static void memory_script(struct target *t, const char *command, int status)
@@ -753,6 +808,10 @@ static void memory_command(void **state)
 static void memory_content(void **state)
 {
     scenario_content(*state);
+}
+static void memory_contents_together(void **state)
+{
+    scenario_contents_together(*state);
 }
 
 /* A file the login user may not read: its stat stands, its content is
@@ -896,6 +955,10 @@ static void shell_content(void **state)
 {
     scenario_content(*state);
 }
+static void shell_contents_together(void **state)
+{
+    scenario_contents_together(*state);
+}
 
 int main(void)
 {
@@ -907,6 +970,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(memory_purge, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_command, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_content, memory_setup, memory_teardown),
+        cmocka_unit_test_setup_teardown(memory_contents_together, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_content_unreadable, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_owner, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_query_error, memory_setup, memory_teardown),
@@ -919,6 +983,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(shell_purge, shell_setup, shell_teardown),
         cmocka_unit_test_setup_teardown(shell_command, shell_setup, shell_teardown),
         cmocka_unit_test_setup_teardown(shell_content, shell_setup, shell_teardown),
+        cmocka_unit_test_setup_teardown(shell_contents_together, shell_setup, shell_teardown),
     };
     int failed = cmocka_run_group_tests_name("memory host", memory, NULL, NULL);
     return failed + cmocka_run_group_tests_name("sh through the shell host", shell, NULL, NULL);
