@@ -154,6 +154,7 @@ struct apply_result {
     size_t *replaced; /* indexes of the OP_WRITE ops that replaced a symlink at their path */
     size_t nreplaced;
     size_t *op_out;   /* NULL, or one per op: where in out that op's output begins */
+    int refused;      /* nothing ran: the session's guard failed (session_set_guard) */
 };
 
 typedef void host_done_fn(void *ctx);

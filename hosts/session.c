@@ -63,7 +63,16 @@
  * 100 MiB of base64 in the script cost dash seconds (it parses the script
  * byte by byte, twice through eval).
  *
- * Replies. _bR prints, for exit status <rc>:
+ * With a guard (session_set_guard), a request is written as
+ *
+ *   ( { GUARD; } || { printf '\036G refused\n' >&2; exit 86; }
+ *   eval 'F'
+ *   ) >"$T/o" 2>"$T/e" </dev/null; _bR <id> $?
+ *
+ * and a reply of status 86 with exactly that on stderr is a refused one.
+ *
+ * Replies. _bR notes the status in $_bs (a guard may ask for the previous
+ * request's: "[ \"$_bs\" = 0 ]") and prints, for exit status <rc>:
  *
  *   \036R <id> <rc>\n
  *   <outlen> <name>\n     (the output of wc -c "$T/o" "$T/e": leading blanks,
@@ -109,6 +118,9 @@
 #define READ_CHUNK 65536
 #define MAX_READ_PER_SERVICE (4 * 1024 * 1024)
 #define MAX_REPLY_PART ((size_t)1 << 40)
+
+/* What a refused request prints on stderr (session_set_guard). */
+#define REFUSED_MARK "\036G refused\n"
 
 static void fail(struct session *s, const char *message);
 
@@ -251,6 +263,7 @@ void session_free(struct session *s)
         loop_remove(s->loop, s);
     s->t->ops->free(s->t);
     free(s->error);
+    free(s->guard);
     free(s->pending);
     free(s->uploads);
     buf_release(&s->out);
@@ -342,7 +355,11 @@ uint64_t session_submit(struct session *s, const char *fragment, size_t len,
         session_progress(s);
     struct request r = {.id = ++s->next_id, .done = done, .ctx = ctx};
     size_t before = s->out.len;
-    buf_adds(&s->out, "( eval ");
+    buf_adds(&s->out, "( ");
+    if (s->guard)
+        buf_addf(&s->out, "{ %s; } || { printf '%%s' '%s' >&2; exit %d; }\n", s->guard,
+                 REFUSED_MARK, SESSION_REFUSED_STATUS);
+    buf_adds(&s->out, "eval ");
     add_fragment(&s->out, fragment, len);
     buf_addf(&s->out, "\n) >\"$T/o\" 2>\"$T/e\" </dev/null; _bR %llu $?\n",
              (unsigned long long)r.id);
@@ -440,6 +457,9 @@ static int parse_reply(struct session *s)
         .err = p + outlen,
         .errlen = (size_t)errlen,
     };
+    reply.refused = rc == SESSION_REFUSED_STATUS && outlen == 0 &&
+                    (size_t)errlen == strlen(REFUSED_MARK) &&
+                    memcmp(reply.err, REFUSED_MARK, (size_t)errlen) == 0;
     s->in_pos += body + (size_t)tlen;
     session_trace_replied(&s->trace, &r.traced, body + (size_t)tlen, reply.status);
     r.done(&reply, r.ctx);
@@ -625,6 +645,12 @@ void session_trace_next(struct session *s, const char *what, size_t nodes)
 {
     s->trace.next = s->trace.trace ? what : NULL;
     s->trace.next_nodes = nodes;
+}
+
+void session_set_guard(struct session *s, const char *guard)
+{
+    free(s->guard);
+    s->guard = guard ? xstrdup(guard) : NULL;
 }
 
 void session_end_batch(struct session *s)

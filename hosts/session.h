@@ -34,7 +34,12 @@ struct session_reply {
     const char *err; /* the fragment's stderr */
     size_t errlen;
     const char *error; /* NULL, or why there is no reply (the shell died, timed out) */
+    int refused;       /* the fragment did not run: the session's guard failed
+                        * (session_set_guard); status is SESSION_REFUSED_STATUS */
 };
+
+/* The exit status of a request whose guard failed (session_set_guard). */
+#define SESSION_REFUSED_STATUS 86
 
 /* Counters for `-d stats`. A batch is the requests submitted between two
  * waits of the loop: what a pipelined run costs in round trips. */
@@ -79,6 +84,12 @@ uint64_t session_submit(struct session *s, const char *fragment, size_t len,
  * valid until the reply to the next request submitted (or the session's
  * failure or free). 0, or -1 when s takes no requests or name is invalid. */
 int session_upload(struct session *s, const char *name, const void *data, size_t len);
+/* Run the fragments of the requests submitted from now on only when the
+ * shell test guard (e.g. [ -f "$T/L" ]) succeeds on the target; a request
+ * refused so replies with refused set and nothing of it run. NULL: no
+ * guard. This lets a request that may fail (taking a lock) and the ones
+ * that must not run without it go in one round trip. */
+void session_set_guard(struct session *s, const char *guard);
 /* End the shell's stdin once every queued request is written; the shell runs
  * them, removes its temp dir and exits, and s becomes SESSION_CLOSED. */
 void session_close(struct session *s);

@@ -57,6 +57,7 @@ struct session {
     uint64_t next_id;
 
     int batch_open;
+    char *guard; /* session_set_guard */
     struct session_stats stats;
     struct session_trace trace;
 };

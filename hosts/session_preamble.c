@@ -70,6 +70,7 @@ void session_add_preamble(struct buf *b)
     buf_adds(b, "_bU() { printf '\\036U %s\\n' \"$1\"; LC_ALL=C head -c \"$2\" 2>/dev/null |"
                 " { cat >\"$T/$1\" 2>\"$T/$1.e\" || cat >/dev/null; } 2>/dev/null; }\n");
     buf_adds(b, "_bR() {\n"
+                "_bs=$2\n"
                 "if [ -s \"$T/o\" ] || [ -s \"$T/e\" ]; then\n"
                 "printf '\\036R %s %s\\n' \"$1\" \"$2\"; wc -c \"$T/o\" \"$T/e\";"
                 " cat \"$T/o\" \"$T/e\"\n"

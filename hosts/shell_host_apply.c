@@ -594,6 +594,11 @@ static void on_reply(const struct session_reply *reply, void *ctx)
         res->status = -1;
         res->done = 0;
         res->error = xstrdup(reply->error);
+    } else if (reply->refused) {
+        res->status = reply->status;
+        res->done = 0;
+        res->refused = 1;
+        res->error = xstrdup("not applied: the session's guard failed");
     } else {
         take_out(r, reply);
         take_kept(r, reply);

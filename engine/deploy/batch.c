@@ -292,8 +292,10 @@ void batch_send(struct deploy *d, struct dhost *h, size_t first, enum batch_mode
     for (;;) {
         session_trace_next(h->session, "batch", h->nbatch);
         if (h->host->ops->apply(h->host, h->apply.ops, h->apply.nops, &h->result, batch_done, h,
-                                &err) >= 0)
+                                &err) >= 0) {
+            lock_release_after_batch(d, h);
             return;
+        }
         if (h->nbatch == 1) {
             h->result.error = err;
             h->result.done = 0;
@@ -389,6 +391,17 @@ static void fail_member(struct deploy *d, struct dhost *h, const struct batch_me
 static void batch_resolve(struct deploy *d, struct dhost *h)
 {
     schedule_set_busy(d, h, 0);
+    if (h->result.refused) {
+        /* Sent with the lock request, whose reply failed the host (it came
+         * first): nothing ran, every member waits again, and the failed
+         * host's waiting nodes are skipped. */
+        clear_hints(d, h);
+        for (size_t k = 0; k < h->nbatch; k++)
+            schedule_requeue(d, h->batch[k].node);
+        host_apply_result_release(&h->result);
+        h->nbatch = 0;
+        return;
+    }
     /* No reply (the connection was lost): how far the target got is not
      * known, so nothing is taken for done, and the error goes to the
      * member last in flight (a batch's Command is its last). */

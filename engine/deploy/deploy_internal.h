@@ -103,8 +103,8 @@ enum host_phase {
     PHASE_CONNECTING, /* its first request (the manifest) is on the way */
     PHASE_CHECKING,   /* its checks are on the way */
     PHASE_CONTENTS,   /* the old contents of its dirty files, for diffs */
-    PHASE_DECIDED,    /* its nodes are decided dirty or clean */
-    PHASE_LOCKING,    /* its lock request is on the way */
+    PHASE_DECIDED,    /* its nodes are decided dirty or clean; its lock request
+                       * goes with its first batches */
     PHASE_OPEN,       /* its nodes run as their predecessors resolve */
     PHASE_GONE,       /* failed: its nodes are skipped */
 };
@@ -138,6 +138,8 @@ struct dhost {
     int answered;                       /* the first request's reply came */
     int lock_answered;                  /* the lock request's reply came */
     int locked;                         /* this run holds the lock */
+    int lock_sent;                      /* its lock request went out */
+    int release_sent;                   /* a request removing the lock is on its way */
     struct ssh_config_query *ssh_query; /* connect_ask's, until connect_transport takes it */
     char *sudo_as; /* the service user the shell runs as through sudo, or NULL */
     char *login;   /* the SSH login (or, local with sudo_as, ours) */
@@ -460,6 +462,9 @@ int lock_host(struct deploy *d, size_t h);
 void lock_host_taken(struct deploy *d, size_t h);
 /* Both for every host still usable, waiting for the locks in between. */
 void lock_hosts(struct deploy *d);
+/* Right after h's batch went out: when it is h's last work in this run, the
+ * lock's release goes along, to run only if the batch wholly succeeds. */
+void lock_release_after_batch(struct deploy *d, struct dhost *h);
 /* Send each locked host the request that removes its lock (connect_close
  * waits for it). */
 void lock_release_hosts(struct deploy *d);

@@ -22,11 +22,15 @@ static void set_reason(struct dnode *dn, char *reason)
     dn->reason = reason;
 }
 
-/* Whether node i's diff is printed, so its old content is worth reading. */
+/* Whether node i's diff is printed, so its old content is worth reading:
+ * as output_diff decides, a deploy shows none for a node the manifest has
+ * no record of (a first deploy would read every file for nothing). */
 static int wants_diff(const struct deploy *d, size_t i)
 {
     const struct node *n = &d->g->nodes[i];
     if (d->o->quiet || d->o->explain == EXPLAIN_COMMAND)
+        return 0;
+    if (!d->o->predict && !manifest_find(&d->hosts[d->nodes[i].host].manifest, n->key))
         return 0;
     if (n->kind != &rule_file && n->kind != &rule_binary_file)
         return 0;

@@ -169,11 +169,14 @@ static void submit_records(struct dhost *h, const char *lines, size_t len)
     buf_release(&f);
 }
 
+static void restore_guard(struct dhost *h);
+
 static void lock_reply(const struct session_reply *reply, void *ctx)
 {
     struct dhost *h = ctx;
     struct deploy *d = h->d;
     h->lock_answered = 1;
+    restore_guard(h);
     if (reply->error) {
         write_reply(reply, ctx);
         return;
@@ -216,8 +219,15 @@ static void lock_reply(const struct session_reply *reply, void *ctx)
     }
 }
 
+/* Where the target's shell notes that this session holds the lock: the
+ * requests sent after the lock request, before its reply, run only when it
+ * is there (session_set_guard), so nothing is applied or recorded unless
+ * the lock request wholly succeeded. */
+#define HOLDS_LOCK "\"$T/L\""
+
 /* Take the lock, check that the manifest is still the one the first
- * request read, and append the run's R record: one request. */
+ * request read, and append the run's R record: one request, which notes
+ * last that all of it succeeded. */
 static void submit_lock(struct deploy *d, struct dhost *h)
 {
     struct buf f, line;
@@ -238,8 +248,14 @@ static void submit_lock(struct deploy *d, struct dhost *h)
     if (records_fragment(h, line.data, line.len, &f, &err) < 0) {
         drive_fail_host(d, h, err);
         free(err);
-    } else if (!session_submit(h->session, f.data, f.len, lock_reply, h)) {
-        drive_fail_host(d, h, "cannot take the lock: session closed");
+    } else {
+        buf_adds(&f, ": >" HOLDS_LOCK " || exit 1\n");
+        if (!session_submit(h->session, f.data, f.len, lock_reply, h)) {
+            drive_fail_host(d, h, "cannot take the lock: session closed");
+        } else {
+            h->lock_sent = 1;
+            session_set_guard(h->session, "[ -f " HOLDS_LOCK " ]");
+        }
     }
     buf_release(&f);
     buf_release(&line);
@@ -273,15 +289,16 @@ int lock_host(struct deploy *d, size_t h)
         return 0;
     }
     submit_lock(d, host);
+    /* Guarded: written only where the lock was taken. */
+    if (!host->failed && host->clean_records.len)
+        submit_records(host, host->clean_records.data, host->clean_records.len);
+    buf_release(&host->clean_records);
     return 1;
 }
 
 void lock_host_taken(struct deploy *d, size_t h)
 {
-    struct dhost *host = &d->hosts[h];
-    if (host->locked && !host->failed && host->clean_records.len)
-        submit_records(host, host->clean_records.data, host->clean_records.len);
-    buf_release(&host->clean_records);
+    buf_release(&d->hosts[h].clean_records);
 }
 
 void lock_hosts(struct deploy *d)
@@ -297,10 +314,70 @@ void lock_hosts(struct deploy *d)
 static void release_reply(const struct session_reply *reply, void *ctx)
 {
     struct dhost *h = ctx;
+    h->release_sent = 0;
+    if (reply->refused)
+        return; /* sent with a batch that did not wholly succeed: still locked */
+    h->locked = 0;
     if (!reply->error && reply->status == 0)
         deploy_cache_release_reply(h->d, h, reply->out, reply->outlen);
     else
         write_reply(reply, ctx);
+}
+
+/* The request that notes the manifest's identity (for the controller's
+ * cache) and removes the lock. */
+static void submit_release(struct dhost *h)
+{
+    struct buf f;
+    buf_init(&f);
+    deploy_cache_release_fragment(h, &f);
+    buf_adds(&f, "rm -f " HOLDS_LOCK " ");
+    shell_quote(&f, h->statedir);
+    buf_adds(&f, "/lock\n");
+    session_trace_next(h->session, "unlock", 0);
+    if (session_submit(h->session, f.data, f.len, release_reply, h))
+        h->release_sent = 1;
+    buf_release(&f);
+}
+
+/* 1 when host h has nothing left to write in this run but what its batch
+ * in flight does: none of its waiting nodes is dirty or watches another
+ * (and so could fire); the clean ones resolve without a request. */
+static int host_done_after_batch(const struct deploy *d, const struct dhost *h)
+{
+    if (d->o->prune || h->failed || !h->session || drive_interrupted())
+        return 0;
+    for (size_t i = 0; i < d->g->nnodes; i++) {
+        const struct dnode *dn = &d->nodes[i];
+        if (dn->host == h->index && dn->status == DN_PENDING && dn->dirty)
+            return 0;
+        for (size_t w = 0; w < dn->nwatchers; w++) {
+            const struct dnode *watcher = &d->nodes[dn->watchers[w]];
+            if (watcher->host == h->index && watcher->status == DN_PENDING)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* The guard of h's requests: until the lock request's reply came, they run
+ * only where it succeeded; after it, the controller knows (a host whose
+ * lock failed sends nothing more). */
+static void restore_guard(struct dhost *h)
+{
+    session_set_guard(h->session, h->lock_answered ? NULL : "[ -f " HOLDS_LOCK " ]");
+}
+
+void lock_release_after_batch(struct deploy *d, struct dhost *h)
+{
+    if (!h->lock_sent || h->release_sent || !host_done_after_batch(d, h))
+        return;
+    /* Runs only when the batch just sent wholly succeeded (its status, $_bs)
+     * and the lock is ours; refused, the lock stays for the batches the
+     * failure leaves, and lock_release_hosts removes it at the end. */
+    session_set_guard(h->session, "[ \"$_bs\" = 0 ] && [ -f " HOLDS_LOCK " ]");
+    submit_release(h);
+    restore_guard(h);
 }
 
 /* Send each locked host the request that notes its manifest's identity (for
@@ -309,16 +386,11 @@ void lock_release_hosts(struct deploy *d)
 {
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
-        if (!h->session || !h->locked)
+        if (!h->session || !h->locked || h->release_sent)
             continue;
-        struct buf f;
-        buf_init(&f);
-        deploy_cache_release_fragment(h, &f);
-        buf_adds(&f, "rm -f ");
-        shell_quote(&f, h->statedir);
-        buf_adds(&f, "/lock\n");
-        session_trace_next(h->session, "unlock", 0);
-        session_submit(h->session, f.data, f.len, release_reply, h);
-        buf_release(&f);
+        /* Not guarded: a lock request that failed after taking the lock
+         * (its R record could not be written) leaves the lock ours. */
+        session_set_guard(h->session, NULL);
+        submit_release(h);
     }
 }

@@ -50,12 +50,12 @@ static int open_host(struct deploy *d, struct dhost *h)
     return 1;
 }
 
+/* The lock request and the first batches go in one round trip: those run
+ * on the target only when the lock was taken (engine/deploy/lock.c). */
 static int start_lock(struct deploy *d, struct dhost *h)
 {
-    if (!lock_host(d, h->index))
-        return open_host(d, h);
-    h->phase = PHASE_LOCKING;
-    return 1;
+    lock_host(d, h->index);
+    return open_host(d, h);
 }
 
 /* Move host h on when its answer came; 1 when it moved. */
@@ -78,8 +78,6 @@ static int advance(struct deploy *d, struct dhost *h, int apply)
         return h->contents_done && take_contents(d, h);
     case PHASE_DECIDED:
         return apply && !drive_interrupted() && start_lock(d, h);
-    case PHASE_LOCKING:
-        return h->lock_answered && open_host(d, h);
     default:
         return 0;
     }

@@ -48,13 +48,16 @@ def first_deploy_trips(batou, make_project, ssh_lab, count):
 
 def test_a_first_deploy_of_1000_files_over_ssh_is_a_few_round_trips(batou, make_project,
                                                                      ssh_lab):
-    # As for one file: the manifest, the checks (a new host), the lock, the
-    # run's record, the one batch, the unlocking request. It was 1,005.
-    assert first_deploy_trips(batou, make_project, ssh_lab, 1000) == (6, 6)
+    # As for one file: 5 requests (the manifest, the checks of a new host, the
+    # lock with the run's record, the one batch, the unlocking request) in 3
+    # round trips: the lock, the batch and the unlocking go together (the
+    # batch runs only where the lock was taken, the unlocking only when the
+    # batch wholly succeeded). It was 1,005 requests.
+    assert first_deploy_trips(batou, make_project, ssh_lab, 1000) == (5, 3)
 
 
 def test_the_round_trips_do_not_grow_with_the_files(batou, make_project, ssh_lab):
-    assert first_deploy_trips(batou, make_project, ssh_lab, 10) == (6, 6)
+    assert first_deploy_trips(batou, make_project, ssh_lab, 10) == (5, 3)
 
 
 CHAINS = """\
@@ -101,6 +104,24 @@ def test_a_failed_node_stops_its_chain_and_the_chain_beside_it_runs(batou, make_
     assert applied(rerun) == [f"localhost a/File(a{i})" for i in (3, 4, 5)]
 
 
+def test_a_batch_that_failed_keeps_the_lock_for_the_batches_after_it(batou, make_project):
+    # The one batch holds every node, so the unlocking request goes with it,
+    # to run only if the batch wholly succeeds: a3 fails, B's nodes go in a
+    # second batch, and that one still holds the lock (its Command checks).
+    project = chains_project(make_project)
+    component = project / "components" / "chains" / "component.lua"
+    component.write_text(CHAINS.replace(
+        'content = "b " .. i .. "\\n" }) end\n',
+        'content = "b " .. i .. "\\n" }) end\n'
+        '  self:add(Command { "holds-lock", run = "test -f ../.batou-ng/lock" })\n'))
+    (project / "work" / "a" / "a3").mkdir(parents=True)
+    result = batou("local")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert summary(result) == (6, 0, 1, 2)
+    assert "localhost b/Command(holds-lock)" in applied(result)
+    assert not (project / "work" / ".batou-ng" / "lock").exists()
+
+
 WATCHED = """\
 S = Component { text = Attribute("str", "one") }
 function S:configure()
@@ -131,9 +152,10 @@ def test_a_watcher_in_a_batch_runs_only_when_what_it_watches_was_applied(batou, 
     first = batou("-d", "stats", "local")
     assert first.returncode == 0, first.stdout + first.stderr
     assert (work / "restarts.log").read_text() == "ran\n"
-    # The Command ends the first batch: two batches, besides the 5 requests
-    # every first deploy makes (test_the_round_trips_do_not_grow_with_the_files).
-    assert stats(first)["localhost"][1:3] == (7, 7)
+    # The Command ends the first batch: two batches, besides the 4 other
+    # requests every first deploy makes (test_the_round_trips_do_not_grow_with_the_files);
+    # the second batch waits for the first one's reply, the unlocking goes with it.
+    assert stats(first)["localhost"][1:3] == (6, 4)
 
     cfg = project / "environments" / "local" / "environment.cfg"
     cfg.write_text(cfg.read_text() + "\n[component:s]\ntext = two\n")

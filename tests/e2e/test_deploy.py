@@ -227,6 +227,9 @@ def test_a_held_lock_names_its_holder(batou, simple_project):
     assert result.returncode == 1
     assert ("batou-ng: error: localhost: deploy locked by alice@elsewhere pid 42 at "
             "2023-11-14 22:13:20 UTC (remove with --break-lock)") in result.stderr.splitlines()
+    # The batch went with the lock request and ran nothing: no node failed,
+    # all were skipped.
+    assert summary(result) == (0, 0, 0, 3)
     assert not (simple_project / "work" / "tick").exists()
     assert (statedir / "lock").read_text() == "alice@elsewhere pid 42 at 1700000000\n"
     broken = batou("--break-lock", "local")
