@@ -45,7 +45,7 @@ enum dnode_status {
 
 /* What a content query found at a File's path, for its diff. */
 struct old_file {
-    int batch;    /* 0: not asked; 1: in the check batch; 2: in the follow-up batch */
+    int batch;    /* asked (dirty_submit_contents) */
     size_t query; /* its index in that batch */
     enum file_type type;
     enum content_state state;
@@ -102,7 +102,6 @@ struct dcomp {
 enum host_phase {
     PHASE_CONNECTING, /* its first request (the manifest) is on the way */
     PHASE_CHECKING,   /* its checks are on the way */
-    PHASE_CONTENTS,   /* the old contents of its dirty files, for diffs */
     PHASE_DECIDED,    /* its nodes are decided dirty or clean; its lock request
                        * goes with its first batches */
     PHASE_OPEN,       /* its nodes run as their predecessors resolve */

@@ -38,10 +38,10 @@ static int wants_diff(const struct deploy *d, size_t i)
            rule_node_param(n, "path");
 }
 
-static void add_content_query(struct deploy *d, size_t i, struct plan *p, int batch)
+static void add_content_query(struct deploy *d, size_t i, struct plan *p)
 {
     struct dnode *dn = &d->nodes[i];
-    dn->old.batch = batch;
+    dn->old.batch = 1;
     dn->old.query = p->nqueries;
     plan_query(p, &(struct query){.kind = QUERY_PATH,
                                   .path = rule_node_param(&d->g->nodes[i], "path"),
@@ -81,9 +81,9 @@ static void plan_node_check(struct deploy *d, size_t i)
     int same;
     record_of(d, i, &same);
     const struct node *n = &d->g->nodes[i];
-    /* Dirty by its record whatever its check says: its diff comes along. */
-    if (!h->unknown && !same && wants_diff(d, i))
-        add_content_query(d, i, &h->checks, 1);
+    /* Its diff's old content is read once it is known dirty, in the round
+     * trip of the lock (dirty_submit_contents): asking it here would cost
+     * a round trip of its own where no check is due (a release). */
     if (dn->live)
         return; /* asked in the first request (live.c) */
     /* -n asks a dirty node's guard now: the prediction says whether it
@@ -318,6 +318,7 @@ static void contents_done(void *ctx)
 {
     struct dhost *h = ctx;
     h->contents_done = 1;
+    dirty_take_contents(h->d, h->index);
 }
 
 int dirty_submit_contents(struct deploy *d, size_t host)
@@ -326,7 +327,7 @@ int dirty_submit_contents(struct deploy *d, size_t host)
     for (size_t i = 0; i < d->g->nnodes; i++) {
         struct dnode *dn = &d->nodes[i];
         if (pending_on(d, i, host) && dn->dirty && !dn->old.batch && wants_diff(d, i))
-            add_content_query(d, i, &h->contents, 2);
+            add_content_query(d, i, &h->contents);
     }
     size_t n = h->contents.nqueries;
     if (n == 0)
@@ -364,13 +365,11 @@ void dirty_take_contents(struct deploy *d, size_t host)
         if (!dn->old.batch || dn->host != host || dn->status == DN_IGNORED)
             continue;
         struct dhost *h = &d->hosts[dn->host];
-        int batch1 = dn->old.batch == 1;
-        if (batch1 ? !h->checks_done || !h->results : !h->contents_done || !h->content_results) {
+        if (!h->contents_done || !h->content_results) {
             dn->old.error = xstrdup("no answer from the target");
             continue;
         }
-        take_content(&dn->old,
-                     batch1 ? &h->results[dn->old.query] : &h->content_results[dn->old.query]);
+        take_content(&dn->old, &h->content_results[dn->old.query]);
     }
 }
 

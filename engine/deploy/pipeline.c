@@ -1,9 +1,10 @@
 /* Each host's way through a run (docs/architecture.md, "Scheduling"): its
- * first request (the manifest), its checks, the old contents of its dirty
- * files, its lock, then its nodes as their predecessors resolve. A host
- * moves on as soon as its own answer came, so a host that answers late (or
- * never, until its `timeout`) delays only the nodes that wait for its own:
- * the other hosts deploy meanwhile. */
+ * first request (the manifest), its checks, then the old contents of its
+ * dirty files, its lock and its first batches in one round trip, then its
+ * nodes as their predecessors resolve. A host moves on as soon as its own
+ * answer came, so a host that answers late (or never, until its `timeout`)
+ * delays only the nodes that wait for its own: the other hosts deploy
+ * meanwhile. */
 
 #include "engine/deploy/deploy_internal.h"
 
@@ -24,18 +25,18 @@ static int start_checks(struct deploy *d, struct dhost *h)
     return 1;
 }
 
+/* The old contents of its dirty files (for diffs) need not be waited for:
+ * they are read before the lock and batches sent after them (the target
+ * runs requests in order) and taken when their reply comes
+ * (dirty_submit_contents), before the batches' replies, whose nodes print
+ * the diffs. */
 static int start_contents(struct deploy *d, struct dhost *h)
 {
     dirty_decide(d, h->index);
-    h->phase = PHASE_CONTENTS;
-    if (!dirty_submit_contents(d, h->index))
+    if (!dirty_submit_contents(d, h->index)) {
         h->contents_done = 1;
-    return 1;
-}
-
-static int take_contents(struct deploy *d, struct dhost *h)
-{
-    dirty_take_contents(d, h->index);
+        dirty_take_contents(d, h->index);
+    }
     h->phase = PHASE_DECIDED;
     return 1;
 }
@@ -74,8 +75,6 @@ static int advance(struct deploy *d, struct dhost *h, int apply)
         return h->answered && start_checks(d, h);
     case PHASE_CHECKING:
         return h->checks_done && start_contents(d, h);
-    case PHASE_CONTENTS:
-        return h->contents_done && take_contents(d, h);
     case PHASE_DECIDED:
         return apply && !drive_interrupted() && start_lock(d, h);
     default:
