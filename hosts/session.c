@@ -647,6 +647,17 @@ void session_trace_next(struct session *s, const char *what, size_t nodes)
     s->trace.next_nodes = nodes;
 }
 
+void session_set_timeout(struct session *s, int timeout_ms)
+{
+    s->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+}
+
+void session_reset_stats(struct session *s)
+{
+    memset(&s->stats, 0, sizeof s->stats);
+    s->batch_open = 0;
+}
+
 void session_set_guard(struct session *s, const char *guard)
 {
     free(s->guard);

@@ -90,6 +90,11 @@ int session_upload(struct session *s, const char *name, const void *data, size_t
  * guard. This lets a request that may fail (taking a lock) and the ones
  * that must not run without it go in one round trip. */
 void session_set_guard(struct session *s, const char *guard);
+/* The silence after which a busy session fails (session_new's timeout_ms;
+ * 0: none), for a session handed from one use to another. */
+void session_set_timeout(struct session *s, int timeout_ms);
+/* Count from zero again (session_stats), for a session handed on. */
+void session_reset_stats(struct session *s);
 /* End the shell's stdin once every queued request is written; the shell runs
  * them, removes its temp dir and exits, and s becomes SESSION_CLOSED. */
 void session_close(struct session *s);

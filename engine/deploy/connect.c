@@ -13,6 +13,7 @@
 #include "engine/deploy/deploy_internal.h"
 
 #include "engine/deploy/drive.h"
+#include "engine/deploy/homes.h"
 #include "hosts/loop.h"
 #include "hosts/session.h"
 #include "hosts/shell_host.h"
@@ -288,33 +289,50 @@ static void submit_first(struct deploy *d, struct dhost *h)
     buf_release(&f);
 }
 
+/* Start host h's session: the one that asked its home before the model,
+ * else a new one. 0, or -1 when h failed. */
+static int start_session(struct deploy *d, struct dhost *h)
+{
+    h->session = homes_take_session(d->o->homes, h->name, &h->login, &h->sudo_as);
+    if (h->session) {
+        session_set_timeout(h->session, 0);
+        session_set_trace(h->session, d->o->trace, h->trace_lane);
+        session_reset_stats(h->session); /* the home's request is stats' own line */
+        return 0;
+    }
+    char *err = NULL;
+    struct transport *t = connect_transport(d, h, &err);
+    if (!t) {
+        drive_fail_host(d, h, err);
+        free(err);
+        return -1;
+    }
+    h->session = session_new(t, 0);
+    session_set_trace(h->session, d->o->trace, h->trace_lane);
+    if (session_start(h->session, &err) < 0) {
+        char *msg = connect_failure(h, err);
+        drive_fail_host(d, h, msg);
+        free(msg);
+        free(err);
+        return -1;
+    }
+    return 0;
+}
+
 void connect_start(struct deploy *d)
 {
     d->connect_ms = loop_now_ms();
     for (size_t i = 0; i < d->nhosts; i++)
-        connect_ask(d, &d->hosts[i]);
+        if (!homes_has_session(d->o->homes, d->hosts[i].name))
+            connect_ask(d, &d->hosts[i]);
     for (size_t i = 0; i < d->nhosts; i++) {
         struct dhost *h = &d->hosts[i];
         if (homes_unreachable(d, h)) {
             drive_fail_host(d, h, homes_unreachable(d, h));
             continue;
         }
-        char *err = NULL;
-        struct transport *t = connect_transport(d, h, &err);
-        if (!t) {
-            drive_fail_host(d, h, err);
-            free(err);
+        if (start_session(d, h) < 0)
             continue;
-        }
-        h->session = session_new(t, 0);
-        session_set_trace(h->session, d->o->trace, h->trace_lane);
-        if (session_start(h->session, &err) < 0) {
-            char *msg = connect_failure(h, err);
-            drive_fail_host(d, h, msg);
-            free(msg);
-            free(err);
-            continue;
-        }
         h->host = shell_host_new(h->session, d->loop);
         deploy_cache_load(d, h);
         submit_first(d, h);

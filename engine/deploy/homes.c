@@ -37,6 +37,8 @@ struct home_entry {
     char *login;              /* as the ssh configuration resolved it, once known */
     char *seen;               /* a home to remember, or NULL */
     char *unreachable;        /* why asking failed to reach the host, or NULL */
+    struct session *session;  /* the connection that asked, kept for the deploy, or NULL */
+    char *sudo_as;            /* ... and the service user its shell runs as, or NULL */
     int asks;                 /* the run connects to it (not ignored, selected) */
 };
 
@@ -137,6 +139,21 @@ static void ask_one(struct deploy *d, struct asking *a, int timeout_ms)
     session_submit(h->session, HOME_FRAGMENT, strlen(HOME_FRAGMENT), home_reply, a);
 }
 
+/* A host that answered keeps its connection for the deploy: the session
+ * leaves the asking loop, with the service user it runs as. */
+static void keep_session(struct loop *loop, struct asking *a)
+{
+    struct dhost *h = a->host;
+    if (!h->session || !a->entry->seen || a->entry->unreachable ||
+        session_state(h->session) == SESSION_FAILED || session_state(h->session) == SESSION_CLOSED)
+        return;
+    loop_remove(loop, h->session);
+    a->entry->session = h->session;
+    a->entry->sudo_as = h->sudo_as;
+    h->session = NULL;
+    h->sudo_as = NULL;
+}
+
 /* Ask every host without a home at once, within the environment's timeout. */
 static void ask(struct project *p, const struct deploy_options *o, struct homes *hs)
 {
@@ -176,6 +193,8 @@ static void ask(struct project *p, const struct deploy_options *o, struct homes 
     free(err);
     err = NULL;
     for (size_t i = 0; i < d.nhosts; i++)
+        keep_session(d.loop, &asking[i]);
+    for (size_t i = 0; i < d.nhosts; i++)
         if (d.hosts[i].session)
             session_close(d.hosts[i].session);
     loop_run(d.loop, loop_now_ms() + 2000, &err);
@@ -193,8 +212,7 @@ static void ask(struct project *p, const struct deploy_options *o, struct homes 
     if (o->stats)
         for (size_t i = 0; i < n; i++)
             if (asking[i].entry->seen)
-                printf("stats: %s: home '%s' asked before the model, in a connection of its "
-                       "own\n",
+                printf("stats: %s: home '%s' asked before the model\n",
                        asking[i].entry->host->name, asking[i].entry->seen);
     free(asking);
 }
@@ -307,6 +325,9 @@ void homes_free(struct homes *hs)
     if (!hs)
         return;
     for (size_t i = 0; i < hs->n; i++) {
+        if (hs->entries[i].session)
+            session_free(hs->entries[i].session); /* its shell ends with the connection */
+        free(hs->entries[i].sudo_as);
         free(hs->entries[i].login);
         free(hs->entries[i].seen);
         free(hs->entries[i].unreachable);
@@ -315,6 +336,31 @@ void homes_free(struct homes *hs)
     free(hs->env);
     free(hs->statedir);
     free(hs);
+}
+
+int homes_has_session(const struct homes *hs, const char *host)
+{
+    for (size_t i = 0; hs && i < hs->n; i++)
+        if (hs->entries[i].session && strcmp(hs->entries[i].host->name, host) == 0)
+            return 1;
+    return 0;
+}
+
+struct session *homes_take_session(struct homes *hs, const char *host, char **login,
+                                   char **sudo_as)
+{
+    for (size_t i = 0; hs && i < hs->n; i++) {
+        struct home_entry *e = &hs->entries[i];
+        if (strcmp(e->host->name, host) != 0 || !e->session)
+            continue;
+        struct session *s = e->session;
+        e->session = NULL;
+        *login = e->login ? xstrdup(e->login) : NULL;
+        *sudo_as = e->sudo_as;
+        e->sudo_as = NULL;
+        return s;
+    }
+    return NULL;
 }
 
 void homes_notice(const struct environment *env)

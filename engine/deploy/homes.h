@@ -12,7 +12,8 @@
  * through `sudo -H`) is kept in the state cache (engine/state/state.h,
  * "homes"). A host whose home is not cached is asked once, in a short
  * request of its own, every such host at once, within the environment's
- * timeout: a host costs that extra round trip on its first contact only. A
+ * timeout: a host costs that extra round trip on its first contact only;
+ * the deploy goes on in the same connection (homes_take_session). A
  * host that does not answer keeps "~" as written; the deploy then fails to
  * reach it as it would anyway (it is never applied). The deploy's first
  * request prints $HOME again (engine/deploy/connect.c): a home other than
@@ -35,6 +36,14 @@ struct homes *homes_resolve(struct project *p, const struct deploy_options *o);
  * changed by the deploy) in the state cache; nothing when none was. */
 void homes_remember(struct homes *hs);
 void homes_free(struct homes *hs);
+/* The connection that asked host's home, for the deploy to go on with (no
+ * second SSH handshake, no second `ssh -G`), with the login and service
+ * user it was made for (*login, *sudo_as: allocated, or NULL); NULL when
+ * there is none. The caller owns it, out of any loop. */
+struct session;
+int homes_has_session(const struct homes *hs, const char *host);
+struct session *homes_take_session(struct homes *hs, const char *host, char **login,
+                                   char **sudo_as);
 /* What the cli does before the model: with run (a run that connects to
  * the hosts), run->homes = homes_resolve(p, run); without, homes_notice
  * unless quiet. */

@@ -49,7 +49,7 @@ def round_trips(result):
 
 
 def asked(result):
-    """{host: home} asked in a connection of its own before the model."""
+    """{host: home} asked before the model (in the connection the deploy goes on with)."""
     return {m.group(1): m.group(2) for m in map(ASKED.match, result.stdout.splitlines()) if m}
 
 
