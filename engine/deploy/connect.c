@@ -4,8 +4,8 @@
  * Over SSH, target_directory may start with "~" or be relative: the model
  * was configured with the host's home in it when it was known
  * (engine/deploy/homes.h). The first request of each host prints the
- * login's $HOME on its first line (homes_check compares it with that home)
- * and works relative to it; from then on the host's state paths are
+ * login's $HOME on its first line unless it is that home (homes_check
+ * compares it with that home) and works relative to it; from then on the host's state paths are
  * absolute and its host expands a "~" left in any path (hosts/ssh_home.h). */
 
 #define _POSIX_C_SOURCE 200809L
@@ -209,6 +209,15 @@ void connect_first_prefix(struct deploy *d, struct dhost *h, struct buf *f, cons
     *manifest = h->manifest_path;
     if (!connect_is_ssh(&d->project->env))
         return;
+    /* The home the model used, when it is the one there, is not printed:
+     * a reply without output costs the target no program (hosts/session.c),
+     * and a no-op's reply has none else. */
+    const struct env_host *eh = env_host(&d->project->env, h->name);
+    if (eh && eh->home && eh->home[0] == '/') {
+        buf_adds(f, "[ \"$HOME\" = ");
+        shell_quote(f, eh->home);
+        buf_adds(f, " ] || ");
+    }
     buf_adds(f, "printf '%s\\n' \"$HOME\"\ncd || exit 1\n");
     *statedir = connect_from_home(h->statedir);
     *manifest = connect_from_home(h->manifest_path);
@@ -218,12 +227,18 @@ int connect_first_reply(struct deploy *d, struct dhost *h, const char **out, siz
 {
     if (!connect_is_ssh(&d->project->env))
         return 0;
+    const struct env_host *eh = env_host(&d->project->env, h->name);
     const char *nl = memchr(*out, '\n', *len);
-    if (!nl || nl == *out || (*out)[0] != '/')
+    char *home;
+    if (*len > 0 && (*out)[0] == '/' && nl) {
+        home = xstrndup(*out, (size_t)(nl - *out));
+        *len -= (size_t)(nl - *out) + 1;
+        *out = nl + 1;
+    } else if (eh && eh->home && eh->home[0] == '/') {
+        home = xstrdup(eh->home); /* the same: not printed (connect_first_prefix) */
+    } else {
         return -1;
-    char *home = xstrndup(*out, (size_t)(nl - *out));
-    *len -= (size_t)(nl - *out) + 1;
-    *out = nl + 1;
+    }
     if (homes_check(d, h, home) < 0) {
         free(home); /* h failed, saying why: first_reply's message is not printed */
         return -1;

@@ -16,7 +16,7 @@
  * the deploy goes on in the same connection (homes_take_session). A
  * host that does not answer keeps "~" as written; the deploy then fails to
  * reach it as it would anyway (it is never applied). The deploy's first
- * request prints $HOME again (engine/deploy/connect.c): a home other than
+ * request checks $HOME again (engine/deploy/connect.c): a home other than
  * the one the model used fails that host, and homes_remember stores the new
  * one, so the next run is right. A local environment needs none of this
  * (environment_local_dirs). */
