@@ -75,14 +75,16 @@ static char *project_ssh_config(const struct environment *env)
     return NULL;
 }
 
-/* The login shell's command: sh, or sh as the service user through sudo. */
+/* The login shell's command: sh, or sh as the service user through sudo;
+ * exec'd, so that the login shell is not left waiting (one fork less a
+ * connection: sshd runs it with `$SHELL -c`). */
 static char *shell_command(const char *login, const char *service_user)
 {
     if (!service_user || !*service_user || (login && strcmp(login, service_user) == 0))
-        return xstrdup("sh");
+        return xstrdup("exec sh");
     struct buf b;
     buf_init(&b);
-    buf_adds(&b, "sudo -n -u ");
+    buf_adds(&b, "exec sudo -n -u ");
     shell_quote(&b, service_user);
     buf_adds(&b, " -H sh");
     return buf_detach(&b);
@@ -132,7 +134,7 @@ struct transport *connect_transport(struct deploy *d, struct dhost *h, char **er
     const char *service_user = eh && eh->service_user ? eh->service_user : env->service_user;
     char *command = shell_command(o.user, service_user);
     h->login = xstrdup(o.user ? o.user : "?");
-    if (strcmp(command, "sh") != 0)
+    if (strcmp(command, "exec sh") != 0)
         h->sudo_as = xstrdup(service_user);
     int accept_new = env->host_key_policy && strcmp(env->host_key_policy, "accept-new") == 0;
     int timeout = env->timeout > 0 ? env->timeout : 30;
