@@ -9,8 +9,8 @@ on 127.0.0.2, ... with a user each (tests/e2e/sshd.py, the end-to-end tests'
 lab) and removes them afterwards. For H hosts × N File nodes it measures:
 
   first     deploy into empty homes (every node applied); with
-            --repeat-first K the median of K, each into emptied homes with
-            no controller cache
+            --repeat-first K the median of K, the previous deploy moved
+            aside (set_aside) and no controller cache
   no-op     deploy again: nothing changed
   1 change  one file's content changes (an attribute / extra var flipped)
   release   --release R: the first R files of every host change (batou-ng
