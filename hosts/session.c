@@ -18,7 +18,7 @@
  *   $T/o, $T/e, $T/x created 0600, $T/pid holding $$
  *   the watcher (session_preamble.c), which ends the shell with batou-ng
  *   _bR() { ...print one reply, below... }; _bU() { ...an upload, below... }
- *   printf 'BATOU-NG 1 %s\n' "$(uname -s)"
+ *   printf 'BATOU-NG 1 %s\n' "$(uname -s)"  (Linux: read from /proc/sys/kernel/ostype)
  *
  * $T (mode 0700) is private to the session; $T/o and $T/e hold the output of
  * the running request. The umask applies to mktemp only: fragments run with

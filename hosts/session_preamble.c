@@ -81,5 +81,8 @@ void session_add_preamble(struct buf *b)
     buf_adds(b, "fi\n"
                 "printf '\\036E %s\\n' \"$1\"\n"
                 "}\n"
-                "printf '" HELLO "%s\\n' \"$(uname -s)\"\n");
+                /* Linux says it in /proc, read without a program. */
+                "_u=; [ -r /proc/sys/kernel/ostype ] && read -r _u </proc/sys/kernel/ostype\n"
+                "[ -n \"$_u\" ] || _u=$(uname -s)\n"
+                "printf '" HELLO "%s\\n' \"$_u\"; unset _u\n");
 }
