@@ -96,61 +96,6 @@ int trace_lane(struct trace *t, const char *name)
     return (int)++t->nlanes;
 }
 
-/* The length of the UTF-8 sequence at s (n bytes left), or 0 when it is not
- * one (a stray, overlong or surrogate byte). */
-static size_t utf8_length(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        lo = c == 0xe0 ? 0xa0 : lo;
-        hi = c == 0xed ? 0x9f : hi;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        lo = c == 0xf0 ? 0x90 : lo;
-        hi = c == 0xf4 ? 0x8f : hi;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
-/* s as a JSON string; a byte that is not UTF-8 becomes \u00XX (the file
- * stays valid JSON whatever a name holds). */
-static void add_string(struct buf *out, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    buf_addc(out, '"');
-    while (n > 0) {
-        size_t len = utf8_length(p, n);
-        unsigned char c = *p;
-        if (len > 1)
-            buf_add(out, p, len);
-        else if (len == 0 || c < 0x20 || c == 0x7f)
-            buf_addf(out, "\\u%04x", c);
-        else if (c == '"' || c == '\\')
-            buf_addf(out, "\\%c", c);
-        else
-            buf_addc(out, (char)c);
-        len = len ? len : 1;
-        p += len;
-        n -= len;
-    }
-    buf_addc(out, '"');
-}
-
 void trace_span(struct trace *t, int lane, const char *name, int64_t start, int64_t end,
                 const struct trace_arg *args, size_t nargs)
 {
@@ -169,17 +114,17 @@ void trace_span(struct trace *t, int lane, const char *name, int64_t start, int6
     t->nevents++;
     struct buf *b = &t->text;
     buf_adds(b, "{\"name\": ");
-    add_string(b, name);
+    buf_add_json_string(b, name);
     buf_addf(b, ", \"cat\": \"batou-ng\", \"ph\": \"X\", \"pid\": 1, \"tid\": %d, \"ts\": %lld, "
                 "\"dur\": %lld, \"args\": {",
              lane, (long long)e->ts, (long long)e->dur);
     for (size_t i = 0; i < nargs; i++) {
         if (i)
             buf_adds(b, ", ");
-        add_string(b, args[i].key);
+        buf_add_json_string(b, args[i].key);
         buf_adds(b, ": ");
         if (args[i].text)
-            add_string(b, args[i].text);
+            buf_add_json_string(b, args[i].text);
         else
             buf_addf(b, "%lld", args[i].number);
     }
@@ -220,7 +165,7 @@ static void add_lane_names(const struct trace *t, struct buf *out)
         buf_addf(out, ",\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %zu, "
                       "\"args\": {\"name\": ",
                  i + 1);
-        add_string(out, t->lanes[i].name);
+        buf_add_json_string(out, t->lanes[i].name);
         buf_addf(out, "}},\n{\"name\": \"thread_sort_index\", \"ph\": \"M\", \"pid\": 1, "
                       "\"tid\": %zu, \"args\": {\"sort_index\": %zu}}",
                  i + 1, i + 1);

@@ -326,3 +326,70 @@ char *last_line(const char *err, size_t len)
         start--;
     return xstrndup(err + start, len - start);
 }
+
+size_t utf8_length(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* the range allowed for the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        if (c == 0xf4)
+            hi = 0x8f; /* beyond U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+/* \n, \t and \r short, the other control characters as \u00XX. */
+void buf_add_json_string(struct buf *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    buf_addc(out, '"');
+    while (n > 0) {
+        size_t len = utf8_length(p, n);
+        unsigned char c = *p;
+        if (len > 1)
+            buf_add(out, p, len);
+        else if (len == 0)
+            buf_addf(out, "\\u%04x", c);
+        else if (c == '"' || c == '\\')
+            buf_addf(out, "\\%c", c);
+        else if (c == '\n')
+            buf_adds(out, "\\n");
+        else if (c == '\t')
+            buf_adds(out, "\\t");
+        else if (c == '\r')
+            buf_adds(out, "\\r");
+        else if (c < 0x20)
+            buf_addf(out, "\\u%04x", c);
+        else
+            buf_addc(out, (char)c);
+        if (len == 0)
+            len = 1;
+        p += len;
+        n -= len;
+    }
+    buf_addc(out, '"');
+}

@@ -40,6 +40,10 @@ void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
 void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_clear(struct buf *b);
+/* Append s as a JSON string: bytes that are not UTF-8 become \u00XX of the
+ * byte (the output is always valid JSON; such a byte reads back as the
+ * Latin-1 character); the graph export and the trace write names so. */
+void buf_add_json_string(struct buf *b, const char *s);
 /* Return the data (caller frees) and leave b empty. */
 char *buf_detach(struct buf *b);
 void buf_release(struct buf *b);
@@ -61,6 +65,9 @@ const char *suggest(const char *word, const char *const *candidates, size_t coun
 
 /* The value of the hex digit c (either case), or -1. */
 int hex_digit(int c);
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
+ * byte at s does not start one (overlong, surrogate, beyond U+10FFFF). */
+size_t utf8_length(const unsigned char *s, size_t n);
 /* Strip leading and trailing whitespace in place; returns s. */
 char *strip(char *s);
 /* The last non-blank line of len bytes of a tool's stderr, allocated: an

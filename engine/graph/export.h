@@ -46,9 +46,6 @@ int export_graph(const struct graph *g, enum export_format format, const char *h
  * *hosts points into g (caller frees the array). comp_host[i] is the index in
  * *hosts of component i's host, or -1 when filtered out (caller frees). */
 size_t export_hosts(const struct graph *g, const char *host, const char ***hosts, long **comp_host);
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
- * byte at s does not start one (overlong, surrogate, beyond U+10FFFF). */
-size_t export_utf8_length(const unsigned char *s, size_t n);
 /* Append DOT / JSON of g (host's part when not NULL); kept in export_dot.c
  * and export_json.c. */
 void export_dot(const struct graph *g, const char *host, const struct node_mark *marks,

@@ -25,7 +25,7 @@ static void dot_string(struct buf *out, const char *s)
     size_t n = strlen(s);
     buf_addc(out, '"');
     while (n > 0) {
-        size_t len = export_utf8_length(p, n);
+        size_t len = utf8_length(p, n);
         unsigned char c = *p;
         if (len > 1)
             buf_add(out, p, len);
@@ -54,7 +54,7 @@ static size_t utf8_prefix(const char *s, size_t len, size_t limit)
     const unsigned char *p = (const unsigned char *)s;
     size_t at = 0;
     while (at < len) {
-        size_t step = export_utf8_length(p + at, len - at);
+        size_t step = utf8_length(p + at, len - at);
         if (step == 0)
             step = 1;
         if (at + step > limit)

@@ -13,52 +13,17 @@
 
 #define SENSITIVE "<sensitive>"
 
-/* Append s as a JSON string. Bytes that are not UTF-8 are written as
- * \u00XX of the byte (so the output is always valid JSON; such a byte reads
- * back as the Latin-1 character). */
-static void json_string(struct buf *out, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    buf_addc(out, '"');
-    while (n > 0) {
-        size_t len = export_utf8_length(p, n);
-        unsigned char c = *p;
-        if (len > 1)
-            buf_add(out, p, len);
-        else if (len == 0)
-            buf_addf(out, "\\u%04x", c);
-        else if (c == '"' || c == '\\')
-            buf_addf(out, "\\%c", c);
-        else if (c == '\n')
-            buf_adds(out, "\\n");
-        else if (c == '\t')
-            buf_adds(out, "\\t");
-        else if (c == '\r')
-            buf_adds(out, "\\r");
-        else if (c < 0x20)
-            buf_addf(out, "\\u%04x", c);
-        else
-            buf_addc(out, (char)c);
-        if (len == 0)
-            len = 1;
-        p += len;
-        n -= len;
-    }
-    buf_addc(out, '"');
-}
-
 static void json_string_or_null(struct buf *out, const char *s)
 {
     if (s)
-        json_string(out, s);
+        buf_add_json_string(out, s);
     else
         buf_adds(out, "null");
 }
 
 static void json_field(struct buf *out, const char *name, const char *value)
 {
-    json_string(out, name);
+    buf_add_json_string(out, name);
     buf_adds(out, ": ");
     json_string_or_null(out, value);
 }
@@ -81,7 +46,7 @@ static void write_hosts(struct buf *out, const char **hosts, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i)
             buf_adds(out, ", ");
-        json_string(out, hosts[i]);
+        buf_add_json_string(out, hosts[i]);
     }
     buf_adds(out, "],\n");
 }
@@ -166,7 +131,7 @@ static void write_node(struct buf *out, const struct graph *g, const struct node
     for (size_t i = 0; i < n->nsources; i++) {
         if (i)
             buf_adds(out, ", ");
-        json_string(out, n->sources[i]);
+        buf_add_json_string(out, n->sources[i]);
     }
     buf_adds(out, "], ");
     json_field(out, "defined_at", n->defined_at);

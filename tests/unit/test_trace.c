@@ -46,7 +46,7 @@ static void test_names_are_escaped(void **state)
     assert_non_null(strstr(text, "{\"name\": \"q\\\"uo\\\\te caf\xc3\xa9 \\u00ff\\u00c3\", "
                                  "\"cat\": \"batou-ng\", \"ph\": \"X\", \"pid\": 1, \"tid\": 2, "
                                  "\"ts\": 5, \"dur\": 2, \"args\": {\"pa\\\"th\": "
-                                 "\"a\\u0009b\\u000ac\\u0001d\\u007f\", \"size\": -42}}"));
+                                 "\"a\\tb\\nc\\u0001d\x7f\", \"size\": -42}}"));
     free(text);
     trace_free(t);
 }
