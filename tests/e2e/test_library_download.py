@@ -4,6 +4,7 @@ starts and from file:// URLs, with archives the test makes: first deploy,
 no-op, a new version (checksum changed), a corrupted download and a removed
 tree repaired, a wrong checksum refused, -n of each, and --prune."""
 
+import contextlib
 import hashlib
 import http.server
 import io
@@ -50,15 +51,19 @@ def tarball(version, compression="gz"):
     return out.getvalue()
 
 
-@pytest.fixture
-def server(tmp_path):
-    """An http.server on 127.0.0.1 serving tmp_path/www; yields its base URL."""
-    root = tmp_path / "www"
-    root.mkdir()
+@contextlib.contextmanager
+def serve(root, requests=None):
+    """An http.server on 127.0.0.1 serving root; yields its port. The path of
+    every GET is appended to requests (when given)."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self):
+            if requests is not None:
+                requests.append(self.path)
+            super().do_GET()
 
         def log_message(self, *args):
             pass
@@ -67,10 +72,19 @@ def server(tmp_path):
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield httpd.server_address[1]
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """An http.server on 127.0.0.1 serving tmp_path/www; yields its base URL."""
+    root = tmp_path / "www"
+    root.mkdir()
+    with serve(root) as port:
+        yield root, f"http://127.0.0.1:{port}"
 
 
 def publish(root, name, data):

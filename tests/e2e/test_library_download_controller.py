@@ -9,15 +9,13 @@ with the old file intact, -n of each (which never fetches), --prune, and a
 URL's password never shown."""
 
 import hashlib
-import http.server
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
-from test_library_download import tarball
+from test_library_download import serve, tarball
 from test_ssh import summary
 
 COMPONENT = """\
@@ -36,26 +34,8 @@ def server(tmp_path):
     root = tmp_path / "www"
     root.mkdir()
     requests = []
-
-    class Recording(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def do_GET(self):
-            requests.append(self.path)
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recording)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield root, f"127.0.0.1:{httpd.server_address[1]}", requests
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serve(root, requests) as port:
+        yield root, f"127.0.0.1:{port}", requests
 
 
 def without_curl_and_wget(lab):
