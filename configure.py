@@ -54,6 +54,8 @@ DEBIAN_PACKAGES = sorted(set(LIBRARIES.values()) | set(LOADED_LIBRARIES.values()
     # Service's units are checked with systemd-analyze verify (systemd itself
     # is not started: tests/e2e/test_library_service.py).
     "systemd",
+    # Targets whose sh is BusyBox's (tests/e2e/test_busybox_sh.py).
+    "busybox",
     # The demo builds its web app's wheel offline (docs/demo.sh).
     "python3-pip", "python3-setuptools", "python3-wheel",
 })
