@@ -77,16 +77,11 @@ static void read_dirty(git_repository *repo, const char *dir, struct git_head *h
     git_status_list_free(list);
 }
 
-/* HEAD's branch, its upstream and how many commits HEAD has that the
- * upstream lacks. */
-static void read_branch(git_repository *repo, git_reference *ref, const git_oid *id,
-                        struct git_head *head)
+void git_head_read_upstream(git_repository *repo, git_reference *ref, const git_oid *id,
+                            struct git_head *head)
 {
-    const char *name = NULL;
-    if (!git_reference_is_branch(ref) || git_branch_name(&name, ref) != 0)
-        return;
-    head->branch = xstrdup(name);
     git_reference *up = NULL;
+    const char *name = NULL;
     if (git_branch_upstream(&up, ref) != 0)
         return;
     const git_oid *up_id = git_reference_target(up);
@@ -97,6 +92,18 @@ static void read_branch(git_repository *repo, git_reference *ref, const git_oid 
         head->unpushed = ahead;
     }
     git_reference_free(up);
+}
+
+/* HEAD's branch, its upstream and how many commits HEAD has that the
+ * upstream lacks. */
+static void read_branch(git_repository *repo, git_reference *ref, const git_oid *id,
+                        struct git_head *head)
+{
+    const char *name = NULL;
+    if (!git_reference_is_branch(ref) || git_branch_name(&name, ref) != 0)
+        return;
+    head->branch = xstrdup(name);
+    git_head_read_upstream(repo, ref, id, head);
 }
 
 static void read_head(git_repository *repo, const char *dir, struct git_head *head)
@@ -162,6 +169,24 @@ int git_maybe_repository(const char *dir)
     free(path);
     free(real);
     return found;
+}
+
+git_repository *git_repo_open(const char *dir)
+{
+    git_repository *repo = NULL;
+    if (!git_maybe_repository(dir))
+        return NULL;
+    git_libgit2_init();
+    if (git_repository_open_ext(&repo, dir, 0, NULL) == 0)
+        return repo;
+    git_libgit2_shutdown();
+    return NULL;
+}
+
+void git_repo_close(git_repository *repo)
+{
+    git_repository_free(repo);
+    git_libgit2_shutdown();
 }
 
 void git_head_read(const char *dir, struct git_head *head)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 struct git_repository;
+struct git_reference;
+struct git_oid;
 
 #define GIT_HEAD_HEX 41 /* a full commit id and a NUL */
 
@@ -42,6 +44,14 @@ void git_head_release(struct git_head *head);
 /* dir relative to repo's work tree with a trailing slash ("" for the top),
  * or NULL when dir is not inside it (caller frees). */
 char *git_dir_in_repository(struct git_repository *repo, const char *dir);
+/* The repository holding dir (searched upwards), libgit2 initialised until
+ * git_repo_close; NULL when there is none or it cannot be opened. */
+struct git_repository *git_repo_open(const char *dir);
+void git_repo_close(struct git_repository *repo);
+/* ref's upstream and how many commits id has that it lacks, into head
+ * (upstream, unpushed); nothing when ref has no upstream. */
+void git_head_read_upstream(struct git_repository *repo, struct git_reference *ref,
+                            const struct git_oid *id, struct git_head *head);
 /* 0 when no git repository can hold dir (no ".git" in it or above it): a
  * test far cheaper than starting libgit2; 1 when one may. */
 int git_maybe_repository(const char *dir);

@@ -14,21 +14,10 @@
 
 static git_repository *open_repository(const char *dir, char **err)
 {
-    git_repository *repo = NULL;
-    if (git_maybe_repository(dir)) {
-        git_libgit2_init();
-        if (git_repository_open_ext(&repo, dir, 0, NULL) == 0)
-            return repo;
-        git_libgit2_shutdown();
-    }
-    *err = xstrdup("the project is not in a git repository: pull needs a clone (docs/git.md)");
-    return NULL;
-}
-
-static void close_repository(git_repository *repo)
-{
-    git_repository_free(repo);
-    git_libgit2_shutdown();
+    git_repository *repo = git_repo_open(dir);
+    if (!repo)
+        *err = xstrdup("the project is not in a git repository: pull needs a clone (docs/git.md)");
+    return repo;
 }
 
 /* What libgit2 last said, or fallback. */
@@ -126,7 +115,7 @@ int git_pull_source_read(const char *dir, struct git_pull_source *s, char **err)
     }
     git_remote_free(remote);
     git_reference_free(head);
-    close_repository(repo);
+    git_repo_close(repo);
     if (rc < 0)
         git_pull_source_release(s);
     return rc;
@@ -239,7 +228,7 @@ int git_pull_fetch(const char *dir, const struct git_pull_source *s, const struc
     free(f.err);
     free(tracking);
     git_remote_free(remote);
-    close_repository(repo);
+    git_repo_close(repo);
     return rc;
 }
 
@@ -267,7 +256,7 @@ int git_pull_recorded(const char *dir, const char *ref, char recorded[41])
     git_oid id;
     if (git_reference_name_to_id(&id, repo, ref) == 0)
         git_oid_tostr(recorded, 41, &id);
-    close_repository(repo);
+    git_repo_close(repo);
     return 0;
 }
 
@@ -289,6 +278,6 @@ int git_pull_record(const char *dir, const char *ref, const char *old, const cha
     if (rc != 0)
         *err = git_message("cannot move the ref");
     git_reference_free(out);
-    close_repository(repo);
+    git_repo_close(repo);
     return rc == 0 ? 0 : -1;
 }

@@ -18,25 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The repository holding dir (libgit2 initialised: close_repository), or
+/* The repository holding dir (libgit2 initialised: git_repo_close), or
  * NULL with *err. */
 static git_repository *open_repository(const char *dir, char **err)
 {
-    git_repository *repo = NULL;
-    if (git_maybe_repository(dir)) {
-        git_libgit2_init();
-        if (git_repository_open_ext(&repo, dir, 0, NULL) == 0)
-            return repo;
-        git_libgit2_shutdown();
-    }
-    *err = xstrdup("the project is not in a git repository (docs/git.md)");
-    return NULL;
-}
-
-static void close_repository(git_repository *repo)
-{
-    git_repository_free(repo);
-    git_libgit2_shutdown();
+    git_repository *repo = git_repo_open(dir);
+    if (!repo)
+        *err = xstrdup("the project is not in a git repository (docs/git.md)");
+    return repo;
 }
 
 int git_tree_resolve(const char *dir, const char *rev, struct git_head *head, char **err)
@@ -64,26 +53,8 @@ int git_tree_resolve(const char *dir, const char *rev, struct git_head *head, ch
     }
     git_object_free(commit);
     git_object_free(named);
-    close_repository(repo);
+    git_repo_close(repo);
     return rc;
-}
-
-/* How many commits id has that ref's upstream lacks, into head. */
-static void read_upstream(git_repository *repo, git_reference *ref, const git_oid *id,
-                          struct git_head *head)
-{
-    git_reference *up = NULL;
-    const char *name = NULL;
-    if (git_branch_upstream(&up, ref) != 0)
-        return;
-    const git_oid *up_id = git_reference_target(up);
-    size_t ahead = 0, behind = 0;
-    if (git_branch_name(&name, up) == 0 && up_id &&
-        git_graph_ahead_behind(&ahead, &behind, repo, id, up_id) == 0) {
-        head->upstream = xstrdup(name);
-        head->unpushed = ahead;
-    }
-    git_reference_free(up);
 }
 
 void git_tree_check(const char *dir, struct git_head *head, const char *branch)
@@ -94,7 +65,7 @@ void git_tree_check(const char *dir, struct git_head *head, const char *branch)
     git_oid id;
     if (!repo || git_oid_fromstr(&id, head->id) != 0) {
         if (repo)
-            close_repository(repo);
+            git_repo_close(repo);
         return;
     }
     git_reference *ref = NULL;
@@ -113,10 +84,10 @@ void git_tree_check(const char *dir, struct git_head *head, const char *branch)
     const char *name = NULL;
     if (ref && git_reference_is_branch(ref) && git_branch_name(&name, ref) == 0) {
         head->branch = xstrdup(name);
-        read_upstream(repo, ref, &id, head);
+        git_head_read_upstream(repo, ref, &id, head);
     }
     git_reference_free(ref);
-    close_repository(repo);
+    git_repo_close(repo);
 }
 
 struct export
@@ -249,6 +220,6 @@ int git_tree_export(const char *dir, const char *commit, const char *target, cha
     }
     git_tree_free(tree);
     free(prefix);
-    close_repository(repo);
+    git_repo_close(repo);
     return rc;
 }
