@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -392,4 +393,30 @@ void buf_add_json_string(struct buf *out, const char *s)
         n -= len;
     }
     buf_addc(out, '"');
+}
+
+int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dir_names_sorted(const char *path, char ***names, size_t *count)
+{
+    *names = NULL;
+    *count = 0;
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        xgrow(names, &cap, *count + 1, sizeof **names);
+        (*names)[(*count)++] = xstrdup(e->d_name);
+    }
+    closedir(dir);
+    if (*count > 1) /* *names is NULL in an empty directory; qsort's base may not be */
+        qsort(*names, *count, sizeof **names, compare_strings);
+    return 0;
 }

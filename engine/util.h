@@ -65,6 +65,11 @@ const char *suggest(const char *word, const char *const *candidates, size_t coun
 
 /* The value of the hex digit c (either case), or -1. */
 int hex_digit(int c);
+/* qsort's comparison of two char *, bytewise. */
+int compare_strings(const void *a, const void *b);
+/* The names in directory path but . and .., sorted bytewise (the caller
+ * frees each and the array); -1 when it cannot be listed. */
+int dir_names_sorted(const char *path, char ***names, size_t *count);
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
  * byte at s does not start one (overlong, surrogate, beyond U+10FFFF). */
 size_t utf8_length(const unsigned char *s, size_t n);

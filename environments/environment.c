@@ -466,11 +466,6 @@ int environment_load(struct environment *env, const char *name, struct diags *d)
     return result;
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char **environment_names(size_t *count)
 {
     char **names = NULL;
@@ -493,7 +488,7 @@ char **environment_names(size_t *count)
     }
     if (!names)
         names = xmalloc(sizeof *names);
-    qsort(names, *count, sizeof *names, compare_names);
+    qsort(names, *count, sizeof *names, compare_strings);
     return names;
 }
 

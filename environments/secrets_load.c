@@ -21,11 +21,6 @@
 static const char secret_prefix[] = "secret-";
 static const char secret_suffix[] = ".gpg";
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* <name> of "secret-<name>.gpg", or NULL when file is not one. */
 static char *secret_name(const char *file)
 {
@@ -60,7 +55,7 @@ char **secrets_file_names(const char *env, size_t *count)
     if (dir)
         closedir(dir);
     free(path);
-    qsort(names, *count, sizeof *names, compare_names);
+    qsort(names, *count, sizeof *names, compare_strings);
     return names;
 }
 

@@ -268,11 +268,6 @@ static int load_prelude(struct model *m, struct diags *d)
     return model_library_open(m, d);
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The directories under components/ that hold a component.lua, sorted
  * (each name tried is an input: a component.lua that appears changes the
  * model). */
@@ -300,7 +295,7 @@ static char **component_dirs(struct model_inputs *in, size_t *count)
     }
     closedir(dir);
     if (n > 1) /* names is NULL when there is none; qsort's base may not be */
-        qsort(names, n, sizeof *names, compare_names);
+        qsort(names, n, sizeof *names, compare_strings);
     *count = n;
     return names;
 }

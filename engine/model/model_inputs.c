@@ -26,7 +26,6 @@
 #include "engine/model/address.h"
 #include "engine/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -143,30 +142,14 @@ static enum path_type type_of(const struct stat *st)
     return S_ISREG(st->st_mode) ? PATH_FILE : S_ISDIR(st->st_mode) ? PATH_DIR : PATH_OTHER;
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* A directory's names, sorted, each with its NUL, into state. -1 when it
  * cannot be listed. */
 static int hash_listing(XXH3_state_t *state, const char *path)
 {
-    DIR *dir = opendir(path);
-    if (!dir)
+    char **names;
+    size_t n;
+    if (dir_names_sorted(path, &names, &n) < 0)
         return -1;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        xgrow(&names, &cap, n + 1, sizeof *names);
-        names[n++] = xstrdup(e->d_name);
-    }
-    closedir(dir);
-    if (n > 1)
-        qsort(names, n, sizeof *names, compare_names);
     for (size_t i = 0; i < n; i++) {
         XXH3_128bits_update(state, names[i], strlen(names[i]) + 1);
         free(names[i]);

@@ -5,7 +5,6 @@
 
 #include "engine/util.h"
 
-#include <dirent.h>
 #include <fnmatch.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -55,11 +54,6 @@ static void json_number(lua_State *L, int index, struct buf *out)
         buf_addf(out, "%.17g", n);
 }
 
-/* The table's keys as strings (numbers formatted, others skipped), sorted. */
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static int is_sequence(lua_State *L, int index, lua_Integer *length)
 {
@@ -213,24 +207,13 @@ static void list_dir(struct listing *l, const char *root, const char *rel, int d
 {
     char *dir_path = rel[0] ? xasprintf("%s/%s", root, rel) : xstrdup(root);
     model_inputs_path(l->inputs, dir_path, NULL, 0);
-    DIR *dir = opendir(dir_path);
-    if (!dir) {
+    char **names;
+    size_t n;
+    if (dir_names_sorted(dir_path, &names, &n) < 0) {
         l->error = 1;
         free(dir_path);
         return;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        xgrow(&names, &cap, n + 1, sizeof *names);
-        names[n++] = xstrdup(e->d_name);
-    }
-    closedir(dir);
-    if (n > 1) /* names is NULL in an empty directory; qsort's base may not be */
-        qsort(names, n, sizeof *names, compare_strings);
     for (size_t i = 0; i < n; i++) {
         char *child = rel[0] ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
         char *full = xasprintf("%s/%s", dir_path, names[i]);
