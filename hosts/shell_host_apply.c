@@ -119,12 +119,9 @@ static void add_dir(struct buf *f, const char *path)
     }
 }
 
-/* A write alone in its run of ops: as before batches, in a subshell of its
- * own, synced and renamed onto its path on its own (a staging directory
- * would cost more programs than it saves). */
-static int add_write(struct buf *f, const struct op *op, const char *upload, char **error)
+struct shell_write shell_host_write_of(const struct op *op, const char *upload)
 {
-    struct shell_write w = {
+    return (struct shell_write){
         .path = op->path,
         .data = op->data ? op->data : "",
         .len = op->len,
@@ -134,6 +131,14 @@ static int add_write(struct buf *f, const struct op *op, const char *upload, cha
         .leading = op->leading,
         .upload = upload,
     };
+}
+
+/* A write alone in its run of ops: as before batches, in a subshell of its
+ * own, synced and renamed onto its path on its own (a staging directory
+ * would cost more programs than it saves). */
+static int add_write(struct buf *f, const struct op *op, const char *upload, char **error)
+{
+    struct shell_write w = shell_host_write_of(op, upload);
     char *why = NULL;
 
     buf_adds(f, "( LC_ALL=C; export LC_ALL\np=");

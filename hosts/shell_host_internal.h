@@ -5,6 +5,7 @@
 
 #include "engine/util.h"
 #include "hosts/host.h"
+#include "hosts/shell.h"
 
 #include <stddef.h>
 
@@ -78,6 +79,9 @@ int shell_stage_holds(const struct shell_segment *seg, const struct op *op);
  * not NULL), a record held back. 0, or -1 with *error. */
 int shell_stage_op(struct shell_segment *seg, const struct op *op, size_t index, const char *upload,
                    char **error);
+/* The shell_write of an OP_WRITE (shell_host_apply.c); upload names the
+ * upload in $T holding its bytes, or is NULL when they travel in the script. */
+struct shell_write shell_host_write_of(const struct op *op, const char *upload);
 /* The text of an OP_MKDIR and of an OP_APPEND (shell_host_apply.c). */
 void shell_host_add_mkdir(struct buf *f, const struct op *op);
 void shell_host_add_append(struct buf *f, const struct op *op);

@@ -69,16 +69,7 @@ static char *dir_of(const char *path)
 static int stage_write(struct buf *f, struct shell_segment *seg, const struct op *op, size_t index,
                        const char *upload, char **error)
 {
-    struct shell_write w = {
-        .path = op->path,
-        .data = op->data ? op->data : "",
-        .len = op->len,
-        .mode = op->mode,
-        .owner = op->owner,
-        .group = op->group,
-        .leading = op->leading,
-        .upload = upload,
-    };
+    struct shell_write w = shell_host_write_of(op, upload);
     const char *slash = strrchr(op->path, '/');
     w.mode_later = op->mode < 0 && plain_name(slash ? slash + 1 : op->path);
     char *dir = dir_of(op->path);
