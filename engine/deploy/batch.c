@@ -344,14 +344,21 @@ static void mark_fired(struct deploy *d, size_t i)
     dn->reason = xstrdup("a node it watches was applied");
 }
 
+/* A member the target applied (or began to): its watchers may fire, and
+ * its progress line is printed. */
+static void member_started(struct deploy *d, size_t i)
+{
+    mark_fired(d, i);
+    d->nstarted++;
+    output_progress(d, i);
+}
+
 static void finish_member(struct deploy *d, struct dhost *h, const struct batch_member *m,
                           uint64_t each_us)
 {
     size_t i = m->node;
     if (m->mode == BATCH_APPLY) {
-        mark_fired(d, i);
-        d->nstarted++;
-        output_progress(d, i);
+        member_started(d, i);
         d->nodes[i].duration_us = each_us;
         for (size_t k = 0; k < h->result.nreplaced; k++) {
             size_t op = h->result.replaced[k];
@@ -368,11 +375,8 @@ static void fail_member(struct deploy *d, struct dhost *h, const struct batch_me
                         uint64_t each_us)
 {
     size_t i = m->node;
-    if (m->mode == BATCH_APPLY) {
-        mark_fired(d, i);
-        d->nstarted++;
-        output_progress(d, i);
-    }
+    if (m->mode == BATCH_APPLY)
+        member_started(d, i);
     d->nodes[i].duration_us = each_us;
     /* Its old record went with its first op: the next run checks it. */
     if (m->forget && h->result.done > m->op_from)
