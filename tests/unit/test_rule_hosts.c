@@ -1,273 +1,18 @@
 /* link: rules/binary_file.c rules/command.c rules/directory.c rules/file.c rules/plan.c rules/purge.c rules/rule.c rules/rule_effects.c rules/rules.c rules/symlink.c engine/util.c hosts/host.c hosts/memory_host*.c hosts/shell_host*.c hosts/shell_host_apply.c hosts/shell_host_query.c hosts/shell.c hosts/session*.c hosts/local.c hosts/loop.c rules/fetch.c hosts/fetch.c hosts/shell.c engine/trace.c */
-/* nftw */
-#define _XOPEN_SOURCE 700
+/* The six rules against a host: a fresh target is dirty with the right
+ * reason, apply makes it clean, drift made by hand is seen at the right
+ * level, remove removes what was owned. Every scenario makes its drift with
+ * host ops, so the same table runs on any host (struct target). The content
+ * queries diffs use are in test_rule_hosts_content.c. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
-/* The six rules against a host: a fresh target is dirty with the right
- * reason, apply makes it clean, drift made by hand is seen at the right
- * level, remove removes what was owned. Every scenario makes its drift with
- * host ops, so the same table runs on any host (struct target). */
-
-#include "engine/graph/graph.h"
-#include "engine/util.h"
-#include "hosts/host.h"
-#include "hosts/local.h"
-#include "hosts/loop.h"
-#include "hosts/memory_host.h"
-#include "hosts/session.h"
-#include "hosts/shell_host.h"
-#include "rules/plan.h"
-#include "rules/rule.h"
-
-#include <ftw.h>
-#include <pwd.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-/* A host to run scenarios on, with its paths below root. */
-struct target {
-    struct host *h;
-    const char *root;
-    const char *user; /* an owner the host can chown to */
-    /* Drive the host until *finished (NULL: the host finishes at once). */
-    void (*wait)(struct target *t, int *finished);
-    struct loop *loop; /* the shell host's */
-    struct session *session;
-    /* Make command exit with status in queries and runs from now on
-     * (NULL: the host really runs commands; scenarios use real ones). */
-    void (*script)(struct target *t, const char *command, int status);
-};
-
-static void finished_cb(void *ctx)
-{
-    *(int *)ctx = 1;
-}
-
-static void wait_for(struct target *t, int *finished)
-{
-    if (t->wait)
-        t->wait(t, finished);
-    assert_true(*finished);
-}
-
-/* R/rel: a path below the target's root, allocated. */
-static char *at(struct target *t, const char *rel)
-{
-    return xasprintf("%s/%s", t->root, rel);
-}
-
-static int compare_params(const void *a, const void *b)
-{
-    return strcmp(((const struct node_param *)a)->name, ((const struct node_param *)b)->name);
-}
-
-/* A node of kind with content (may be NULL) and name/value pairs ending
- * in NULL; a value starting with "R/" is a path below t's root. */
-static struct node *node_new(struct target *t, const struct rule_kind *kind, const char *content,
-                             size_t len, ...)
-{
-    struct node *n = xcalloc(1, sizeof *n);
-    n->kind = kind;
-    n->path = xasprintf("app/%s(x)", kind->name);
-    if (content) {
-        n->content = xmalloc(len + 1);
-        memcpy(n->content, content, len);
-        n->content[len] = '\0';
-        n->content_len = len;
-    }
-    va_list ap;
-    va_start(ap, len);
-    const char *name;
-    while ((name = va_arg(ap, const char *))) {
-        const char *value = va_arg(ap, const char *);
-        n->params = xrealloc(n->params, (n->nparams + 1) * sizeof *n->params);
-        n->params[n->nparams].name = xstrdup(name);
-        n->params[n->nparams].value =
-            strncmp(value, "R/", 2) == 0 ? at(t, value + 2) : xstrdup(value);
-        n->nparams++;
-    }
-    va_end(ap);
-    qsort(n->params, n->nparams, sizeof *n->params, compare_params);
-    return n;
-}
-
-static void node_free(struct node *n)
-{
-    for (size_t i = 0; i < n->nparams; i++) {
-        free(n->params[i].name);
-        free(n->params[i].value);
-    }
-    free(n->params);
-    free(n->content);
-    free(n->path);
-    free(n);
-}
-
-/* Run n's check at level on t: decide's verdict, its reason in reason. */
-static int check(struct target *t, const struct node *n, enum check_level level, struct buf *reason)
-{
-    struct plan p;
-    plan_init(&p);
-    buf_clear(reason);
-    assert_int_equal(n->kind->plan_check(n, level, &p, reason), 0);
-    struct query_result *results = xcalloc(p.nqueries + 1, sizeof *results);
-    if (p.nqueries) {
-        int finished = 0;
-        char *error = NULL;
-        assert_int_equal(
-            t->h->ops->query(t->h, p.queries, p.nqueries, results, finished_cb, &finished, &error),
-            0);
-        wait_for(t, &finished);
-    }
-    int verdict = n->kind->decide(n, level, results, p.nqueries, reason);
-    host_results_release(results, p.nqueries);
-    free(results);
-    plan_release(&p);
-    return verdict;
-}
-
-/* Apply the ops of p on t; 0, or the failing op's status (error in *error).
- * With kept, how many OP_RMDIRs and OP_REMOVEs kept their path; with
- * replaced, how many OP_WRITEs replaced a symlink. */
-static int run_ops_seen(struct target *t, const struct plan *p, char **error, size_t *kept,
-                        size_t *replaced)
-{
-    struct apply_result result = {0};
-    int finished = 0;
-    char *queue_error = NULL;
-    if (p->nops == 0)
-        return 0;
-    assert_int_equal(
-        t->h->ops->apply(t->h, p->ops, p->nops, &result, finished_cb, &finished, &queue_error), 0);
-    wait_for(t, &finished);
-    int status = result.error ? (result.status ? result.status : -1) : 0;
-    if (error)
-        *error = result.error ? xstrdup(result.error) : NULL;
-    if (kept)
-        *kept = result.nkept;
-    if (replaced)
-        *replaced = result.nreplaced;
-    for (size_t i = 0; i < result.nkept; i++)
-        assert_true(p->ops[result.kept[i]].kind == OP_RMDIR ||
-                    p->ops[result.kept[i]].kind == OP_REMOVE);
-    for (size_t i = 0; i < result.nreplaced; i++)
-        assert_int_equal(p->ops[result.replaced[i]].kind, OP_WRITE);
-    host_apply_result_release(&result);
-    return status;
-}
-
-static int run_ops(struct target *t, const struct plan *p, char **error)
-{
-    return run_ops_seen(t, p, error, NULL, NULL);
-}
-
-/* Apply n: 0, or the failing op's status with its error in *error. The
- * number of symlinks its writes replaced in *replaced. */
-static int try_apply(struct target *t, const struct node *n, char **error, size_t *replaced)
-{
-    struct plan p;
-    struct buf err;
-    plan_init(&p);
-    buf_init(&err);
-    assert_int_equal(n->kind->plan_apply(n, &p, &err), 0);
-    *error = NULL;
-    int status = run_ops_seen(t, &p, error, NULL, replaced);
-    plan_release(&p);
-    buf_release(&err);
-    return status;
-}
-
-static void apply(struct target *t, const struct node *n)
-{
-    char *error = NULL;
-    size_t replaced = 0;
-    if (try_apply(t, n, &error, &replaced) != 0)
-        fail_msg("apply of %s failed: %s", n->path, error ? error : "?");
-    free(error);
-}
-
-/* Remove what n owns, as --prune would from the manifest's paths: the
- * number of paths the host kept. */
-static size_t prune(struct target *t, const struct node *n)
-{
-    struct plan p;
-    plan_init(&p);
-    const char *paths[RULE_MAX_OWNED];
-    int count = n->kind->owned_paths(n, &p, paths);
-    assert_true(count >= 0);
-    n->kind->plan_remove(paths, (size_t)count, &p);
-    char *error = NULL;
-    size_t kept = 0;
-    if (run_ops_seen(t, &p, &error, &kept, NULL) != 0)
-        fail_msg("remove of %s failed: %s", n->path, error ? error : "?");
-    plan_release(&p);
-    return kept;
-}
-
-static struct op remove_op(const char *path, enum file_type type)
-{
-    return (struct op){.kind = OP_REMOVE, .path = path, .mode = -1, .expect = type};
-}
-
-/* One op of drift "by hand". */
-static void drift(struct target *t, struct op op)
-{
-    struct plan p;
-    plan_init(&p);
-    plan_op(&p, &op);
-    char *error = NULL;
-    if (run_ops(t, &p, &error) != 0)
-        fail_msg("drift failed: %s", error ? error : "?");
-    plan_release(&p);
-}
-
-/* What is at R/rel: its type (and, through r, the rest). */
-static enum file_type stat_path(struct target *t, const char *rel, struct query_result *r)
-{
-    char *path = at(t, rel);
-    struct query q = {.kind = QUERY_PATH, .path = path};
-    int finished = 0;
-    char *error = NULL;
-    memset(r, 0, sizeof *r);
-    assert_int_equal(t->h->ops->query(t->h, &q, 1, r, finished_cb, &finished, &error), 0);
-    wait_for(t, &finished);
-    free(path);
-    assert_null(r->error);
-    return r->type;
-}
-
-static enum file_type type_of(struct target *t, const char *rel)
-{
-    struct query_result r;
-    enum file_type type = stat_path(t, rel, &r);
-    host_results_release(&r, 1);
-    return type;
-}
-
-/* "R/" in want replaced by the root: the reason expected. */
-static void assert_reason(struct target *t, const struct buf *reason, const char *want)
-{
-    struct buf expect;
-    buf_init(&expect);
-    for (const char *s = want; *s;) {
-        if (strncmp(s, "R/", 2) == 0) {
-            buf_adds(&expect, t->root);
-            buf_addc(&expect, '/');
-            s += 2;
-        } else {
-            buf_addc(&expect, *s++);
-        }
-    }
-    if (strcmp(reason->data ? reason->data : "", expect.data) != 0)
-        fail_msg("reason \"%s\", want \"%s\"", reason->data, expect.data);
-    buf_release(&expect);
-}
+#include "rule_hosts_testing.h"
 
 static void scenario_file(struct target *t)
 {
@@ -622,164 +367,6 @@ static void scenario_command(struct target *t)
     buf_release(&reason);
 }
 
-/* Ask for R/rel's content: the result in r (release it). */
-static void read_path(struct target *t, const char *rel, struct query_result *r)
-{
-    char *path = at(t, rel);
-    struct query q = {.kind = QUERY_PATH, .path = path, .content = 1};
-    int finished = 0;
-    char *error = NULL;
-    memset(r, 0, sizeof *r);
-    assert_int_equal(t->h->ops->query(t->h, &q, 1, r, finished_cb, &finished, &error), 0);
-    wait_for(t, &finished);
-    free(path);
-    assert_null(r->error);
-}
-
-/* Content queries (for diffs): the exact bytes of a regular file, NULs and
- * all; nothing for what is not one; too large past HOST_CONTENT_MAX. */
-static void scenario_content(struct target *t)
-{
-    static const char bytes[] = "line 1\n\0\x01\xff\nno newline";
-    char *path = at(t, "data");
-    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = bytes, .len = sizeof bytes - 1,
-                         .mode = 0600});
-    struct query_result r;
-    read_path(t, "data", &r);
-    assert_int_equal(r.type, FILE_REGULAR);
-    assert_int_equal(r.content_state, CONTENT_READ);
-    assert_int_equal(r.content_len, sizeof bytes - 1);
-    assert_memory_equal(r.content, bytes, sizeof bytes - 1);
-    assert_int_equal(r.content[r.content_len], '\0');
-    host_results_release(&r, 1);
-
-    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = "", .len = 0, .mode = -1});
-    read_path(t, "data", &r);
-    assert_int_equal(r.content_state, CONTENT_READ);
-    assert_int_equal(r.content_len, 0);
-    host_results_release(&r, 1);
-
-    read_path(t, "absent", &r);
-    assert_int_equal(r.type, FILE_NONE);
-    assert_int_equal(r.content_state, CONTENT_NONE);
-    host_results_release(&r, 1);
-
-    char *dir = at(t, "dir");
-    drift(t, (struct op){.kind = OP_MKDIR, .path = dir, .mode = -1});
-    read_path(t, "dir", &r);
-    assert_int_equal(r.type, FILE_DIRECTORY);
-    assert_int_equal(r.content_state, CONTENT_NONE);
-    host_results_release(&r, 1);
-    char *link = at(t, "link");
-    drift(t, (struct op){.kind = OP_SYMLINK, .path = link, .target = path});
-    read_path(t, "link", &r);
-    assert_int_equal(r.type, FILE_SYMLINK);
-    assert_int_equal(r.content_state, CONTENT_NONE);
-    host_results_release(&r, 1);
-
-    size_t big = HOST_CONTENT_MAX + 1;
-    char *data = xcalloc(big, 1);
-    memset(data, 'x', big);
-    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = data, .len = big, .mode = -1});
-    read_path(t, "data", &r);
-    assert_int_equal(r.size, (long long)big);
-    assert_int_equal(r.content_state, CONTENT_TOO_LARGE);
-    assert_null(r.content);
-    host_results_release(&r, 1);
-    drift(t, (struct op){.kind = OP_WRITE, .path = path, .data = data, .len = big - 1, .mode = -1});
-    read_path(t, "data", &r);
-    assert_int_equal(r.content_state, CONTENT_READ);
-    assert_int_equal(r.content_len, big - 1);
-    assert_memory_equal(r.content, data, big - 1);
-    host_results_release(&r, 1);
-    free(data);
-    free(link);
-    free(dir);
-    free(path);
-}
-
-/* Many content queries in one request (a release's diffs: one read for
- * all of them on a shell host, hosts/shell_host_query.c): each gets its own
- * file's bytes, whatever the others are. */
-static void scenario_contents_together(struct target *t)
-{
-    static const char nuls[] = "\0\0two NULs first\n";
-    const char *names[] = {"a", "empty", "absent", "nuls", "dir", "big", "-dash", "b"};
-    enum { N = sizeof names / sizeof *names };
-    char *paths[N];
-    struct query qs[N];
-    for (size_t i = 0; i < N; i++) {
-        paths[i] = at(t, names[i]);
-        qs[i] = (struct query){.kind = QUERY_PATH, .path = paths[i], .content = 1};
-    }
-    size_t big = HOST_CONTENT_MAX + 1;
-    char *data = xcalloc(big, 1);
-    memset(data, 'y', big);
-    drift(t, (struct op){.kind = OP_WRITE, .path = paths[0], .data = "A\n", .len = 2, .mode = -1});
-    drift(t, (struct op){.kind = OP_WRITE, .path = paths[1], .data = "", .len = 0, .mode = -1});
-    drift(t, (struct op){.kind = OP_WRITE, .path = paths[3], .data = nuls, .len = sizeof nuls - 1,
-                         .mode = -1});
-    drift(t, (struct op){.kind = OP_MKDIR, .path = paths[4], .mode = -1});
-    drift(t, (struct op){.kind = OP_WRITE, .path = paths[5], .data = data, .len = big, .mode = -1});
-    drift(t, (struct op){.kind = OP_WRITE, .path = paths[6], .data = "D", .len = 1, .mode = -1});
-    drift(t, (struct op){.kind = OP_WRITE, .path = paths[7], .data = "B", .len = 1, .mode = -1});
-    struct query_result r[N];
-    memset(r, 0, sizeof r);
-    int finished = 0;
-    char *error = NULL;
-    assert_int_equal(t->h->ops->query(t->h, qs, N, r, finished_cb, &finished, &error), 0);
-    wait_for(t, &finished);
-    for (size_t i = 0; i < N; i++)
-        assert_null(r[i].error);
-    assert_int_equal(r[0].content_state, CONTENT_READ);
-    assert_int_equal(r[0].content_len, 2);
-    assert_memory_equal(r[0].content, "A\n", 3);
-    assert_int_equal(r[1].content_state, CONTENT_READ);
-    assert_int_equal(r[1].content_len, 0);
-    assert_int_equal(r[2].type, FILE_NONE);
-    assert_int_equal(r[2].content_state, CONTENT_NONE);
-    assert_int_equal(r[3].content_len, sizeof nuls - 1);
-    assert_memory_equal(r[3].content, nuls, sizeof nuls - 1);
-    assert_int_equal(r[4].content_state, CONTENT_NONE);
-    assert_int_equal(r[5].content_state, CONTENT_TOO_LARGE);
-    assert_null(r[5].content);
-    assert_int_equal(r[6].content_len, 1);
-    assert_memory_equal(r[6].content, "D", 2);
-    assert_int_equal(r[7].content_state, CONTENT_READ);
-    assert_memory_equal(r[7].content, "B", 2);
-    host_results_release(r, N);
-    for (size_t i = 0; i < N; i++)
-        free(paths[i]);
-    free(data);
-}
-
-/* The memory host. */
-
-static void memory_script(struct target *t, const char *command, int status)
-{
-    memory_host_set_command(t->h, command, status);
-}
-
-static int memory_setup(void **state)
-{
-    struct target *t = xcalloc(1, sizeof *t);
-    t->h = memory_host_new();
-    t->root = "/srv/app";
-    t->user = "app";
-    t->script = memory_script;
-    assert_int_equal(memory_host_mkdir(t->h, t->root, 0755), 0);
-    *state = t;
-    return 0;
-}
-
-static int memory_teardown(void **state)
-{
-    struct target *t = *state;
-    t->h->ops->free(t->h);
-    free(t);
-    return 0;
-}
-
 static void memory_file(void **state)
 {
     scenario_file(*state);
@@ -803,33 +390,6 @@ static void memory_purge(void **state)
 static void memory_command(void **state)
 {
     scenario_command(*state);
-}
-
-static void memory_content(void **state)
-{
-    scenario_content(*state);
-}
-static void memory_contents_together(void **state)
-{
-    scenario_contents_together(*state);
-}
-
-/* A file the login user may not read: its stat stands, its content is
- * unreadable (the shell tests run as whoever runs them, often root). */
-static void memory_content_unreadable(void **state)
-{
-    struct target *t = *state;
-    char *path = at(t, "secret");
-    assert_int_equal(memory_host_put_file(t->h, path, "x", 1, 0600), 0); /* root's */
-    memory_host_set_user(t->h, "app", "app", 022);
-    struct query_result r;
-    read_path(t, "secret", &r);
-    assert_int_equal(r.type, FILE_REGULAR);
-    assert_int_equal(r.size, 1);
-    assert_int_equal(r.content_state, CONTENT_UNREADABLE);
-    assert_null(r.content);
-    host_results_release(&r, 1);
-    free(path);
 }
 
 /* Owner and group on the memory host, which chowns to any name. */
@@ -873,60 +433,6 @@ static void memory_query_error(void **state)
     buf_release(&reason);
 }
 
-/* A real `sh` through the local transport and the shell host, in a
- * temporary directory: the same scenarios, commands really run. */
-
-static void shell_wait(struct target *t, int *finished)
-{
-    int64_t deadline = loop_now_ms() + 20000;
-    while (!*finished && loop_now_ms() < deadline) {
-        char *err = NULL;
-        if (loop_step(t->loop, 1000, &err) < 0)
-            fail_msg("loop_step: %s", err ? err : "?");
-    }
-}
-
-static int shell_setup(void **state)
-{
-    struct target *t = xcalloc(1, sizeof *t);
-    char dir[] = "/tmp/batou-rule-hosts-XXXXXX";
-    if (!mkdtemp(dir))
-        return -1;
-    t->root = xstrdup(dir);
-    const struct passwd *pw = getpwuid(geteuid());
-    t->user = xstrdup(pw ? pw->pw_name : "root");
-    t->wait = shell_wait;
-    t->loop = loop_new();
-    t->session = session_new(local_new(NULL), 20000);
-    char *err = NULL;
-    if (session_open(t->session, t->loop, &err) != 0)
-        fail_msg("session_open: %s", err);
-    t->h = shell_host_new(t->session, t->loop);
-    *state = t;
-    return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int shell_teardown(void **state)
-{
-    struct target *t = *state;
-    t->h->ops->free(t->h);
-    session_free(t->session);
-    loop_free(t->loop);
-    nftw(t->root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free((char *)t->root);
-    free((char *)t->user);
-    free(t);
-    return 0;
-}
-
 static void shell_file(void **state)
 {
     scenario_file(*state);
@@ -951,15 +457,6 @@ static void shell_command(void **state)
 {
     scenario_command(*state);
 }
-static void shell_content(void **state)
-{
-    scenario_content(*state);
-}
-static void shell_contents_together(void **state)
-{
-    scenario_contents_together(*state);
-}
-
 int main(void)
 {
     const struct CMUnitTest memory[] = {
@@ -969,9 +466,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(memory_symlink, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_purge, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_command, memory_setup, memory_teardown),
-        cmocka_unit_test_setup_teardown(memory_content, memory_setup, memory_teardown),
-        cmocka_unit_test_setup_teardown(memory_contents_together, memory_setup, memory_teardown),
-        cmocka_unit_test_setup_teardown(memory_content_unreadable, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_owner, memory_setup, memory_teardown),
         cmocka_unit_test_setup_teardown(memory_query_error, memory_setup, memory_teardown),
     };
@@ -982,8 +476,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(shell_symlink, shell_setup, shell_teardown),
         cmocka_unit_test_setup_teardown(shell_purge, shell_setup, shell_teardown),
         cmocka_unit_test_setup_teardown(shell_command, shell_setup, shell_teardown),
-        cmocka_unit_test_setup_teardown(shell_content, shell_setup, shell_teardown),
-        cmocka_unit_test_setup_teardown(shell_contents_together, shell_setup, shell_teardown),
     };
     int failed = cmocka_run_group_tests_name("memory host", memory, NULL, NULL);
     return failed + cmocka_run_group_tests_name("sh through the shell host", shell, NULL, NULL);
